@@ -1,0 +1,1 @@
+"""The lark grammar of the Outflowfile language, shipped as package data."""

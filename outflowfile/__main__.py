@@ -1,0 +1,3 @@
+from outflowfile.cli import main
+
+main()

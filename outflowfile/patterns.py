@@ -1,0 +1,141 @@
+"""File patterns (``"counts/{sample}.tsv"``), ``glob(...)`` and shell commands.
+
+Patterns and commands use Python's ``str.format`` syntax: ``{name}``,
+``{input.text}``, literal braces doubled (``{{`` and ``}}``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import string
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+_FORMATTER = string.Formatter()
+
+
+class PatternError(ValueError):
+    """A pattern names something that is not there, or is malformed."""
+
+
+def fields(pattern: str) -> list[str]:
+    """The field names used by a pattern, in order: ``"{input.x} {n}"`` gives
+    ``["input.x", "n"]``. Raises ``PatternError`` on a malformed pattern."""
+    try:
+        return [name for _, name, _, _ in _FORMATTER.parse(pattern) if name is not None]
+    except ValueError as exc:
+        raise PatternError(f"malformed pattern {pattern!r}: {exc}") from None
+
+
+def root_field(name: str) -> str:
+    """``input.x`` -> ``input``; ``samples[0]`` -> ``samples``."""
+    return re.split(r"[.\[]", name, maxsplit=1)[0]
+
+
+def format_pattern(pattern: str, values: Mapping[str, Any]) -> str:
+    """Format a file pattern with the task's parameter values."""
+    try:
+        return pattern.format_map(values)
+    except KeyError as exc:
+        raise PatternError(f"pattern {pattern!r} names {exc.args[0]!r}, which is not set") from None
+    except (ValueError, IndexError, AttributeError) as exc:
+        raise PatternError(f"cannot format pattern {pattern!r}: {exc}") from None
+
+
+class _Quoted:
+    """A value as it appears in a shell command: quoted words."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        return quote(self.value)
+
+    def __str__(self) -> str:
+        return quote(self.value)
+
+
+class _Files:
+    """``{input}`` (all files, quoted) and ``{input.name}`` (one of them)."""
+
+    def __init__(self, files: Mapping[str, Any]) -> None:
+        self._files = files
+
+    def __getattr__(self, name: str) -> _Quoted:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return _Quoted(self._files[name])
+        except KeyError:
+            raise PatternError(f"no file named {name!r}") from None
+
+    def __format__(self, spec: str) -> str:
+        return quote(list(self._files.values()))
+
+
+def quote(value: Any) -> str:
+    """Shell-quote a value; a list becomes space-separated quoted words."""
+    if isinstance(value, (list, tuple)):
+        return " ".join(quote(v) for v in value)
+    return shlex.quote(os.fspath(value) if isinstance(value, Path) else str(value))
+
+
+def format_command(
+    template: str,
+    *,
+    params: Mapping[str, Any],
+    input_files: Mapping[str, Any],
+    output_files: Mapping[str, Any],
+    cpus: int,
+    log: str,
+) -> str:
+    """Format a ``shell:`` command; every substituted value is shell-quoted."""
+    values: dict[str, Any] = {k: _Quoted(v) for k, v in params.items()}
+    values["input"] = _Files(input_files)
+    values["output"] = _Files(output_files)
+    values["cpus"] = cpus
+    values["log"] = _Quoted(log)
+    try:
+        return template.format_map(values)
+    except KeyError as exc:
+        raise PatternError(f"the command names {{{exc.args[0]}}}, which is not set") from None
+    except (ValueError, IndexError) as exc:
+        raise PatternError(f"cannot format the command: {exc}") from None
+
+
+def glob_regex(pattern: str) -> tuple[re.Pattern[str], list[str]]:
+    """A regex matching paths of ``pattern``, and its wildcard names."""
+    parts: list[str] = []
+    names: list[str] = []
+    for literal, name, _, _ in _FORMATTER.parse(pattern):
+        parts.append(re.escape(literal))
+        if name is not None:
+            if name in names:
+                parts.append(f"(?P={name})")
+            else:
+                names.append(name)
+                parts.append(f"(?P<{name}>[^/]+)")
+    return re.compile("".join(parts) + r"\Z"), names
+
+
+def glob_values(pattern: str, workdir: str | os.PathLike[str]) -> list[str]:
+    """``glob("data/{sample}.txt")``: the sorted values of the one wildcard
+    over the files that exist under ``workdir``."""
+    regex, names = glob_regex(pattern)
+    if len(names) != 1:
+        raise PatternError(
+            f"glob({pattern!r}) needs exactly one {{wildcard}}, found {len(names)}"
+        )
+    wildcard = re.sub(r"\{[^{}]*\}", "*", pattern.replace("{{", "{").replace("}}", "}"))
+    base = Path(workdir)
+    found = set()
+    for path in base.glob(wildcard):
+        rel = path.relative_to(base).as_posix()
+        m = regex.match(rel)
+        if m and path.is_file():
+            found.add(m.group(names[0]))
+    return sorted(found)
+
