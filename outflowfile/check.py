@@ -906,8 +906,17 @@ class _Flow:
         """``(source, target)`` of ``map { ... }``, or None after reporting why
         it cannot be inferred (or when an unknown stage hides it)."""
         hint = "write map(source -> target) { ... }"
-        tasks = first_tasks(m.body, self.index)
-        if prev.open or not tasks:
+        entries = _entry_points(m.body, self.index, set(self.stack), into_maps=False)
+        tasks = [e for e in entries if isinstance(e, Task)]
+        if prev.open or not entries:
+            return None
+        if len(tasks) != len(entries):
+            self.add(
+                "map { ... } without (source -> target) needs a task, not a map, first "
+                "in its body",
+                m.loc,
+                hint,
+            )
             return None
         if len(prev.names) != 1:
             listed = f" ({_quoted(set(prev.names))})" if prev.names else ""
