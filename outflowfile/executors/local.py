@@ -1,0 +1,578 @@
+"""The local pool (``-j N``; serial is ``-j 1``): jobs run on this machine.
+
+Python jobs (``run:``, ``call:``) go to long-lived worker processes
+(``outflowfile.worker``), so a trivial job costs a pipe round trip rather than
+a Python start-up. Shell jobs run as ``bash -c`` children in their own session.
+``wait`` blocks on the workers' pipes and on pidfds of every job's process
+together, so nothing polls; it wakes up early enough to enforce time limits.
+
+Killing a job means its whole process tree: the descendants found through
+psutil plus, for shell jobs, the process group of their session. SIGTERM
+first, SIGKILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as wait_ready
+from typing import Any
+
+import psutil
+
+from outflowfile import machine, runner
+from outflowfile.jobspec import JobResult, JobSpec, thread_env
+
+#: How much of a job's log ``JobResult.output`` carries (its end).
+OUTPUT_CAP = 1 << 20
+#: How often to look at jobs when pidfds are not available.
+_POLL = 0.05
+
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Started with -c rather than -m so the worker finds this very package without
+# PYTHONPATH, which jobs would otherwise inherit.
+_WORKER_BOOT = (
+    "import sys; sys.path.append(sys.argv.pop(1)); "
+    "from outflowfile.worker import main; main(sys.argv[1:])"
+)
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen[bytes]
+    conn: Connection
+    pidfd: int | None
+
+
+@dataclass
+class _Job:
+    spec: JobSpec
+    cpus: int
+    log: str  # absolute path
+    started: float
+    process: psutil.Process  # the worker, or the shell
+    pidfd: int | None
+    worker: _Worker | None = None  # Python jobs
+    proc: subprocess.Popen[bytes] | None = None  # shell jobs
+    deadline: float | None = None  # time.monotonic() when its time limit is up
+    failure: str | None = None  # set once we kill it: why
+    kill_at: float | None = None  # when SIGTERM becomes SIGKILL
+    tree: dict[int, psutil.Process] = field(default_factory=dict)
+    temp_log: bool = False
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def mem(self) -> int:
+        return self.spec.mem or 0
+
+
+class LocalExecutor:
+    """Runs jobs on this machine with at most ``cores`` cores busy and, with
+    ``mem_limit``, at most that many bytes of memory asked for at once."""
+
+    def __init__(
+        self,
+        cores: int,
+        mem_limit: int | None = None,
+        python: str = sys.executable,
+        grace: float = 3.0,
+    ) -> None:
+        self.cores = max(1, cores)
+        self.mem_limit = mem_limit
+        self.python = python
+        self.grace = grace
+        self._host = socket.gethostname()
+        self._jobs: dict[int, _Job] = {}
+        self._idle: list[_Worker] = []
+        self._done: list[JobResult] = []  # failed to start; reported by wait()
+        self._tmpdir: str | None = None
+        self._closed = False
+
+    # -- the Executor protocol ---------------------------------------------
+
+    def grant(self, cpus: int) -> int:
+        return max(1, min(cpus, self.cores))
+
+    def can_start(self, spec: JobSpec) -> bool:
+        if self.cores_in_use() + self.grant(spec.cpus) > self.cores:
+            return False
+        if spec.mem:
+            if self.mem_limit is not None and self.mem_in_use() + spec.mem > self.mem_limit:
+                return False
+            if spec.mem > machine.available_memory():
+                return False
+        return True
+
+    def start(self, spec: JobSpec) -> None:
+        if self._closed:
+            raise RuntimeError("the executor is closed")
+        if spec.id in self._jobs:
+            raise ValueError(f"job {spec.id} is already running")
+        self._check_mem(spec)
+        if spec.kind not in ("shell", "run", "call"):
+            raise ValueError(f"unknown job kind {spec.kind!r}")
+        temp_log = not spec.log
+        spec = dataclasses.replace(spec, cpus=self.grant(spec.cpus),
+                                   log=self._temp_log(spec.id) if temp_log else spec.log)
+        log = os.path.join(spec.workdir, spec.log)
+        started = time.time()
+        try:
+            if spec.kind == "shell":
+                job = self._start_shell(spec, log)
+            else:
+                job = self._start_python(spec, log)
+        except (OSError, subprocess.SubprocessError, pickle.PicklingError) as exc:
+            self._done.append(JobResult(
+                id=spec.id, ok=False, error=f"cannot start the job: {exc}",
+                started=started, ended=time.time(), host=self._host,
+            ))
+            return
+        job.temp_log = temp_log
+        if spec.time:
+            job.deadline = time.monotonic() + spec.time
+        self._jobs[spec.id] = job
+
+    def wait(self, timeout: float | None) -> list[JobResult]:
+        end = None if timeout is None else time.monotonic() + timeout
+        results, self._done = self._done, []
+        while True:
+            self._enforce_time_limits()
+            if results:
+                return results
+            if not self._jobs:
+                if end is not None:
+                    time.sleep(max(0.0, end - time.monotonic()))
+                return results
+            handles = self._handles()
+            ready = wait_ready(list(handles), self._next_timeout(end))
+            ended = {handles[h] for h in ready}
+            ended |= {j.spec.id for j in self._jobs.values() if j.pidfd is None and _exited(j.pid)}
+            for job_id in sorted(ended):
+                result = self._collect(self._jobs[job_id])
+                if result is not None:
+                    results.append(result)
+            if not results and end is not None and time.monotonic() >= end:
+                return results
+
+    def running(self) -> int:
+        return len(self._jobs)
+
+    def cancel_all(self) -> list[JobResult]:
+        return self._cancel(list(self._jobs.values()))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._jobs:
+            self.cancel_all()
+        for worker in self._idle:
+            _stop_worker(worker)
+        self._idle.clear()
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    # -- more -----------------------------------------------------------------
+
+    def cancel(self, job_id: int) -> JobResult | None:
+        """Kill one running job's process tree; its (failed) result, or None
+        if no such job is running."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            return None
+        results = self._cancel([job])
+        return results[0] if results else None
+
+    def cores_in_use(self) -> int:
+        return sum(j.cpus for j in self._jobs.values())
+
+    def mem_in_use(self) -> int:
+        return sum(j.mem for j in self._jobs.values())
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- starting -------------------------------------------------------------
+
+    def _check_mem(self, spec: JobSpec) -> None:
+        if not spec.mem:
+            return
+        if self.mem_limit is not None and spec.mem > self.mem_limit:
+            raise ValueError(f"job {spec.label} asks for {spec.mem} bytes of memory, "
+                             f"more than the limit of {self.mem_limit}")
+        total = machine.total_memory()
+        if spec.mem > total:
+            raise ValueError(f"job {spec.label} asks for {spec.mem} bytes of memory, "
+                             f"more than this machine has ({total})")
+
+    def _start_shell(self, spec: JobSpec, log: str) -> _Job:
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                runner.run_shell_command(spec),
+                cwd=spec.workdir,
+                env=os.environ | thread_env(spec.cpus),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return _Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
+                    process=psutil.Process(proc.pid), pidfd=_pidfd(proc.pid), proc=proc)
+
+    def _start_python(self, spec: JobSpec, log: str) -> _Job:
+        try:
+            data = pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise pickle.PicklingError(f"its inputs cannot be pickled: {exc}") from None
+        worker = self._idle.pop() if self._idle else self._spawn_worker()
+        try:
+            worker.conn.send_bytes(data)
+        except OSError:  # it died while idle (the OOM killer, say): use a new one
+            _discard_worker(worker)
+            worker = self._spawn_worker()
+            worker.conn.send_bytes(data)
+        return _Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
+                    process=psutil.Process(worker.proc.pid), pidfd=worker.pidfd, worker=worker)
+
+    def _spawn_worker(self) -> _Worker:
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            proc = subprocess.Popen(
+                [self.python, "-c", _WORKER_BOOT, _PACKAGE_PARENT,
+                 str(theirs.fileno()), str(os.getpid())],
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,  # a Ctrl-C in the terminal reaches only us
+            )
+            conn = Connection(ours.detach())
+        return _Worker(proc=proc, conn=conn, pidfd=_pidfd(proc.pid))
+
+    def _temp_log(self, job_id: int) -> str:
+        if self._tmpdir is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="outflow-logs-")
+        return os.path.join(self._tmpdir, f"job-{job_id}.log")
+
+    # -- waiting --------------------------------------------------------------
+
+    def _handles(self) -> dict[Any, int]:
+        """What to wait on, mapped to job ids: workers' pipes and pidfds."""
+        handles: dict[Any, int] = {}
+        for job in self._jobs.values():
+            if job.worker is not None:
+                handles[job.worker.conn] = job.spec.id
+            if job.pidfd is not None:
+                handles[job.pidfd] = job.spec.id
+        return handles
+
+    def _next_timeout(self, end: float | None) -> float | None:
+        """Until the caller's timeout, a time limit or a kill escalation is
+        due, whichever comes first."""
+        moments = [end] if end is not None else []
+        for job in self._jobs.values():
+            if job.failure is None and job.deadline is not None:
+                moments.append(job.deadline)
+            if job.kill_at is not None:
+                moments.append(job.kill_at)
+            if job.pidfd is None:
+                moments.append(time.monotonic() + _POLL)
+        if not moments:
+            return None
+        return max(0.0, min(moments) - time.monotonic())
+
+    def _enforce_time_limits(self) -> None:
+        now = time.monotonic()
+        for job in self._jobs.values():
+            if job.failure is None and job.deadline is not None and now >= job.deadline:
+                job.failure = f"exceeded its time limit of {_duration(job.spec.time or 0)}"
+                self._signal_tree(job, signal.SIGTERM)
+                job.kill_at = now + self.grace
+            elif job.kill_at is not None and now >= job.kill_at:
+                self._signal_tree(job, signal.SIGKILL)
+                job.kill_at = None
+
+    def _collect(self, job: _Job) -> JobResult | None:
+        """The result of a job whose pipe or pidfd is ready; None if it is
+        not finished after all (its pipe woke us with nothing to read)."""
+        if job.worker is not None:
+            result = self._python_result(job)
+        else:
+            result = self._shell_result(job)
+        if result is None:
+            return None
+        del self._jobs[job.spec.id]
+        result.output = _read_output(job.log)
+        if job.temp_log:
+            _remove(job.log)
+        return result
+
+    def _python_result(self, job: _Job) -> JobResult | None:
+        worker = job.worker
+        assert worker is not None
+        if job.failure is None:
+            try:
+                received = _receive(worker.conn)
+            except EOFError:  # it died, or is dying: the reap below waits for it
+                received = None
+            else:
+                if received is None and not _exited(worker.proc.pid):
+                    return None
+            if isinstance(received, JobResult):
+                self._idle.append(worker)
+                return received
+            if isinstance(received, str):  # a result that cannot be unpickled here
+                self._idle.append(worker)
+                return self._failed(job, received, 1)
+        code, _ = _reap(worker.proc)
+        _close_worker(worker)
+        self._finish_tree(job)
+        if job.failure is not None:
+            return self._failed(job, job.failure, code)
+        if code is not None and code >= 0:
+            error = f"the worker process exited with status {code} without finishing the task"
+        else:
+            error = f"the worker process died: {_describe_exit(code)}"
+        return self._failed(job, error, code)
+
+    def _shell_result(self, job: _Job) -> JobResult | None:
+        assert job.proc is not None
+        if not _exited(job.pid):
+            return None
+        code, usage = _reap(job.proc)
+        if code != 0 or job.failure is not None:
+            _killpg(job.pid, signal.SIGKILL)  # what it left running in the background
+            self._finish_tree(job)
+        result = JobResult(id=job.spec.id, ok=code == 0 and job.failure is None,
+                           exit_status=code, started=job.started, ended=time.time(),
+                           host=self._host)
+        if usage is not None:
+            result.cpu_seconds = usage.ru_utime + usage.ru_stime
+            result.peak_mem = usage.ru_maxrss * 1024
+        if job.failure is not None:
+            result.error = job.failure
+        elif code != 0:
+            result.error = f"command {_describe_exit(code)}: {job.spec.code}"
+        return result
+
+    def _failed(self, job: _Job, error: str, code: int | None) -> JobResult:
+        return JobResult(id=job.spec.id, ok=False, error=error, exit_status=code,
+                         started=job.started, ended=time.time(), host=self._host)
+
+    # -- killing --------------------------------------------------------------
+
+    def _cancel(self, jobs: list[_Job]) -> list[JobResult]:
+        for job in jobs:
+            job.failure = job.failure or "cancelled"
+            self._signal_tree(job, signal.SIGTERM)
+        alive = _wait_gone([p for j in jobs for p in j.tree.values()], self.grace)
+        if alive:
+            for job in jobs:
+                self._signal_tree(job, signal.SIGKILL)
+            _wait_gone([p for j in jobs for p in j.tree.values()], self.grace)
+        results = []
+        for job in jobs:
+            result = self._collect(job)
+            if result is None:  # cannot happen once its process is gone; be safe
+                del self._jobs[job.spec.id]
+                result = self._failed(job, job.failure or "cancelled", None)
+            results.append(result)
+        return results
+
+    def _signal_tree(self, job: _Job, sig: int) -> None:
+        """Signal the job's process and every descendant (those seen before
+        too: a child whose parent died is no longer found by walking down)."""
+        job.tree.setdefault(job.pid, job.process)
+        try:
+            for child in job.process.children(recursive=True):
+                job.tree.setdefault(child.pid, child)
+        except psutil.Error:
+            pass
+        for proc in job.tree.values():
+            try:
+                proc.send_signal(sig)  # psutil checks it is still the same process
+            except psutil.Error:
+                pass
+        if job.proc is not None:
+            _killpg(job.pid, sig)
+
+    def _finish_tree(self, job: _Job) -> None:
+        """Once a killed job's own process is gone, what is left of its tree
+        gets SIGKILL right away."""
+        if not job.tree:
+            return
+        for proc in job.tree.values():
+            if proc.pid != job.pid:
+                try:
+                    proc.kill()
+                except psutil.Error:
+                    pass
+
+
+# -- processes ----------------------------------------------------------------
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _exited(pid: int) -> bool:
+    """True when our child ``pid`` has ended (and is not yet reaped)."""
+    try:
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return True
+    return info is not None
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> tuple[int | None, Any]:
+    """Reap a child: its exit code (negative: killed by that signal) and
+    resource usage. ``Popen`` learns the code so it will not wait again."""
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except ChildProcessError:
+        return proc.returncode, None
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code
+    return code, usage
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until every process has ended (a zombie has); those still alive.
+
+    Our own children stay zombies until reaped, and orphans are reaped by
+    init whenever it gets to them, so neither is waited for with waitpid."""
+    end = time.monotonic() + timeout
+    while True:
+        alive = [p for p in procs if _alive(p)]
+        if not alive or time.monotonic() >= end:
+            return alive
+        time.sleep(0.02)
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "ended (status unknown)"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = "unknown signal"
+        return f"killed by signal {-code} ({name})"
+    return f"exited with status {code}"
+
+
+def _duration(seconds: int) -> str:
+    """``2s``, ``1m30s``, ``2h``."""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "",
+             f"{secs}s" if secs or not (hours or minutes) else ""]
+    return "".join(parts)
+
+
+# -- workers ------------------------------------------------------------------
+
+
+def _receive(conn: Connection) -> JobResult | str | None:
+    """A worker's answer: its ``JobResult``, an error message if it cannot be
+    read here, or None when there is nothing to read yet. Raises ``EOFError``
+    when the worker is gone."""
+    try:
+        if not conn.poll():
+            return None
+        data = conn.recv_bytes()
+    except OSError:
+        raise EOFError from None
+    try:
+        result = pickle.loads(data)
+    except Exception as exc:  # e.g. a value of a class this process cannot import
+        return f"cannot receive the job's outputs: {type(exc).__name__}: {exc}"
+    if not isinstance(result, JobResult):
+        return f"the worker sent {type(result).__name__} instead of a result"
+    return result
+
+
+def _close_worker(worker: _Worker) -> None:
+    worker.conn.close()
+    if worker.pidfd is not None:
+        os.close(worker.pidfd)
+        worker.pidfd = None
+
+
+def _discard_worker(worker: _Worker) -> None:
+    """Forget a worker that died while idle."""
+    _reap(worker.proc)
+    _close_worker(worker)
+
+
+def _stop_worker(worker: _Worker) -> None:
+    try:
+        worker.conn.send(None)
+    except OSError:
+        pass
+    _close_worker(worker)
+    try:
+        worker.proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        worker.proc.kill()
+        worker.proc.wait()
+
+
+# -- logs -----------------------------------------------------------------------
+
+
+def _read_output(path: str, cap: int = OUTPUT_CAP) -> str:
+    """The end of a job's log: at most ``cap`` bytes, with a note when cut."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - cap))
+            data = f.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    if size > cap:
+        text = f"[... the first {size - cap} bytes are cut; the whole output is in {path}]\n" \
+               + text
+    return text
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass

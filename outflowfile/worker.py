@@ -1,0 +1,221 @@
+"""A long-lived Python worker: runs ``run:`` and ``call:`` jobs one at a time.
+
+Started by the local executor as ``python -c <bootstrap> FD PARENT_PID``: FD is
+its end of a socket pair (``multiprocessing.connection.Connection`` framing,
+pickles both ways: both ends are ours). It receives ``JobSpec``s and answers
+each with a ``JobResult``; ``None`` or end-of-file stops it. It must start fast,
+so it imports nothing beyond the runner, psutil and the standard library.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import faulthandler
+import os
+import resource
+import signal
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from typing import Any
+
+import psutil
+
+from outflowfile import runner
+from outflowfile.jobspec import JobResult, JobSpec, thread_env
+
+_PR_SET_PDEATHSIG = 1
+
+
+def main(argv: list[str]) -> None:
+    fd, parent_pid = int(argv[0]), int(argv[1])
+    _die_with_parent(parent_pid)
+    os.set_inheritable(fd, False)  # jobs' subprocesses must not hold our pipe
+    faulthandler.enable()  # a segfault leaves a Python traceback in the job's log
+    # Keep print() and C-level writes to fd 1 in order in the log.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    conn = Connection(fd)
+    host = socket.gethostname()
+    me = psutil.Process()
+    while True:
+        try:
+            spec = conn.recv()
+        except (EOFError, OSError):
+            return
+        if spec is None:
+            return
+        _send(conn, run_job(spec, host, me))
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Get SIGKILL when the parent dies (Linux), and exit if it already has.
+
+    The kernel sends it when the parent *thread* that started us ends, so the
+    executor must be used from a thread that outlives its workers (the main
+    one, normally). End-of-file on the pipe is the portable fallback."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def run_job(spec: JobSpec, host: str, me: psutil.Process) -> JobResult:
+    """Run one job in this process, with its cores, directory and log."""
+    result = JobResult(id=spec.id, ok=False, host=host)
+    _reset_peak_memory()
+    children_rss_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    cpu_before = _cpu_seconds(me)
+    result.started = time.time()
+    try:
+        with _job_context(spec):
+            result.values = runner.run_python(spec)
+            result.ok = True
+    except runner.TaskError as exc:
+        result.error = exc.message
+    except Exception as exc:  # the job could not even start: bad workdir, log, ...
+        result.error = f"cannot run the job: {type(exc).__name__}: {exc}"
+    result.ended = time.time()
+    result.cpu_seconds = max(0.0, _cpu_seconds(me) - cpu_before)
+    result.peak_mem = _peak_memory(children_rss_before)
+    result.exit_status = 0 if result.ok else 1
+    if not result.ok:
+        _kill_leftovers(me)
+    return result
+
+
+@contextmanager
+def _job_context(spec: JobSpec) -> Iterator[None]:
+    """The job's working directory, thread environment and log file on
+    descriptors 1 and 2, all put back afterwards."""
+    old_cwd = os.getcwd()
+    old_env = _set_env(thread_env(spec.cpus))
+    try:
+        os.chdir(spec.workdir)
+        log = os.path.join(spec.workdir, spec.log) if spec.log else os.devnull
+        with _redirected_output(log):
+            yield
+    finally:
+        _set_env(old_env)
+        os.chdir(old_cwd)
+
+
+def _set_env(values: dict[str, str | None]) -> dict[str, str | None]:
+    """Set (or, for None, unset) variables; returns their previous values."""
+    old = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    return old
+
+
+@contextmanager
+def _redirected_output(log: str) -> Iterator[None]:
+    """Descriptors 1 and 2 (so C code and subprocesses too) write to ``log``."""
+    os.makedirs(os.path.dirname(log) or ".", exist_ok=True)
+    _flush()
+    log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        yield
+    finally:
+        _flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, log_fd):
+            os.close(fd)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _reset_peak_memory() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_memory(children_rss_before: int) -> int | None:
+    """The job's peak resident memory in bytes: ours since the reset, or that
+    of a subprocess it ran if larger (children's peak can only be told apart
+    when it grew during this job)."""
+    peak = None
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    peak = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if children > children_rss_before:
+        peak = max(peak or 0, children * 1024)
+    return peak
+
+
+def _cpu_seconds(me: psutil.Process) -> float:
+    t = me.cpu_times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _kill_leftovers(me: psutil.Process) -> None:
+    """A failed job may leave subprocesses behind; the next job must not
+    inherit them."""
+    try:
+        children = me.children(recursive=True)
+    except psutil.Error:
+        return
+    for child in children:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(children, timeout=1)
+
+
+def _send(conn: Connection, result: JobResult) -> None:
+    try:
+        conn.send(result)
+        return
+    except (BrokenPipeError, ConnectionResetError):
+        os._exit(0)  # the executor is gone
+    except Exception:  # a value that cannot be pickled
+        pass
+    result.ok = False
+    result.exit_status = 1
+    result.error = _unpicklable(result.values)
+    result.values = {}
+    conn.send(result)
+
+
+def _unpicklable(values: dict[str, Any]) -> str:
+    import pickle
+
+    for name, value in values.items():
+        try:
+            pickle.dumps(value)
+        except Exception as exc:
+            return (f"the output {name!r} cannot be passed on: {type(value).__name__} "
+                    f"values cannot be pickled ({exc})")
+    return "the outputs cannot be pickled"
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
