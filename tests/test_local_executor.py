@@ -370,3 +370,15 @@ def test_worker_dies_with_its_parent(tmp_path: Path) -> None:
     finally:
         with contextlib.suppress(psutil.Error):
             parent.kill()
+
+
+def test_workers_stay_light(tmp_path: Path, executor: Any) -> None:
+    # Workers start often; they must not pay for the CLI, parser or database.
+    code = """
+        import sys
+        heavy = {"click", "lark", "sqlalchemy"}
+        return sorted(m for m in sys.modules if m.split(".")[0] in heavy)
+    """
+    result = run_all(executor(1), [job(tmp_path, 1, "run", code, value_outputs=["x"])])[1]
+    assert result.ok, result.error
+    assert result.values == {"x": []}

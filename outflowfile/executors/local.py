@@ -100,6 +100,10 @@ class LocalExecutor:
         self._done: list[JobResult] = []  # failed to start; reported by wait()
         self._tmpdir: str | None = None
         self._closed = False
+        # Shell jobs' environments by core count. Built once: copying
+        # os.environ costs more than starting the process. Like the workers,
+        # they see the environment as it was when first needed.
+        self._envs: dict[int, dict[str, str]] = {}
 
     # -- the Executor protocol ---------------------------------------------
 
@@ -227,7 +231,7 @@ class LocalExecutor:
             proc = subprocess.Popen(
                 runner.run_shell_command(spec),
                 cwd=spec.workdir,
-                env=os.environ | thread_env(spec.cpus),
+                env=self._env(spec.cpus),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -250,6 +254,12 @@ class LocalExecutor:
             worker.conn.send_bytes(data)
         return _Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
                     process=psutil.Process(worker.proc.pid), pidfd=worker.pidfd, worker=worker)
+
+    def _env(self, cpus: int) -> dict[str, str]:
+        env = self._envs.get(cpus)
+        if env is None:
+            env = self._envs[cpus] = os.environ | thread_env(cpus)
+        return env
 
     def _spawn_worker(self) -> _Worker:
         ours, theirs = socket.socketpair()
@@ -349,6 +359,8 @@ class LocalExecutor:
             error = f"the worker process exited with status {code} without finishing the task"
         else:
             error = f"the worker process died: {_describe_exit(code)}"
+            if code == -signal.SIGKILL:
+                error += "; out of memory, perhaps (the kernel's OOM killer sends it)"
         return self._failed(job, error, code)
 
     def _shell_result(self, job: _Job) -> JobResult | None:
