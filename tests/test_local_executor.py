@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 import pytest
 
+from outflowfile import machine
 from outflowfile.executors.local import LocalExecutor
 from outflowfile.jobspec import JobResult, JobSpec
 from outflowfile.patterns import format_command
@@ -120,6 +121,16 @@ def test_mem_limit_runs_memory_jobs_one_at_a_time(tmp_path: Path, executor: Any)
     ex = executor(2, mem_limit=150 * MiB)
     specs = [job(tmp_path, i, "shell", "sleep 0.5", mem=100 * MiB) for i in (1, 2)]
     results = run_all(ex, specs)
+    assert results[1].ok and results[2].ok
+    assert not overlap(results[1], results[2])
+
+
+def test_memory_jobs_do_not_overcommit_the_machine(tmp_path: Path, executor: Any) -> None:
+    # Without --resources, two jobs asking for 60% of what is free each must
+    # not run together, even though neither has allocated anything yet.
+    mem = int(machine.available_memory() * 0.6)
+    specs = [job(tmp_path, i, "shell", "sleep 0.5", mem=mem) for i in (1, 2)]
+    results = run_all(executor(2), specs)
     assert results[1].ok and results[2].ok
     assert not overlap(results[1], results[2])
 

@@ -37,6 +37,9 @@ from outflowfile.jobspec import JobResult, JobSpec, thread_env
 OUTPUT_CAP = 1 << 20
 #: How often to look at jobs when pidfds are not available.
 _POLL = 0.05
+#: For this long after it starts, a job's memory counts as taken even if it
+#: has not allocated it yet, so that one round of starts cannot overcommit.
+MEM_RAMP_UP = 5.0
 
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Started with -c rather than -m so the worker finds this very package without
@@ -69,6 +72,7 @@ class _Job:
     kill_at: float | None = None  # when SIGTERM becomes SIGKILL
     tree: dict[int, psutil.Process] = field(default_factory=dict)
     temp_log: bool = False
+    since: float = field(default_factory=time.monotonic)
 
     @property
     def pid(self) -> int:
@@ -111,12 +115,18 @@ class LocalExecutor:
         return max(1, min(cpus, self.cores))
 
     def can_start(self, spec: JobSpec) -> bool:
+        """Free cores for it and, when it asks for memory: the memory asked
+        for by running jobs plus its own within ``mem_limit`` (else within
+        the machine's total), and that much available now, less what jobs
+        started in the last ``MEM_RAMP_UP`` seconds asked for and may not
+        have taken yet."""
         if self.cores_in_use() + self.grant(spec.cpus) > self.cores:
             return False
         if spec.mem:
-            if self.mem_limit is not None and self.mem_in_use() + spec.mem > self.mem_limit:
+            limit = self.mem_limit if self.mem_limit is not None else machine.total_memory()
+            if self.mem_in_use() + spec.mem > limit:
                 return False
-            if spec.mem > machine.available_memory():
+            if spec.mem > machine.available_memory() - self._mem_ramping_up():
                 return False
         return True
 
@@ -204,7 +214,12 @@ class LocalExecutor:
         return sum(j.cpus for j in self._jobs.values())
 
     def mem_in_use(self) -> int:
+        """The memory running jobs asked for."""
         return sum(j.mem for j in self._jobs.values())
+
+    def _mem_ramping_up(self) -> int:
+        recent = time.monotonic() - MEM_RAMP_UP
+        return sum(j.mem for j in self._jobs.values() if j.since > recent)
 
     def __enter__(self) -> LocalExecutor:
         return self
