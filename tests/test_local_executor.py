@@ -280,6 +280,24 @@ def test_time_limit_kills_the_job(tmp_path: Path, executor: Any, kind: str) -> N
     assert results[2].ok
 
 
+@pytest.mark.parametrize("kind", ["run", "shell"])
+def test_time_limit_kills_a_job_that_ignores_sigterm(
+    tmp_path: Path, executor: Any, kind: str
+) -> None:
+    if kind == "run":
+        code = """
+            import signal, time
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            time.sleep(60)
+        """
+    else:
+        code = "trap '' TERM; sleep 60 & wait; sleep 60"
+    result = run_all(executor(1, grace=0.5), [job(tmp_path, 1, kind, code, time=1)])[1]
+    assert not result.ok
+    assert result.error == "exceeded its time limit of 1s"
+    assert result.exit_status == -9
+
+
 def test_a_file_name_is_not_shell_code(tmp_path: Path, executor: Any) -> None:
     name = "a b;touch PWNED"
     (tmp_path / name).write_text("content\n")

@@ -301,7 +301,8 @@ class LocalExecutor:
         """What to wait on, mapped to job ids: workers' pipes and pidfds."""
         handles: dict[Any, int] = {}
         for job in self._jobs.values():
-            if job.worker is not None:
+            # Once we are killing a job, only its end matters, not what it sends.
+            if job.worker is not None and job.failure is None:
                 handles[job.worker.conn] = job.spec.id
             if job.pidfd is not None:
                 handles[job.pidfd] = job.spec.id
@@ -354,8 +355,11 @@ class LocalExecutor:
         if job.failure is None:
             try:
                 received = _receive(worker.conn)
-            except EOFError:  # it died, or is dying: the reap below waits for it
+            except EOFError:  # it died or is dying, or a job closed our pipe
                 received = None
+                if not _exited(worker.proc.pid):
+                    job.failure = "the job closed the worker's pipe"
+                    self._signal_tree(job, signal.SIGKILL)
             else:
                 if received is None and not _exited(worker.proc.pid):
                     return None
@@ -365,6 +369,8 @@ class LocalExecutor:
             if isinstance(received, str):  # a result that cannot be unpickled here
                 self._idle.append(worker)
                 return self._failed(job, received, 1)
+        elif not _exited(worker.proc.pid):
+            return None
         code, _ = _reap(worker.proc)
         _close_worker(worker)
         self._finish_tree(job)
