@@ -8,7 +8,7 @@ turns a workflow into jobs. Every node knows where it came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class CallBody:
     loc: Location | None = None
 
 
-Body = Union[RunBody, ShellBody, CallBody]
+Body = RunBody | ShellBody | CallBody
 
 
 @dataclass
@@ -228,7 +228,7 @@ class Map:
     loc: Location | None = None
 
 
-Stage = Union[StageRef, Pipe, Branch, Map]
+Stage = StageRef | Pipe | Branch | Map
 
 
 @dataclass

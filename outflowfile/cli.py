@@ -1,0 +1,155 @@
+"""The ``outflow`` command.
+
+Only click is imported at start-up; everything else is imported when a
+command needs it, so ``outflow --version`` answers at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from outflowfile import __version__
+
+EXIT_JOB_FAILED = 1
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C but with its own exit status."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("targets", nargs=-1)
+@click.option("-f", "--file", "file_", type=click.Path(dir_okay=False), help="The Outflowfile.")
+@click.option("-d", "--directory", type=click.Path(file_okay=False), help="The project directory.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Cores to use (default: all).")
+@click.option("-n", "--dry-run", is_flag=True, help="Plan only: what would run, and why.")
+@click.option("-p", "--print-commands", is_flag=True, help="Print shell commands as they run.")
+@click.option("-F", "--forceall", is_flag=True, help="Run every job of the targets.")
+@click.option("-R", "--forcerun", multiple=True, metavar="TASK", help="Run every job of TASK.")
+@click.option("-U", "--until", multiple=True, metavar="TASK", help="Run only up to TASK.")
+@click.option("-k", "--keep-going", is_flag=True, help="Go on with independent jobs on failure.")
+@click.option(
+    "-C", "--config", "config", multiple=True, metavar="KEY=VALUE", help="Override a config value."
+)
+@click.option(
+    "--resources", multiple=True, metavar="mem=SIZE", help="Cap the memory of running jobs."
+)
+@click.option("--db", metavar="URL", help="Cache database URL (default: .outflow/outflow.db).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Print commands and reasons.")
+@click.option("--list", "list_", is_flag=True, help="List workflows and tasks.")
+@click.option("--lint", is_flag=True, help="Check the Outflowfile without planning.")
+@click.version_option(__version__, "--version", prog_name="outflow", message="%(prog)s %(version)s")
+def main(**opts: Any) -> None:
+    """Plan and run the workflows of an Outflowfile.
+
+    TARGETS are workflows, tasks (their jobs and everything upstream) or
+    output files; the default is the workflow named 'all', else the first.
+    """
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    from outflowfile.errors import UserError
+
+    try:
+        status = _main(opts)
+    except UserError as exc:
+        click.echo(exc.render(), err=True)
+        status = EXIT_USER_ERROR
+    except Terminated:
+        click.echo("outflow: terminated (SIGTERM)", err=True)
+        status = EXIT_TERMINATED
+    except KeyboardInterrupt:
+        click.echo("outflow: interrupted (Ctrl-C)", err=True)
+        status = EXIT_INTERRUPTED
+    sys.exit(status)
+
+
+def _main(opts: dict[str, Any]) -> int:
+    from outflowfile import loader
+    from outflowfile.console import Console
+    from outflowfile.project import RunRequest, execute
+    from outflowfile.scheduler import Interrupted
+
+    workdir, path = _locate(opts["directory"], opts["file_"])
+    model = loader.load(path)
+    if opts["list_"]:
+        from outflowfile.listing import describe
+
+        click.echo(describe(model))
+        return 0
+    if opts["lint"]:
+        click.echo(f"{path}: ok ({len(model.tasks)} tasks, {len(model.workflows)} workflows)")
+        return 0
+    from outflowfile.config import parse_overrides
+
+    request = RunRequest(
+        workdir=workdir,
+        outflowfile=path,
+        targets=list(opts["targets"]),
+        config=parse_overrides(list(opts["config"])),
+        jobs=opts["jobs"],
+        dry_run=opts["dry_run"],
+        forceall=opts["forceall"],
+        forcerun=list(opts["forcerun"]),
+        until=list(opts["until"]),
+        keep_going=opts["keep_going"],
+        mem_limit=_mem_limit(opts["resources"]),
+        db=opts["db"],
+        argv=sys.argv,
+    )
+    console = Console(
+        quiet=opts["quiet"], verbose=opts["verbose"], print_commands=opts["print_commands"]
+    )
+    try:
+        outcome = execute(request, model, console)
+    except Interrupted as exc:
+        what = ", ".join(exc.jobs) if exc.jobs else "no job was running"
+        click.echo(f"outflow: cancelled running jobs: {what}", err=True)
+        if exc.signal_name == "Terminated":
+            raise Terminated() from None
+        raise KeyboardInterrupt() from None
+    return EXIT_JOB_FAILED if outcome.failed else 0
+
+
+def _locate(directory: str | None, file_: str | None) -> tuple[Path, Path]:
+    from outflowfile.errors import UserError
+    from outflowfile.loader import find_outflowfile
+
+    workdir = Path(directory or os.getcwd()).resolve()
+    if not workdir.is_dir():
+        raise UserError(f"no such project directory: {workdir}")
+    if file_:
+        path = Path(file_)
+        path = (path if path.is_absolute() else Path(os.getcwd()) / path).resolve()
+        if directory is None:
+            workdir = path.parent
+        return workdir, path
+    return workdir, find_outflowfile(workdir).resolve()
+
+
+def _mem_limit(resources: tuple[str, ...]) -> int | None:
+    from outflowfile.errors import UserError
+    from outflowfile.units import parse_mem
+
+    limit = None
+    for item in resources:
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() != "mem":
+            raise UserError(f"--resources {item!r}: expected mem=SIZE, e.g. --resources mem=16G")
+        try:
+            limit = parse_mem(value.strip())
+        except ValueError as exc:
+            raise UserError(f"--resources {item!r}: {exc}") from None
+    return limit

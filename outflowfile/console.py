@@ -1,0 +1,108 @@
+"""What a run prints: one line per finished job, failures in full, a summary.
+
+A job's own output is printed in one piece when it ends, so the lines of
+jobs running side by side never interleave.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from outflowfile.expand import Job
+    from outflowfile.jobspec import JobResult, JobSpec
+    from outflowfile.scheduler import Outcome
+
+
+@dataclass
+class Console:
+    quiet: bool = False
+    verbose: bool = False
+    print_commands: bool = False
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, file=self.out, flush=True)
+
+    def job_started(self, job: Job, reason: str, spec: JobSpec) -> None:
+        if self.verbose:
+            self.say(f"start {job.label}: {reason}")
+        if (self.print_commands or self.verbose) and spec.kind == "shell":
+            self.say(f"    $ {spec.code}")
+
+    def job_done(self, job: Job, result: JobResult, done: int, total: int) -> None:
+        duration = max(result.ended - result.started, 0.0)
+        lines = [f"[{done}/{total}] {job.label}  {duration:.1f}s"]
+        if result.output.strip():
+            lines.append(_indent(result.output))
+        self.say("\n".join(lines))
+
+    def job_retry(self, job: Job, attempt: int, retries: int, error: str) -> None:
+        first = error.strip().splitlines()[-1] if error.strip() else "failed"
+        self.say(f"retry {attempt}/{retries} {job.label}: {first}")
+
+    def job_failed(self, job: Job, spec: JobSpec, result: JobResult, error: str) -> None:
+        lines = [f"error: job {job.label} failed"]
+        if result.exit_status not in (None, 0):
+            lines[0] += f" (exit status {result.exit_status})"
+        if spec.kind == "shell":
+            lines.append(f"  command: {spec.code}")
+        lines.append(f"  log: {spec.log}")
+        if result.output.strip():
+            lines.append("  output:")
+            lines.append(_indent(result.output, "    "))
+        lines.append(_indent(error.rstrip(), "  "))
+        print("\n".join(lines), file=self.err, flush=True)
+
+    def node_error(self, label: str, message: str) -> None:
+        print(f"error: {label}: {message}", file=self.err, flush=True)
+
+    def dry_run(self, outcome: Outcome) -> None:
+        out = []
+        if outcome.would_run:
+            out.append(f"Would run {len(outcome.would_run)} jobs:")
+            width = min(max(len(j.label) for j, _ in outcome.would_run), 50)
+            for job, reason in outcome.would_run:
+                out.append(f"  {job.label:<{width}}  {reason}")
+            out.append("")
+            out.append("Jobs per task:")
+            counts = Counter(j.task.name for j, _ in outcome.would_run)
+            tw = max(len(n) for n in counts)
+            for name, n in counts.items():
+                out.append(f"  {name:<{tw}}  {n}")
+        else:
+            out.append("Nothing to do: every job is up to date.")
+        if outcome.unsized:
+            out.append("")
+            out.append("Maps not sized yet (they expand when their source is computed):")
+            for node in outcome.unsized:
+                waits = ", ".join(sorted({getattr(d, "label", "?") for d in node.deps})) or "?"
+                m = node.map
+                desc = f"map({m.source} -> {m.target})" if m.source else "map"
+                loc = f" at line {m.loc.line}" if m.loc else ""
+                out.append(f"  {desc}{loc}: waits for {waits}")
+        if outcome.up_to_date:
+            out.append("")
+            out.append(f"{outcome.up_to_date} jobs up to date.")
+        print("\n".join(out), file=self.out, flush=True)
+
+    def summary(self, outcome: Outcome) -> None:
+        parts = [f"{len(outcome.ran)} ran", f"{outcome.up_to_date} up to date"]
+        if outcome.failed:
+            parts.append(f"{len(outcome.failed)} failed")
+        if outcome.blocked:
+            parts.append(f"{outcome.blocked} not run (upstream failed)")
+        text = ", ".join(parts) + f" in {outcome.elapsed:.1f}s"
+        if outcome.failed:
+            print(f"outflow: {text}", file=self.err, flush=True)
+        else:
+            self.say(f"outflow: {text}")
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line for line in text.rstrip("\n").splitlines())

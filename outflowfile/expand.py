@@ -1,0 +1,478 @@
+"""Expansion: a workflow becomes a graph of jobs.
+
+A job is a task whose inputs are bound to *expressions*: a constant (a config
+value, a map item, a default), a reference to another job's output, or the
+gathered outputs of a map. Expressions are resolved to values only when the
+jobs they refer to are complete, so the same graph serves a dry run (where
+some values stay unknown) and a real run.
+
+A map whose source is known when it is reached expands at once; otherwise it
+becomes a ``MapNode`` that expands when its source is complete. The scheduler
+drives that (see ``scheduler.py``); this module only builds nodes.
+
+Every job has a *slot*: its identity across runs and edits (task name plus
+where its inputs come from: config names, map item values, upstream slots),
+used to explain why a job must run (``plan.py``) and to share a job between
+workflows that contain the same stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from outflowfile import values as valuecodec
+from outflowfile.model import (
+    Branch,
+    Map,
+    ModelIndex,
+    Outflowfile,
+    Pipe,
+    Resources,
+    Stage,
+    StageRef,
+    Task,
+)
+from outflowfile.patterns import format_pattern
+
+# --- expressions -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Const:
+    """A value known when the graph is built. ``origin`` names where it came
+    from: ``config:NAME``, ``item``, ``default``."""
+
+    value: Any
+    origin: str
+
+
+@dataclass(frozen=True, eq=False)
+class Ref:
+    """Output ``name`` of ``node`` (a Job or a MapNode)."""
+
+    node: Node
+    name: str
+
+
+@dataclass(frozen=True)
+class Gather:
+    """A map's output: one expression per item, in item order."""
+
+    items: tuple[Expr, ...]
+
+
+Expr = Const | Ref | Gather
+Env = dict[str, Expr]
+
+
+class Unknown:
+    """The value of an expression whose producer will run but has not yet
+    (dry run)."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN: Any = Unknown()
+
+
+# --- nodes -------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Node:
+    id: int
+    deps: list[Node] = field(default_factory=list)
+    dependents: list[Node] = field(default_factory=list)
+    # Scheduler state: waiting | ready | running | done | failed | skipped
+    state: str = "waiting"
+    waiting: int = 0
+
+
+@dataclass(eq=False)
+class Job(Node):
+    task: Task = None  # type: ignore[assignment]
+    slot: str = ""
+    label: str = ""
+    bindings: Env = field(default_factory=dict)
+    resources: Resources = field(default_factory=Resources)
+    # Filled when the job's inputs are known (resolve_files).
+    params: dict[str, Any] | None = None
+    input_files: dict[str, Any] | None = None  # name -> path (or list of paths)
+    output_files: dict[str, str] | None = None
+    upstream_files: list[str] = field(default_factory=list)  # file outputs of producers
+    # Filled when the job is complete (ran, or found up to date).
+    values: dict[str, Any] | None = None
+
+    def file_inputs(self) -> list[str]:
+        """Every input file path: input: patterns and upstream output files."""
+        paths: list[str] = []
+        for v in (self.input_files or {}).values():
+            paths.extend(v if isinstance(v, list) else [v])
+        paths.extend(self.upstream_files)
+        return paths
+
+    def output(self, name: str) -> Any:
+        if self.output_files is not None and name in self.output_files:
+            return self.output_files[name]
+        if self.values is None:
+            return UNKNOWN
+        return self.values.get(name, UNKNOWN)
+
+
+@dataclass(eq=False)
+class MapNode(Node):
+    map: Map = None  # type: ignore[assignment]
+    source: Expr = None  # type: ignore[assignment]
+    target: str = ""
+    earlier: Env = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    label_prefix: str = ""
+    slot: str = ""
+    expanded: bool = False
+    outputs: Env = field(default_factory=dict)  # name -> Gather, once expanded
+    output_names: list[str] = field(default_factory=list)
+
+    def output(self, name: str) -> Any:
+        if not self.expanded:
+            return UNKNOWN
+        return resolve(self.outputs[name])
+
+
+# --- resolution --------------------------------------------------------------
+
+
+def resolve(expr: Expr) -> Any:
+    """The value of an expression, or UNKNOWN if a producer has no value yet."""
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, Ref):
+        return expr.node.output(expr.name)
+    items = [resolve(e) for e in expr.items]
+    if any(v is UNKNOWN for v in items):
+        return UNKNOWN
+    return items
+
+
+def producers(expr: Expr) -> list[Node]:
+    if isinstance(expr, Const):
+        return []
+    if isinstance(expr, Ref):
+        return [expr.node]
+    out: list[Node] = []
+    for e in expr.items:
+        out.extend(producers(e))
+    return out
+
+
+def file_paths(expr: Expr) -> list[str]:
+    """Paths among an expression's values that are other jobs' output files."""
+    if isinstance(expr, Const):
+        return []
+    if isinstance(expr, Ref):
+        node = expr.node
+        if isinstance(node, Job):
+            if node.output_files and expr.name in node.output_files:
+                return [node.output_files[expr.name]]
+            return []
+        if isinstance(node, MapNode) and node.expanded:
+            return file_paths(node.outputs[expr.name])
+        return []
+    out: list[str] = []
+    for e in expr.items:
+        out.extend(file_paths(e))
+    return out
+
+
+def slot_part(expr: Expr) -> Any:
+    """What of an expression identifies a job across runs: config *names*
+    (a changed value is a changed parameter of the same job), item values,
+    upstream slots."""
+    if isinstance(expr, Const):
+        if expr.origin == "item":
+            return ["item", valuecodec.digest(expr.value)]
+        return [expr.origin]
+    if isinstance(expr, Ref):
+        return ["ref", expr.node.slot, expr.name]  # type: ignore[attr-defined]
+    return ["gather", [slot_part(e) for e in expr.items]]
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def short_value(value: Any, limit: int = 30) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- the graph ---------------------------------------------------------------
+
+
+class ExpansionError(Exception):
+    """A problem found while expanding (e.g. a map source that is not a list
+    at run time). The engine turns it into a user-facing error."""
+
+
+@dataclass
+class Graph:
+    model: Outflowfile
+    index: ModelIndex
+    config: dict[str, Any]
+    nodes: list[Node] = field(default_factory=list)
+    by_slot: dict[str, Job] = field(default_factory=dict)
+    producer_of: dict[str, Job] = field(default_factory=dict)  # output path -> job
+    fresh: list[Node] = field(default_factory=list)  # created since last taken
+
+    def take_fresh(self) -> list[Node]:
+        fresh, self.fresh = self.fresh, []
+        return fresh
+
+    def jobs(self) -> list[Job]:
+        return [n for n in self.nodes if isinstance(n, Job)]
+
+    def _add(self, node: Node) -> None:
+        self.nodes.append(node)
+        self.fresh.append(node)
+
+    def next_id(self) -> int:
+        return len(self.nodes)
+
+    # -- stages --
+
+    def expand_workflow(self, name: str) -> Env:
+        wf = self.index.workflows[name]
+        return self.expand_stage(wf.pipeline, {}, {}, {}, "")
+
+    def expand_task(self, task: Task) -> Env:
+        """A task named as a target outside any workflow: inputs from config
+        and defaults."""
+        return self.make_job(task, {}, {}, {}, "")
+
+    def expand_stage(
+        self, stage: Stage, prev: Env, earlier: Env, options: dict[str, Any], label: str
+    ) -> Env:
+        if isinstance(stage, StageRef):
+            task = self.index.tasks.get(stage.name)
+            if task is not None:
+                return self.make_job(task, prev, earlier, options, label)
+            wf = self.index.workflows[stage.name]
+            return self.expand_stage(wf.pipeline, prev, earlier, options, label)
+        if isinstance(stage, Pipe):
+            return self._expand_pipe(stage, prev, earlier, options, label)
+        if isinstance(stage, Branch):
+            out: Env = {}
+            for branch in stage.branches:
+                out.update(self.expand_stage(branch, prev, earlier, options, label))
+            return out
+        return self._expand_map(stage, prev, earlier, options, label)
+
+    def _expand_pipe(
+        self, pipe: Pipe, prev: Env, earlier: Env, options: dict[str, Any], label: str
+    ) -> Env:
+        visible = dict(earlier)
+        current = prev
+        for stage in pipe.stages:
+            out = self.expand_stage(stage, current, visible, options, label)
+            visible.update(current)
+            current = out
+        return current
+
+    def _lookup(self, name: str, prev: Env, earlier: Env) -> Expr | None:
+        if name in prev:
+            return prev[name]
+        if name in earlier:
+            return earlier[name]
+        if name in self.config:
+            return Const(self.config[name], f"config:{name}")
+        return None
+
+    def _expand_map(
+        self, m: Map, prev: Env, earlier: Env, options: dict[str, Any], label: str
+    ) -> Env:
+        source_name, target = self.map_names(m, prev)
+        source = self._lookup(source_name, prev, earlier)
+        if source is None:
+            raise ExpansionError(f"map source {source_name!r} is not available")
+        merged = dict(options)
+        merged.update({o.name: o.value for o in m.options})
+        node = MapNode(
+            id=self.next_id(),
+            map=m,
+            source=source,
+            target=target,
+            earlier={**earlier, **prev},
+            options=merged,
+            label_prefix=label,
+            output_names=self.last_outputs(m.body),
+        )
+        node.slot = _hash(repr(["map", source_name, target, slot_part(source), label]))
+        # Inner jobs may read any earlier output, not only the source: the map
+        # expands only once all of them are complete.
+        node.deps = _unique(d for e in [source, *node.earlier.values()] for d in producers(e))
+        self._add(node)
+        if isinstance(source, Const):
+            # Known now (a config list): expand at once, so the plan and file
+            # targets see every item's jobs before anything runs.
+            self.expand_map_items(node, checked_items(source.value, source_name))
+            node.deps = _unique(d for e in node.outputs.values() for d in producers(e))
+        return {name: Ref(node, name) for name in node.output_names}
+
+    def map_names(self, m: Map, prev: Env) -> tuple[str, str]:
+        if m.source is not None and m.target is not None:
+            return m.source, m.target
+        # Short form: the single output before the map feeds the single input
+        # of the inner pipeline's first task (the checker guarantees both).
+        (source,) = prev.keys()
+        first = self.first_tasks(m.body)[0]
+        return source, first.params[0].name
+
+    def expand_map_items(self, node: MapNode, items: list[Any]) -> None:
+        """Expand a map whose source is now known; fills ``node.outputs``."""
+        per_item: list[Env] = []
+        for item in items:
+            item_expr = Const(item, "item")
+            label = f"{node.label_prefix} {node.target}={short_value(item)}".strip()
+            earlier = {**node.earlier, node.target: item_expr}
+            per_item.append(
+                self.expand_stage(
+                    node.map.body, {node.target: item_expr}, earlier, node.options, label
+                )
+            )
+        node.outputs = {
+            name: Gather(tuple(env[name] for env in per_item)) for name in node.output_names
+        }
+        node.expanded = True
+
+    def last_outputs(self, stage: Stage) -> list[str]:
+        """Output names of a stage (statically, from the model)."""
+        if isinstance(stage, StageRef):
+            task = self.index.tasks.get(stage.name)
+            if task is not None:
+                return task.output_names()
+            return self.last_outputs(self.index.workflows[stage.name].pipeline)
+        if isinstance(stage, Pipe):
+            return self.last_outputs(stage.stages[-1])
+        if isinstance(stage, Branch):
+            names: list[str] = []
+            for b in stage.branches:
+                names.extend(self.last_outputs(b))
+            return names
+        return self.last_outputs(stage.body)
+
+    def first_tasks(self, stage: Stage) -> list[Task]:
+        if isinstance(stage, StageRef):
+            task = self.index.tasks.get(stage.name)
+            if task is not None:
+                return [task]
+            return self.first_tasks(self.index.workflows[stage.name].pipeline)
+        if isinstance(stage, Pipe):
+            return self.first_tasks(stage.stages[0])
+        if isinstance(stage, Branch):
+            return [t for b in stage.branches for t in self.first_tasks(b)]
+        return []
+
+    # -- jobs --
+
+    def make_job(
+        self, task: Task, prev: Env, earlier: Env, options: dict[str, Any], label: str
+    ) -> Env:
+        bindings: Env = {}
+        for p in task.params:
+            expr = self._lookup(p.name, prev, earlier)
+            if expr is None:
+                if not p.has_default:
+                    raise ExpansionError(f"task {task.name!r} input {p.name!r} is not provided")
+                expr = Const(p.default, "default")
+            bindings[p.name] = expr
+        slot = _hash(repr([task.name, [[k, slot_part(e)] for k, e in bindings.items()]]))
+        job = self.by_slot.get(slot)
+        if job is None:
+            job = Job(
+                id=self.next_id(),
+                task=task,
+                slot=slot,
+                label=f"{task.name} {label}".strip() if label else task.name,
+                bindings=bindings,
+                resources=effective_resources(task, options),
+            )
+            job.deps = _unique(d for e in bindings.values() for d in producers(e))
+            self.by_slot[slot] = job
+            self._add(job)
+            if all(isinstance(e, Const) for e in bindings.values()):
+                self.resolve_files(job)
+        return {name: Ref(job, name) for name in task.output_names()}
+
+    def resolve_files(self, job: Job) -> None:
+        """Bind the job's parameters to values and format its file patterns.
+        Call when every producer it refers to is complete."""
+        params = {name: resolve(e) for name, e in job.bindings.items()}
+        job.params = params
+        if any(v is UNKNOWN for v in params.values()):
+            return
+        task = job.task
+        try:
+            job.input_files = {f.name: format_pattern(f.pattern, params) for f in task.input_files}
+            job.output_files = {
+                f.name: format_pattern(f.pattern, params) for f in task.output_files
+            }
+        except ValueError as exc:
+            raise ExpansionError(f"{job.label}: {exc}") from None
+        job.upstream_files = [p for e in job.bindings.values() for p in file_paths(e)]
+        for path in job.output_files.values():
+            self.producer_of.setdefault(path, job)
+
+    def link_file_dependencies(self, job: Job) -> list[Job]:
+        """Jobs producing this job's input files that it does not already
+        depend on (a file dependency without a pipe)."""
+        extra: list[Job] = []
+        have = set(map(id, job.deps))
+        for path in (job.input_files or {}).values():
+            for p in path if isinstance(path, list) else [path]:
+                producer = self.producer_of.get(p)
+                if producer is not None and producer is not job and id(producer) not in have:
+                    extra.append(producer)
+                    have.add(id(producer))
+        return extra
+
+
+def checked_items(value: Any, source: str) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        from outflowfile.types import describe
+
+        raise ExpansionError(f"map source {source!r} is {describe(value)}, not a list")
+    return list(value)
+
+
+def effective_resources(task: Task, options: dict[str, Any]) -> Resources:
+    """The task's resources, with map options as defaults for what the task
+    does not set itself."""
+    if not options:
+        return task.resources
+    values = dict(task.resources.__dict__)
+    for name, value in options.items():
+        if name not in task.directive_locs and name in values:
+            values[name] = _option_value(name, value)
+    return Resources(**values)
+
+
+def _option_value(name: str, value: Any) -> Any:
+    from outflowfile import units
+
+    if name == "mem" and isinstance(value, (str, int)):
+        return units.parse_mem(value)
+    if name == "time" and isinstance(value, (str, int)):
+        return units.parse_time(value)
+    return value
+
+
+def _unique(nodes: Any) -> list[Node]:
+    seen: set[int] = set()
+    out: list[Node] = []
+    for n in nodes:
+        if id(n) not in seen:
+            seen.add(id(n))
+            out.append(n)
+    return out

@@ -1,0 +1,170 @@
+"""Deciding whether a job must run, and saying why.
+
+The rules (DESIGN.md, "Planning"), checked in this order:
+
+- forced (``-F``, ``-R task``) or ``cache: false``;
+- an upstream job will run (decided by the scheduler before calling here);
+- no completed result for the job's key: the reason then comes from the
+  latest record of the same *slot* (definition changed, parameters changed,
+  left incomplete by an interrupted run, failed last time, never run);
+- an output file is missing, or differs from what the job recorded;
+- an input file differs from what the job recorded, unless it was remade by
+  its producer with the same content (early cutoff, by content hash).
+
+Every file is stat-ed at most once per run (``FileState``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from outflowfile import values as valuecodec
+from outflowfile.expand import Job, short_value
+
+# A file's stamp: [mtime_ns, size, sha256 or None].
+Stamp = list[Any]
+
+# Output files larger than this are not hashed: no early cutoff through them.
+HASH_LIMIT = 1 << 30
+
+
+class ResultLike(Protocol):
+    """What planning reads of a cached result (cache.Record or this run's)."""
+
+    status: str
+    def_hash: str
+
+    @property
+    def params(self) -> dict[str, Any]: ...
+
+    @property
+    def values(self) -> dict[str, Any]: ...
+
+    @property
+    def files(self) -> dict[str, dict[str, Stamp]]: ...
+
+
+@dataclass
+class FreshResult:
+    """A result recorded during this run, kept in memory for later decisions."""
+
+    status: str
+    def_hash: str
+    params: dict[str, Any]
+    values: dict[str, Any]
+    files: dict[str, dict[str, Stamp]]
+
+
+@dataclass
+class FileState:
+    """Stats each file at most once per run; forget a path when a job writes it."""
+
+    workdir: str
+    _stats: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+
+    def stat(self, path: str) -> tuple[int, int] | None:
+        if path in self._stats:
+            return self._stats[path]
+        try:
+            st = os.stat(os.path.join(self.workdir, path))
+            value: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            value = None
+        self._stats[path] = value
+        return value
+
+    def forget(self, path: str) -> None:
+        self._stats.pop(path, None)
+
+    def stamp(self, path: str, with_hash: bool) -> Stamp | None:
+        st = self.stat(path)
+        if st is None:
+            return None
+        digest = None
+        if with_hash and st[1] <= HASH_LIMIT:
+            digest = file_digest(os.path.join(self.workdir, path))
+        return [st[0], st[1], digest]
+
+
+def file_digest(path: str) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+@dataclass
+class Decision:
+    run: bool
+    reason: str = ""
+
+
+UP_TO_DATE = Decision(False, "")
+
+
+def reason_without_result(previous: ResultLike | None, def_hash: str, params: dict) -> str:
+    """Why a job has no completed result for its key, from the latest record
+    of the same slot."""
+    if previous is None:
+        return "no cached result"
+    if previous.status in ("running", "interrupted"):
+        return "left incomplete by an interrupted run"
+    if previous.status == "failed":
+        return "failed last time"
+    if previous.def_hash != def_hash:
+        return "task definition changed"
+    changed = changed_params(previous.params, params)
+    if changed:
+        return "parameters changed: " + ", ".join(changed)
+    return "input files changed"
+
+
+def changed_params(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    out = []
+    for name, value in new.items():
+        if name not in old:
+            out.append(f"{name} (new)")
+        elif valuecodec.digest(old[name]) != valuecodec.digest(value):
+            out.append(f"{name} {short_value(old[name], 20)} → {short_value(value, 20)}")
+    return out
+
+
+def check_files(
+    job: Job, result: ResultLike, files: FileState, producer_hash: Any
+) -> str:
+    """The reason a job with a cached result must run anyway, or ''.
+
+    ``producer_hash(path)`` gives the content hash its producer recorded for
+    an input file that another job makes (None if unknown)."""
+    recorded = result.files
+    out_rec = recorded.get("out", {})
+    for path in (job.output_files or {}).values():
+        st = files.stat(path)
+        if st is None:
+            return f"output file {path} is missing"
+        rec = out_rec.get(path)
+        if rec is None or (rec[0], rec[1]) != st:
+            return f"output file {path} changed since it was made"
+    in_rec = recorded.get("in", {})
+    for path in job.file_inputs():
+        st = files.stat(path)
+        rec = in_rec.get(path)
+        if st is None:
+            return f"input file {path} is missing"
+        if rec is None:
+            return f"input file {path} is new"
+        if (rec[0], rec[1]) == st:
+            continue
+        if rec[2] is not None and producer_hash(path) == rec[2]:
+            continue  # remade with the same content: early cutoff
+        if st[0] > rec[0]:
+            return f"input file {path} is newer than the last run"
+        return f"input file {path} changed"
+    return ""

@@ -1,0 +1,302 @@
+"""A project run from start to end: the Outflowfile, its config, the targets,
+the cache, the lock and an executor, handed to the engine.
+
+This is what ``outflow`` does after reading its options; ``cli.py`` only
+translates the command line into a ``RunRequest``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+from outflowfile.console import Console
+from outflowfile.errors import UserError
+from outflowfile.expand import ExpansionError, Graph, Job, MapNode, Node
+from outflowfile.model import Branch, Map, ModelIndex, Outflowfile, Pipe, Stage, StageRef
+from outflowfile.scheduler import Engine, Options, Outcome
+
+STATE_DIR = ".outflow"
+
+
+@dataclass
+class RunRequest:
+    workdir: Path
+    outflowfile: Path
+    targets: list[str] = field(default_factory=list)
+    config: dict[str, str] = field(default_factory=dict)
+    jobs: int | None = None
+    dry_run: bool = False
+    forceall: bool = False
+    forcerun: list[str] = field(default_factory=list)
+    until: list[str] = field(default_factory=list)
+    keep_going: bool = False
+    mem_limit: int | None = None
+    db: str | None = None
+    argv: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Selection:
+    """What the targets ask for: whole workflows, or only the jobs of some
+    tasks (and everything upstream), or the jobs making some files."""
+
+    workflows: list[str] = field(default_factory=list)
+    standalone: list[str] = field(default_factory=list)  # tasks in no workflow
+    tasks: set[str] = field(default_factory=set)
+    paths: set[str] = field(default_factory=set)
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.tasks or self.paths)
+
+
+def stage_tasks(stage: Stage, index: ModelIndex, seen: frozenset[str] = frozenset()) -> set[str]:
+    """Names of every task a stage contains, through workflow references."""
+    if isinstance(stage, StageRef):
+        if stage.name in index.tasks:
+            return {stage.name}
+        if stage.name in seen or stage.name not in index.workflows:
+            return set()
+        return stage_tasks(index.workflows[stage.name].pipeline, index, seen | {stage.name})
+    if isinstance(stage, Pipe):
+        return set().union(*(stage_tasks(s, index, seen) for s in stage.stages))
+    if isinstance(stage, Branch):
+        return set().union(*(stage_tasks(s, index, seen) for s in stage.branches))
+    if isinstance(stage, Map):
+        return stage_tasks(stage.body, index, seen)
+    return set()
+
+
+def select(model: Outflowfile, targets: list[str], until: list[str], workdir: Path) -> Selection:
+    index = model.index()
+    default = model.default_workflow()
+    sel = Selection()
+    for name in until:
+        if name not in index.tasks:
+            raise UserError(
+                f"-U/--until names {name!r}, which is not a task", hint=_did_you_mean(name, index)
+            )
+        sel.tasks.add(name)
+    if not targets:
+        if default is None:
+            raise UserError(
+                "the Outflowfile defines no workflow",
+                hint="name a task to run on the command line, or add a workflow",
+            )
+        targets = [default.name]
+    for target in targets:
+        if target in index.workflows:
+            sel.workflows.append(target)
+        elif target in index.tasks:
+            sel.tasks.add(target)
+        elif _looks_like_path(target):
+            sel.paths.add(_relative(target, workdir))
+        else:
+            raise UserError(
+                f"unknown target {target!r}: not a workflow, task or file of the Outflowfile",
+                hint=_did_you_mean(target, index),
+            )
+    for task in sel.tasks:
+        homes = [w.name for w in model.workflows if task in stage_tasks(w.pipeline, index)]
+        if default is not None and default.name in homes:
+            homes = [default.name]
+        if homes:
+            if homes[0] not in sel.workflows:
+                sel.workflows.append(homes[0])
+        else:
+            sel.standalone.append(task)
+    if sel.paths:
+        sel.workflows.extend(w.name for w in model.workflows if w.name not in sel.workflows)
+    return sel
+
+
+def _did_you_mean(name: str, index: ModelIndex) -> str | None:
+    names = list(index.workflows) + list(index.tasks)
+    close = get_close_matches(name, names, n=1)
+    known = ", ".join(names[:12])
+    return f"did you mean {close[0]!r}? " if close else f"known workflows and tasks: {known}"
+
+
+def _looks_like_path(target: str) -> bool:
+    return "/" in target or "." in target
+
+
+def _relative(target: str, workdir: Path) -> str:
+    path = Path(target)
+    if path.is_absolute():
+        try:
+            return path.relative_to(workdir).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return Path(os.path.normpath(target)).as_posix()
+
+
+def build_graph(model: Outflowfile, config: dict[str, Any], sel: Selection) -> Graph:
+    graph = Graph(model=model, index=model.index(), config=config)
+    try:
+        for name in sel.workflows:
+            graph.expand_workflow(name)
+        for name in sel.standalone:
+            graph.expand_task(graph.index.tasks[name])
+    except ExpansionError as exc:
+        raise UserError(str(exc)) from None
+    if sel.paths:
+        missing = sorted(p for p in sel.paths if p not in graph.producer_of)
+        if missing:
+            raise UserError(
+                f"no job makes {missing[0]}",
+                hint="a file target must be an output file of a job of the workflows",
+            )
+    return graph
+
+
+def keeper(sel: Selection, graph: Graph):  # noqa: ANN201 - returns a closure
+    """The filter applied to each batch of new nodes when targets are limited:
+    the seeds (jobs of the target tasks, jobs making the target files, maps
+    containing a target task) and everything upstream of them."""
+    if not sel.limited:
+        return None
+    index = graph.index
+
+    def keep(nodes: list[Node]) -> list[Node]:
+        batch = {id(n) for n in nodes}
+        seeds = [n for n in nodes if _is_seed(n, sel, index)]
+        kept: dict[int, Node] = {}
+        stack = list(seeds)
+        while stack:
+            n = stack.pop()
+            if id(n) in kept or id(n) not in batch:
+                continue
+            kept[id(n)] = n
+            stack.extend(n.deps)
+            if isinstance(n, Job) and n.input_files is not None:
+                stack.extend(graph.link_file_dependencies(n))
+        return [n for n in nodes if id(n) in kept]
+
+    return keep
+
+
+def _is_seed(node: Node, sel: Selection, index: ModelIndex) -> bool:
+    if isinstance(node, Job):
+        if node.task.name in sel.tasks:
+            return True
+        return bool(node.output_files and sel.paths & set(node.output_files.values()))
+    if isinstance(node, MapNode):
+        return bool(sel.tasks & stage_tasks(node.map.body, index))
+    return False
+
+
+def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
+    """Plan, and unless it is a dry run, run. Returns what happened."""
+    from outflowfile.config import resolve_config
+
+    config = resolve_config(model, request.config, request.workdir)
+    sel = select(model, request.targets, request.until, request.workdir)
+    for name in request.forcerun:
+        if name not in model.index().tasks:
+            raise UserError(f"-R/--forcerun names {name!r}, which is not a task")
+    graph = build_graph(model, config, sel)
+    options = Options(
+        dry_run=request.dry_run,
+        forceall=request.forceall,
+        forcerun=frozenset(request.forcerun),
+        keep_going=request.keep_going,
+    )
+    if request.dry_run:
+        return _dry_run(request, graph, sel, options, console)
+    return _real_run(request, graph, sel, options, console)
+
+
+def _open_cache(request: RunRequest):  # noqa: ANN202
+    from outflowfile.cache import Cache
+
+    return Cache.open(request.workdir, request.db or os.environ.get("OUTFLOW_DB"))
+
+
+def _dry_run(
+    request: RunRequest, graph: Graph, sel: Selection, options: Options, console: Console
+) -> Outcome:
+    cache = _open_cache(request)
+    try:
+        snapshot = cache.load()
+    finally:
+        cache.close()
+    engine = Engine(
+        graph,
+        workdir=request.workdir,
+        outflowfile=request.outflowfile,
+        snapshot=snapshot,
+        cache=None,
+        run_id=None,
+        executor=None,
+        options=options,
+        console=console,
+        keep=keeper(sel, graph),
+    )
+    outcome = engine.run()
+    console.dry_run(outcome)
+    return outcome
+
+
+def _real_run(
+    request: RunRequest, graph: Graph, sel: Selection, options: Options, console: Console
+) -> Outcome:
+    from outflowfile.executors.local import LocalExecutor
+    from outflowfile.lock import ProjectLock
+    from outflowfile.machine import usable_cores
+
+    with ProjectLock(request.workdir / STATE_DIR):
+        cache = _open_cache(request)
+        executor = LocalExecutor(cores=request.jobs or usable_cores(), mem_limit=request.mem_limit)
+        run_id = cache.begin_run(request.argv or sys.argv)
+        status = "failed"
+        try:
+            snapshot = cache.load()
+            _clean_interrupted(request.workdir, cache, snapshot, console)
+            engine = Engine(
+                graph,
+                workdir=request.workdir,
+                outflowfile=request.outflowfile,
+                snapshot=snapshot,
+                cache=cache,
+                run_id=run_id,
+                executor=executor,
+                options=options,
+                console=console,
+                keep=keeper(sel, graph),
+            )
+            outcome = engine.run()
+            status = "failed" if outcome.failed else "done"
+            console.summary(outcome)
+            return outcome
+        except BaseException:
+            status = "interrupted"
+            raise
+        finally:
+            executor.close()
+            cache.end_run(run_id, status)
+            cache.close()
+
+
+def _clean_interrupted(workdir: Path, cache: Any, snapshot: Any, console: Console) -> None:
+    """Remove what jobs of a dead run left half-made, and say so."""
+    if not snapshot.running:
+        return
+    removed = []
+    for record in snapshot.running:
+        for path in record.files.get("out", {}):
+            try:
+                os.remove(workdir / path)
+                removed.append(path)
+            except OSError:
+                pass
+    cache.mark_interrupted([r.id for r in snapshot.running])
+    console.say(
+        f"outflow: {len(snapshot.running)} jobs were left incomplete by an interrupted run; "
+        f"removed {len(removed)} partial output files"
+    )

@@ -1,0 +1,559 @@
+"""The engine: walks the job graph, decides, runs and records.
+
+Nodes become *ready* when everything they depend on is complete. A ready job
+is decided (``plan.py``): up to date (complete at once, with its cached
+values), or queued for the executor. A ready map expands, adding nodes. The
+queue is drained into the executor while it has room; finished jobs are
+recorded in the cache the moment they end, then release their dependents.
+
+In a dry run nothing is executed: a job that would run completes with
+unknown values, so what depends on it "would run" too and a map fed by it
+cannot be sized yet.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from outflowfile import types as typerules
+from outflowfile import values as valuecodec
+from outflowfile.console import Console
+from outflowfile.executors.base import Executor
+from outflowfile.expand import (
+    UNKNOWN,
+    ExpansionError,
+    Graph,
+    Job,
+    MapNode,
+    Node,
+    checked_items,
+    resolve,
+)
+from outflowfile.jobspec import JobResult, JobSpec
+from outflowfile.key import definition_hash, job_key
+from outflowfile.model import CallBody, RunBody, ShellBody
+from outflowfile.patterns import PatternError, format_command, format_pattern
+from outflowfile.plan import (
+    Decision,
+    FileState,
+    FreshResult,
+    check_files,
+    reason_without_result,
+)
+
+COMPLETE = ("done", "skipped", "would-run")
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    forceall: bool = False
+    forcerun: frozenset[str] = frozenset()
+    keep_going: bool = False
+    print_commands: bool = False
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM reached the run; running jobs were cancelled."""
+
+    def __init__(self, signal_name: str, jobs: list[str]) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.jobs = jobs
+
+
+@dataclass
+class Outcome:
+    ran: list[Job] = field(default_factory=list)
+    up_to_date: int = 0
+    failed: list[Job] = field(default_factory=list)
+    blocked: int = 0
+    would_run: list[tuple[Job, str]] = field(default_factory=list)
+    unsized: list[MapNode] = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+@dataclass
+class Running:
+    job: Job
+    row: int | None
+    spec: JobSpec
+    in_stamps: dict[str, Any]
+    attempt: int
+
+
+class Engine:
+    def __init__(
+        self,
+        graph: Graph,
+        *,
+        workdir: Path,
+        outflowfile: Path,
+        snapshot: Any,
+        cache: Any | None,
+        run_id: int | None,
+        executor: Executor | None,
+        options: Options,
+        console: Console,
+        keep: Callable[[list[Node]], list[Node]] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.workdir = workdir
+        self.outflowfile = outflowfile
+        self.snapshot = snapshot
+        self.cache = cache
+        self.run_id = run_id
+        self.executor = executor
+        self.options = options
+        self.console = console
+        self.keep = keep
+        self.files = FileState(str(workdir))
+        self.fresh: dict[str, FreshResult] = {}
+        self.ready: deque[Node] = deque()
+        self.queue: deque[tuple[Job, str, int]] = deque()  # job, reason, attempt
+        self.running: dict[int, Running] = {}
+        self.outcome = Outcome()
+        self.def_hashes: dict[str, str] = {}
+        self.keys: dict[int, str] = {}
+        self.records: dict[int, Any] = {}  # job id -> the result that completed it
+        self.stopping = False
+        self.host = socket.gethostname()
+        self.to_run = 0
+
+    # --- the loop ---------------------------------------------------------
+
+    def run(self) -> Outcome:
+        start = time.monotonic()
+        try:
+            self._admit(self.graph.take_fresh())
+            while True:
+                self._drain_ready()
+                if self.executor is None:
+                    break
+                self._dispatch()
+                if not self.running and not (self.queue and not self.stopping):
+                    break
+                for result in self.executor.wait(1.0):
+                    self._finish(result)
+        except KeyboardInterrupt as exc:
+            self._interrupt(type(exc).__name__)
+        self.outcome.elapsed = time.monotonic() - start
+        return self.outcome
+
+    def _admit(self, nodes: list[Node]) -> None:
+        if self.keep is not None:
+            nodes = self.keep(nodes)
+        for node in nodes:
+            if isinstance(node, Job) and node.input_files is not None:
+                node.deps.extend(self.graph.link_file_dependencies(node))
+        for node in nodes:
+            self._wait_on(node, node.deps)
+
+    def _wait_on(self, node: Node, deps: list[Node]) -> None:
+        node.waiting = 0
+        for dep in deps:
+            if dep.state in COMPLETE:
+                continue
+            if dep.state in ("failed", "blocked"):
+                self._block(node)
+                return
+            node.waiting += 1
+            dep.dependents.append(node)
+        if node.waiting == 0:
+            self.ready.append(node)
+
+    def _drain_ready(self) -> None:
+        while self.ready:
+            node = self.ready.popleft()
+            if node.state in ("failed", "blocked"):
+                continue
+            try:
+                if isinstance(node, MapNode):
+                    self._ready_map(node)
+                else:
+                    self._ready_job(node)  # type: ignore[arg-type]
+            except ExpansionError as exc:
+                self._fail_before_start(node, str(exc))
+
+    def _complete(self, node: Node, state: str) -> None:
+        node.state = state
+        for dependent in node.dependents:
+            dependent.waiting -= 1
+            if dependent.waiting == 0 and dependent.state == "waiting":
+                self.ready.append(dependent)
+
+    def _block(self, node: Node) -> None:
+        """Upstream failed: this node and what depends on it cannot run."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n.state in ("blocked", "failed") or n.state in COMPLETE:
+                continue
+            n.state = "blocked"
+            if isinstance(n, Job):
+                self.outcome.blocked += 1
+            stack.extend(n.dependents)
+
+    # --- maps ---------------------------------------------------------------
+
+    def _ready_map(self, node: MapNode) -> None:
+        if node.expanded:
+            unknown = any(d.state == "would-run" for d in node.deps)
+            self._complete(node, "would-run" if unknown else "done")
+            return
+        items = resolve(node.source)
+        if items is UNKNOWN:
+            self.outcome.unsized.append(node)
+            self._complete(node, "would-run")
+            return
+        self.graph.expand_map_items(node, checked_items(items, node.map.source or "value"))
+        inner = [d for e in node.outputs.values() for d in _producers(e)]
+        node.deps = inner
+        node.state = "waiting"
+        self._admit(self.graph.take_fresh())
+        self._wait_on(node, inner)
+
+    # --- jobs ---------------------------------------------------------------
+
+    def _ready_job(self, job: Job) -> None:
+        upstream = next((d for d in job.deps if d.state == "would-run"), None)
+        if upstream is not None:
+            self._would_run(job, f"upstream {_label(upstream)} will run")
+            return
+        if job.params is None or job.output_files is None:
+            self.graph.resolve_files(job)
+            job.deps.extend(self.graph.link_file_dependencies(job))
+        self._check_param_types(job)
+        task = job.task
+        def_hash = self.def_hashes.get(task.name)
+        if def_hash is None:
+            def_hash = self.def_hashes[task.name] = definition_hash(task)
+        try:
+            key = job_key(def_hash, job.params or {}, job.file_inputs())
+        except valuecodec.UnstorableValue as exc:
+            raise ExpansionError(f"{job.label}: an input value cannot be stored: {exc}") from None
+        self.keys[job.id] = key
+        self._missing_inputs(job)
+        decision = self._decide(job, key, def_hash)
+        if not decision.run:
+            self.outcome.up_to_date += 1
+            self._complete(job, "skipped")
+        elif self.executor is None:
+            self._would_run(job, decision.reason)
+        else:
+            self.to_run += 1
+            self.queue.append((job, decision.reason, 0))
+
+    def _would_run(self, job: Job, reason: str) -> None:
+        self.outcome.would_run.append((job, reason))
+        self._complete(job, "would-run")
+
+    def _check_param_types(self, job: Job) -> None:
+        for p in job.task.params:
+            value = (job.params or {}).get(p.name)
+            if p.type is not None and not typerules.matches(value, p.type):
+                raise ExpansionError(
+                    f"task {job.task.name!r} input {p.name!r} expects {p.type} "
+                    f"but receives {typerules.describe(value)}{_origin(job, p.name)}"
+                )
+
+    def _missing_inputs(self, job: Job) -> None:
+        for path in job.file_inputs():
+            if self.files.stat(path) is None:
+                raise ExpansionError(
+                    f"{job.label}: input file {path} does not exist and no job makes it"
+                )
+
+    def _decide(self, job: Job, key: str, def_hash: str) -> Decision:
+        task = job.task
+        if self.options.forceall:
+            return Decision(True, "forced (-F)")
+        if task.name in self.options.forcerun:
+            return Decision(True, f"forced (-R {task.name})")
+        if not job.resources.cache:
+            return Decision(True, "cache: false")
+        result = self.fresh.get(key) or self.snapshot.by_key.get(key)
+        if result is None:
+            previous = self.snapshot.by_slot.get(job.slot)
+            return Decision(True, reason_without_result(previous, def_hash, job.params or {}))
+        reason = check_files(job, result, self.files, self._producer_hash)
+        if reason:
+            return Decision(True, reason)
+        job.values = result.values
+        self.records[job.id] = result
+        return Decision(False)
+
+    def _producer_hash(self, path: str) -> str | None:
+        producer = self.graph.producer_of.get(path)
+        if producer is None:
+            return None
+        result = self.records.get(producer.id)
+        if result is None:
+            return None
+        stamp = result.files.get("out", {}).get(path)
+        current = self.files.stat(path)
+        if stamp is None or current is None or (stamp[0], stamp[1]) != current:
+            return None
+        return stamp[2]
+
+    # --- running --------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        assert self.executor is not None
+        if self.stopping:
+            return
+        skipped: list[tuple[Job, str, int]] = []
+        looked = 0
+        while self.queue and looked < 32:
+            job, reason, attempt = self.queue.popleft()
+            try:
+                spec = self._spec(job)
+            except ExpansionError as exc:
+                self._fail_before_start(job, str(exc))
+                continue
+            if not self.executor.can_start(spec):
+                skipped.append((job, reason, attempt))
+                looked += 1
+                continue
+            self._start(job, spec, reason, attempt)
+        self.queue.extendleft(reversed(skipped))
+
+    def _spec(self, job: Job) -> JobSpec:
+        assert self.executor is not None
+        task = job.task
+        params = job.params or {}
+        cpus = self.executor.grant(job.resources.cpus)
+        key = self.keys[job.id]
+        log = self._log_path(job, key)
+        body = task.body
+        code_line = 0
+        if isinstance(body, RunBody):
+            kind, code, code_line = "run", body.code, body.first_line
+        elif isinstance(body, ShellBody):
+            kind = "shell"
+            try:
+                code = format_command(
+                    body.command,
+                    params=params,
+                    input_files=job.input_files or {},
+                    output_files=job.output_files or {},
+                    cpus=cpus,
+                    log=log,
+                )
+            except PatternError as exc:
+                raise ExpansionError(f"{job.label}: {exc}") from None
+        elif isinstance(body, CallBody):
+            kind, code = "call", f"{body.module}:{body.function}"
+        else:  # pragma: no cover - the parser makes only these three
+            raise ExpansionError(f"{job.label}: unknown body")
+        return JobSpec(
+            id=job.id,
+            task=task.name,
+            label=job.label,
+            kind=kind,
+            code=code,
+            code_line=code_line,
+            outflowfile=str(self.outflowfile),
+            workdir=str(self.workdir),
+            params=params,
+            input_files=job.input_files or {},
+            output_files=job.output_files or {},
+            value_outputs=[o.name for o in task.outputs],
+            cpus=cpus,
+            mem=job.resources.mem,
+            time=job.resources.time,
+            log=log,
+            key=key,
+            resources={
+                "partition": job.resources.partition,
+                "cluster": job.resources.cluster,
+                "local": job.resources.local,
+            },
+        )
+
+    def _log_path(self, job: Job, key: str) -> str:
+        if job.task.log:
+            try:
+                return format_pattern(job.task.log, job.params or {})
+            except PatternError as exc:
+                raise ExpansionError(f"{job.label}: {exc}") from None
+        name = _safe(job.label[len(job.task.name) :].strip()) or job.task.name
+        return f".outflow/logs/{job.task.name}/{name}-{key[:8]}.log"
+
+    def _start(self, job: Job, spec: JobSpec, reason: str, attempt: int) -> None:
+        assert self.executor is not None
+        outputs = list(spec.output_files.values())
+        self._remove_files(outputs)
+        for path in outputs + [spec.log]:
+            (self.workdir / path).parent.mkdir(parents=True, exist_ok=True)
+        in_stamps = {}
+        for path in job.file_inputs():
+            stamp = self.files.stamp(path, with_hash=False)
+            if stamp is not None:
+                stamp[2] = self._producer_hash(path)
+            in_stamps[path] = stamp
+        row = None
+        if self.cache is not None:
+            row = self.cache.job_started(
+                self.run_id,
+                spec.key,
+                job.task.name,
+                job.slot,
+                self.def_hashes[job.task.name],
+                spec.params,
+                outputs,
+                spec.log,
+                self.host,
+                time.time(),
+            )
+        self.console.job_started(job, reason, spec)
+        self.executor.start(spec)
+        job.state = "running"
+        self.running[job.id] = Running(job, row, spec, in_stamps, attempt)
+
+    def _finish(self, result: JobResult) -> None:
+        run = self.running.pop(result.id)
+        job = run.job
+        error = result.error if not result.ok else self._check_result(job, run.spec, result)
+        if error is None:
+            self._record_success(run, result)
+            return
+        self._remove_files(list(run.spec.output_files.values()))
+        if self.cache is not None and run.row is not None:
+            self.cache.job_failed(
+                run.row,
+                error,
+                result.ended or time.time(),
+                result.exit_status,
+                result.cpu_seconds,
+                result.peak_mem,
+            )
+        if run.attempt < job.resources.retries and not self.stopping:
+            self.console.job_retry(job, run.attempt + 1, job.resources.retries, error)
+            self.queue.appendleft((job, "retry", run.attempt + 1))
+            return
+        job.state = "failed"
+        self.outcome.failed.append(job)
+        self.console.job_failed(job, run.spec, result, error)
+        for dependent in job.dependents:
+            self._block(dependent)
+        if not self.options.keep_going:
+            self.stopping = True
+
+    def _check_result(self, job: Job, spec: JobSpec, result: JobResult) -> str | None:
+        """Why a job that exited well still failed, or None."""
+        for out in job.task.outputs:
+            value = result.values.get(out.name)
+            if out.type is not None and not typerules.matches(value, out.type):
+                return (
+                    f"task {job.task.name!r} returned {typerules.describe(value)} "
+                    f"for output {out.name!r}, declared {out.type}"
+                )
+        try:
+            valuecodec.encode(result.values)
+        except valuecodec.UnstorableValue as exc:
+            return f"task {job.task.name!r}: an output value cannot be stored in the cache: {exc}"
+        for path in spec.output_files.values():
+            self.files.forget(path)
+            if self.files.stat(path) is None:
+                return f"the job finished but did not make its output file {path}"
+        return None
+
+    def _record_success(self, run: Running, result: JobResult) -> None:
+        job = run.job
+        outputs = run.spec.output_files.values()
+        out_stamps = {p: self.files.stamp(p, with_hash=True) for p in outputs}
+        files = {"in": run.in_stamps, "out": out_stamps}
+        if self.cache is not None and run.row is not None:
+            self.cache.job_done(
+                run.row,
+                result.values,
+                files,
+                result.ended,
+                result.exit_status,
+                result.cpu_seconds,
+                result.peak_mem,
+            )
+        fresh = FreshResult(
+            "done", self.def_hashes[job.task.name], run.spec.params, result.values, files
+        )
+        self.fresh[run.spec.key] = fresh
+        self.records[job.id] = fresh
+        job.values = result.values
+        self.outcome.ran.append(job)
+        self.console.job_done(job, result, len(self.outcome.ran), self.to_run)
+        self._complete(job, "done")
+
+    def _fail_before_start(self, node: Node, message: str) -> None:
+        """A node that cannot even start (bad input value, missing file)."""
+        node.state = "failed"
+        if isinstance(node, Job):
+            self.outcome.failed.append(node)
+        self.console.node_error(_label(node), message)
+        for dependent in node.dependents:
+            self._block(dependent)
+        if not self.options.keep_going:
+            self.stopping = True
+
+    def _remove_files(self, paths: list[str]) -> None:
+        for path in paths:
+            self.files.forget(path)
+            try:
+                os.remove(self.workdir / path)
+            except FileNotFoundError:
+                pass
+            except IsADirectoryError:
+                import shutil
+
+                shutil.rmtree(self.workdir / path, ignore_errors=True)
+
+    def _interrupt(self, how: str) -> None:
+        if self.executor is None:
+            raise Interrupted(how, [])
+        names = [r.job.label for r in self.running.values()]
+        for result in self.executor.cancel_all():
+            run = self.running.pop(result.id, None)
+            if run is None:
+                continue
+            self._remove_files(list(run.spec.output_files.values()))
+            if self.cache is not None and run.row is not None:
+                self.cache.mark_interrupted([run.row])
+        raise Interrupted(how, names)
+
+
+def _producers(expr: Any) -> list[Node]:
+    from outflowfile.expand import producers
+
+    return producers(expr)
+
+
+def _label(node: Node) -> str:
+    if isinstance(node, Job):
+        return node.label
+    if isinstance(node, MapNode):
+        m = node.map
+        return f"map({m.source} -> {m.target})" if m.source else "map"
+    return f"node {node.id}"
+
+
+def _origin(job: Job, name: str) -> str:
+    from outflowfile.expand import Const, Ref
+
+    expr = job.bindings.get(name)
+    if isinstance(expr, Ref):
+        return f" from {_label(expr.node)}"
+    if isinstance(expr, Const) and expr.origin.startswith("config:"):
+        return " from the config"
+    return ""
+
+
+def _safe(text: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "=-_.," else "_" for c in text)
+    return keep[:80]

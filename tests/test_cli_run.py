@@ -1,0 +1,289 @@
+"""The engine through the installed ``outflow`` command: what runs, what is
+skipped, and why. Side effects (lines appended to ran.log) show which jobs
+executed."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from outflowtest import cache_rows, lines, make_project, outflow
+
+VALUES = """
+config:
+    multiplier: int = 2
+    n: int = 3
+    offset: int = 40
+
+task gen_data(n: int) -> (items: list):
+    run:
+        open("ran.log", "a").write("gen_data\\n")
+        return list(range(n))
+
+task transform(item: int, offset: int) -> (transformed: int):
+    run:
+        open("ran.log", "a").write(f"transform {item}\\n")
+        return item + offset
+
+task compute(transformed: int, multiplier: int) -> (result: int):
+    run:
+        open("ran.log", "a").write(f"compute {transformed}\\n")
+        return transformed * multiplier
+
+task report(result: list):
+    output: txt = "report.txt"
+    run:
+        open("ran.log", "a").write("report\\n")
+        open(output.txt, "w").write(repr(result))
+
+workflow all:
+    gen_data | map(items -> item) { transform | compute } | report
+"""
+
+
+def test_run_then_rerun_executes_nothing(tmp_path: Path) -> None:
+    p = make_project(tmp_path, VALUES)
+    outflow(p, "-j", "2")
+    assert (p / "report.txt").read_text() == "[80, 82, 84]"
+    first = lines(p / "ran.log")
+    assert sorted(first) == sorted(
+        ["gen_data", "transform 0", "transform 1", "transform 2",
+         "compute 40", "compute 41", "compute 42", "report"]
+    )
+    (p / "ran.log").unlink()
+    proc = outflow(p, "-j", "2")
+    assert lines(p / "ran.log") == []
+    assert "0 ran, 8 up to date" in proc.stdout
+
+
+def test_config_change_reruns_only_dependent_jobs(tmp_path: Path) -> None:
+    p = make_project(tmp_path, VALUES)
+    outflow(p)
+    (p / "ran.log").unlink()
+    outflow(p, "--config", "multiplier=15")
+    assert sorted(lines(p / "ran.log")) == ["compute 40", "compute 41", "compute 42", "report"]
+    assert (p / "report.txt").read_text() == "[600, 615, 630]"
+    # Going back to the old value hits the cache again: values are keyed.
+    # report's result for the old inputs is cached too, but report.txt was
+    # rewritten since, so report runs again.
+    (p / "ran.log").unlink()
+    proc = outflow(p, "-n")
+    assert "output file report.txt changed since it was made" in proc.stdout
+    outflow(p)
+    assert lines(p / "ran.log") == ["report"]
+    assert (p / "report.txt").read_text() == "[80, 82, 84]"
+
+
+def test_dry_run_explains_and_runs_nothing(tmp_path: Path) -> None:
+    p = make_project(tmp_path, VALUES)
+    proc = outflow(p, "-n")
+    assert lines(p / "ran.log") == []
+    assert "gen_data" in proc.stdout and "no cached result" in proc.stdout
+    assert "Maps not sized yet" in proc.stdout
+    assert "map(items -> item)" in proc.stdout
+    outflow(p)
+    proc = outflow(p, "-n", "--config", "multiplier=3")
+    assert "compute item=0" in proc.stdout
+    assert "parameters changed: multiplier 2 → 3" in proc.stdout
+    assert "report" in proc.stdout and "upstream" in proc.stdout
+    assert "transform" not in proc.stdout.split("Jobs per task:")[1]
+    assert "Jobs per task:" in proc.stdout
+
+
+def test_editing_a_run_body_reruns_it_and_downstream(tmp_path: Path) -> None:
+    p = make_project(tmp_path, VALUES)
+    outflow(p)
+    (p / "ran.log").unlink()
+    text = (p / "Outflowfile").read_text()
+    (p / "Outflowfile").write_text(text.replace("return item + offset", "return item + offset + 1"))
+    proc = outflow(p, "-n")
+    assert "task definition changed" in proc.stdout
+    outflow(p)
+    # compute 41 and compute 42 ran before (for items 1 and 2): cached.
+    assert sorted(lines(p / "ran.log")) == sorted(
+        ["transform 0", "transform 1", "transform 2", "compute 43", "report"]
+    )
+
+
+def test_comment_edit_reruns_nothing(tmp_path: Path) -> None:
+    p = make_project(tmp_path, VALUES)
+    outflow(p)
+    (p / "ran.log").unlink()
+    text = (p / "Outflowfile").read_text()
+    (p / "Outflowfile").write_text(
+        text.replace("return item + offset", "return item + offset  # a new comment")
+    )
+    outflow(p)
+    assert lines(p / "ran.log") == []
+
+
+def test_early_cutoff_same_values_stop_the_rerun(tmp_path: Path) -> None:
+    p = make_project(tmp_path, VALUES)
+    outflow(p)
+    (p / "ran.log").unlink()
+    text = (p / "Outflowfile").read_text()
+    # A different body that computes the same values.
+    (p / "Outflowfile").write_text(text.replace("return item + offset", "return offset + item"))
+    outflow(p)
+    assert sorted(lines(p / "ran.log")) == ["transform 0", "transform 1", "transform 2"]
+
+
+def test_forceall_forcerun_until(tmp_path: Path) -> None:
+    p = make_project(tmp_path, VALUES)
+    outflow(p)
+    (p / "ran.log").unlink()
+    outflow(p, "-R", "compute")
+    assert sorted(lines(p / "ran.log")) == ["compute 40", "compute 41", "compute 42"]
+    (p / "ran.log").unlink()
+    outflow(p, "-F")
+    assert len(lines(p / "ran.log")) == 8
+    (p / "ran.log").unlink()
+    outflow(p, "-F", "-U", "transform")
+    assert sorted(lines(p / "ran.log")) == ["gen_data", "transform 0", "transform 1", "transform 2"]
+    (p / "ran.log").unlink()
+    outflow(p, "-F", "gen_data")
+    assert lines(p / "ran.log") == ["gen_data"]
+
+
+def test_parallel_jobs_overlap_in_the_cache(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        config:
+            items: list = [1, 2, 3, 4]
+        task nap(item: int) -> (out: int):
+            run:
+                import time
+                time.sleep(0.5)
+                return item
+        workflow all:
+            map(items -> item) { nap }
+    """)
+    outflow(p, "-j", "2")
+    spans = cache_rows(p, "select started, ended from jobs where task='nap' and status='done'")
+    assert len(spans) == 4
+    overlapping = sum(
+        1 for i, a in enumerate(spans) for b in spans[i + 1:] if a[0] < b[1] and b[0] < a[1]
+    )
+    assert overlapping >= 1
+    outflow(p, "-j", "1", "-F")
+    spans = cache_rows(p, "select started, ended from jobs where task='nap' and status='done'")
+    assert all(
+        not (a[0] < b[1] - 1e-3 and b[0] < a[1] - 1e-3)
+        for i, a in enumerate(spans) for b in spans[i + 1:]
+    )
+
+
+def test_failing_python_task_reports_name_log_and_traceback(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        config:
+            items: list = [1, 0, 2]
+        task invert(item: int) -> (inv: float):
+            run:
+                print("inverting", item)
+                return 1 / item
+        task total(inv: list):
+            run:
+                open("total.txt", "w").write(str(sum(inv)))
+        workflow all:
+            map(items -> item) { invert } | total
+    """)
+    proc = outflow(p, "-j", "1", check=1)
+    assert "error: job invert item=0 failed" in proc.stderr
+    assert "ZeroDivisionError: division by zero" in proc.stderr
+    assert f'File "{p / "Outflowfile"}", line 6, in invert' in proc.stderr
+    assert "return 1 / item" in proc.stderr
+    assert "log: .outflow/logs/invert/" in proc.stderr
+    assert not (p / "total.txt").exists()
+    log = proc.stderr.split("log: ")[1].split()[0]
+    assert "inverting 0" in (p / log).read_text()
+
+
+def test_failing_shell_task_removes_partial_output(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        task half():
+            output: out = "half.txt"
+            shell: "echo partial > {output.out}; exit 3"
+        workflow all:
+            half
+    """)
+    proc = outflow(p, check=1)
+    assert "error: job half failed (exit status 3)" in proc.stderr
+    assert "command: echo partial > half.txt; exit 3" in proc.stderr
+    assert "log: .outflow/logs/half/" in proc.stderr
+    assert not (p / "half.txt").exists()
+
+
+def test_keep_going_runs_independent_jobs(tmp_path: Path) -> None:
+    text = """
+        config:
+            items: list = [0, 1, 2, 3]
+        task step(item: int) -> (out: int):
+            run:
+                if item == 0:
+                    raise ValueError("bad item")
+                open(f"done-{item}", "w").write("")
+                return item
+        workflow all:
+            map(items -> item) { step }
+    """
+    p = make_project(tmp_path / "a", text)
+    outflow(p, "-j", "1", "-k", check=1)
+    assert {"done-1", "done-2", "done-3"} <= set(os.listdir(p))
+    q = make_project(tmp_path / "b", text)
+    outflow(q, "-j", "1", check=1)
+    assert not list(q.glob("done-*"))
+
+
+def test_wrong_type_across_a_pipe_names_task_input_and_types(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        task make() -> (value: any):
+            run:
+                return "abc"
+        task use(value: int):
+            run:
+                print(value)
+        workflow all:
+            make | use
+    """)
+    proc = outflow(p, check=1)
+    assert "task 'use' input 'value' expects int but receives str ('abc') from make" in proc.stderr
+
+
+def test_return_type_checked_against_declaration(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        task make() -> (value: int):
+            run:
+                return "abc"
+        workflow all:
+            make
+    """)
+    proc = outflow(p, check=1)
+    assert "task 'make' returned str ('abc') for output 'value', declared int" in proc.stderr
+
+
+def test_second_run_on_the_same_project_stops_at_once(tmp_path: Path) -> None:
+    import subprocess
+
+    from outflowtest import outflow_command
+
+    p = make_project(tmp_path, """
+        task slow():
+            output: out = "slow.txt"
+            shell: "sleep 5; touch {output.out}"
+        workflow all:
+            slow
+    """)
+    first = subprocess.Popen(outflow_command(), cwd=p, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 30
+        while not (p / ".outflow" / "lock.info").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        proc = outflow(p, check=2)
+        assert "another outflow is running in this project" in proc.stderr
+        dry = outflow(p, "-n")
+        assert "slow" in dry.stdout
+    finally:
+        first.wait(timeout=60)
+    assert first.returncode == 0
+    assert (p / "slow.txt").exists()
