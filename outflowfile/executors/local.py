@@ -357,7 +357,7 @@ class LocalExecutor:
                 received = _receive(worker.conn)
             except EOFError:  # it died or is dying, or a job closed our pipe
                 received = None
-                if not _exited(worker.proc.pid):
+                if not _exited(worker.proc.pid, within=1.0):
                     job.failure = "the job closed the worker's pipe"
                     self._signal_tree(job, signal.SIGKILL)
             else:
@@ -468,13 +468,20 @@ def _pidfd(pid: int) -> int | None:
         return None
 
 
-def _exited(pid: int) -> bool:
-    """True when our child ``pid`` has ended (and is not yet reaped)."""
-    try:
-        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    except ChildProcessError:
-        return True
-    return info is not None
+def _exited(pid: int, within: float = 0.0) -> bool:
+    """True when our child ``pid`` has ended (and is not yet reaped), or
+    does so ``within`` that many seconds."""
+    end = time.monotonic() + within
+    while True:
+        try:
+            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        if info is not None:
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.005)
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> tuple[int | None, Any]:
