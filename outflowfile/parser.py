@@ -150,15 +150,16 @@ def end_of_code(line: str) -> int:
 
 @dataclass
 class RunBlock:
-    """A ``run:`` block found by the pre-pass. ``line`` is the line of ``run:``;
-    ``compile_source`` is the block as the body of a function whose lines sit at
-    their Outflowfile line numbers and columns."""
+    """A ``run:`` block found by the pre-pass. ``line`` is the line of ``run:``.
+    ``wrapped`` is the block as the body of a function, its lines in their
+    original columns; its line N is line ``N + line_offset`` of the file."""
 
     line: int
     code: str
     first_line: int
     column: int
-    compile_source: str
+    wrapped: str
+    line_offset: int
 
 
 @dataclass
@@ -249,18 +250,18 @@ def _run_block(source: _Source, i: int, last: int, match: re.Match[str], path: s
                 hint="put all of the block's code on the lines under 'run:'",
             )
         spaced = lines[i][: match.start(2)] + " " * len(match.group(2)) + lines[i][match.end(2) :]
-        compiled = "\n" * (i - 1) + f"def {RUN_FUNCTION}():\n{spaced}\n"
-        return RunBlock(i + 1, inline.rstrip(), i + 1, code_start + 1, compiled)
+        wrapped = f"def {RUN_FUNCTION}():\n{spaced}\n"
+        return RunBlock(i + 1, inline.rstrip(), i + 1, code_start + 1, wrapped, i - 1)
     body = lines[i + 1 : last + 1]
     first = next((k for k, text in enumerate(body) if text.strip()), None)
     if first is None:
-        return RunBlock(i + 1, "", i + 1, len(match.group(1)) + 1, "")
+        return RunBlock(i + 1, "", i + 1, len(match.group(1)) + 1, "", 0)
     code_line = body[first]
     column = len(code_line) - len(code_line.lstrip(" \t")) + 1
-    compiled = "\n" * i + f"def {RUN_FUNCTION}():\n" + "\n".join(body) + "\n"
+    wrapped = f"def {RUN_FUNCTION}():\n" + "\n".join(body) + "\n"
     start = i + 1 + first
     code = _dedent(body[first:], source.in_string[start : last + 1])
-    return RunBlock(i + 1, code, start + 1, column, compiled)
+    return RunBlock(i + 1, code, start + 1, column, wrapped, i)
 
 
 def _dedent(body: list[str], in_string: list[bool]) -> str:
@@ -562,6 +563,13 @@ def _expected_words(expected: set[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
+def _is_done(item: object, rules: tuple[str, ...]) -> bool:
+    """Whether a stack item is a finished piece: one of ``rules``, or one of
+    the lists lark builds for repetitions (``__config_plus_1``)."""
+    kind = _kind(item)
+    return kind in rules or (isinstance(item, Tree) and kind.startswith("__"))
+
+
 def _last_open_bracket(items: list) -> int | None:
     """The index of the innermost bracket still open in ``items``."""
     depth = 0
@@ -682,7 +690,7 @@ class _ErrorContext:
         if "_INDENT" not in kinds:
             return self.expected_block("the task header")
         body = rest[kinds.index("_INDENT") + 1 :]
-        while body and _kind(body[0]) in ("directive", "directive_block"):
+        while body and _is_done(body[0], ("directive", "directive_block")):
             body = body[1:]
         if not body:
             return (
@@ -723,7 +731,7 @@ class _ErrorContext:
             )
         if token.type == "_NL" and "COLON" in self.expected:
             return "expected ':' after the task header", None, _BEFORE
-        if last == "params":
+        if last == "params" or (last == "RPAR" and "_ARROW" not in kinds):
             return (
                 f"expected '->' or ':' after the task's parameters, found {self.what}",
                 None,
@@ -777,8 +785,8 @@ class _ErrorContext:
                 _AUTO,
             )
         if "_NL" in kinds:  # the block form: one value per indented line
-            after = after[len(kinds) - kinds[::-1].index("_NL") :]
-            after = [item for item in after if _kind(item) != "_INDENT"]
+            ends = [i for i, kind in enumerate(kinds) if kind in ("_NL", "_INDENT")]
+            after = [item for item in after[ends[-1] + 1 :] if not _is_done(item, ())]
         else:
             after = after[1:]
         if not after:
@@ -995,7 +1003,7 @@ class _ErrorContext:
         if "_INDENT" not in kinds:
             return self.expected_block("'config:'")
         entry = rest[kinds.index("_INDENT") + 1 :]
-        while entry and _kind(entry[0]) == "config_entry":
+        while entry and _is_done(entry[0], ("config_entry",)):
             entry = entry[1:]
         if not entry:
             return f"expected a config name, found {self.what}", None, _AT_TOKEN

@@ -431,6 +431,8 @@ class _Builder:
             return self.dict_value(items)
         if kind == "set":
             return self.set_value(node.children[0], items)
+        if kind == "strings":
+            return self.strings(node.children)
         if kind == "glob":
             return self.glob_value(node.children[0], items[0])
         raise _Invalid(f"expected a value, found {kind}", self.node_loc(node))
@@ -459,6 +461,13 @@ class _Builder:
         except (SyntaxError, ValueError) as exc:
             reason = getattr(exc, "msg", None) or str(exc)
             raise _Invalid(f"invalid string: {reason}", self.loc(token)) from None
+
+    def strings(self, tokens: list[Token]) -> str | bytes:
+        """Adjacent string literals, joined as Python joins them."""
+        parts = [self.string(token) for token in tokens]
+        if len({type(part) for part in parts}) > 1:
+            raise _Invalid("cannot join bytes and text strings", self.loc(tokens[0]))
+        return parts[0][:0].join(parts)
 
     def number(self, token: Token) -> int | float:
         text = str(token)
@@ -548,9 +557,9 @@ def _unknown_name(message: str, name: str, valid: tuple[str, ...]) -> str:
 
 def _compile_check(block: RunBlock, task: str, path: str) -> None:
     try:
-        compile(block.compile_source, path, "exec", dont_inherit=True)
+        compile(block.wrapped, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
-        line = exc.lineno or block.first_line
+        line = (exc.lineno or 0) + block.line_offset
         column = exc.offset or 1
         if line < block.first_line:  # reported on the wrapper line
             line, column = block.first_line, block.column

@@ -1,0 +1,118 @@
+"""Time the parser (and the checker, when present) on a large Outflowfile.
+
+The generated file has 5,000 tasks (run: and shell: bodies, resource
+directives, input/output files) and 1,000 workflows (pipes, maps with
+options, branches) over them. Target: parse + check under 1 s.
+
+    python benchmarks/bench_parse.py [--groups 1000] [--repeat 7] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+from outflowfile import parser
+
+TASKS_PER_GROUP = 5  # each group is 5 tasks and 1 workflow
+
+
+def group(k: int) -> str:
+    """Five tasks and the workflow that joins them."""
+    return f"""\
+# group {k}
+task src{k}(n: int = 10) -> (items: list):
+    run:
+        return list(range(n))
+
+task square{k}(item: int, scale: int = 2) -> (value: int):
+    cpus: 2
+    mem: "2G"
+    time: "30m"
+    retries: 1
+    run:
+        result = item * item * scale
+        if result < 0:
+            raise ValueError("negative")
+        return result
+
+task write{k}(value: int, item: int):
+    output: out = "out/{k}/{{item}}.txt"
+    log: "logs/write{k}/{{item}}.log"
+    shell: "echo {{value}} > {{output.out}}"
+
+task merge{k}(out: list):
+    output: total = "out/{k}/total.txt"
+    mem: 500
+    shell: "cat {{out}} > {{output.total}}"
+
+task count{k}(out: list) -> (n_files: int):
+    local: true
+    run:
+        return len(out)
+
+workflow w{k}:
+    src{k}
+    | map(items -> item, cpus=2) {{ square{k} | write{k} }}
+    | (merge{k}, count{k})
+
+"""
+
+
+def generate(groups: int) -> str:
+    return "config:\n    scale: int = 2\n\n" + "".join(group(k) for k in range(groups))
+
+
+def timed(function: Callable[[], object], repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--groups", type=int, default=1000, help="workflows (5 tasks each)")
+    options.add_argument("--repeat", type=int, default=7)
+    options.add_argument("--profile", action="store_true", help="profile one parse")
+    args = options.parse_args(argv)
+
+    text = generate(args.groups)
+    lines = text.count("\n")
+    print(f"{args.groups * TASKS_PER_GROUP} tasks, {args.groups} workflows, {lines} lines")
+
+    start = time.perf_counter()
+    model = parser.parse(text, "Outflowfile")  # includes building the lark parser
+    print(f"first parse (builds or loads the lark parser): {time.perf_counter() - start:.3f} s")
+    assert len(model.tasks) == args.groups * TASKS_PER_GROUP
+
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.runcall(parser.parse, text, "Outflowfile")
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+
+    parse_times = timed(lambda: parser.parse(text, "Outflowfile"), args.repeat)
+    parse_median = statistics.median(parse_times)
+    print(f"parse: median {parse_median:.3f} s, {lines / parse_median:,.0f} lines/s")
+
+    try:
+        from outflowfile import check
+    except ImportError:
+        print("check: outflowfile.check not available, not timed")
+        return 0
+    check.check(model)
+    check_times = timed(lambda: check.check(parser.parse(text, "Outflowfile")), args.repeat)
+    total = statistics.median(check_times)
+    print(f"parse + check: median {total:.3f} s, {lines / total:,.0f} lines/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
