@@ -53,6 +53,7 @@ _WORKER_BOOT = (
 @dataclass
 class _Worker:
     proc: subprocess.Popen[bytes]
+    process: psutil.Process
     conn: Connection
     pidfd: int | None
 
@@ -268,7 +269,7 @@ class LocalExecutor:
             worker = self._spawn_worker()
             worker.conn.send_bytes(data)
         return _Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
-                    process=psutil.Process(worker.proc.pid), pidfd=worker.pidfd, worker=worker)
+                    process=worker.process, pidfd=worker.pidfd, worker=worker)
 
     def _env(self, cpus: int) -> dict[str, str]:
         env = self._envs.get(cpus)
@@ -288,7 +289,8 @@ class LocalExecutor:
                 start_new_session=True,  # a Ctrl-C in the terminal reaches only us
             )
             conn = Connection(ours.detach())
-        return _Worker(proc=proc, conn=conn, pidfd=_pidfd(proc.pid))
+        return _Worker(proc=proc, process=psutil.Process(proc.pid), conn=conn,
+                       pidfd=_pidfd(proc.pid))
 
     def _temp_log(self, job_id: int) -> str:
         if self._tmpdir is None:
