@@ -132,10 +132,17 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+_FRIENDLY_NAMES = {
+    "builtin_function_or_method": "built-in function",
+    "method-wrapper": "method",
+    "type": "class",
+}
+
+
 def _type_name(value: Any) -> str:
     t = type(value)
     if t.__module__ in ("builtins", "__main__"):
-        return t.__qualname__
+        return _FRIENDLY_NAMES.get(t.__qualname__, t.__qualname__)
     return f"{t.__module__}.{t.__qualname__}"
 
 

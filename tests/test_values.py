@@ -153,6 +153,8 @@ def test_unstorable_names_type_and_place() -> None:
     assert "key" in str(unstorable({len: 1}))
     assert "item" in str(unstorable({"s": {1, len}}))
     assert unstorable(object()).path == ""
+    assert str(unstorable([print])).startswith("value[0] is a built-in function")
+    assert str(unstorable(int)).startswith("value is a class")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,743 @@
+"""The result cache: every job's key, status, measurements, values and file stamps.
+
+SQLAlchemy Core over SQLite (``<project>/.outflow/outflow.db`` by default) or
+any database URL, PostgreSQL for clusters. Every write is its own short
+transaction, committed at once, so a run killed with ``kill -9`` keeps every
+job that finished. Several processes may write at the same time: SQLite
+writers are serialised by a file lock next to the database plus SQLite's own
+locking; PostgreSQL takes them as they come.
+
+Values are stored with :mod:`outflowfile.values` (canonical JSON, never
+pickle), so reading the cache never runs code. ``load`` reads what planning
+needs in one SELECT and decodes a record's values, parameters and file stamps
+only when they are asked for.
+
+Schema (version 1)::
+
+    meta(key PK, value)                    schema_version = "1", application = "outflow"
+    runs(id PK, started, ended, host, pid, argv JSON, status)
+    jobs(id PK, run_id -> runs.id, key*, task*, slot*, def_hash, params, status,
+         started, ended, host, exit_status, cpu_seconds, peak_mem, outputs, files,
+         error, log)                      * indexed
+
+``status`` is running | done | failed | interrupted; times are epoch seconds;
+``params``/``outputs`` are ``values.encode`` of a dict; ``files`` is JSON
+``{"in": {path: [mtime_ns, size, sha256|null]}, "out": {...}}``, and a job
+still running lists its declared outputs as ``{"out": {path: null}}``.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import socket
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import filelock
+import psutil
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, Engine
+
+from outflowfile import values as valuecodec
+from outflowfile.errors import UserError
+
+SCHEMA_VERSION = 1
+APPLICATION = "outflow"
+DEFAULT_TIMEOUT = 30.0  # seconds to wait for a locked SQLite database
+
+# Filesystems on which SQLite's WAL mode is unsafe (its shared memory index
+# needs all writers on one host): use the rollback journal there.
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "lustre", "gpfs",
+        "beegfs", "ceph", "cephfs", "glusterfs", "panfs", "afs", "ocfs2", "gfs2",
+        "9p", "pvfs2", "orangefs", "wekafs", "davfs", "sshfs", "s3fs", "rclone",
+    }
+)  # fmt: skip
+
+JOB_STATUSES = ("running", "done", "failed", "interrupted")
+
+# --- schema ----------------------------------------------------------------------
+
+_metadata = sa.MetaData()
+# SQLite's INTEGER PRIMARY KEY is its 64-bit rowid; elsewhere ask for BIGINT.
+_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+meta_table = sa.Table(
+    "meta",
+    _metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+runs_table = sa.Table(
+    "runs",
+    _metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("started", sa.Float, nullable=False),
+    sa.Column("ended", sa.Float),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("argv", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+)
+
+jobs_table = sa.Table(
+    "jobs",
+    _metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", _BigId, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False, index=True),
+    sa.Column("task", sa.String(255), nullable=False, index=True),
+    sa.Column("slot", sa.Text, nullable=False, index=True),
+    sa.Column("def_hash", sa.String(64), nullable=False),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started", sa.Float, nullable=False),
+    sa.Column("ended", sa.Float),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("exit_status", sa.Integer),
+    sa.Column("cpu_seconds", sa.Float),
+    sa.Column("peak_mem", sa.BigInteger),
+    sa.Column("outputs", sa.Text),
+    sa.Column("files", sa.Text, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("log", sa.Text, nullable=False),
+)
+
+OUR_TABLES = frozenset({"meta", "runs", "jobs"})
+
+# --- records ---------------------------------------------------------------------
+
+
+class Record:
+    """One row of ``jobs``. ``params``, ``values`` and ``files`` decode on first use."""
+
+    # The column order of _RECORD_COLUMNS, then the decoded caches.
+    __slots__ = (
+        "id", "run_id", "key", "task", "slot", "def_hash", "status", "started", "ended",
+        "host", "exit_status", "cpu_seconds", "peak_mem", "error", "log",
+        "params_text", "outputs_text", "files_text",
+        "_params", "_values", "_files",
+    )  # fmt: skip
+
+    id: int
+    run_id: int
+    key: str
+    task: str
+    slot: str
+    def_hash: str
+    status: str
+    started: float
+    ended: float | None
+    host: str
+    exit_status: int | None
+    cpu_seconds: float | None
+    peak_mem: int | None
+    error: str | None
+    log: str
+    params_text: str
+    outputs_text: str | None
+    files_text: str
+
+    def __init__(
+        self, id, run_id, key, task, slot, def_hash, status, started, ended, host,
+        exit_status, cpu_seconds, peak_mem, error, log, params_text, outputs_text, files_text,
+    ) -> None:  # fmt: skip
+        self.id = id
+        self.run_id = run_id
+        self.key = key
+        self.task = task
+        self.slot = slot
+        self.def_hash = def_hash
+        self.status = status
+        self.started = started
+        self.ended = ended
+        self.host = host
+        self.exit_status = exit_status
+        self.cpu_seconds = cpu_seconds
+        self.peak_mem = peak_mem
+        self.error = error
+        self.log = log
+        self.params_text = params_text
+        self.outputs_text = outputs_text
+        self.files_text = files_text
+        self._params = self._values = self._files = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The job's input values."""
+        if self._params is None:
+            self._params = valuecodec.decode(self.params_text)
+        return self._params
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The value outputs by name (empty unless done)."""
+        if self._values is None:
+            self._values = valuecodec.decode(self.outputs_text) if self.outputs_text else {}
+        return self._values
+
+    @property
+    def files(self) -> dict[str, dict[str, list[Any] | None]]:
+        """``{"in": {path: [mtime_ns, size, sha256|None]}, "out": {...}}``."""
+        if self._files is None:
+            self._files = json.loads(self.files_text)
+        return self._files
+
+    @property
+    def outputs_digest(self) -> str | None:
+        """``values.digest(self.values)``, without decoding them (early cutoff)."""
+        if self.outputs_text is None:
+            return None
+        return valuecodec.digest_encoded(self.outputs_text)
+
+    def __repr__(self) -> str:
+        return f"Record(id={self.id}, task={self.task!r}, slot={self.slot!r}, status={self.status})"
+
+
+_RECORD_COLUMNS = [
+    jobs_table.c[name]
+    for name in (
+        "id", "run_id", "key", "task", "slot", "def_hash", "status", "started", "ended",
+        "host", "exit_status", "cpu_seconds", "peak_mem", "error", "log",
+        "params", "outputs", "files",
+    )
+]  # fmt: skip
+
+
+@dataclass
+class Snapshot:
+    """What planning needs from the cache, read in one query."""
+
+    by_key: dict[str, Record] = field(default_factory=dict)  # latest done record per key
+    by_slot: dict[str, Record] = field(default_factory=dict)  # latest record per slot
+    running: list[Record] = field(default_factory=list)  # left "running" by a dead run
+
+
+@dataclass
+class Finished:
+    """One job's end, for ``record_many``: ``error`` None means done."""
+
+    row_id: int
+    ended: float
+    values: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    exit_status: int | None = None
+    cpu_seconds: float | None = None
+    peak_mem: int | None = None
+
+
+# --- where the database lives ------------------------------------------------------
+
+
+def is_network_filesystem(fstype: str) -> bool:
+    name = fstype.lower()
+    if name.startswith("fuse."):
+        name = name[len("fuse.") :]
+    return name in NETWORK_FILESYSTEMS or name.startswith("nfs")
+
+
+def filesystem_type(path: Path) -> str:
+    """The type of the filesystem holding ``path`` (the longest mount point above it)."""
+    real = os.path.realpath(path)
+    best, fstype = "", ""
+    for part in psutil.disk_partitions(all=True):
+        mount = part.mountpoint
+        inside = real == mount or real.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) > len(best):
+            best, fstype = mount, part.fstype
+    return fstype
+
+
+def _database_url(project_dir: Path, url: str | None) -> URL:
+    """The SQLAlchemy URL; SQLite paths relative to the project directory."""
+    if url is None:
+        path = project_dir / ".outflow" / "outflow.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return URL.create("sqlite", database=str(path))
+    if "://" not in url:  # a bare path: an SQLite file
+        return URL.create("sqlite", database=str(project_dir / url))
+    try:
+        parsed = sa.make_url(url)
+    except (sa_exc.ArgumentError, ValueError):
+        raise UserError(
+            f"{url!r} is not a database URL",
+            hint="use sqlite:///path/to/file.db or postgresql://user:password@host:port/database",
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        parsed = parsed.set(database=str(project_dir / parsed.database))
+    return parsed
+
+
+# --- the cache -----------------------------------------------------------------------
+
+
+class Cache:
+    """The result cache of one project. Open with ``Cache.open``; one per process."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        where: str,
+        lock: filelock.FileLock | None = None,
+        journal_mode: str | None = None,
+    ) -> None:
+        self._engine = engine
+        self._where = where  # what messages call the database (no password)
+        self._lock = lock  # SQLite only
+        self._journal_mode = journal_mode  # SQLite only: "wal" or "delete"
+        self._pid = os.getpid()
+
+    # -- opening
+
+    @classmethod
+    def open(
+        cls, project_dir: Path, url: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> Cache:
+        """Open (creating if absent) the cache; UserError if it is not ours or unreachable."""
+        db_url = _database_url(Path(project_dir), url)
+        cache = cls._connect(db_url, timeout)
+        try:
+            with cache._errors():
+                cache._prepare()
+        except BaseException:
+            cache.close()
+            raise
+        return cache
+
+    @classmethod
+    def _connect(cls, db_url: URL, timeout: float) -> Cache:
+        if db_url.get_backend_name() == "sqlite" and db_url.database not in (None, "", ":memory:"):
+            return cls._connect_sqlite(db_url, timeout)
+        where = db_url.render_as_string(hide_password=True)
+        connect_args: dict[str, Any] = {}
+        if db_url.get_backend_name() == "postgresql":
+            # A silent firewall would otherwise hang the connection forever.
+            connect_args["connect_timeout"] = max(1, min(int(timeout), 30))
+        try:
+            engine = sa.create_engine(db_url, connect_args=connect_args)
+        except ImportError as e:
+            raise UserError(
+                f"cannot use the cache database {where}: {e}",
+                hint="PostgreSQL needs psycopg: pip install 'outflow[postgres]'",
+            ) from None
+        except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError) as e:
+            raise UserError(f"cannot use the cache database {where}: {e}") from None
+        return cls(engine, where, None)
+
+    @classmethod
+    def _connect_sqlite(cls, db_url: URL, timeout: float) -> Cache:
+        path = Path(str(db_url.database))
+        wal = not is_network_filesystem(filesystem_type(path.parent))
+        engine = sa.create_engine(db_url, connect_args={"timeout": timeout})
+        sa.event.listen(engine, "connect", _sqlite_on_connect(timeout, wal))
+        lock = filelock.FileLock(f"{path}.lock", timeout=timeout)
+        return cls(engine, str(path), lock, "wal" if wal else "delete")
+
+    def _prepare(self) -> None:
+        """Check the schema (creating it in an empty database), then the journal mode."""
+        with self._engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+        if "meta" in tables:
+            self._check_meta()
+        else:
+            self._refuse_foreign(tables)
+            with self._writing() as conn:
+                if self._is_postgresql:
+                    # Two processes opening a new database at once: one creates.
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(7470283)"))
+                _metadata.create_all(conn, checkfirst=True)
+                if conn.execute(sa.select(meta_table.c.key)).first() is None:
+                    conn.execute(
+                        meta_table.insert(),
+                        [
+                            {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                            {"key": "application", "value": APPLICATION},
+                        ],
+                    )
+            self._check_meta()
+        if self._journal_mode is not None:
+            self._set_journal_mode(self._journal_mode)
+
+    def _refuse_foreign(self, tables: set[str]) -> None:
+        clash = sorted(tables & OUR_TABLES)
+        if clash or (tables and self._lock is not None):
+            shown = ", ".join(sorted(tables)[:8])
+            raise UserError(
+                f"{self._where} is not an outflow cache: it holds other tables ({shown})",
+                hint=self._elsewhere_hint(),
+            )
+
+    def _check_meta(self) -> None:
+        with self._engine.connect() as conn:
+            meta = dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
+        if meta.get("application") != APPLICATION or "schema_version" not in meta:
+            raise UserError(
+                f"{self._where} is not an outflow cache (its 'meta' table is not outflow's)",
+                hint=self._elsewhere_hint(),
+            )
+        if meta["schema_version"] != str(SCHEMA_VERSION):
+            raise UserError(
+                f"the cache database {self._where} has schema version "
+                f"{meta['schema_version']}, and this outflow uses version {SCHEMA_VERSION}",
+                hint="use the outflow version that wrote it, or move the database away "
+                "(its results will be recomputed)",
+            )
+
+    def _elsewhere_hint(self) -> str:
+        if self._lock is not None:
+            return "move that file away, or give another cache location with --db or OUTFLOW_DB"
+        return "give another database with --db or OUTFLOW_DB"
+
+    def _set_journal_mode(self, wanted: str) -> None:
+        with self._errors(), self._engine.connect() as conn:
+            current = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            if str(current).lower() != wanted:
+                assert self._lock is not None
+                with self._lock:
+                    conn.exec_driver_sql(f"PRAGMA journal_mode={wanted}")
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for tests and tools; writes should use the methods)."""
+        return self._engine_here()
+
+    @property
+    def _is_postgresql(self) -> bool:
+        return self._engine.dialect.name == "postgresql"
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions and errors
+
+    def _engine_here(self) -> Engine:
+        # Pooled connections and file locks must not cross a fork: a child
+        # (a forked worker) starts its own.
+        if os.getpid() != self._pid:
+            self._engine.dispose(close=False)
+            if self._lock is not None:
+                self._lock = filelock.FileLock(self._lock.lock_file, timeout=self._lock.timeout)
+            self._pid = os.getpid()
+        return self._engine
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with self._errors(), self._engine_here().connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One write transaction, committed on leaving, rolled back on an error."""
+        with self._errors():
+            if self._lock is None:
+                with self._engine_here().begin() as conn:
+                    yield conn
+                return
+            engine = self._engine_here()
+            with self._lock, engine.connect() as conn:
+                # Take SQLite's write lock now, waiting up to busy_timeout, rather
+                # than failing to upgrade a read lock halfway through.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield conn
+                conn.commit()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Database failures the user can act on, as UserError."""
+        try:
+            yield
+        except filelock.Timeout:
+            raise self._locked_error() from None
+        except sa_exc.OperationalError as e:
+            raise self._operational_error(e) from None
+        except sa_exc.DatabaseError as e:
+            if "file is not a database" in str(e.orig):
+                raise UserError(
+                    f"{self._where} is not an outflow cache (it is not an SQLite database)",
+                    hint=self._elsewhere_hint(),
+                ) from None
+            raise
+
+    def _locked_error(self) -> UserError:
+        return UserError(
+            f"the cache database {self._where} is locked by another process",
+            hint="wait for the other outflow run to finish, or find a hung process using "
+            f"it (fuser {self._where})",
+        )
+
+    def _operational_error(self, e: sa_exc.OperationalError) -> UserError:
+        reason = str(e.orig).strip().splitlines()[0] if str(e.orig).strip() else type(e).__name__
+        if self._lock is not None:
+            if "locked" in reason or "busy" in reason:
+                return self._locked_error()
+            return UserError(
+                f"cannot use the cache database {self._where}: {reason}",
+                hint="check that its directory exists and that you may write there",
+            )
+        if e.connection_invalidated or "connect" in reason.lower():
+            url = self._engine.url
+            return UserError(
+                f"cannot connect to the cache database at {url.host or 'localhost'}:"
+                f"{url.port or 5432} (database {url.database!r}, user {url.username!r}): "
+                f"{reason}",
+                hint="check that the server is running and reachable from this host, and "
+                "the user, password and database name in the URL (--db or OUTFLOW_DB)",
+            )
+        return UserError(f"the cache database {self._where} failed: {reason}")
+
+    # -- runs
+
+    def begin_run(self, argv: list[str]) -> int:
+        row = {
+            "started": time.time(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "argv": json.dumps(list(argv)),
+            "status": "running",
+        }
+        with self._writing() as conn:
+            return int(conn.execute(runs_table.insert().values(row)).inserted_primary_key[0])
+
+    def end_run(self, run_id: int, status: str) -> None:
+        stmt = (
+            runs_table.update()
+            .where(runs_table.c.id == run_id)
+            .values(ended=time.time(), status=status)
+        )
+        with self._writing() as conn:
+            conn.execute(stmt)
+
+    # -- jobs
+
+    def job_started(
+        self,
+        run_id: int,
+        key: str,
+        task: str,
+        slot: str,
+        def_hash: str,
+        params: dict[str, Any],
+        output_files: list[str],
+        log: str,
+        host: str,
+        started: float,
+    ) -> int:
+        """Record a job as running; returns its row id."""
+        row = {
+            "run_id": run_id,
+            "key": key,
+            "task": task,
+            "slot": slot,
+            "def_hash": def_hash,
+            "params": valuecodec.encode(params),
+            "status": "running",
+            "started": started,
+            "host": host,
+            "files": _files_json({"in": {}, "out": dict.fromkeys(output_files)}),
+            "log": log,
+        }
+        with self._writing() as conn:
+            return int(conn.execute(jobs_table.insert().values(row)).inserted_primary_key[0])
+
+    def job_done(
+        self,
+        row_id: int,
+        values: dict[str, Any],
+        files: dict[str, Any],
+        ended: float,
+        exit_status: int | None = 0,
+        cpu_seconds: float | None = None,
+        peak_mem: int | None = None,
+    ) -> None:
+        """Record a job's success; older completed records of its key are dropped.
+
+        Raises ``values.UnstorableValue`` (before writing anything) for a value
+        that cannot be stored.
+        """
+        self.record_many(
+            [Finished(row_id, ended, values, files, None, exit_status, cpu_seconds, peak_mem)]
+        )
+
+    def job_failed(
+        self,
+        row_id: int,
+        error: str,
+        ended: float,
+        exit_status: int | None = None,
+        cpu_seconds: float | None = None,
+        peak_mem: int | None = None,
+    ) -> None:
+        self.record_many(
+            [Finished(row_id, ended, {}, {}, error, exit_status, cpu_seconds, peak_mem)]
+        )
+
+    def record_many(self, finished: Sequence[Finished]) -> None:
+        """Record the ends of several jobs in one transaction (one commit)."""
+        done: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        for f in finished:
+            row = {
+                "row_id": f.row_id,
+                "p_ended": f.ended,
+                "p_exit_status": f.exit_status,
+                "p_cpu_seconds": f.cpu_seconds,
+                "p_peak_mem": f.peak_mem,
+            }
+            if f.error is None:
+                row["p_outputs"] = valuecodec.encode(f.values)
+                row["p_files"] = _files_json(f.files)
+                done.append(row)
+            else:
+                row["p_error"] = f.error
+                failed.append(row)
+        if not finished:
+            return
+        with self._writing() as conn:
+            if done:
+                conn.execute(_DELETE_OLDER_DONE, [{"row_id": r["row_id"]} for r in done])
+                conn.execute(_MARK_DONE, done)
+            if failed:
+                conn.execute(_MARK_FAILED, failed)
+
+    def mark_interrupted(self, row_ids: list[int]) -> None:
+        """Mark rows still ``running`` (left by a run that died) as interrupted."""
+        if not row_ids:
+            return
+        with self._writing() as conn:
+            for start in range(0, len(row_ids), 500):
+                chunk = row_ids[start : start + 500]
+                conn.execute(
+                    jobs_table.update()
+                    .where(jobs_table.c.id.in_(chunk), jobs_table.c.status == "running")
+                    .values(status="interrupted")
+                )
+
+    def forget(self, task: str) -> int:
+        """Delete the completed results of ``task``; returns how many."""
+        stmt = jobs_table.delete().where(jobs_table.c.task == task, jobs_table.c.status == "done")
+        with self._writing() as conn:
+            return int(conn.execute(stmt).rowcount)
+
+    # -- reading
+
+    def load(self, tasks: Iterable[str] | None = None) -> Snapshot:
+        """Everything planning needs, in one SELECT, ordered by row id."""
+        stmt = sa.select(*_RECORD_COLUMNS).order_by(jobs_table.c.id)
+        if tasks is not None:
+            stmt = stmt.where(jobs_table.c.task.in_(sorted(set(tasks))))
+        with _collector_paused(), self._reading() as conn:
+            return _snapshot(conn.execute(stmt).all())
+
+    def records_for(self, task: str) -> list[Record]:
+        """Every row of ``task``, oldest first (for ``--show``)."""
+        stmt = (
+            sa.select(*_RECORD_COLUMNS).where(jobs_table.c.task == task).order_by(jobs_table.c.id)
+        )
+        with self._reading() as conn:
+            return [Record(*row) for row in conn.execute(stmt)]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many objects.
+
+    Loading 100,000 records allocates a few hundred thousand containers, none
+    in a cycle; each allocation burst otherwise triggers full collections that
+    walk every object of the process (the cost grows with the caller's heap).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _snapshot(rows: Sequence[Any]) -> Snapshot:
+    by_key: dict[str, Record] = {}
+    by_slot: dict[str, Record] = {}
+    running: list[Record] = []
+    for row in rows:
+        rec = Record(*row)
+        by_slot[rec.slot] = rec  # rows come in id order: the last one wins
+        status = rec.status
+        if status == "done":
+            by_key[rec.key] = rec
+        elif status == "running":
+            running.append(rec)
+    return Snapshot(by_key, by_slot, running)
+
+
+def _files_json(files: dict[str, Any]) -> str:
+    return json.dumps(files, sort_keys=True, separators=(",", ":"))
+
+
+_c = jobs_table.c
+_DELETE_OLDER_DONE = jobs_table.delete().where(
+    _c.key == sa.select(_c.key).where(_c.id == sa.bindparam("row_id")).scalar_subquery(),
+    _c.status == "done",
+    _c.id != sa.bindparam("row_id"),
+)
+_MARK_DONE = (
+    jobs_table.update()
+    .where(_c.id == sa.bindparam("row_id"))
+    .values(
+        status="done",
+        outputs=sa.bindparam("p_outputs"),
+        files=sa.bindparam("p_files"),
+        ended=sa.bindparam("p_ended"),
+        exit_status=sa.bindparam("p_exit_status"),
+        cpu_seconds=sa.bindparam("p_cpu_seconds"),
+        peak_mem=sa.bindparam("p_peak_mem"),
+        error=None,
+    )
+)
+_MARK_FAILED = (
+    jobs_table.update()
+    .where(_c.id == sa.bindparam("row_id"))
+    .values(
+        status="failed",
+        error=sa.bindparam("p_error"),
+        ended=sa.bindparam("p_ended"),
+        exit_status=sa.bindparam("p_exit_status"),
+        cpu_seconds=sa.bindparam("p_cpu_seconds"),
+        peak_mem=sa.bindparam("p_peak_mem"),
+    )
+)
+
+
+def _sqlite_on_connect(timeout: float, wal: bool) -> Any:
+    """Per-connection settings. Nothing here writes to the file: opening a
+    foreign database must leave it untouched."""
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (BEGIN IMMEDIATE for writes); pysqlite's
+        # implicit transactions would begin late and in the wrong mode.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if wal:
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    return on_connect
