@@ -14,6 +14,7 @@ cannot be sized yet.
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import time
 from collections import deque
@@ -119,6 +120,7 @@ class Engine:
         self.ready: deque[Node] = deque()
         self.queue: deque[tuple[Job, str, int]] = deque()  # job, reason, attempt
         self.running: dict[int, Running] = {}
+        self.specs: dict[int, JobSpec] = {}  # built for queued jobs that did not fit yet
         self.outcome = Outcome()
         self.def_hashes: dict[str, str] = {}
         self.keys: dict[int, str] = {}
@@ -309,19 +311,22 @@ class Engine:
         assert self.executor is not None
         if self.stopping:
             return
+        # Jobs that do not fit now keep their place; a few behind them may be
+        # smaller and fit. Looking further would rescan the queue every round.
         skipped: list[tuple[Job, str, int]] = []
-        looked = 0
-        while self.queue and looked < 32:
+        while self.queue and len(skipped) < 8:
             job, reason, attempt = self.queue.popleft()
-            try:
-                spec = self._spec(job)
-            except ExpansionError as exc:
-                self._fail_before_start(job, str(exc))
-                continue
+            spec = self.specs.get(job.id)
+            if spec is None:
+                try:
+                    spec = self.specs[job.id] = self._spec(job)
+                except ExpansionError as exc:
+                    self._fail_before_start(job, str(exc))
+                    continue
             if not self.executor.can_start(spec):
                 skipped.append((job, reason, attempt))
-                looked += 1
                 continue
+            del self.specs[job.id]
             self._start(job, spec, reason, attempt)
         self.queue.extendleft(reversed(skipped))
 
@@ -414,7 +419,13 @@ class Engine:
                 time.time(),
             )
         self.console.job_started(job, reason, spec)
-        self.executor.start(spec)
+        try:
+            self.executor.start(spec)
+        except (ValueError, OSError, pickle.PicklingError) as exc:
+            if self.cache is not None and row is not None:
+                self.cache.job_failed(row, str(exc), time.time(), None, None, None)
+            self._fail_before_start(job, str(exc))
+            return
         job.state = "running"
         self.running[job.id] = Running(job, row, spec, in_stamps, attempt)
 

@@ -1,0 +1,107 @@
+"""Ctrl-C, SIGTERM and kill -9 of a real ``outflow`` run: finished jobs are
+kept, half-made files are removed, the next run says why it reruns."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+from outflowtest import cache_rows, lines, make_project, outflow, outflow_command
+
+SLOW = """
+config:
+    items: list = [1, 2, 3]
+
+task quick(item: int):
+    output: out = "quick/{item}.txt"
+    shell: "echo quick {item} >> ran.log; echo {item} > {output.out}"
+
+task slow(item: int):
+    input: src = "quick/{item}.txt"
+    output: out = "slow/{item}.txt"
+    shell: '''echo slow {item} >> ran.log; echo partial > {output.out}
+              sleep 300; echo done >> {output.out}'''
+
+workflow all:
+    map(items -> item) { quick | slow }
+"""
+
+
+def _start(project: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(outflow_command() + ["-j", "2"], cwd=project, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for(predicate, timeout: float = 60) -> None:  # noqa: ANN001
+    deadline = time.time() + timeout
+    while not predicate():
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def _sleepers() -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if cmd[:2] == ["sleep", "300"]:
+            found.append(proc)
+    return found
+
+
+def _partial(project: Path) -> bool:
+    return len(list((project / "slow").glob("*.txt"))) >= 2
+
+
+def test_ctrl_c_cancels_jobs_and_removes_partial_outputs(tmp_path: Path) -> None:
+    p = make_project(tmp_path, SLOW)
+    run = _start(p)
+    _wait_for(lambda: _partial(p))
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert "interrupted" in err and "cancelled running jobs: slow item=" in err
+    assert not list((p / "slow").glob("*.txt"))
+    assert sorted(q.name for q in (p / "quick").iterdir()) == ["1.txt", "2.txt", "3.txt"]
+    _wait_for(lambda: not _sleepers(), timeout=15)
+    statuses = {r[0] for r in cache_rows(p, "select status from jobs where task='slow'")}
+    assert statuses == {"interrupted"}
+    proc = outflow(p, "-n")
+    assert "left incomplete by an interrupted run" in proc.stdout
+    assert "quick" not in proc.stdout.split("Jobs per task:")[1]
+
+
+def test_sigterm_exits_143(tmp_path: Path) -> None:
+    p = make_project(tmp_path, SLOW)
+    run = _start(p)
+    _wait_for(lambda: _partial(p))
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 143, err
+    assert "terminated" in err
+    assert not list((p / "slow").glob("*.txt"))
+    _wait_for(lambda: not _sleepers(), timeout=15)
+
+
+def test_kill_9_keeps_finished_jobs_and_cleans_up_next_time(tmp_path: Path) -> None:
+    p = make_project(tmp_path, SLOW)
+    run = _start(p)
+    _wait_for(lambda: _partial(p))
+    os.kill(run.pid, signal.SIGKILL)
+    run.communicate(timeout=30)
+    for proc in _sleepers():  # the orphaned shell jobs of the killed run
+        proc.kill()
+    assert (p / "slow" / "1.txt").exists() or (p / "slow" / "2.txt").exists()
+    (p / "ran.log").unlink()
+    text = (p / "Outflowfile").read_text().replace("sleep 300; ", "")
+    (p / "Outflowfile").write_text(text)
+    proc = outflow(p, "-j", "2")
+    assert "left incomplete by an interrupted run" in proc.stdout
+    assert "removed" in proc.stdout
+    # quick jobs finished before the kill: not run again.
+    assert sorted(lines(p / "ran.log")) == ["slow 1", "slow 2", "slow 3"]
+    assert (p / "slow" / "1.txt").read_text() == "partial\ndone\n"
