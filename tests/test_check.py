@@ -758,3 +758,113 @@ def test_check_target_task_with_config() -> None:
     check_target(m, "gen_data")
     with pytest.raises(OutflowfileError):
         check_target(m, "compute")
+
+
+# -- real Outflowfile text ----------------------------------------------------------
+
+TUTORIAL_TEXT = r'''# Outflowfile
+config:
+    multiplier: int = 2
+    n: int = 6
+
+task gen_data(n: int) -> (raw_data_array: list):
+    run:
+        return list(range(n))          # n comes from config: parameters bind to it
+
+task transform(raw_data: int) -> (transformed: int):
+    run:
+        return raw_data + 40
+
+task compute(transformed: int, multiplier: int) -> (computation_result: int):
+    cpus: 5
+    run:
+        import os, time
+        time.sleep(4 / os.cpu_count())
+        return transformed * multiplier
+
+task print_result(computation_result: list):
+    run:
+        print(f"Result of the mapped computation: {computation_result}")
+
+workflow compute_data:
+    gen_data | map(raw_data_array -> raw_data) { transform | compute } | print_result
+'''
+
+FILES_TEXT = r'''# Outflowfile
+config:
+    samples: list = glob("data/{sample}.txt")
+
+task count(sample: str):
+    input:  text = "data/{sample}.txt"
+    output: counts = "counts/{sample}.tsv"
+    shell:  "tr -s ' ' '\\n' < {input.text} | sort | uniq -c > {output.counts}"
+
+task merge(counts: list):
+    output: total = "total.tsv"
+    shell:  "cat {counts} > {output.total}"
+
+workflow all:
+    map(samples -> sample) { count } | merge
+'''
+
+
+def parse(text: str) -> Outflowfile:
+    from outflowfile.parser import parse as parse_text
+
+    return parse_text(text, FILE)
+
+
+def parsed_problems(text: str) -> list[Problem]:
+    with pytest.raises(OutflowfileError) as info:
+        check(parse(text))
+    return info.value.problems
+
+
+@pytest.mark.parametrize("text", [TUTORIAL_TEXT, FILES_TEXT], ids=["tutorial", "files"])
+def test_design_examples_pass(text: str) -> None:
+    m = parse(text)
+    check(m)
+    check_target(m, m.workflows[0].name)
+
+
+def test_parsed_wrong_map_source_type() -> None:
+    text = TUTORIAL_TEXT.replace("map(raw_data_array -> raw_data)", "map(n -> raw_data)")
+    p = parsed_problems(text)[0]
+    assert (p.message, p.loc) == ("map source 'n' is int, not a list", L(26, 16))
+
+
+def test_parsed_typo_in_stage() -> None:
+    text = TUTORIAL_TEXT.replace("{ transform |", "{ tranform |")
+    p = parsed_problems(text)[0]
+    assert (p.message, p.loc, p.hint) == (
+        "unknown task or workflow 'tranform'",
+        L(26, 50),
+        "did you mean 'transform'?",
+    )
+
+
+def test_parsed_unprovided_input_points_at_the_stage() -> None:
+    text = TUTORIAL_TEXT.replace("    multiplier: int = 2\n", "")
+    p = parsed_problems(text)[0]
+    assert p.message.startswith("task 'compute' input 'multiplier' is not provided")
+    assert p.loc == L(25, 62)
+
+
+def test_parsed_merge_type_mismatch() -> None:
+    text = FILES_TEXT.replace("task merge(counts: list)", "task merge(counts: int)")
+    p = parsed_problems(text)[0]
+    assert p.message == (
+        "task 'merge' input 'counts' expects int but receives list[path] "
+        "from 'count' through a map"
+    )
+    assert p.loc == L(15, 40)
+
+
+def test_parsed_output_pattern_typo() -> None:
+    text = FILES_TEXT.replace('"counts/{sample}.tsv"', '"counts/{sampl}.tsv"')
+    p = parsed_problems(text)[0]
+    assert p.message == (
+        "output pattern 'counts/{sampl}.tsv' of task 'count' names 'sampl', which is not "
+        "an input of the task (inputs: sample)"
+    )
+    assert p.loc == L(7, 13)
