@@ -762,7 +762,7 @@ def test_check_target_task_with_config() -> None:
 
 # -- real Outflowfile text ----------------------------------------------------------
 
-TUTORIAL_TEXT = r'''# Outflowfile
+TUTORIAL_TEXT = r"""# Outflowfile
 config:
     multiplier: int = 2
     n: int = 6
@@ -788,9 +788,9 @@ task print_result(computation_result: list):
 
 workflow compute_data:
     gen_data | map(raw_data_array -> raw_data) { transform | compute } | print_result
-'''
+"""
 
-FILES_TEXT = r'''# Outflowfile
+FILES_TEXT = r"""# Outflowfile
 config:
     samples: list = glob("data/{sample}.txt")
 
@@ -805,7 +805,7 @@ task merge(counts: list):
 
 workflow all:
     map(samples -> sample) { count } | merge
-'''
+"""
 
 
 def parse(text: str) -> Outflowfile:
@@ -854,8 +854,7 @@ def test_parsed_merge_type_mismatch() -> None:
     text = FILES_TEXT.replace("task merge(counts: list)", "task merge(counts: int)")
     p = parsed_problems(text)[0]
     assert p.message == (
-        "task 'merge' input 'counts' expects int but receives list[path] "
-        "from 'count' through a map"
+        "task 'merge' input 'counts' expects int but receives list[path] from 'count' through a map"
     )
     assert p.loc == L(15, 40)
 
