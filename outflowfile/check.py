@@ -243,6 +243,7 @@ class _Checker:
     problems: ProblemList = field(default_factory=ProblemList)
     seen: set[tuple[str, Location | None]] = field(default_factory=set)
     flow: _Flow = field(init=False)
+    _refs: dict[str, list[StageRef]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.index = build_index(self.model)
@@ -439,13 +440,17 @@ class _Checker:
 
     def workflow_refs(self, workflow: Workflow) -> list[StageRef]:
         """References to workflows (not tasks) in a workflow's pipeline."""
-        return [
-            s
-            for s in iter_stages(workflow.pipeline)
-            if isinstance(s, StageRef)
-            and s.name not in self.index.tasks
-            and s.name in self.index.workflows
-        ]
+        refs = self._refs.get(workflow.name)
+        if refs is None:
+            refs = [
+                s
+                for s in iter_stages(workflow.pipeline)
+                if isinstance(s, StageRef)
+                and s.name not in self.index.tasks
+                and s.name in self.index.workflows
+            ]
+            self._refs[workflow.name] = refs
+        return refs
 
     def check_cycles(self) -> None:
         done: set[str] = set()
