@@ -321,7 +321,14 @@ class _Checker:
             known = True
             if entry.type is not None:
                 known = self.check_type(entry.type, f"config '{entry.name}'", entry.loc)
-            if isinstance(entry.default, Glob):
+            nested = _nested_glob(entry.default)
+            if nested is not None:
+                self.add(
+                    "glob(...) must be the whole default of a config entry, not part of it",
+                    nested.loc or entry.loc,
+                    f'write {entry.name}: list = glob("...")',
+                )
+            elif isinstance(entry.default, Glob):
                 self.check_glob(entry, known)
             elif known and entry.type is not None and entry.default is not NO_DEFAULT:
                 if not types.matches(entry.default, entry.type):
@@ -571,9 +578,18 @@ class _TaskChecker:
     def check_types(self) -> None:
         name = self.task.name
         for p in self.task.params:
+            what = f"input '{p.name}' of task '{name}'"
+            found = p.default if isinstance(p.default, Glob) else _nested_glob(p.default)
+            if found is not None:
+                self.add(
+                    f"{what}: glob(...) can only be the default of a config entry",
+                    found.loc or p.loc,
+                    f'declare it under config: ({p.name}: list = glob("...")); '
+                    "the input binds to it by name",
+                )
+                continue
             if p.type is None:
                 continue
-            what = f"input '{p.name}' of task '{name}'"
             if not self.checker.check_type(p.type, what, p.loc or self.task.loc):
                 continue
             if p.has_default and not types.matches(p.default, p.type):
@@ -917,8 +933,7 @@ class _Flow:
             return None
         if len(tasks) != len(entries):
             self.add(
-                "map { ... } without (source -> target) needs a task, not a map, first "
-                "in its body",
+                "map { ... } without (source -> target) needs a task, not a map, first in its body",
                 m.loc,
                 hint,
             )
@@ -952,6 +967,23 @@ class _Flow:
             )
             return None
         return next(iter(prev.names)), targets.pop()
+
+
+def _nested_glob(value: object) -> Glob | None:
+    """A ``glob(...)`` inside a container value (a whole-value glob is not nested)."""
+    if isinstance(value, dict):
+        items: list[object] = [*value.keys(), *value.values()]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        return None
+    for item in items:
+        if isinstance(item, Glob):
+            return item
+        found = _nested_glob(item)
+        if found is not None:
+            return found
+    return None
 
 
 def _known(t: TypeRef | None) -> TypeRef | None:

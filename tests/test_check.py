@@ -867,3 +867,18 @@ def test_parsed_output_pattern_typo() -> None:
         "an input of the task (inputs: sample)"
     )
     assert p.loc == L(7, 13)
+
+
+def test_glob_as_a_task_default() -> None:
+    p = parsed_problems('task t(xs: list = glob("d/{x}.txt")):\n    shell: "echo {xs}"\n')[0]
+    assert (
+        p.message == "input 'xs' of task 't': glob(...) can only be the default of a config entry"
+    )
+    assert p.loc == L(1, 19)
+
+
+def test_glob_inside_a_config_value() -> None:
+    text = 'config:\n    xs = [glob("d/{x}.txt")]\n\ntask t(xs):\n    shell: "echo {xs}"\n'
+    p = parsed_problems(text)[0]
+    assert p.message == "glob(...) must be the whole default of a config entry, not part of it"
+    assert p.loc == L(2, 11)
