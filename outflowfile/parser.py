@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import keyword
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -517,7 +518,8 @@ _STAGE_WANTED = "expected a stage (a task or workflow name, '(' or 'map')"
 _TOP_KEYWORDS = ("task", "workflow", "config")
 _AT_TOKEN, _BEFORE, _AUTO = "token", "before", "auto"
 
-_Explained = tuple[str, "str | None", str]
+# (message, hint, where): where is _AT_TOKEN, _BEFORE, _AUTO or a (line, column).
+_Explained = tuple[str, "str | None", "str | tuple[int, int]"]
 
 
 def describe_unexpected_token(
@@ -627,7 +629,9 @@ class _ErrorContext:
             return True
         return bool(token.line) and token.line > self.prev_code[0]
 
-    def position(self, where: str) -> tuple[int, int]:
+    def position(self, where: str | tuple[int, int]) -> tuple[int, int]:
+        if isinstance(where, tuple):
+            return where
         if where == _BEFORE or (where == _AUTO and self.on_later_line()):
             return self.prev_code
         if self.token.type in ("$END", "_DEDENT") or not self.token.line:
@@ -779,6 +783,17 @@ class _ErrorContext:
         after = body[1:]
         kinds = [_kind(item) for item in after]
         if not after:
+            from outflowfile.transform import DIRECTIVES
+
+            if name not in DIRECTIVES:
+                close = difflib_close(str(name), DIRECTIVES)
+                code = keyword.iskeyword(name) or not close
+                guess = f"; did you mean '{close}:'?" if close and not code else ""
+                return (
+                    f"expected a directive such as 'cpus:' or 'run:', found '{name}'{guess}",
+                    "Python code belongs in an indented block under 'run:'" if code else None,
+                    (name.line, name.column),
+                )
             return (
                 f"expected ':' after the directive name '{name}', found {self.what}",
                 f"write it as '{name}: value'",
