@@ -323,7 +323,9 @@ class Engine:
                 except ExpansionError as exc:
                     self._fail_before_start(job, str(exc))
                     continue
-            if not self.executor.can_start(spec):
+            # With nothing of ours running, waiting cannot free anything: start
+            # it, and the executor refuses it if it can never fit.
+            if not self.executor.can_start(spec) and (self.running or skipped):
                 skipped.append((job, reason, attempt))
                 continue
             del self.specs[job.id]

@@ -1,0 +1,146 @@
+"""The command itself: --version, --list, --lint, located errors, bad options,
+resources and measurements recorded in the cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from outflowtest import cache_rows, make_project, outflow
+
+TUTORIAL = (Path(__file__).resolve().parent.parent / "examples" / "tutorial" / "Outflowfile")
+
+
+def test_version(tmp_path: Path) -> None:
+    proc = outflow(tmp_path, "--version")
+    assert proc.stdout.strip() == "outflow 0.1.0"
+
+
+def test_list_shows_workflows_default_and_signatures(tmp_path: Path) -> None:
+    make_project(tmp_path, TUTORIAL.read_text())
+    proc = outflow(tmp_path, "--list")
+    assert "compute_data  (default)" in proc.stdout
+    assert "compute(transformed: int, multiplier: int) -> (computation_result: int)  [cpus=5]" \
+        in proc.stdout
+    assert "gen_data(n: int) -> (raw_data_array: list)" in proc.stdout
+
+
+def test_lint_ok_and_broken(tmp_path: Path) -> None:
+    make_project(tmp_path, TUTORIAL.read_text())
+    assert "ok (4 tasks, 1 workflows)" in outflow(tmp_path, "--lint").stdout
+    broken = TUTORIAL.read_text().replace("transform | compute", "transform | comptue")
+    (tmp_path / "Outflowfile").write_text(broken)
+    proc = outflow(tmp_path, "--lint", check=2)
+    assert f"{tmp_path / 'Outflowfile'}:26:" in proc.stderr
+    assert "unknown task or workflow 'comptue'" in proc.stderr
+    assert "did you mean 'compute'?" in proc.stderr
+    assert "^" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_syntax_error_has_line_column_caret(tmp_path: Path) -> None:
+    make_project(tmp_path, """
+        task a() -> (x: int)
+            run:
+                return 1
+    """)
+    proc = outflow(tmp_path, check=2)
+    first = proc.stderr.splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'Outflowfile'}:1:")
+    assert "expected ':'" in first
+    assert proc.stderr.splitlines()[1].strip() == "task a() -> (x: int)"
+    assert proc.stderr.splitlines()[2].strip() == "^"
+
+
+def test_no_outflowfile_and_empty_file(tmp_path: Path) -> None:
+    proc = outflow(tmp_path, check=2)
+    assert f"no Outflowfile in {tmp_path}" in proc.stderr
+    (tmp_path / "Outflowfile").write_text("# nothing here\n")
+    proc = outflow(tmp_path, check=2)
+    assert "empty" in proc.stderr
+
+
+def test_bad_config_option(tmp_path: Path) -> None:
+    make_project(tmp_path, TUTORIAL.read_text())
+    proc = outflow(tmp_path, "--config", "multiplyer=3", check=2)
+    assert "multiplyer" in proc.stderr and "multiplier" in proc.stderr
+    proc = outflow(tmp_path, "--config", "multiplier=abc", check=2)
+    assert "multiplier" in proc.stderr and "int" in proc.stderr
+    proc = outflow(tmp_path, "nosuchtarget", check=2)
+    assert "unknown target 'nosuchtarget'" in proc.stderr
+    proc = outflow(tmp_path, "--resources", "cores=3", check=2)
+    assert "expected mem=SIZE" in proc.stderr
+
+
+def test_resources_cap_serialises_memory_hungry_jobs(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        config:
+            items: list = [1, 2, 3]
+        task hungry(item: int) -> (out: int):
+            mem: "1G"
+            run:
+                import time
+                time.sleep(0.3)
+                return item
+        task huge():
+            mem: "64G"
+            run:
+                return None
+        workflow all:
+            map(items -> item) { hungry }
+    """)
+    outflow(p, "-j", "2", "--resources", "mem=1G")
+    spans = sorted(cache_rows(p, "select started, ended from jobs where task='hungry'"))
+    assert len(spans) == 3
+    assert all(a[1] <= b[0] + 1e-3 for a, b in zip(spans, spans[1:], strict=False))
+    proc = outflow(p, "huge", "--resources", "mem=1G", check=1)
+    assert "huge" in proc.stderr and "more than the limit" in proc.stderr
+
+
+def test_cpu_time_and_peak_memory_are_recorded(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        task busy() -> (n: int):
+            run:
+                data = bytearray(150 * 1024 * 1024)
+                total = 0
+                for i in range(3_000_000):
+                    total += i
+                return len(data) + total % 2
+        task shellbusy():
+            output: out = "o.txt"
+            shell: '''python3 -c 'x = bytearray(120 * 1024 * 1024); sum(range(2000000))'
+                      touch {output.out}'''
+        workflow all:
+            (busy, shellbusy)
+    """)
+    outflow(p, "-j", "2")
+    rows = dict((r[0], r[1:]) for r in cache_rows(
+        p, "select task, cpu_seconds, peak_mem, host, exit_status from jobs"))
+    for task in ("busy", "shellbusy"):
+        cpu, peak, host, status = rows[task]
+        assert cpu > 0.05, task
+        assert peak > 100 * 1024 * 1024, task
+        assert host and status == 0
+
+
+def test_a_crashing_task_fails_only_its_job(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        config:
+            items: list = [0, 1, 2]
+        task fragile(item: int) -> (out: int):
+            run:
+                import ctypes, os
+                if item == 0:
+                    ctypes.string_at(0)
+                if item == 1:
+                    os._exit(3)
+                open("survivor", "w").write("ok")
+                return item
+        workflow all:
+            map(items -> item) { fragile }
+    """)
+    proc = outflow(p, "-j", "1", "-k", check=1)
+    assert "error: job fragile item=0 failed" in proc.stderr
+    assert "SIGSEGV" in proc.stderr
+    assert "error: job fragile item=1 failed" in proc.stderr
+    assert (p / "survivor").read_text() == "ok"
+    assert "1 ran, 0 up to date, 2 failed" in proc.stderr
