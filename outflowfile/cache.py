@@ -148,9 +148,26 @@ class Record:
     files_text: str
 
     def __init__(
-        self, id, run_id, key, task, slot, def_hash, status, started, ended, host,
-        exit_status, cpu_seconds, peak_mem, error, log, params_text, outputs_text, files_text,
-    ) -> None:  # fmt: skip
+        self,
+        id: int,
+        run_id: int,
+        key: str,
+        task: str,
+        slot: str,
+        def_hash: str,
+        status: str,
+        started: float,
+        ended: float | None,
+        host: str,
+        exit_status: int | None,
+        cpu_seconds: float | None,
+        peak_mem: int | None,
+        error: str | None,
+        log: str,
+        params_text: str,
+        outputs_text: str | None,
+        files_text: str,
+    ) -> None:
         self.id = id
         self.run_id = run_id
         self.key = key
@@ -169,7 +186,9 @@ class Record:
         self.params_text = params_text
         self.outputs_text = outputs_text
         self.files_text = files_text
-        self._params = self._values = self._files = None
+        self._params: dict[str, Any] | None = None
+        self._values: dict[str, Any] | None = None
+        self._files: dict[str, Any] | None = None
 
     @property
     def params(self) -> dict[str, Any]:

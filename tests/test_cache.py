@@ -510,6 +510,30 @@ def test_concurrent_writers_lose_nothing(
     assert ended == processes
 
 
+OPEN_AT_ONCE = """
+import sys, time
+from pathlib import Path
+from outflowfile.cache import Cache
+project, url, name, start_at = sys.argv[1:5]
+while time.time() < float(start_at):
+    time.sleep(0.002)
+with Cache.open(Path(project), url or None) as cache:
+    row = cache.job_started(cache.begin_run([]), name, "t", name, "d", {}, [], "", "h", 0.0)
+    cache.job_done(row, {}, {}, 1.0)
+"""
+
+
+def test_many_processes_create_a_new_cache_at_once(tmp_path: Path, cache_url: str | None) -> None:
+    start_at = time.time() + 2.0
+    procs = [
+        run_python(OPEN_AT_ONCE, str(tmp_path), cache_url or "", f"p{n}", str(start_at))
+        for n in range(8)
+    ]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    with Cache.open(tmp_path, cache_url) as c:
+        assert set(c.load().by_key) == {f"p{n}" for n in range(8)}
+
+
 # --- speed ---------------------------------------------------------------------------
 
 

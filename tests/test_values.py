@@ -352,6 +352,7 @@ values = st.recursive(
 )
 
 
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
 @settings(max_examples=200, deadline=None)
 @given(values)
 def test_round_trip_property(value: Any) -> None:
