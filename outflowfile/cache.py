@@ -513,10 +513,12 @@ class Cache:
             )
         if e.connection_invalidated or "connect" in reason.lower():
             url = self._engine.url
+            where = url.host or "localhost"
+            if url.port is not None or self._is_postgresql:
+                where += f":{url.port or 5432}"
             return UserError(
-                f"cannot connect to the cache database at {url.host or 'localhost'}:"
-                f"{url.port or 5432} (database {url.database!r}, user {url.username!r}): "
-                f"{reason}",
+                f"cannot connect to the cache database at {where} "
+                f"(database {url.database!r}, user {url.username!r}): {reason}",
                 hint="check that the server is running and reachable from this host, and "
                 "the user, password and database name in the URL (--db or OUTFLOW_DB)",
             )
