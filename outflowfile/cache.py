@@ -28,6 +28,7 @@ still running lists its declared outputs as ``{"out": {path: null}}``.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -317,16 +318,29 @@ class Cache:
         self._lock = lock  # SQLite only
         self._journal_mode = journal_mode  # SQLite only: "wal" or "delete"
         self._pid = os.getpid()
+        # Job writes take the file lock only when other processes may write
+        # too (jobs on cluster nodes); a local run is the only writer under
+        # the project lock, and the file lock costs more than the write.
+        self.shared_writers = True
 
     # -- opening
 
     @classmethod
     def open(
-        cls, project_dir: Path, url: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
+        cls,
+        project_dir: Path,
+        url: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        shared_writers: bool = True,
     ) -> Cache:
-        """Open (creating if absent) the cache; UserError if it is not ours or unreachable."""
+        """Open (creating if absent) the cache; UserError if it is not ours or unreachable.
+
+        ``shared_writers=False`` promises that no other process writes jobs
+        meanwhile (a local run, under the project lock)."""
         db_url = _database_url(Path(project_dir), url)
         cache = cls._connect(db_url, timeout)
+        cache.shared_writers = shared_writers
         try:
             with cache._errors():
                 cache._prepare()
@@ -471,7 +485,8 @@ class Cache:
                     yield conn
                 return
             engine = self._engine_here()
-            with self._lock, engine.connect() as conn:
+            lock = self._lock if self.shared_writers else contextlib.nullcontext()
+            with lock, engine.connect() as conn:
                 # Take SQLite's write lock now, waiting up to busy_timeout, rather
                 # than failing to upgrade a read lock halfway through.
                 conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -212,10 +212,11 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
     return _real_run(request, graph, sel, options, console)
 
 
-def _open_cache(request: RunRequest):  # noqa: ANN202
+def _open_cache(request: RunRequest, shared_writers: bool = True):  # noqa: ANN202
     from outflowfile.cache import Cache
 
-    return Cache.open(request.workdir, request.db or os.environ.get("OUTFLOW_DB"))
+    url = request.db or os.environ.get("OUTFLOW_DB")
+    return Cache.open(request.workdir, url, shared_writers=shared_writers)
 
 
 def _dry_run(
@@ -251,7 +252,7 @@ def _real_run(
     from outflowfile.machine import usable_cores
 
     with ProjectLock(request.workdir / STATE_DIR):
-        cache = _open_cache(request)
+        cache = _open_cache(request, shared_writers=False)
         executor = LocalExecutor(cores=request.jobs or usable_cores(), mem_limit=request.mem_limit)
         run_id = cache.begin_run(request.argv or sys.argv)
         status = "failed"
