@@ -428,13 +428,16 @@ def _parse_tree(text: str, source: _Source, path: str) -> Tree:
     try:
         return _lark().parse(text)
     except IndentError as exc:
-        raise OutflowfileError(
+        error = OutflowfileError(
             "this line's indentation does not match any enclosing block",
             loc=Location(path, exc.line, exc.column),
             hint="indent it exactly as much as a line above it at the same level",
-        ) from None
+        )
     except UnexpectedInput as exc:
-        raise _syntax_error(exc, source, text.split("\n"), path) from None
+        error = _syntax_error(exc, source, text.split("\n"), path)
+    # Raised here, outside the handlers, so that no lark exception (and the
+    # parser state it holds) rides along as the error's __context__.
+    raise error
 
 
 def _syntax_error(
@@ -482,7 +485,7 @@ def _hint_for_char(char: str) -> str | None:
     if char == "\\":
         return "a backslash may only end a line (to continue it)"
     if char == "-":
-        return "'-' only belongs to '->' and to negative numbers"
+        return "'-' only belongs to '->' and to negative numbers; write a name with '-' in quotes"
     if char in "“”‘’":
         return "use plain quotes: \" or '"
     return None
@@ -615,6 +618,7 @@ class _ErrorContext:
         self.prev_code = self._previous_code()
         text_size = sum(len(line) for line in lines) + len(lines) - 1
         at_end = self.token.type == "_DEDENT" and (self.token.start_pos or 0) >= text_size
+        self.at_end = at_end or self.token.type == "$END"
         self.what = _WORDS["$END"] if at_end else _found(self.token)
 
     # ---- where ----------------------------------------------------------
@@ -773,6 +777,8 @@ class _ErrorContext:
         if opened is not None:
             return self.in_brackets(inner, opened)
         last = kinds[-1] if kinds else "LPAR"
+        if self.at_end:
+            return self.closing(opener, which, "','")
         if last == "COLON":
             return f"expected a type after ':', found {self.what}", None, _AUTO
         if last == "EQUAL":
@@ -787,7 +793,8 @@ class _ErrorContext:
             hint = None
             if opener.line != self.prev_code[0]:
                 hint = f"the '{opener}' on line {opener.line} is not closed"
-            return f"expected a '{close}' to close the {what}", hint, _BEFORE
+            article = "" if close == "}" else "a "
+            return f"expected {article}'{close}' to close the {what}", hint, _BEFORE
         return (
             f"expected {separators} or '{close}' in the {what}, found {self.what}",
             None,
@@ -882,6 +889,8 @@ class _ErrorContext:
         what = {"LPAR": "tuple", "LSQB": "list", "LBRACE": "dict"}[opener.type]
         if before is not None and _kind(before) == "GLOB":
             what = "glob(...)"
+        if self.at_end:
+            return self.closing(opener, what, "','")
         if not inner or _kind(inner[-1]) in ("COMMA", "COLON"):
             return self.expected_value(f"in the {what}")
         return self.closing(opener, what, "','")
@@ -932,7 +941,7 @@ class _ErrorContext:
                 what = "map body"
             else:
                 what = "branch"
-            if not inner or _kind(inner[-1]) in ("_VBAR", "COMMA"):
+            if not self.at_end and (not inner or _kind(inner[-1]) in ("_VBAR", "COMMA")):
                 return f"{_STAGE_WANTED}, found {self.what}", None, _AUTO
             if what == "map body":
                 return self.closing(opener, what, "'|'")

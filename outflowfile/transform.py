@@ -397,6 +397,8 @@ class _Builder:
                     )
                 source, target = str(first), str(arg.children[1])
                 continue
+            if any(option.name == first for option in options):
+                raise _Invalid(f"duplicate map option '{first}'", self.loc(first))
             options.append(self.map_option(first, arg.children[1]))
         return Map(source, target, self.stage(body), options, self.loc(map_token))
 
@@ -475,17 +477,16 @@ class _Builder:
             return int(text, 0)
         except ValueError:
             pass
+        if not any(c in text for c in ".eE") or text.lstrip("+-")[:2].lower() in ("0x", "0o", "0b"):
+            raise _Invalid(
+                f"invalid number '{text}'",
+                self.loc(token),
+                "a whole number cannot start with 0 (write 0o10 for an octal number)",
+            )
         try:
             return float(text)
         except ValueError:
-            pass
-        try:
-            value = ast.literal_eval(text)
-        except (SyntaxError, ValueError):
-            value = None
-        if isinstance(value, (int, float)):
-            return value
-        raise _Invalid(f"invalid number '{text}'", self.loc(token))
+            raise _Invalid(f"invalid number '{text}'", self.loc(token)) from None
 
     def dict_value(self, pairs: list[Tree]) -> dict:
         out = {}
