@@ -225,7 +225,7 @@ class Engine:
     # --- jobs ---------------------------------------------------------------
 
     def _ready_job(self, job: Job) -> None:
-        upstream = next((d for d in job.deps if d.state == "would-run"), None)
+        upstream = _would_run_cause(job)
         if upstream is not None:
             self._would_run(job, f"upstream {_label(upstream)} will run")
             return
@@ -539,6 +539,15 @@ class Engine:
             if self.cache is not None and run.row is not None:
                 self.cache.mark_interrupted([run.row])
         raise Interrupted(how, names)
+
+
+def _would_run_cause(node: Node) -> Node | None:
+    """The first upstream job that would run (dry run), looking through maps
+    to the job inside them."""
+    dep = next((d for d in node.deps if d.state == "would-run"), None)
+    if isinstance(dep, MapNode) and dep.expanded:
+        return _would_run_cause(dep) or dep
+    return dep
 
 
 def _producers(expr: Any) -> list[Node]:
