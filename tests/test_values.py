@@ -334,7 +334,8 @@ scalars = (
     | st.builds(pathlib.Path, st.text(alphabet="abc/._-", max_size=20))
 )
 hashables = st.recursive(
-    scalars.filter(lambda v: not (isinstance(v, float) and math.isnan(v))),
+    # NaN keys never equal themselves, so no round trip can be compared.
+    scalars.filter(lambda v: not (isinstance(v, (float, complex)) and math.isnan(abs(v)))),
     lambda inner: st.tuples(inner, inner) | st.frozensets(inner, max_size=4),
     max_leaves=8,
 )
