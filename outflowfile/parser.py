@@ -26,6 +26,14 @@ Grammar decisions worth knowing:
 - A pipeline may span lines: a line may end with ``|``, the next line may
   start with ``|``, and line breaks inside ``(...)``/``{...}`` are ignored.
   A backslash at the end of a line also continues it.
+- A ``run:`` block is the code on the ``run:`` line (``run: return x + 1``),
+  or else the lines after it indented deeper than ``run:``, plus any line
+  that starts inside a triple-quoted string of the block; blank and comment
+  lines inside it belong to it, trailing ones do not. ``RunBody.code`` is the
+  block dedented, ``RunBody.first_line`` the file line of its first line.
+- A file indents with tabs or with spaces, not both.
+- ``map(...)`` options keep the literal written (``MapOption("mem", "4G")``),
+  checked like the directive of the same name.
 """
 
 from __future__ import annotations
@@ -60,7 +68,7 @@ def parse(text: str, path: str) -> Outflowfile:
         prepared = _prepare(source, path)
         tree = _parse_tree(prepared.text, source, path)
         try:
-            return build(tree, path, source.lines, prepared.run_blocks)
+            return build(tree, path, prepared.run_blocks)
         except RecursionError:
             raise OutflowfileError(
                 "the Outflowfile is nested too deeply to read", loc=Location(path, 1, 1)

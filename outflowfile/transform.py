@@ -65,7 +65,7 @@ class _Invalid(Exception):
         self.hint = hint
 
 
-def build(tree: Tree, path: str, lines: list[str], run_blocks: dict[int, RunBlock]) -> Outflowfile:
+def build(tree: Tree, path: str, run_blocks: dict[int, RunBlock]) -> Outflowfile:
     """The model of a parsed file; raises ``OutflowfileError`` on any problem."""
     builder = _Builder(path, run_blocks)
     with warnings.catch_warnings():
