@@ -528,7 +528,7 @@ def test_no_lark_objects_in_the_model() -> None:
         ("workflow w: a |\n", 1, 16, "expected a stage (a task or workflow name"),
         ("workflow w: a | | b\n", 1, 17, "expected a stage"),
         ("workflow w: map(a b) { f }\n", 1, 19, "expected '->' in map(source -> target)"),
-        ("workflow w: map(a -> b) { f\n", 1, 28, "expected a '}' to close the map body"),
+        ("workflow w: map(a -> b) { f\n", 1, 28, "expected '}' to close the map body"),
         ('task f():\n    shell: "abc\n', 2, 12, "unterminated string"),
         ("task f():\n    cpu: 2\n    shell: 'x'\n", 2, 5, "did you mean 'cpus'?"),
         ("task f():\n    cpus: -1\n    shell: 'x'\n", 2, 11, "cpus: must be at least 1"),
