@@ -44,7 +44,10 @@ def shell_project(root: Path, n: int) -> Path:
     (root / "Outflowfile").write_text(SHELL_OUTFLOWFILE)
     targets = " ".join(f"out/s{i}.txt" for i in range(n))
     rules = "".join(f"out/s{i}.txt: data/s{i}.txt\n\tcp $< $@\n" for i in range(n))
-    (root / "Makefile").write_text(f"all: {targets}\n{rules}")
+    # make runs each recipe through the same shell and flags outflow uses
+    # (bash, set -eo pipefail), so both run the same commands.
+    header = "SHELL := /bin/bash\n.SHELLFLAGS := -eo pipefail -c\n"
+    (root / "Makefile").write_text(f"{header}all: {targets}\n{rules}")
     return root
 
 

@@ -112,6 +112,7 @@ jobs_table = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("log", sa.Text, nullable=False),
 )
+_INSERT_JOB = jobs_table.insert()
 
 OUR_TABLES = frozenset({"meta", "runs", "jobs"})
 
@@ -591,7 +592,9 @@ class Cache:
             "log": log,
         }
         with self._writing() as conn:
-            return int(conn.execute(jobs_table.insert().values(row)).inserted_primary_key[0])
+            # A fixed statement with parameters compiles once; .values(row)
+            # would build and hash a new statement for every job.
+            return int(conn.execute(_INSERT_JOB, row).inserted_primary_key[0])
 
     def job_done(
         self,

@@ -121,6 +121,7 @@ class Engine:
         self.queue: deque[tuple[Job, str, int]] = deque()  # job, reason, attempt
         self.running: dict[int, Running] = {}
         self.specs: dict[int, JobSpec] = {}  # built for queued jobs that did not fit yet
+        self.made_dirs: set[str] = set()  # parents of outputs and logs, made this run
         self.outcome = Outcome()
         self.def_hashes: dict[str, str] = {}
         self.keys: dict[int, str] = {}
@@ -399,7 +400,7 @@ class Engine:
         outputs = list(spec.output_files.values())
         self._remove_files(outputs)
         for path in outputs + [spec.log]:
-            (self.workdir / path).parent.mkdir(parents=True, exist_ok=True)
+            self._make_parent(path)
         in_stamps = {}
         for path in job.file_inputs():
             stamp = self.files.stamp(path, with_hash=False)
@@ -430,6 +431,12 @@ class Engine:
             return
         job.state = "running"
         self.running[job.id] = Running(job, row, spec, in_stamps, attempt)
+
+    def _make_parent(self, path: str) -> None:
+        parent = os.path.dirname(path)
+        if parent not in self.made_dirs:
+            os.makedirs(os.path.join(self.workdir, parent), exist_ok=True)
+            self.made_dirs.add(parent)
 
     def _finish(self, result: JobResult) -> None:
         run = self.running.pop(result.id)
@@ -519,7 +526,7 @@ class Engine:
         for path in paths:
             self.files.forget(path)
             try:
-                os.remove(self.workdir / path)
+                os.remove(os.path.join(self.workdir, path))
             except FileNotFoundError:
                 pass
             except IsADirectoryError:

@@ -64,7 +64,9 @@ class _Job:
     cpus: int
     log: str  # absolute path
     started: float
-    process: psutil.Process  # the worker, or the shell
+    # The worker, or the shell (made on first use: reading /proc costs a
+    # file open, and most shell jobs end without ever being killed).
+    process: psutil.Process | None
     pidfd: int | None
     worker: _Worker | None = None  # Python jobs
     proc: subprocess.Popen[bytes] | None = None  # shell jobs
@@ -77,7 +79,13 @@ class _Job:
 
     @property
     def pid(self) -> int:
-        return self.process.pid
+        return self.proc.pid if self.proc is not None else self.ps().pid
+
+    def ps(self) -> psutil.Process:
+        if self.process is None:
+            assert self.proc is not None
+            self.process = psutil.Process(self.proc.pid)
+        return self.process
 
     @property
     def mem(self) -> int:
@@ -254,7 +262,7 @@ class LocalExecutor:
                 start_new_session=True,
             )
         return _Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
-                    process=psutil.Process(proc.pid), pidfd=_pidfd(proc.pid), proc=proc)
+                    process=None, pidfd=_pidfd(proc.pid), proc=proc)
 
     def _start_python(self, spec: JobSpec, log: str) -> _Job:
         try:
@@ -433,9 +441,9 @@ class LocalExecutor:
     def _signal_tree(self, job: _Job, sig: int) -> None:
         """Signal the job's process and every descendant (those seen before
         too: a child whose parent died is no longer found by walking down)."""
-        job.tree.setdefault(job.pid, job.process)
+        job.tree.setdefault(job.pid, job.ps())
         try:
-            for child in job.process.children(recursive=True):
+            for child in job.ps().children(recursive=True):
                 job.tree.setdefault(child.pid, child)
         except psutil.Error:
             pass
@@ -600,6 +608,8 @@ def _stop_worker(worker: _Worker) -> None:
 def _read_output(path: str, cap: int = OUTPUT_CAP) -> str:
     """The end of a job's log: at most ``cap`` bytes, with a note when cut."""
     try:
+        if os.stat(path).st_size == 0:  # most jobs print nothing: no open, no read
+            return ""
         with open(path, "rb") as f:
             size = f.seek(0, os.SEEK_END)
             f.seek(max(0, size - cap))
