@@ -29,7 +29,6 @@ still running lists its declared outputs as ``{"out": {path: null}}``.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import socket
@@ -48,9 +47,16 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from outflowfile import values as valuecodec
 from outflowfile.errors import UserError
+from outflowfile.snapshot import (
+    APPLICATION,
+    RECORD_COLUMNS,
+    SCHEMA_VERSION,
+    Record,
+    Snapshot,
+    build_snapshot,
+    collector_paused,
+)
 
-SCHEMA_VERSION = 1
-APPLICATION = "outflow"
 DEFAULT_TIMEOUT = 30.0  # seconds to wait for a locked SQLite database
 
 # Filesystems on which SQLite's WAL mode is unsafe (its shared memory index
@@ -113,135 +119,9 @@ jobs_table = sa.Table(
     sa.Column("log", sa.Text, nullable=False),
 )
 _INSERT_JOB = jobs_table.insert()
+_RECORD_COLUMNS = [jobs_table.c[name] for name in RECORD_COLUMNS]
 
 OUR_TABLES = frozenset({"meta", "runs", "jobs"})
-
-# --- records ---------------------------------------------------------------------
-
-
-class Record:
-    """One row of ``jobs``. ``params``, ``values`` and ``files`` decode on first use."""
-
-    # The column order of _RECORD_COLUMNS, then the decoded caches.
-    __slots__ = (
-        "id", "run_id", "key", "task", "slot", "def_hash", "status", "started", "ended",
-        "host", "exit_status", "cpu_seconds", "peak_mem", "error", "log",
-        "params_text", "outputs_text", "files_text",
-        "_params", "_values", "_files",
-    )  # fmt: skip
-
-    id: int
-    run_id: int
-    key: str
-    task: str
-    slot: str
-    def_hash: str
-    status: str
-    started: float
-    ended: float | None
-    host: str
-    exit_status: int | None
-    cpu_seconds: float | None
-    peak_mem: int | None
-    error: str | None
-    log: str
-    params_text: str
-    outputs_text: str | None
-    files_text: str
-
-    def __init__(
-        self,
-        id: int,
-        run_id: int,
-        key: str,
-        task: str,
-        slot: str,
-        def_hash: str,
-        status: str,
-        started: float,
-        ended: float | None,
-        host: str,
-        exit_status: int | None,
-        cpu_seconds: float | None,
-        peak_mem: int | None,
-        error: str | None,
-        log: str,
-        params_text: str,
-        outputs_text: str | None,
-        files_text: str,
-    ) -> None:
-        self.id = id
-        self.run_id = run_id
-        self.key = key
-        self.task = task
-        self.slot = slot
-        self.def_hash = def_hash
-        self.status = status
-        self.started = started
-        self.ended = ended
-        self.host = host
-        self.exit_status = exit_status
-        self.cpu_seconds = cpu_seconds
-        self.peak_mem = peak_mem
-        self.error = error
-        self.log = log
-        self.params_text = params_text
-        self.outputs_text = outputs_text
-        self.files_text = files_text
-        self._params: dict[str, Any] | None = None
-        self._values: dict[str, Any] | None = None
-        self._files: dict[str, Any] | None = None
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The job's input values."""
-        if self._params is None:
-            self._params = valuecodec.decode(self.params_text)
-        return self._params
-
-    @property
-    def values(self) -> dict[str, Any]:
-        """The value outputs by name (empty unless done)."""
-        if self._values is None:
-            self._values = valuecodec.decode(self.outputs_text) if self.outputs_text else {}
-        return self._values
-
-    @property
-    def files(self) -> dict[str, dict[str, list[Any] | None]]:
-        """``{"in": {path: [mtime_ns, size, sha256|None]}, "out": {...}}``."""
-        if self._files is None:
-            self._files = json.loads(self.files_text)
-        return self._files
-
-    @property
-    def outputs_digest(self) -> str | None:
-        """``values.digest(self.values)``, without decoding them (early cutoff)."""
-        if self.outputs_text is None:
-            return None
-        return valuecodec.digest_encoded(self.outputs_text)
-
-    def __repr__(self) -> str:
-        return f"Record(id={self.id}, task={self.task!r}, slot={self.slot!r}, status={self.status})"
-
-
-_RECORD_COLUMNS = [
-    jobs_table.c[name]
-    for name in (
-        "id", "run_id", "key", "task", "slot", "def_hash", "status", "started", "ended",
-        "host", "exit_status", "cpu_seconds", "peak_mem", "error", "log",
-        "params", "outputs", "files",
-    )
-]  # fmt: skip
-
-
-@dataclass
-class Snapshot:
-    """What planning needs from the cache, read in one query."""
-
-    by_key: dict[str, Record] = field(default_factory=dict)  # latest done record per key
-    by_slot: dict[str, Record] = field(default_factory=dict)  # latest record per slot
-    running: list[Record] = field(default_factory=list)  # left "running" by a dead run
-
 
 @dataclass
 class Finished:
@@ -682,8 +562,8 @@ class Cache:
         stmt = sa.select(*_RECORD_COLUMNS).order_by(jobs_table.c.id)
         if tasks is not None:
             stmt = stmt.where(jobs_table.c.task.in_(sorted(set(tasks))))
-        with _collector_paused(), self._reading() as conn:
-            return _snapshot(conn.execute(stmt).all())
+        with collector_paused(), self._reading() as conn:
+            return build_snapshot(conn.execute(stmt).all())
 
     def records_for(self, task: str) -> list[Record]:
         """Every row of ``task``, oldest first (for ``--show``)."""
@@ -692,38 +572,6 @@ class Cache:
         )
         with self._reading() as conn:
             return [Record(*row) for row in conn.execute(stmt)]
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many objects.
-
-    Loading 100,000 records allocates a few hundred thousand containers, none
-    in a cycle; each allocation burst otherwise triggers full collections that
-    walk every object of the process (the cost grows with the caller's heap).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _snapshot(rows: Sequence[Any]) -> Snapshot:
-    by_key: dict[str, Record] = {}
-    by_slot: dict[str, Record] = {}
-    running: list[Record] = []
-    for row in rows:
-        rec = Record(*row)
-        by_slot[rec.slot] = rec  # rows come in id order: the last one wins
-        status = rec.status
-        if status == "done":
-            by_key[rec.key] = rec
-        elif status == "running":
-            running.append(rec)
-    return Snapshot(by_key, by_slot, running)
 
 
 def _files_json(files: dict[str, Any]) -> str:

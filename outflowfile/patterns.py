@@ -129,13 +129,27 @@ def glob_values(pattern: str, workdir: str | os.PathLike[str]) -> list[str]:
         raise PatternError(
             f"glob({pattern!r}) needs exactly one {{wildcard}}, found {len(names)}"
         )
-    wildcard = re.sub(r"\{[^{}]*\}", "*", pattern.replace("{{", "{").replace("}}", "}"))
-    base = Path(workdir)
     found = set()
-    for path in base.glob(wildcard):
-        rel = path.relative_to(base).as_posix()
+    for rel in _candidates(pattern, str(workdir)):
         m = regex.match(rel)
-        if m and path.is_file():
+        if m:
             found.add(m.group(names[0]))
     return sorted(found)
+
+
+def _candidates(pattern: str, workdir: str) -> list[str]:
+    """Files (relative paths) that may match a pattern. With wildcards only in
+    the file name, one directory listing answers, with no stat per file."""
+    head, _, tail = pattern.rpartition("/")
+    if "{" not in head.replace("{{", ""):
+        directory = head.replace("{{", "{").replace("}}", "}")
+        try:
+            with os.scandir(os.path.join(workdir, directory)) as entries:
+                prefix = f"{directory}/" if directory else ""
+                return [prefix + e.name for e in entries if e.is_file()]
+        except OSError:
+            return []
+    wildcard = re.sub(r"\{[^{}]*\}", "*", pattern.replace("{{", "{").replace("}}", "}"))
+    base = Path(workdir)
+    return [p.relative_to(base).as_posix() for p in base.glob(wildcard) if p.is_file()]
 

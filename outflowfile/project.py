@@ -12,13 +12,17 @@ import sys
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outflowfile.console import Console
 from outflowfile.errors import UserError
 from outflowfile.expand import ExpansionError, Graph, Job, MapNode, Node
 from outflowfile.model import Branch, Map, ModelIndex, Outflowfile, Pipe, Stage, StageRef
 from outflowfile.scheduler import Engine, Options, Outcome
+
+if TYPE_CHECKING:
+    from outflowfile.recorder import RunRecorder
+    from outflowfile.snapshot import Snapshot
 
 STATE_DIR = ".outflow"
 
@@ -219,21 +223,31 @@ def _open_cache(request: RunRequest, shared_writers: bool = True):  # noqa: ANN2
     return Cache.open(request.workdir, url, shared_writers=shared_writers)
 
 
+def _load_snapshot(request: RunRequest) -> Snapshot:
+    """The cache's content for planning; for the default SQLite cache, read
+    without loading SQLAlchemy (see snapshot.py)."""
+    from outflowfile.snapshot import read_sqlite
+
+    if not (request.db or os.environ.get("OUTFLOW_DB")):
+        snapshot = read_sqlite(request.workdir / STATE_DIR / "outflow.db")
+        if snapshot is not None:
+            return snapshot
+    cache = _open_cache(request)
+    try:
+        return cache.load()
+    finally:
+        cache.close()
+
+
 def _dry_run(
     request: RunRequest, graph: Graph, sel: Selection, options: Options, console: Console
 ) -> Outcome:
-    cache = _open_cache(request)
-    try:
-        snapshot = cache.load()
-    finally:
-        cache.close()
     engine = Engine(
         graph,
         workdir=request.workdir,
         outflowfile=request.outflowfile,
-        snapshot=snapshot,
-        cache=None,
-        run_id=None,
+        snapshot=_load_snapshot(request),
+        recorder=None,
         executor=None,
         options=options,
         console=console,
@@ -250,22 +264,23 @@ def _real_run(
     from outflowfile.executors.local import LocalExecutor
     from outflowfile.lock import ProjectLock
     from outflowfile.machine import usable_cores
+    from outflowfile.recorder import RunRecorder
 
     with ProjectLock(request.workdir / STATE_DIR):
-        cache = _open_cache(request, shared_writers=False)
+        recorder = RunRecorder(
+            lambda: _open_cache(request, shared_writers=False), request.argv or sys.argv
+        )
         executor = LocalExecutor(cores=request.jobs or usable_cores(), mem_limit=request.mem_limit)
-        run_id = cache.begin_run(request.argv or sys.argv)
         status = "failed"
         try:
-            snapshot = cache.load()
-            _clean_interrupted(request.workdir, cache, snapshot, console)
+            snapshot = _load_snapshot(request)
+            _clean_interrupted(request.workdir, recorder, snapshot, console)
             engine = Engine(
                 graph,
                 workdir=request.workdir,
                 outflowfile=request.outflowfile,
                 snapshot=snapshot,
-                cache=cache,
-                run_id=run_id,
+                recorder=recorder,
                 executor=executor,
                 options=options,
                 console=console,
@@ -280,11 +295,12 @@ def _real_run(
             raise
         finally:
             executor.close()
-            cache.end_run(run_id, status)
-            cache.close()
+            recorder.close(status)
 
 
-def _clean_interrupted(workdir: Path, cache: Any, snapshot: Any, console: Console) -> None:
+def _clean_interrupted(
+    workdir: Path, recorder: RunRecorder, snapshot: Snapshot, console: Console
+) -> None:
     """Remove what jobs of a dead run left half-made, and say so."""
     if not snapshot.running:
         return
@@ -296,7 +312,7 @@ def _clean_interrupted(workdir: Path, cache: Any, snapshot: Any, console: Consol
                 removed.append(path)
             except OSError:
                 pass
-    cache.mark_interrupted([r.id for r in snapshot.running])
+    recorder.mark_interrupted([r.id for r in snapshot.running])
     console.say(
         f"outflow: {len(snapshot.running)} jobs were left incomplete by an interrupted run; "
         f"removed {len(removed)} partial output files"

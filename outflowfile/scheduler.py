@@ -48,6 +48,8 @@ from outflowfile.plan import (
     check_files,
     reason_without_result,
 )
+from outflowfile.recorder import RunRecorder
+from outflowfile.snapshot import Snapshot
 
 COMPLETE = ("done", "skipped", "would-run")
 
@@ -97,9 +99,8 @@ class Engine:
         *,
         workdir: Path,
         outflowfile: Path,
-        snapshot: Any,
-        cache: Any | None,
-        run_id: int | None,
+        snapshot: Snapshot,
+        recorder: RunRecorder | None,
         executor: Executor | None,
         options: Options,
         console: Console,
@@ -109,8 +110,7 @@ class Engine:
         self.workdir = workdir
         self.outflowfile = outflowfile
         self.snapshot = snapshot
-        self.cache = cache
-        self.run_id = run_id
+        self.cache = recorder
         self.executor = executor
         self.options = options
         self.console = console
@@ -410,7 +410,6 @@ class Engine:
         row = None
         if self.cache is not None:
             row = self.cache.job_started(
-                self.run_id,
                 spec.key,
                 job.task.name,
                 job.slot,

@@ -1,0 +1,57 @@
+"""What a run writes to the cache, opened on the first write.
+
+A run with nothing to do writes nothing: it neither opens the cache through
+SQLAlchemy nor records itself in ``runs``. The first job that starts opens
+the cache and begins the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from outflowfile.cache import Cache
+
+
+class RunRecorder:
+    def __init__(self, open_cache: Callable[[], Cache], argv: list[str]) -> None:
+        self._open_cache = open_cache
+        self._argv = argv
+        self._cache: Cache | None = None
+        self._run_id: int | None = None
+
+    @property
+    def cache(self) -> Cache:
+        if self._cache is None:
+            self._cache = self._open_cache()
+        return self._cache
+
+    def _run(self) -> int:
+        if self._run_id is None:
+            self._run_id = self.cache.begin_run(self._argv)
+        return self._run_id
+
+    def job_started(self, *args: Any) -> int:
+        """``Cache.job_started`` without the run id."""
+        return self.cache.job_started(self._run(), *args)
+
+    def job_done(self, *args: Any) -> None:
+        self.cache.job_done(*args)
+
+    def job_failed(self, *args: Any) -> None:
+        self.cache.job_failed(*args)
+
+    def mark_interrupted(self, row_ids: list[int]) -> None:
+        self.cache.mark_interrupted(row_ids)
+
+    def close(self, status: str) -> None:
+        """End the run (if it began) and close the cache (if it was opened)."""
+        if self._cache is None:
+            return
+        try:
+            if self._run_id is not None:
+                self._cache.end_run(self._run_id, status)
+        finally:
+            self._cache.close()
+            self._cache = None

@@ -1,0 +1,204 @@
+"""What planning reads from the result cache: one row per job, decoded lazily.
+
+``Cache.load`` (``cache.py``, SQLAlchemy) fills a ``Snapshot`` on any
+database. ``read_sqlite`` fills the same from a project's default SQLite
+cache with the standard library's driver alone, so a run with nothing to do
+never imports the database layer (importing SQLAlchemy costs more than
+planning thousands of jobs). It only reads, and returns None whenever the
+file is not plainly a current outflow cache: the caller then opens it through
+``Cache``, which explains what is wrong.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from outflowfile import values as valuecodec
+
+SCHEMA_VERSION = 1
+APPLICATION = "outflow"
+
+# The columns of ``jobs`` a Record is built from, in order.
+RECORD_COLUMNS = (
+    "id", "run_id", "key", "task", "slot", "def_hash", "status", "started", "ended",
+    "host", "exit_status", "cpu_seconds", "peak_mem", "error", "log",
+    "params", "outputs", "files",
+)  # fmt: skip
+
+
+class Record:
+    """One row of ``jobs``. ``params``, ``values`` and ``files`` decode on first use."""
+
+    # The column order of _RECORD_COLUMNS, then the decoded caches.
+    __slots__ = (
+        "id", "run_id", "key", "task", "slot", "def_hash", "status", "started", "ended",
+        "host", "exit_status", "cpu_seconds", "peak_mem", "error", "log",
+        "params_text", "outputs_text", "files_text",
+        "_params", "_values", "_files",
+    )  # fmt: skip
+
+    id: int
+    run_id: int
+    key: str
+    task: str
+    slot: str
+    def_hash: str
+    status: str
+    started: float
+    ended: float | None
+    host: str
+    exit_status: int | None
+    cpu_seconds: float | None
+    peak_mem: int | None
+    error: str | None
+    log: str
+    params_text: str
+    outputs_text: str | None
+    files_text: str
+
+    def __init__(
+        self,
+        id: int,
+        run_id: int,
+        key: str,
+        task: str,
+        slot: str,
+        def_hash: str,
+        status: str,
+        started: float,
+        ended: float | None,
+        host: str,
+        exit_status: int | None,
+        cpu_seconds: float | None,
+        peak_mem: int | None,
+        error: str | None,
+        log: str,
+        params_text: str,
+        outputs_text: str | None,
+        files_text: str,
+    ) -> None:
+        self.id = id
+        self.run_id = run_id
+        self.key = key
+        self.task = task
+        self.slot = slot
+        self.def_hash = def_hash
+        self.status = status
+        self.started = started
+        self.ended = ended
+        self.host = host
+        self.exit_status = exit_status
+        self.cpu_seconds = cpu_seconds
+        self.peak_mem = peak_mem
+        self.error = error
+        self.log = log
+        self.params_text = params_text
+        self.outputs_text = outputs_text
+        self.files_text = files_text
+        self._params: dict[str, Any] | None = None
+        self._values: dict[str, Any] | None = None
+        self._files: dict[str, Any] | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The job's input values."""
+        if self._params is None:
+            self._params = valuecodec.decode(self.params_text)
+        return self._params
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The value outputs by name (empty unless done)."""
+        if self._values is None:
+            self._values = valuecodec.decode(self.outputs_text) if self.outputs_text else {}
+        return self._values
+
+    @property
+    def files(self) -> dict[str, dict[str, list[Any] | None]]:
+        """``{"in": {path: [mtime_ns, size, sha256|None]}, "out": {...}}``."""
+        if self._files is None:
+            self._files = json.loads(self.files_text)
+        return self._files
+
+    @property
+    def outputs_digest(self) -> str | None:
+        """``values.digest(self.values)``, without decoding them (early cutoff)."""
+        if self.outputs_text is None:
+            return None
+        return valuecodec.digest_encoded(self.outputs_text)
+
+    def __repr__(self) -> str:
+        return f"Record(id={self.id}, task={self.task!r}, slot={self.slot!r}, status={self.status})"
+
+
+@dataclass
+class Snapshot:
+    """What planning needs from the cache, read in one query."""
+
+    by_key: dict[str, Record] = field(default_factory=dict)  # latest done record per key
+    by_slot: dict[str, Record] = field(default_factory=dict)  # latest record per slot
+    running: list[Record] = field(default_factory=list)  # left "running" by a dead run
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many objects.
+
+    Loading 100,000 records allocates a few hundred thousand containers, none
+    in a cycle; each allocation burst otherwise triggers full collections that
+    walk every object of the process (the cost grows with the caller's heap).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def build_snapshot(rows: Sequence[Any]) -> Snapshot:
+    by_key: dict[str, Record] = {}
+    by_slot: dict[str, Record] = {}
+    running: list[Record] = []
+    for row in rows:
+        rec = Record(*row)
+        by_slot[rec.slot] = rec  # rows come in id order: the last one wins
+        status = rec.status
+        if status == "done":
+            by_key[rec.key] = rec
+        elif status == "running":
+            running.append(rec)
+    return Snapshot(by_key, by_slot, running)
+
+
+def read_sqlite(path: Path) -> Snapshot | None:
+    """The snapshot of an SQLite cache read with the standard driver; an
+    empty one if the file does not exist; None if it is anything but a
+    readable outflow cache of this schema version."""
+    if not path.exists():
+        return Snapshot()
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return None
+    try:
+        meta = dict(con.execute("SELECT key, value FROM meta"))
+        if meta.get("application") != APPLICATION or meta.get("schema_version") != str(
+            SCHEMA_VERSION
+        ):
+            return None
+        query = f"SELECT {', '.join(RECORD_COLUMNS)} FROM jobs ORDER BY id"
+        with collector_paused():
+            return build_snapshot(con.execute(query).fetchall())
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
