@@ -100,19 +100,13 @@ class Job(Node):
     resources: Resources = field(default_factory=Resources)
     # Filled when the job's inputs are known (resolve_files).
     params: dict[str, Any] | None = None
-    input_files: dict[str, Any] | None = None  # name -> path (or list of paths)
+    input_files: dict[str, str] | None = None  # input: patterns, formatted, by name
     output_files: dict[str, str] | None = None
-    upstream_files: list[str] = field(default_factory=list)  # file outputs of producers
+    # Every input file: the input: files, then producers' output files among
+    # the job's values.
+    inputs: list[str] = field(default_factory=list)
     # Filled when the job is complete (ran, or found up to date).
     values: dict[str, Any] | None = None
-
-    def file_inputs(self) -> list[str]:
-        """Every input file path: input: patterns and upstream output files."""
-        paths: list[str] = []
-        for v in (self.input_files or {}).values():
-            paths.extend(v if isinstance(v, list) else [v])
-        paths.extend(self.upstream_files)
-        return paths
 
     def output(self, name: str) -> Any:
         if self.output_files is not None and name in self.output_files:
@@ -420,7 +414,8 @@ class Graph:
             }
         except ValueError as exc:
             raise ExpansionError(f"{job.label}: {exc}") from None
-        job.upstream_files = [p for e in job.bindings.values() for p in file_paths(e)]
+        upstream = [p for e in job.bindings.values() for p in file_paths(e)]
+        job.inputs = list(job.input_files.values()) + upstream
         for path in job.output_files.values():
             self.producer_of.setdefault(path, job)
 
@@ -430,11 +425,10 @@ class Graph:
         extra: list[Job] = []
         have = set(map(id, job.deps))
         for path in (job.input_files or {}).values():
-            for p in path if isinstance(path, list) else [path]:
-                producer = self.producer_of.get(p)
-                if producer is not None and producer is not job and id(producer) not in have:
-                    extra.append(producer)
-                    have.add(id(producer))
+            producer = self.producer_of.get(path)
+            if producer is not None and producer is not job and id(producer) not in have:
+                extra.append(producer)
+                have.add(id(producer))
         return extra
 
 

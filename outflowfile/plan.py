@@ -153,7 +153,7 @@ def check_files(
         if rec is None or (rec[0], rec[1]) != st:
             return f"output file {path} changed since it was made"
     in_rec = recorded.get("in", {})
-    for path in job.file_inputs():
+    for path in job.inputs:
         st = files.stat(path)
         rec = in_rec.get(path)
         if st is None:

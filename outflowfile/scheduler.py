@@ -239,7 +239,7 @@ class Engine:
         if def_hash is None:
             def_hash = self.def_hashes[task.name] = definition_hash(task)
         try:
-            key = job_key(def_hash, job.params or {}, job.file_inputs())
+            key = job_key(def_hash, job.params or {}, job.inputs)
         except valuecodec.UnstorableValue as exc:
             raise ExpansionError(f"{job.label}: an input value cannot be stored: {exc}") from None
         self.keys[job.id] = key
@@ -268,7 +268,7 @@ class Engine:
                 )
 
     def _missing_inputs(self, job: Job) -> None:
-        for path in job.file_inputs():
+        for path in job.inputs:
             if self.files.stat(path) is None:
                 raise ExpansionError(
                     f"{job.label}: input file {path} does not exist and no job makes it"
@@ -402,7 +402,7 @@ class Engine:
         for path in outputs + [spec.log]:
             self._make_parent(path)
         in_stamps = {}
-        for path in job.file_inputs():
+        for path in job.inputs:
             stamp = self.files.stamp(path, with_hash=False)
             if stamp is not None:
                 stamp[2] = self._producer_hash(path)
