@@ -475,10 +475,9 @@ class Engine:
                     f"task {job.task.name!r} returned {typerules.describe(value)} "
                     f"for output {out.name!r}, declared {out.type}"
                 )
-        try:
-            valuecodec.encode(result.values)
-        except valuecodec.UnstorableValue as exc:
-            return f"task {job.task.name!r}: an output value cannot be stored in the cache: {exc}"
+        unstorable = valuecodec.unstorable_output(job.task.name, result.values)
+        if unstorable:
+            return unstorable
         for path in spec.output_files.values():
             self.files.forget(path)
             if self.files.stat(path) is None:

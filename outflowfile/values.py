@@ -344,6 +344,19 @@ def digest(value: Any) -> str:
     return hashlib.sha256(encode(value).encode("ascii")).hexdigest()
 
 
+def unstorable_output(task: str, outputs: dict[str, Any]) -> str | None:
+    """Why one of a task's outputs cannot be stored, naming it; or None."""
+    for name, value in outputs.items():
+        try:
+            encode(value)
+        except UnstorableValue as exc:
+            return (
+                f"task {task!r} output {name!r} cannot be stored in the cache: "
+                f"{exc.describe(name)}"
+            )
+    return None
+
+
 def digest_encoded(text: str) -> str:
     """The digest of a value from its encoding (as stored), without decoding it."""
     return hashlib.sha256(text.encode("ascii")).hexdigest()

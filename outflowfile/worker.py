@@ -25,6 +25,7 @@ from typing import Any
 import psutil
 
 from outflowfile import runner
+from outflowfile import values as valuecodec
 from outflowfile.jobspec import JobResult, JobSpec, thread_env
 
 _PR_SET_PDEATHSIG = 1
@@ -74,8 +75,11 @@ def run_job(spec: JobSpec, host: str, me: psutil.Process) -> JobResult:
     result.started = time.time()
     try:
         with _job_context(spec):
-            result.values = runner.run_python(spec)
-            result.ok = True
+            values = runner.run_python(spec)
+        # Checked here, before pickling, so the message names the output.
+        result.error = valuecodec.unstorable_output(spec.task, values)
+        result.ok = result.error is None
+        result.values = values if result.ok else {}
     except runner.TaskError as exc:
         result.error = exc.message
     except Exception as exc:  # the job could not even start: bad workdir, log, ...

@@ -287,3 +287,16 @@ def test_second_run_on_the_same_project_stops_at_once(tmp_path: Path) -> None:
         first.wait(timeout=60)
     assert first.returncode == 0
     assert (p / "slow.txt").exists()
+
+
+def test_unstorable_output_names_task_and_output(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        task make() -> (fn: any):
+            run:
+                return {"f": lambda x: x}
+        workflow all:
+            make
+    """)
+    proc = outflow(p, check=1)
+    assert "task 'make' output 'fn' cannot be stored in the cache" in proc.stderr
+    assert "fn['f'] is a function" in proc.stderr
