@@ -1,0 +1,28 @@
+"""The wheel carries what an installed outflow needs: the grammar inside the
+package, and the console script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_ships_grammar_and_console_script(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps",
+         "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True, text=True,
+    )
+    (wheel,) = tmp_path.glob("outflow-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+        scripts = zf.read(entry_points).decode()
+    assert "outflowfile/grammar/outflowfile.lark" in names
+    assert "outflowfile/__main__.py" in names
+    assert "outflowfile/executors/local.py" in names
+    assert "outflow = outflowfile.cli:main" in scripts
