@@ -211,9 +211,8 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
         forcerun=frozenset(request.forcerun),
         keep_going=request.keep_going,
     )
-    if request.dry_run:
-        return _dry_run(request, graph, sel, options, console)
-    return _real_run(request, graph, sel, options, console)
+    prep = Prepared(request, graph, sel, options, console)
+    return _dry_run(prep) if request.dry_run else _real_run(prep)
 
 
 def _open_cache(request: RunRequest, shared_writers: bool = True):  # noqa: ANN202
@@ -239,33 +238,45 @@ def _load_snapshot(request: RunRequest) -> Snapshot:
         cache.close()
 
 
-def _dry_run(
-    request: RunRequest, graph: Graph, sel: Selection, options: Options, console: Console
-) -> Outcome:
-    engine = Engine(
-        graph,
-        workdir=request.workdir,
-        outflowfile=request.outflowfile,
-        snapshot=_load_snapshot(request),
-        recorder=None,
-        executor=None,
-        options=options,
-        console=console,
-        keep=keeper(sel, graph),
-    )
-    outcome = engine.run()
-    console.dry_run(outcome)
+@dataclass
+class Prepared:
+    """A run prepared: what a dry run and a real run both hand to the engine."""
+
+    request: RunRequest
+    graph: Graph
+    selection: Selection
+    options: Options
+    console: Console
+
+    def engine(
+        self, snapshot: Snapshot, recorder: RunRecorder | None, executor: Any | None
+    ) -> Engine:
+        return Engine(
+            self.graph,
+            workdir=self.request.workdir,
+            outflowfile=self.request.outflowfile,
+            snapshot=snapshot,
+            recorder=recorder,
+            executor=executor,
+            options=self.options,
+            console=self.console,
+            keep=keeper(self.selection, self.graph),
+        )
+
+
+def _dry_run(prep: Prepared) -> Outcome:
+    outcome = prep.engine(_load_snapshot(prep.request), None, None).run()
+    prep.console.dry_run(outcome)
     return outcome
 
 
-def _real_run(
-    request: RunRequest, graph: Graph, sel: Selection, options: Options, console: Console
-) -> Outcome:
+def _real_run(prep: Prepared) -> Outcome:
     from outflowfile.executors.local import LocalExecutor
     from outflowfile.lock import ProjectLock
     from outflowfile.machine import usable_cores
     from outflowfile.recorder import RunRecorder
 
+    request, console = prep.request, prep.console
     with ProjectLock(request.workdir / STATE_DIR):
         recorder = RunRecorder(
             lambda: _open_cache(request, shared_writers=False), request.argv or sys.argv
@@ -275,18 +286,7 @@ def _real_run(
         try:
             snapshot = _load_snapshot(request)
             _clean_interrupted(request.workdir, recorder, snapshot, console)
-            engine = Engine(
-                graph,
-                workdir=request.workdir,
-                outflowfile=request.outflowfile,
-                snapshot=snapshot,
-                recorder=recorder,
-                executor=executor,
-                options=options,
-                console=console,
-                keep=keeper(sel, graph),
-            )
-            outcome = engine.run()
+            outcome = prep.engine(snapshot, recorder, executor).run()
             status = "failed" if outcome.failed else "done"
             console.summary(outcome)
             return outcome
