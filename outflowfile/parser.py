@@ -10,10 +10,11 @@ How it works:
    Python, which the grammar cannot tokenise), records it by line number and
    blanks it in the text handed to lark, so every other line and column stays
    where it was. It also rejects indentation that mixes tabs and spaces.
-2. lark (LALR, contextual lexer, built once per process) parses the rest with
-   ``grammar/outflowfile.lark``; ``_Indenter`` turns line breaks into
-   ``_INDENT``/``_DEDENT`` tokens, ignoring them inside ``(...)``, ``[...]``
-   and ``{...}``.
+2. lark (LALR, built once per process) parses the rest with
+   ``grammar/outflowfile.lark``. Its tokens come from
+   ``outflowfile.lexer.OutflowLexer``: what lark's contextual lexer would
+   give, with line breaks turned into ``_INDENT``/``_DEDENT`` tokens (ignored
+   inside ``(...)``, ``[...]`` and ``{...}``), about twice as fast.
 3. ``outflowfile.transform.build`` turns the tree into the model, checking
    directive names and values and compiling each ``run:`` block.
 
@@ -49,14 +50,12 @@ from dataclasses import dataclass, field
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-from lark.indenter import Indenter
 
 from outflowfile.errors import OutflowfileError
+from outflowfile.lexer import IndentError, OutflowLexer
 from outflowfile.model import Location, Outflowfile
 
 __all__ = ["parse"]
-
-TAB_WIDTH = 8
 
 
 def parse(text: str, path: str) -> Outflowfile:
@@ -352,79 +351,13 @@ class _IndentChars:
 # ---- lark -----------------------------------------------------------------------
 
 
-class IndentError(Exception):
-    """A dedent to a column no enclosing block started at (private to parsing)."""
-
-    def __init__(self, line: int, column: int) -> None:
-        super().__init__(line, column)
-        self.line = line
-        self.column = column
-
-
-class _Indenter(Indenter):
-    """Python-style _INDENT/_DEDENT tokens. Unlike lark's own, it keeps its
-    state in the generator (one shared parser stays re-entrant) and places
-    _INDENT/_DEDENT at the start of the line they announce."""
-
-    NL_type = "_NL"
-    OPEN_PAREN_types = ["LPAR", "LSQB", "LBRACE"]
-    CLOSE_PAREN_types = ["RPAR", "RSQB", "RBRACE"]
-    INDENT_type = "_INDENT"
-    DEDENT_type = "_DEDENT"
-    tab_len = TAB_WIDTH
-
-    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        return _indent_tokens(stream)
-
-
-_OPEN = frozenset(_Indenter.OPEN_PAREN_types)
-_CLOSE = frozenset(_Indenter.CLOSE_PAREN_types)
-
-
-def _indent_tokens(stream: Iterator[Token]) -> Iterator[Token]:
-    levels = [0]
-    depth = 0
-    token = None
-    for token in stream:
-        kind = token.type
-        if kind == "_NL":
-            if depth:
-                continue
-            yield token
-            indent = token.value.rsplit("\n", 1)[1]
-            width = len(indent.expandtabs(TAB_WIDTH))
-            line, column, pos = token.end_line, token.end_column, token.end_pos
-            if width > levels[-1]:
-                levels.append(width)
-                yield Token("_INDENT", indent, pos, line, column, line, column, pos)
-                continue
-            while width < levels[-1]:
-                levels.pop()
-                yield Token("_DEDENT", indent, pos, line, column, line, column, pos)
-            if width != levels[-1]:
-                raise IndentError(line, column)
-            continue
-        yield token
-        if kind in _OPEN:
-            depth += 1
-        elif kind in _CLOSE and depth:
-            depth -= 1
-    line = token.end_line if token else 1
-    column = token.end_column if token else 1
-    pos = token.end_pos if token else 0
-    while len(levels) > 1:
-        levels.pop()
-        yield Token("_DEDENT", "", pos, line, column, line, column, pos)
-
-
 @functools.cache
 def _lark() -> Lark:
     grammar = importlib.resources.files("outflowfile.grammar") / "outflowfile.lark"
     return Lark(
         grammar.read_text(encoding="utf-8"),
         parser="lalr",
-        lexer="contextual",
-        postlex=_Indenter(),
+        lexer=OutflowLexer,
         maybe_placeholders=True,
         propagate_positions=False,
         cache=True,
