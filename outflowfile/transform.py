@@ -87,6 +87,7 @@ class _Builder:
         self.path = path
         self.run_blocks = run_blocks
         self.problems = ProblemList()
+        self.plain_types: dict[str, TypeRef] = {}
 
     def loc(self, token: Token) -> Location:
         return Location(self.path, token.line, token.column)
@@ -128,9 +129,19 @@ class _Builder:
             loc=self.loc(name),
         )
 
-    def type_ref(self, tree: Tree) -> TypeRef:
-        name, *args = tree.children
+    def type_ref(self, node: Tree | Token) -> TypeRef:
+        """``int`` (a NAME token) or ``dict[str, int]`` (a tree)."""
+        if isinstance(node, Token):
+            return self.plain_type(node)
+        name, *args = node.children
         return TypeRef(str(name), tuple(self.type_ref(a) for a in args))
+
+    def plain_type(self, name: str) -> TypeRef:
+        """One ``TypeRef`` per plain type name (they are immutable)."""
+        found = self.plain_types.get(name)
+        if found is None:
+            found = self.plain_types[name] = TypeRef(str(name))
+        return found
 
     # ---- tasks ------------------------------------------------------------
 
