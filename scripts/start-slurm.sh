@@ -75,10 +75,9 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     # A stale socket or pid file left by a killed munged makes it refuse to start.
     rm -f /run/munge/munge.socket.2 /run/munge/munge.socket.2.lock /run/munge/munged.pid
     munged --force --log-file="$MUNGE_LOG" || fail "munged did not start"
-    i=0
+    end=$(($(date +%s) + 10))
     until munge -n 2>/dev/null | unmunge >/dev/null 2>&1; do
-        i=$((i + 1))
-        [ "$i" -lt 20 ] || fail "munge credentials do not round-trip after 10 s"
+        [ "$(date +%s)" -lt "$end" ] || fail "munge credentials do not round-trip after 10 s"
         sleep 0.5
     done
 fi
@@ -167,10 +166,9 @@ if [ "$CHANGED" = yes ]; then
         if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
             log "stopping $(basename "$pidfile" .pid) to load the new configuration"
             kill "$pid" 2>/dev/null || true
-            i=0
+            end=$(($(date +%s) + 20))
             while kill -0 "$pid" 2>/dev/null; do
-                i=$((i + 1))
-                [ "$i" -lt 40 ] || fail "$(basename "$pidfile" .pid) did not stop within 20 s"
+                [ "$(date +%s)" -lt "$end" ] || fail "$(basename "$pidfile" .pid) did not stop within 20 s"
                 sleep 0.5
             done
         fi
@@ -190,7 +188,7 @@ fi
 
 # --- wait for an idle node ------------------------------------------------------
 node_state() { sinfo -h -N -n "$NODE" -o '%T' 2>/dev/null | head -n 1; }
-i=0
+end=$(($(date +%s) + WAIT_SECONDS))
 while :; do
     state=$(node_state)
     case $state in
@@ -199,18 +197,17 @@ while :; do
         # jobs ran) comes back once its slurmd answers.
         down*|drain*) scontrol update NodeName="$NODE" State=RESUME >/dev/null 2>&1 || true ;;
     esac
-    i=$((i + 1))
-    [ "$i" -lt $((WAIT_SECONDS * 2)) ] \
+    [ "$(date +%s)" -lt "$end" ] \
         || fail "node $NODE not idle after ${WAIT_SECONDS} s (sinfo says '${state:-no answer}')"
     sleep 0.5
 done
 log "node $NODE is $state ($CPUS CPUs, ${REAL_MEM} MiB)"
 
 # --- self-check: a two-CPU job runs to completion -------------------------------
-JOB=$(sbatch --parsable --job-name=outflow-selfcheck --cpus-per-task=2 \
+JOB=$(timeout 30 sbatch --parsable --job-name=outflow-selfcheck --cpus-per-task=2 \
     --chdir=/tmp --output=/dev/null --wrap true) || fail "sbatch refused the self-check job"
 JOB=${JOB%%;*}
-i=0
+end=$(($(date +%s) + WAIT_SECONDS))
 while :; do
     state=$(scontrol show job "$JOB" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
     case $state in
@@ -218,8 +215,7 @@ while :; do
         FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE)
             fail "self-check job $JOB ended $state" ;;
     esac
-    i=$((i + 1))
-    if [ "$i" -ge $((WAIT_SECONDS * 2)) ]; then
+    if [ "$(date +%s)" -ge "$end" ]; then
         scancel "$JOB" 2>/dev/null || true
         fail "self-check job $JOB not completed after ${WAIT_SECONDS} s (state '${state:-unknown}')"
     fi
