@@ -60,24 +60,30 @@ __all__ = ["parse"]
 
 def parse(text: str, path: str) -> Outflowfile:
     """Parse an Outflowfile's text; ``path`` names it in locations."""
+    with _collection_paused():
+        return _parse(text, path)
+
+
+def _parse(text: str, path: str) -> Outflowfile:
     from outflowfile.transform import build
 
-    with _collection_paused():
-        source = _Source.of(text)
-        prepared = _prepare(source, path)
-        tree = _parse_tree(prepared.text, source, path)
-        try:
-            return build(tree, path, prepared.run_blocks)
-        except RecursionError:
-            raise OutflowfileError(
-                "the Outflowfile is nested too deeply to read", loc=Location(path, 1, 1)
-            ) from None
+    source = _Source.of(text)
+    prepared = _prepare(source, path)
+    tree = _parse_tree(prepared.text, source, path)
+    try:
+        return build(tree, path, prepared.run_blocks)
+    except RecursionError:
+        raise OutflowfileError(
+            "the Outflowfile is nested too deeply to read", loc=Location(path, 1, 1)
+        ) from None
 
 
 @contextlib.contextmanager
 def _collection_paused() -> Iterator[None]:
     """Parsing allocates a few objects per character, none of them in cycles;
-    the cyclic garbage collector's passes over them cost a third of the time."""
+    the cyclic garbage collector's passes over them cost a third of the time.
+    (The tokens and the tree are gone when it resumes, freed with ``_parse``'s
+    frame: its first pass then only has the model to look at.)"""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
