@@ -88,6 +88,8 @@ class _Builder:
         self.run_blocks = run_blocks
         self.problems = ProblemList()
         self.plain_types: dict[str, TypeRef] = {}
+        # Run blocks known to compile: a file's identical blocks compile once.
+        self.compiled: set[str] = set()
 
     def loc(self, token: Token) -> Location:
         return Location(self.path, token.line, token.column)
@@ -132,7 +134,7 @@ class _Builder:
     def type_ref(self, node: Tree | Token) -> TypeRef:
         """``int`` (a NAME token) or ``dict[str, int]`` (a tree)."""
         if isinstance(node, Token):
-            return self.plain_type(node)
+            return self.plain_type(str(node))
         name, *args = node.children
         return TypeRef(str(name), tuple(self.type_ref(a) for a in args))
 
@@ -140,7 +142,7 @@ class _Builder:
         """One ``TypeRef`` per plain type name (they are immutable)."""
         found = self.plain_types.get(name)
         if found is None:
-            found = self.plain_types[name] = TypeRef(str(name))
+            found = self.plain_types[name] = TypeRef(name)
         return found
 
     # ---- tasks ------------------------------------------------------------
@@ -278,7 +280,9 @@ class _Builder:
                 self.loc(name_token),
                 "write the code on the lines under 'run:', indented deeper",
             )
-        _compile_check(block, task.name, self.path)
+        if block.wrapped not in self.compiled:
+            _compile_check(block, task.name, self.path)
+            self.compiled.add(block.wrapped)
         return RunBody(
             block.code, block.first_line, Location(self.path, block.first_line, block.column)
         )
