@@ -121,7 +121,16 @@ jobs_table = sa.Table(
 _INSERT_JOB = jobs_table.insert()
 _RECORD_COLUMNS = [jobs_table.c[name] for name in RECORD_COLUMNS]
 
-OUR_TABLES = frozenset({"meta", "runs", "jobs"})
+# What a job running on a cluster node reads to run: its JobSpec (jobspec.py,
+# as tagged JSON). Written only for jobs sent to a cluster.
+specs_table = sa.Table(
+    "specs",
+    _metadata,
+    sa.Column("job_id", _BigId, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("spec", sa.Text, nullable=False),
+)
+
+OUR_TABLES = frozenset({"meta", "runs", "jobs", "specs"})
 
 @dataclass
 class Finished:
@@ -265,6 +274,9 @@ class Cache:
             tables = set(sa.inspect(conn).get_table_names())
         if "meta" in tables:
             self._check_meta()
+            if not OUR_TABLES <= tables:  # made before a table was added
+                with self._writing() as conn:
+                    _metadata.create_all(conn, checkfirst=True)
         else:
             self._refuse_foreign(tables)
             with self._writing() as conn:
@@ -476,6 +488,57 @@ class Cache:
             # would build and hash a new statement for every job.
             return int(conn.execute(_INSERT_JOB, row).inserted_primary_key[0])
 
+    def store_spec(self, row_id: int, spec: str) -> None:
+        """Keep what a cluster job needs to run (see nodejob.py)."""
+        with self._writing() as conn:
+            conn.execute(specs_table.insert(), {"job_id": row_id, "spec": spec})
+
+    def read_spec(self, row_id: int) -> str | None:
+        with self._reading() as conn:
+            return conn.execute(
+                sa.select(specs_table.c.spec).where(specs_table.c.job_id == row_id)
+            ).scalar()
+
+    def node_finished(self, row_id: int, result: dict[str, Any]) -> None:
+        """A cluster job's own report of how it ended (nodejob.py): its value
+        outputs, error, exit status and measurements. The row stays
+        ``running`` until the submitting outflow checks its files and
+        records it done or failed."""
+        row = {
+            "row_id": row_id,
+            "p_outputs": valuecodec.encode(result.get("values", {})),
+            "p_error": result.get("error"),
+            "p_exit_status": result.get("exit_status"),
+            "p_cpu_seconds": result.get("cpu_seconds"),
+            "p_peak_mem": result.get("peak_mem"),
+            "p_host": result.get("host") or socket.gethostname(),
+            "p_ended": result.get("ended"),
+        }
+        with self._writing() as conn:
+            conn.execute(_NODE_FINISHED, row)
+
+    def node_result(self, row_id: int) -> dict[str, Any] | None:
+        """What ``node_finished`` wrote, or None if the job never got there."""
+        c = jobs_table.c
+        stmt = sa.select(
+            c.outputs, c.error, c.exit_status, c.cpu_seconds, c.peak_mem, c.host, c.ended,
+            c.started,
+        ).where(c.id == row_id)
+        with self._reading() as conn:
+            row = conn.execute(stmt).first()
+        if row is None or row.ended is None:
+            return None
+        return {
+            "values": valuecodec.decode(row.outputs) if row.outputs else {},
+            "error": row.error,
+            "exit_status": row.exit_status,
+            "cpu_seconds": row.cpu_seconds,
+            "peak_mem": row.peak_mem,
+            "host": row.host,
+            "ended": row.ended,
+            "started": row.started,
+        }
+
     def job_done(
         self,
         row_id: int,
@@ -579,6 +642,19 @@ def _files_json(files: dict[str, Any]) -> str:
 
 
 _c = jobs_table.c
+_NODE_FINISHED = (
+    jobs_table.update()
+    .where(jobs_table.c.id == sa.bindparam("row_id"))
+    .values(
+        outputs=sa.bindparam("p_outputs"),
+        error=sa.bindparam("p_error"),
+        exit_status=sa.bindparam("p_exit_status"),
+        cpu_seconds=sa.bindparam("p_cpu_seconds"),
+        peak_mem=sa.bindparam("p_peak_mem"),
+        host=sa.bindparam("p_host"),
+        ended=sa.bindparam("p_ended"),
+    )
+)
 _DELETE_OLDER_DONE = jobs_table.delete().where(
     _c.key == sa.select(_c.key).where(_c.id == sa.bindparam("row_id")).scalar_subquery(),
     _c.status == "done",

@@ -48,6 +48,21 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     "--resources", multiple=True, metavar="mem=SIZE", help="Cap the memory of running jobs."
 )
 @click.option("--db", metavar="URL", help="Cache database URL (default: .outflow/outflow.db).")
+@click.option(
+    "--cluster", type=click.Choice(["slurm", "sge", "drmaa"]), help="Submit jobs to a cluster."
+)
+@click.option(
+    "--cluster-submit", type=click.Choice(["drmaa", "sbatch"]), help="How to submit to Slurm."
+)
+@click.option("--cpus-per-task", type=click.IntRange(min=1), help="Cluster default: cores.")
+@click.option("--mem", "mem_default", metavar="SIZE", help="Cluster default: memory (4G).")
+@click.option("--time", "time_default", metavar="TIME", help="Cluster default: time (2h).")
+@click.option("--partition", help="Cluster default: partition or queue.")
+@click.option("--cluster-args", default="", metavar="ARGS", help="Native scheduler arguments.")
+@click.option(
+    "--latency-wait", type=float, default=5.0, metavar="SECONDS",
+    help="Wait this long for a cluster job's outputs to appear.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print commands and reasons.")
 @click.option("--list", "list_", is_flag=True, help="List workflows and tasks.")
@@ -108,6 +123,7 @@ def _main(opts: dict[str, Any]) -> int:
         mem_limit=_mem_limit(opts["resources"]),
         db=opts["db"],
         argv=sys.argv,
+        cluster=_cluster_request(opts),
     )
     console = Console(
         quiet=opts["quiet"], verbose=opts["verbose"], print_commands=opts["print_commands"]
@@ -137,6 +153,28 @@ def _locate(directory: str | None, file_: str | None) -> tuple[Path, Path]:
             workdir = path.parent
         return workdir, path
     return workdir, find_outflowfile(workdir).resolve()
+
+
+def _cluster_request(opts: dict[str, Any]):  # noqa: ANN202 - ClusterRequest | None
+    if not opts["cluster"]:
+        return None
+    from outflowfile.errors import UserError
+    from outflowfile.executors.cluster import ClusterRequest, Defaults
+    from outflowfile.units import parse_mem, parse_time
+
+    try:
+        mem = parse_mem(opts["mem_default"]) if opts["mem_default"] else None
+        seconds = parse_time(opts["time_default"]) if opts["time_default"] else None
+    except ValueError as exc:
+        raise UserError(f"--mem/--time: {exc}") from None
+    defaults = Defaults(
+        cpus=opts["cpus_per_task"],
+        mem=mem,
+        time=seconds,
+        partition=opts["partition"],
+        args=opts["cluster_args"],
+    )
+    return ClusterRequest(opts["cluster"], opts["cluster_submit"], defaults, opts["latency_wait"])
 
 
 def _mem_limit(resources: tuple[str, ...]) -> int | None:

@@ -9,7 +9,7 @@ into a command line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -35,6 +35,18 @@ class JobSpec:
     log: str = ""  # log file, relative to workdir
     key: str = ""  # the job's cache key
     resources: dict[str, Any] = field(default_factory=dict)  # partition, cluster, ...
+    row: int | None = None  # its row in the cache (cluster jobs read their spec there)
+
+    def to_text(self) -> str:
+        from outflowfile import values
+
+        return values.encode(asdict(self))
+
+    @classmethod
+    def from_text(cls, text: str) -> JobSpec:
+        from outflowfile import values
+
+        return cls(**values.decode(text))
 
 
 @dataclass

@@ -21,10 +21,13 @@ from outflowfile.model import Branch, Map, ModelIndex, Outflowfile, Pipe, Stage,
 from outflowfile.scheduler import Engine, Options, Outcome
 
 if TYPE_CHECKING:
+    from outflowfile.executors.base import Executor
+    from outflowfile.executors.cluster import ClusterRequest
     from outflowfile.recorder import RunRecorder
     from outflowfile.snapshot import Snapshot
 
 STATE_DIR = ".outflow"
+CLUSTER_JOBS = 100  # jobs in flight on a cluster when -j is not given
 
 
 @dataclass
@@ -42,6 +45,7 @@ class RunRequest:
     mem_limit: int | None = None
     db: str | None = None
     argv: list[str] = field(default_factory=list)
+    cluster: ClusterRequest | None = None
 
 
 @dataclass
@@ -271,17 +275,17 @@ def _dry_run(prep: Prepared) -> Outcome:
 
 
 def _real_run(prep: Prepared) -> Outcome:
-    from outflowfile.executors.local import LocalExecutor
     from outflowfile.lock import ProjectLock
-    from outflowfile.machine import usable_cores
     from outflowfile.recorder import RunRecorder
 
     request, console = prep.request, prep.console
     with ProjectLock(request.workdir / STATE_DIR):
+        # Jobs on cluster nodes write to the cache too.
+        shared = request.cluster is not None
         recorder = RunRecorder(
-            lambda: _open_cache(request, shared_writers=False), request.argv or sys.argv
+            lambda: _open_cache(request, shared_writers=shared), request.argv or sys.argv
         )
-        executor = LocalExecutor(cores=request.jobs or usable_cores(), mem_limit=request.mem_limit)
+        executor = _executor(request, recorder, console)
         status = "failed"
         try:
             snapshot = _load_snapshot(request)
@@ -296,6 +300,26 @@ def _real_run(prep: Prepared) -> Outcome:
         finally:
             executor.close()
             recorder.close(status)
+
+
+def _executor(request: RunRequest, recorder: RunRecorder, console: Console) -> Executor:
+    if request.cluster is None:
+        from outflowfile.executors.local import LocalExecutor
+        from outflowfile.machine import usable_cores
+
+        return LocalExecutor(cores=request.jobs or usable_cores(), mem_limit=request.mem_limit)
+    from outflowfile.executors.cluster import ClusterExecutor, make_submitter
+
+    submitter = make_submitter(request.cluster)
+    console.say(f"outflow: submitting to {submitter.describe()}")
+    return ClusterExecutor(
+        submitter,
+        recorder.cache,
+        cores=request.jobs or CLUSTER_JOBS,
+        defaults=request.cluster.defaults,
+        db_url=request.db or os.environ.get("OUTFLOW_DB"),
+        latency_wait=request.cluster.latency_wait,
+    )
 
 
 def _clean_interrupted(

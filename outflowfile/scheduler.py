@@ -420,6 +420,7 @@ class Engine:
                 self.host,
                 time.time(),
             )
+        spec.row = row
         self.console.job_started(job, reason, spec)
         try:
             self.executor.start(spec)

@@ -1,0 +1,295 @@
+"""Run jobs on a cluster: each job is submitted to the scheduler, through
+DRMAA or Slurm's ``sbatch``, and runs ``python -m outflowfile.nodejob`` on a
+node, which reads its spec from the cache database and writes back how it
+ended.
+
+The executor follows its jobs by asking the scheduler about all of them at
+once, at a short interval that grows while nothing happens (never a blocking
+DRMAA ``wait``: Slurm's library checks only every 10 s). Jobs of tasks marked
+``local: true`` run on this host, in a local pool.
+
+Unlike the local pool, this executor touches the cache: it is how a job on a
+node gets its inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from outflowfile.executors.local import LocalExecutor
+from outflowfile.jobspec import JobResult, JobSpec
+
+POLL_MIN = 0.2  # seconds between status checks right after something happened
+POLL_MAX = 2.0  # ... and after a while of nothing
+
+
+@dataclass
+class Defaults:
+    """Resources for jobs whose task does not say (command-line options)."""
+
+    cpus: int | None = None
+    mem: int | None = None  # bytes
+    time: int | None = None  # seconds
+    partition: str | None = None
+    args: str = ""  # --cluster-args: native arguments for every job
+
+
+@dataclass
+class Ended:
+    """What the scheduler says of a job that is no longer queued or running."""
+
+    state: str  # COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, ...
+    exit_status: int | None = None
+    reason: str = ""
+
+
+class Submitter(Protocol):
+    flavour: str  # "slurm" | "sge": how resources are written
+
+    def describe(self) -> str: ...
+
+    def submit(self, name: str, command: list[str], native: list[str], log: str,
+               workdir: str) -> str: ...
+
+    def finished(self, ids: list[str]) -> dict[str, Ended]: ...
+
+    def cancel(self, ids: list[str]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# --- native arguments ---------------------------------------------------------
+
+
+def native_args(flavour: str, spec: JobSpec, defaults: Defaults) -> list[str]:
+    """The scheduler's own arguments for a job's resources; the defaults
+    (command-line options) fill what the task leaves at its default."""
+    cpus = spec.cpus if spec.cpus != 1 else (defaults.cpus or 1)
+    mem = spec.mem or defaults.mem
+    seconds = spec.time or defaults.time
+    partition = spec.resources.get("partition") or defaults.partition
+    extra = shlex.split(spec.resources.get("cluster") or "") + shlex.split(defaults.args)
+    if flavour == "slurm":
+        args = [f"--cpus-per-task={cpus}"]
+        if mem:
+            args.append(f"--mem={math.ceil(mem / 2**20)}M")
+        if seconds:
+            args.append(f"--time={_hours_minutes(seconds)}")
+        if partition:
+            args.append(f"--partition={partition}")
+        return args + extra
+    args = ["-pe", "smp", str(cpus)]
+    if mem:
+        args += ["-l", f"h_vmem={math.ceil(mem / cpus / 2**20)}M"]  # per slot
+    if seconds:
+        args += ["-l", f"h_rt={seconds}"]
+    if partition:
+        args += ["-q", partition]
+    return args + extra
+
+
+def _hours_minutes(seconds: int) -> str:
+    """Slurm's DRMAA library accepts only hours:minutes; sbatch takes it too."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+# --- the executor ---------------------------------------------------------------
+
+
+@dataclass
+class _Submitted:
+    spec: JobSpec
+    job_id: str
+    started: float
+
+
+@dataclass
+class ClusterExecutor:
+    submitter: Submitter
+    cache: Any  # outflowfile.cache.Cache: specs out, node reports in
+    cores: int  # -j: jobs in flight
+    defaults: Defaults = field(default_factory=Defaults)
+    db_url: str | None = None
+    latency_wait: float = 5.0
+    local: LocalExecutor | None = None
+    tag: str = field(default_factory=lambda: f"outflow-{os.getpid()}")
+    _jobs: dict[int, _Submitted] = field(default_factory=dict)
+    _poll: float = POLL_MIN
+
+    def grant(self, cpus: int) -> int:
+        return cpus  # the scheduler decides what fits on a node
+
+    def can_start(self, spec: JobSpec) -> bool:
+        if self._is_local(spec):
+            return self._local().can_start(spec)
+        return len(self._jobs) < self.cores
+
+    def start(self, spec: JobSpec) -> None:
+        if self._is_local(spec):
+            self._local().start(spec)
+            return
+        assert spec.row is not None, "a cluster job needs its cache row"
+        self.cache.store_spec(spec.row, spec.to_text())
+        command = [sys.executable, "-m", "outflowfile.nodejob", "--workdir", spec.workdir]
+        if self.db_url:
+            command += ["--db", self.db_url]
+        command.append(str(spec.row))
+        native = native_args(self.submitter.flavour, spec, self.defaults)
+        log = os.path.join(spec.workdir, ".outflow", "cluster", f"{spec.row}.out")
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
+        job_id = self.submitter.submit(self.tag, command, native, log, spec.workdir)
+        self._jobs[spec.id] = _Submitted(spec, job_id, time.time())
+        self._poll = POLL_MIN
+
+    def wait(self, timeout: float | None) -> list[JobResult]:
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            results = self._local().wait(0) if self.local is not None else []
+            results += self._collect()
+            if results:
+                self._poll = POLL_MIN
+                return results
+            if end is not None and time.monotonic() >= end:
+                return results
+            pause = self._poll if end is None else min(self._poll, end - time.monotonic())
+            time.sleep(max(0.0, pause))
+            self._poll = min(POLL_MAX, self._poll * 1.5)
+
+    def running(self) -> int:
+        return len(self._jobs) + (self.local.running() if self.local is not None else 0)
+
+    def cancel_all(self) -> list[JobResult]:
+        results = self.local.cancel_all() if self.local is not None else []
+        if self._jobs:
+            self.submitter.cancel([s.job_id for s in self._jobs.values()])
+        for sub in self._jobs.values():
+            results.append(self._failed(sub, "cancelled"))
+        self._jobs.clear()
+        return results
+
+    def close(self) -> None:
+        if self._jobs:
+            self.cancel_all()
+        if self.local is not None:
+            self.local.close()
+        self.submitter.close()
+
+    # -- internals --
+
+    def _is_local(self, spec: JobSpec) -> bool:
+        return bool(spec.resources.get("local"))
+
+    def _local(self) -> LocalExecutor:
+        if self.local is None:
+            self.local = LocalExecutor(cores=max(1, os.cpu_count() or 1))
+        return self.local
+
+    def _collect(self) -> list[JobResult]:
+        if not self._jobs:
+            return []
+        by_job_id = {s.job_id: s for s in self._jobs.values()}
+        ended = self.submitter.finished(list(by_job_id))
+        results = []
+        for job_id, info in ended.items():
+            sub = by_job_id[job_id]
+            del self._jobs[sub.spec.id]
+            results.append(self._result(sub, info))
+        return results
+
+    def _result(self, sub: _Submitted, info: Ended) -> JobResult:
+        spec = sub.spec
+        report = self.cache.node_result(spec.row)
+        if report is None:
+            reason = f"the scheduler reports {info.state}"
+            if info.reason:
+                reason += f" ({info.reason})"
+            if info.exit_status not in (None, 0):
+                reason += f", exit status {info.exit_status}"
+            return self._failed(sub, reason + f"; job {sub.job_id}", info.exit_status)
+        result = JobResult(
+            id=spec.id,
+            ok=report["error"] is None and info.state == "COMPLETED",
+            values=report["values"],
+            error=report["error"],
+            exit_status=report["exit_status"],
+            started=report["started"] or sub.started,
+            ended=report["ended"],
+            host=report["host"] or "",
+            cpu_seconds=report["cpu_seconds"],
+            peak_mem=report["peak_mem"],
+            output=_read_log(Path(spec.workdir) / spec.log),
+        )
+        if result.ok:
+            self._wait_for_outputs(spec)
+        elif result.error is None:
+            result.error = f"the scheduler reports {info.state} {info.reason}".strip()
+        return result
+
+    def _wait_for_outputs(self, spec: JobSpec) -> None:
+        """Shared filesystems may show a node's files late (--latency-wait)."""
+        deadline = time.monotonic() + self.latency_wait
+        paths = [Path(spec.workdir) / p for p in spec.output_files.values()]
+        while any(not p.exists() for p in paths) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def _failed(self, sub: _Submitted, error: str, code: int | None = None) -> JobResult:
+        return JobResult(
+            id=sub.spec.id, ok=False, error=error, exit_status=code, started=sub.started,
+            ended=time.time(), host=socket.gethostname(),
+            output=_read_log(Path(sub.spec.workdir) / sub.spec.log),
+        )
+
+
+def _read_log(path: Path, cap: int = 1 << 20) -> str:
+    try:
+        data = path.read_bytes()[-cap:]
+    except OSError:
+        return ""
+    return data.decode("utf-8", errors="replace")
+
+
+# --- choosing the way in --------------------------------------------------------
+
+
+@dataclass
+class ClusterRequest:
+    """``--cluster SCHEDULER [--cluster-submit drmaa|sbatch]`` and friends."""
+
+    scheduler: str  # slurm | sge | drmaa
+    submit: str | None = None  # drmaa | sbatch | None: DRMAA if a library is named
+    defaults: Defaults = field(default_factory=Defaults)
+    latency_wait: float = 5.0
+
+
+def make_submitter(request: ClusterRequest) -> Submitter:
+    from outflowfile.errors import UserError
+
+    way = request.submit
+    if request.scheduler == "slurm" and way is None:
+        way = "drmaa" if os.environ.get("DRMAA_LIBRARY_PATH") else "sbatch"
+    if way == "sbatch":
+        if request.scheduler != "slurm":
+            raise UserError("--cluster-submit sbatch goes with --cluster slurm")
+        import shutil
+
+        if shutil.which("sbatch") is None:
+            raise UserError(
+                "--cluster slurm: no sbatch on the PATH and no DRMAA library named",
+                hint="run outflow where Slurm's commands are, or set DRMAA_LIBRARY_PATH",
+            )
+        from outflowfile.executors.sbatch import SbatchSubmitter
+
+        return SbatchSubmitter()
+    from outflowfile.executors.drmaa_session import DrmaaSubmitter
+
+    flavour = None if request.scheduler == "drmaa" else request.scheduler
+    return DrmaaSubmitter(flavour)

@@ -1,0 +1,105 @@
+"""A job on a cluster node: ``python -m outflowfile.nodejob --workdir DIR [--db URL] ROW``.
+
+Reads its ``JobSpec`` from the cache database (row ``ROW``), runs the task in
+the project directory with the cores the scheduler gave it, writes how it
+ended back to the same row, and exits with the task's status. The outflow
+that submitted it reads that report when the scheduler says the job is over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from outflowfile.jobspec import JobResult, JobSpec, thread_env
+
+EXIT_NO_SPEC = 2
+
+
+def allocated_cores(asked: int, environ: dict[str, str] | os._Environ[str] = os.environ) -> int:
+    """The cores this job was given: Grid Engine's NSLOTS, Slurm's
+    SLURM_CPUS_PER_TASK (absent for jobs sent through Slurm's DRMAA), else
+    what the job asked for."""
+    for name in ("NSLOTS", "SLURM_CPUS_PER_TASK"):
+        value = environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return asked
+
+
+def run_shell(spec: JobSpec, host: str) -> JobResult:
+    from outflowfile import runner
+
+    result = JobResult(id=spec.id, ok=False, host=host, started=time.time())
+    log = Path(spec.workdir) / spec.log
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            runner.run_shell_command(spec),
+            cwd=spec.workdir,
+            env=os.environ | thread_env(spec.cpus),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    result.ended = time.time()
+    result.exit_status = proc.returncode
+    result.ok = proc.returncode == 0
+    result.cpu_seconds = usage.ru_utime + usage.ru_stime
+    result.peak_mem = usage.ru_maxrss * 1024
+    if not result.ok:
+        result.error = f"command exited with status {proc.returncode}: {spec.code}"
+    return result
+
+
+def run_python(spec: JobSpec, host: str) -> JobResult:
+    import psutil
+
+    from outflowfile.worker import run_job
+
+    return run_job(spec, host, psutil.Process())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="outflowfile.nodejob")
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--db", default=None)
+    parser.add_argument("row", type=int)
+    args = parser.parse_args(argv)
+
+    from outflowfile.cache import Cache
+
+    cache = Cache.open(Path(args.workdir), args.db)
+    try:
+        text = cache.read_spec(args.row)
+        if text is None:
+            print(f"outflow job: no job {args.row} in the cache {args.db or ''}", file=sys.stderr)
+            return EXIT_NO_SPEC
+        spec = JobSpec.from_text(text)
+        spec.cpus = allocated_cores(spec.cpus)
+        os.chdir(spec.workdir)
+        host = socket.gethostname()
+        result = run_shell(spec, host) if spec.kind == "shell" else run_python(spec, host)
+        report = asdict(result)
+        report.pop("output", None)
+        cache.node_finished(args.row, report)
+    finally:
+        cache.close()
+    if result.error:
+        print(result.error, file=sys.stderr)
+    if result.ok:
+        return 0
+    code = result.exit_status or 1
+    return code if 0 < code < 256 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
