@@ -1,11 +1,15 @@
-"""Shared fixtures: real services (PostgreSQL) and the cache backends."""
+"""Shared fixtures: real services (PostgreSQL, Slurm, Grid Engine) and the cache backends."""
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -61,6 +65,92 @@ def cache_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
     if request.param == "postgresql":
         return str(request.getfixturevalue("pg_url"))
     return None
+
+
+SLURM_HOW = "run scripts/start-slurm.sh as root"
+SGE_HOW = "run scripts/start-sge.sh as root"
+UP_NODE_STATES = ("idle", "mixed", "allocated", "completing")
+SGE_DRMAA_LIBRARY = "/usr/lib/gridengine-drmaa/lib/libdrmaa.so.1.0"
+SGE_DEFAULT_ROOT = "/var/lib/gridengine"
+
+
+def _service_missing(what: str, how: str, detail: str) -> NoReturn:
+    """Skip a test whose service is not there, or fail it under CI."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what}: {detail}; {how}")
+    pytest.skip(f"{what} not available ({detail}); {how}")
+
+
+def _ask(argv: list[str], env: dict[str, str] | None = None) -> str:
+    """The output of a service's client command; raises OSError when it does not answer."""
+    if shutil.which(argv[0]) is None:
+        raise OSError(f"{argv[0]} not installed")
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired as e:
+        raise OSError(f"{argv[0]} did not answer within 30 s") from e
+    if done.returncode != 0:
+        raise OSError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()[:200]}")
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def slurm() -> str:
+    """The name of a Slurm node that is up and takes jobs, or skip (fail under CI).
+
+    Accounting is off on the test cluster: follow jobs with ``scontrol show
+    job`` and ``squeue``, not ``sacct``. Finished jobs stay visible for a
+    minute (MinJobAge).
+    """
+    try:
+        out = _ask(["sinfo", "--noheader", "--Node", "--format=%N %T"])
+    except OSError as e:
+        _service_missing("Slurm", SLURM_HOW, str(e))
+    nodes = dict(line.split(maxsplit=1) for line in out.splitlines() if line.strip())
+    # Up and taking jobs; other tests' jobs may keep it busy. A trailing mark
+    # ("idle*": not responding, "~": powered off...) or down/drain is unusable.
+    ready = [name for name, state in nodes.items() if state in UP_NODE_STATES]
+    if not ready:
+        _service_missing("Slurm", SLURM_HOW, f"no usable node (sinfo: {nodes or 'no nodes'})")
+    return ready[0]
+
+
+def _jemalloc() -> str | None:
+    """Debian's jemalloc, which must be preloaded before the Grid Engine DRMAA library loads."""
+    found = sorted(
+        glob.glob("/lib/*-linux-gnu/libjemalloc.so.2")
+        + glob.glob("/usr/lib/*-linux-gnu/libjemalloc.so.2")
+    )
+    return found[0] if found else None
+
+
+@pytest.fixture(scope="session")
+def sge_drmaa() -> dict[str, str]:
+    """The environment a DRMAA client needs to reach the local Grid Engine.
+
+    Keys: DRMAA_LIBRARY_PATH, SGE_ROOT, SGE_CELL and LD_PRELOAD. Without the
+    preloaded jemalloc, loading the library fails with "cannot allocate memory
+    in static TLS block"; without SGE_ROOT, ``drmaa_init`` fails. The ``drmaa``
+    package loads the library when imported, so use this environment in a
+    subprocess. Skips (fails under CI) when Grid Engine is not running.
+    """
+    env = {
+        "DRMAA_LIBRARY_PATH": os.environ.get("DRMAA_LIBRARY_PATH", SGE_DRMAA_LIBRARY),
+        "SGE_ROOT": os.environ.get("SGE_ROOT", SGE_DEFAULT_ROOT),
+        "SGE_CELL": os.environ.get("SGE_CELL", "default"),
+    }
+    if not Path(env["DRMAA_LIBRARY_PATH"]).is_file():
+        _service_missing("Grid Engine DRMAA", SGE_HOW, f"no {env['DRMAA_LIBRARY_PATH']}")
+    jemalloc = _jemalloc()
+    if jemalloc is None:
+        _service_missing("Grid Engine DRMAA", SGE_HOW, "no libjemalloc.so.2 to preload")
+    preload = [p for p in os.environ.get("LD_PRELOAD", "").split(":") if p and p != jemalloc]
+    env["LD_PRELOAD"] = ":".join([jemalloc, *preload])
+    try:
+        _ask(["qstat", "-f"], env={**os.environ, **env})
+    except OSError as e:
+        _service_missing("Grid Engine", SGE_HOW, str(e))
+    return env
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
