@@ -323,13 +323,19 @@ done
 log "queue $QUEUE@$HOST is usable"
 
 # --- self-checks ----------------------------------------------------------------
+# The Python for the DRMAA check (it needs the `drmaa` package): $PYTHON, made
+# absolute before leaving the caller's directory.
+PYTHON=${PYTHON:-python3}
+case $PYTHON in
+    /*) ;;
+    */*) PYTHON=$PWD/$PYTHON ;;
+esac
 cd /tmp
 # -sync y waits for the job and exits with its exit status.
 timeout "$WAIT_SECONDS" qsub -b y -sync y -pe "$PE" 2 -N outflow-selfcheck -o /dev/null -e /dev/null true >&2 \
     || fail "the qsub self-check job (-pe $PE 2) did not run to exit status 0 within ${WAIT_SECONDS} s"
 log "qsub self-check passed"
 
-PYTHON=${PYTHON:-python3}
 if DRMAA_LIBRARY_PATH=$DRMAA_LIBRARY_PATH LD_PRELOAD=$JEMALLOC timeout "$WAIT_SECONDS" "$PYTHON" - "$PE" <<'EOF' >&2
 import sys
 

@@ -4,7 +4,8 @@
 #   scripts/test.sh [pytest args...]
 #
 # On a fresh Debian machine, as root, this installs the Debian packages for
-# the services (PostgreSQL) and starts them; it installs outflow and its test
+# the services (PostgreSQL, a one-node Slurm, a one-node Grid Engine with its
+# DRMAA library) and starts them; it installs outflow and its test
 # dependencies into .venv. With CI set, a test that cannot reach its service
 # fails instead of being skipped.
 set -euo pipefail
@@ -21,6 +22,19 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test,postgres]'
+
+if [ "$(id -u)" = 0 ]; then
+    # Cluster services (after the venv: start-sge.sh checks DRMAA from the
+    # Python the tests use). Only SGE_ROOT/SGE_CELL are exported: exporting
+    # DRMAA_LIBRARY_PATH would switch `--cluster slurm` to DRMAA, and
+    # LD_PRELOAD would put jemalloc into every process of the run; the
+    # sge_drmaa fixture hands both to the processes that need them.
+    bash scripts/start-slurm.sh >/dev/null
+    sge_env=$(PYTHON="$PWD/.venv/bin/python" bash scripts/start-sge.sh)
+    SGE_ROOT=$(sed -n 's/^SGE_ROOT=//p' <<<"$sge_env")
+    SGE_CELL=$(sed -n 's/^SGE_CELL=//p' <<<"$sge_env")
+    export SGE_ROOT SGE_CELL
+fi
 
 .venv/bin/ruff check outflowfile tests benchmarks
 exec .venv/bin/python -m pytest -q "$@"
