@@ -28,6 +28,8 @@ JEMALLOC=/lib/x86_64-linux-gnu/libjemalloc.so.2
 QUEUE=all.q
 PE=smp
 WAIT_SECONDS=60
+# The self-check jobs may queue behind other jobs on a machine in use.
+JOB_WAIT_SECONDS=120
 QMASTER_LOG=/var/spool/gridengine/qmaster/messages
 EXECD_SPOOL=/var/spool/gridengine/execd
 
@@ -43,6 +45,12 @@ if [ "$(id -u)" -ne 0 ]; then
     log "must run as root (it installs and starts system daemons)"
     exit 1
 fi
+
+# One run at a time: two at once would start two of each daemon. Whatever runs
+# on past this script (daemons, anything apt starts) gets descriptor 9
+# closed (9>&-), or it would hold the lock for good.
+exec 9>/run/lock/outflow-start-sge.lock
+flock -w 300 9 || fail "another start-sge.sh still holds /run/lock/outflow-start-sge.lock after 5 min"
 
 HOST=$(hostname)
 
@@ -95,7 +103,7 @@ EOF
     write_host_aliases || true
     export DEBIAN_FRONTEND=noninteractive
     install="apt-get install -y -q --no-install-recommends $PACKAGES"
-    $install >&2 || { apt-get update -q >&2 && $install >&2; }
+    $install >&2 9>&- || { apt-get update -q >&2 && $install >&2 9>&-; }
 fi
 [ -r "$DRMAA_LIBRARY_PATH" ] || fail "$DRMAA_LIBRARY_PATH missing after install"
 [ -r "$JEMALLOC" ] || fail "$JEMALLOC missing after install"
@@ -138,7 +146,7 @@ stop_daemon() {  # $1: name, $2: pid file
 }
 start_execd() {
     log "starting sge_execd (log: $EXECD_SPOOL/<host>/messages)"
-    /etc/init.d/gridengine-exec start >&2 || fail "sge_execd did not start"
+    /etc/init.d/gridengine-exec start >&2 9>&- || fail "sge_execd did not start"
 }
 
 if write_host_aliases; then
@@ -153,7 +161,7 @@ end=$(($(date +%s) + WAIT_SECONDS))
 until qmaster_answers; do
     if ! alive "$QMASTER_PID"; then
         log "starting sge_qmaster (log: $QMASTER_LOG)"
-        /etc/init.d/gridengine-master start >&2 || fail "sge_qmaster did not start"
+        /etc/init.d/gridengine-master start >&2 9>&- || fail "sge_qmaster did not start"
     fi
     [ "$(date +%s)" -lt "$end" ] || fail "sge_qmaster does not answer qconf after ${WAIT_SECONDS} s"
     sleep 1
@@ -332,11 +340,14 @@ case $PYTHON in
 esac
 cd /tmp
 # -sync y waits for the job and exits with its exit status.
-timeout "$WAIT_SECONDS" qsub -b y -sync y -pe "$PE" 2 -N outflow-selfcheck -o /dev/null -e /dev/null true >&2 \
-    || fail "the qsub self-check job (-pe $PE 2) did not run to exit status 0 within ${WAIT_SECONDS} s"
+if ! timeout "$JOB_WAIT_SECONDS" qsub -b y -sync y -pe "$PE" 2 -N outflow-selfcheck \
+        -o /dev/null -e /dev/null true >&2; then
+    qdel outflow-selfcheck >/dev/null 2>&1 || true  # left queued when timeout stopped qsub
+    fail "the qsub self-check job (-pe $PE 2) did not run to exit status 0 within ${JOB_WAIT_SECONDS} s"
+fi
 log "qsub self-check passed"
 
-if DRMAA_LIBRARY_PATH=$DRMAA_LIBRARY_PATH LD_PRELOAD=$JEMALLOC timeout "$WAIT_SECONDS" "$PYTHON" - "$PE" <<'EOF' >&2
+if DRMAA_LIBRARY_PATH=$DRMAA_LIBRARY_PATH LD_PRELOAD=$JEMALLOC timeout "$JOB_WAIT_SECONDS" "$PYTHON" - "$PE" <<'EOF' >&2
 import sys
 
 import drmaa
@@ -347,6 +358,7 @@ with drmaa.Session() as s:
     jt.nativeSpecification = f"-pe {sys.argv[1]} 2"
     jt.outputPath = ":/dev/null"
     jt.errorPath = ":/dev/null"
+    jt.jobName = "outflow-selfcheck"
     job = s.runJob(jt)
     info = s.wait(job, drmaa.Session.TIMEOUT_WAIT_FOREVER)
     s.deleteJobTemplate(jt)
@@ -357,7 +369,8 @@ EOF
 then
     log "DRMAA self-check passed"
 else
-    fail "the DRMAA self-check with $PYTHON failed (is the Python package drmaa installed?)"
+    qdel outflow-selfcheck >/dev/null 2>&1 || true
+    fail "the DRMAA self-check with $PYTHON failed (its error is above; it needs the Python package drmaa)"
 fi
 
 echo "SGE_ROOT=$SGE_ROOT"

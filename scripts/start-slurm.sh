@@ -22,6 +22,8 @@ SPOOL_DIR=/var/lib/slurm/slurmd
 CTLD_PID=/run/slurmctld.pid
 SLURMD_PID=/run/slurmd.pid
 WAIT_SECONDS=60
+# The self-check job may queue behind other jobs on a machine in use.
+JOB_WAIT_SECONDS=120
 
 log() { echo "start-slurm: $*" >&2; }
 
@@ -42,6 +44,12 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
+# One run at a time: two at once would start two of each daemon. Whatever runs
+# on past this script (daemons, anything apt starts) gets descriptor 9
+# closed (9>&-), or it would hold the lock for good.
+exec 9>/run/lock/outflow-start-slurm.lock
+flock -w 300 9 || fail "another start-slurm.sh still holds /run/lock/outflow-start-slurm.lock after 5 min"
+
 # --- packages -----------------------------------------------------------------
 if ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1 \
         || ! command -v sbatch >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then
@@ -49,7 +57,7 @@ if ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1
     export DEBIAN_FRONTEND=noninteractive
     # Recommends would pull in ~40 more packages (docs, X libraries) not needed here.
     install="apt-get install -y -q --no-install-recommends slurm-wlm munge"
-    $install >&2 || { apt-get update -q >&2 && $install >&2; }
+    $install >&2 9>&- || { apt-get update -q >&2 && $install >&2 9>&-; }
 fi
 
 # --- munge ----------------------------------------------------------------------
@@ -74,7 +82,7 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     log "starting munged"
     # A stale socket or pid file left by a killed munged makes it refuse to start.
     rm -f /run/munge/munge.socket.2 /run/munge/munge.socket.2.lock /run/munge/munged.pid
-    munged --force --log-file="$MUNGE_LOG" || fail "munged did not start"
+    munged --force --log-file="$MUNGE_LOG" 9>&- || fail "munged did not start"
     end=$(($(date +%s) + 10))
     until munge -n 2>/dev/null | unmunge >/dev/null 2>&1; do
         [ "$(date +%s)" -lt "$end" ] || fail "munge credentials do not round-trip after 10 s"
@@ -179,11 +187,11 @@ fi
 # this script and whoever called it.
 if ! running "$CTLD_PID"; then
     log "starting slurmctld (log: $CTLD_LOG)"
-    slurmctld || fail "slurmctld did not start"
+    slurmctld 9>&- || fail "slurmctld did not start"
 fi
 if ! running "$SLURMD_PID"; then
     log "starting slurmd (log: $SLURMD_LOG)"
-    slurmd || fail "slurmd did not start"
+    slurmd 9>&- || fail "slurmd did not start"
 fi
 
 # --- wait for an idle node ------------------------------------------------------
@@ -207,7 +215,7 @@ log "node $NODE is $state ($CPUS CPUs, ${REAL_MEM} MiB)"
 JOB=$(timeout 30 sbatch --parsable --job-name=outflow-selfcheck --cpus-per-task=2 \
     --chdir=/tmp --output=/dev/null --wrap true) || fail "sbatch refused the self-check job"
 JOB=${JOB%%;*}
-end=$(($(date +%s) + WAIT_SECONDS))
+end=$(($(date +%s) + JOB_WAIT_SECONDS))
 while :; do
     state=$(scontrol show job "$JOB" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
     case $state in
@@ -217,7 +225,7 @@ while :; do
     esac
     if [ "$(date +%s)" -ge "$end" ]; then
         scancel "$JOB" 2>/dev/null || true
-        fail "self-check job $JOB not completed after ${WAIT_SECONDS} s (state '${state:-unknown}')"
+        fail "self-check job $JOB not completed after ${JOB_WAIT_SECONDS} s (state '${state:-unknown}')"
     fi
     sleep 0.5
 done
