@@ -97,6 +97,8 @@ class Console:
             parts.append(f"{len(outcome.failed)} failed")
         if outcome.blocked:
             parts.append(f"{outcome.blocked} not run (upstream failed)")
+        if outcome.not_started:
+            parts.append(f"{outcome.not_started} not started (stopped at the failure; -k goes on)")
         text = ", ".join(parts) + f" in {outcome.elapsed:.1f}s"
         if outcome.failed:
             print(f"outflow: {text}", file=self.err, flush=True)

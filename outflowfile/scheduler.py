@@ -78,6 +78,7 @@ class Outcome:
     up_to_date: int = 0
     failed: list[Job] = field(default_factory=list)
     blocked: int = 0
+    not_started: int = 0  # left when the run stopped after a failure (no -k)
     would_run: list[tuple[Job, str]] = field(default_factory=list)
     unsized: list[MapNode] = field(default_factory=list)
     elapsed: float = 0.0
@@ -147,6 +148,11 @@ class Engine:
                     self._finish(result)
         except KeyboardInterrupt as exc:
             self._interrupt(type(exc).__name__)
+        if self.stopping:
+            left = ("waiting", "ready")
+            self.outcome.not_started = sum(
+                1 for n in self.graph.nodes if isinstance(n, Job) and n.state in left
+            )
         self.outcome.elapsed = time.monotonic() - start
         return self.outcome
 
@@ -232,7 +238,12 @@ class Engine:
             return
         if job.params is None or job.output_files is None:
             self.graph.resolve_files(job)
-            job.deps.extend(self.graph.link_file_dependencies(job))
+            extra = self.graph.link_file_dependencies(job)
+            job.deps.extend(extra)
+            pending = [d for d in extra if d.state not in COMPLETE]
+            if pending:  # a producer of its input files, found only now
+                self._wait_on(job, pending)
+                return
         self._check_param_types(job)
         task = job.task
         def_hash = self.def_hashes.get(task.name)

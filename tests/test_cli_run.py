@@ -230,8 +230,9 @@ def test_keep_going_runs_independent_jobs(tmp_path: Path) -> None:
     outflow(p, "-j", "1", "-k", check=1)
     assert {"done-1", "done-2", "done-3"} <= set(os.listdir(p))
     q = make_project(tmp_path / "b", text)
-    outflow(q, "-j", "1", check=1)
+    proc = outflow(q, "-j", "1", check=1)
     assert not list(q.glob("done-*"))
+    assert "0 ran, 0 up to date, 1 failed, 3 not started (stopped at the failure" in proc.stderr
 
 
 def test_wrong_type_across_a_pipe_names_task_input_and_types(tmp_path: Path) -> None:
