@@ -9,10 +9,13 @@
 # is already in place it only verifies. It then runs a 2-slot job with qsub and
 # another through Python's `drmaa` package as a self-check.
 #
-# The last lines printed are the environment a DRMAA client needs, ready for
-# `eval`:
+# The last lines printed are the environment a DRMAA client needs (VAR=value,
+# no spaces), e.g. for a shell that will run one:
 #
-#     eval "$(scripts/start-sge.sh | grep '^[A-Z_]*=')"
+#     export $(scripts/start-sge.sh | grep '^[A-Z_]*=')
+#
+# Mind that DRMAA_LIBRARY_PATH in the environment makes `outflow --cluster
+# slurm` submit through DRMAA, and LD_PRELOAD applies to every program started.
 #
 # On failure it names the logs to read and exits non-zero.
 set -eu
@@ -21,9 +24,10 @@ SGE_ROOT=/var/lib/gridengine
 SGE_CELL=default
 export SGE_ROOT SGE_CELL
 DRMAA_LIBRARY_PATH=/usr/lib/gridengine-drmaa/lib/libdrmaa.so.1.0
-# The DRMAA library (and the gridengine binaries) are linked against jemalloc;
-# loaded with dlopen into a Python that already uses glibc's malloc it crashed
-# or failed to initialise, unless jemalloc is preloaded into the process.
+# The DRMAA library is linked against jemalloc, whose thread-local storage
+# does not fit in what glibc keeps free for libraries loaded later: `import
+# drmaa` (a dlopen) fails with "libjemalloc.so.2: cannot allocate memory in
+# static TLS block" unless jemalloc is preloaded when the process starts.
 JEMALLOC=/lib/x86_64-linux-gnu/libjemalloc.so.2
 QUEUE=all.q
 PE=smp
@@ -117,7 +121,10 @@ if [ ! -e /var/spool/gridengine/spooldb/sge ]; then
         /var/spool/gridengine/spooldb "$SGE_ROOT/$SGE_CELL" "$SGE_ROOT/$SGE_CELL/common"
     su -s /bin/sh -c "/usr/share/gridengine/scripts/init_cluster $SGE_ROOT $SGE_CELL /var/spool/gridengine/spooldb sgeadmin" sgeadmin >&2
 fi
-echo "$HOST" >"$SGE_ROOT/$SGE_CELL/common/act_qmaster"
+# Clients find the qmaster through this file.
+if [ "$(cat "$SGE_ROOT/$SGE_CELL/common/act_qmaster" 2>/dev/null)" != "$HOST" ]; then
+    echo "$HOST" >"$SGE_ROOT/$SGE_CELL/common/act_qmaster"
+fi
 
 # --- daemons --------------------------------------------------------------------
 # The init scripts start each daemon with start-stop-daemon; the daemons fork
@@ -171,7 +178,7 @@ done
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# Value of attribute $2 in the object printed by `qconf $1`.
+# Value of attribute $2 in the object printed by `qconf $1` ($1 split into words).
 attr() { qconf $1 2>/dev/null | awk -v k="$2" '$1 == k { $1 = ""; sub(/^ +/, ""); print; exit }'; }
 
 # This host may administer and submit.
