@@ -9,6 +9,9 @@ together, so nothing polls; it wakes up early enough to enforce time limits.
 Killing a job means its whole process tree: the descendants found through
 psutil plus, for shell jobs, the process group of their session. SIGTERM
 first, SIGKILL after a grace period.
+
+If this process dies without cleaning up (``kill -9``, a crash), a small
+guard process kills what is left: see ``_Guard``.
 """
 
 from __future__ import annotations
@@ -48,6 +51,79 @@ _WORKER_BOOT = (
     "import sys; sys.path.append(sys.argv.pop(1)); "
     "from outflowfile.worker import main; main(sys.argv[1:])"
 )
+
+
+# The guard reads "+PGID" / "-PGID" lines on its stdin: the process groups of
+# running jobs and workers. At end-of-file (we closed the pipe, or died
+# however we died) it kills every group still listed. No imports beyond os
+# and signal, and python -I -S: it starts in a few milliseconds.
+_GUARD_CODE = """\
+import os, signal
+groups, rest = set(), b""
+while True:
+    data = os.read(0, 65536)
+    if not data:
+        break
+    *lines, rest = (rest + data).split(b"\\n")
+    for line in lines:
+        (groups.add if line[:1] == b"+" else groups.discard)(int(line[1:]))
+for pgid in groups:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+
+
+class _Guard:
+    """Kills the process groups of our jobs and workers when this process
+    dies, even by SIGKILL, which nothing inside it can catch.
+
+    PR_SET_PDEATHSIG (what workers use) reaches only the process that set
+    it: a killed ``bash -c`` leaves its children running. Every job runs in
+    its own session, so its process group holds its whole tree; a process
+    outside ours learns of our death from the end of a pipe and kills the
+    groups. A job that moves itself to another session escapes it."""
+
+    def __init__(self, python: str) -> None:
+        self._proc = subprocess.Popen(
+            [python, "-I", "-S", "-c", _GUARD_CODE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd="/",  # never keep a project's filesystem busy
+            start_new_session=True,  # a Ctrl-C in the terminal must not reach it
+        )
+        assert self._proc.stdin is not None
+        self._fd: int | None = self._proc.stdin.fileno()
+
+    def watch(self, pgid: int) -> None:
+        self._send(b"+%d\n" % pgid)
+
+    def forget(self, pgid: int) -> None:
+        self._send(b"-%d\n" % pgid)
+
+    def _send(self, line: bytes) -> None:
+        if self._fd is None:
+            return
+        try:
+            os.write(self._fd, line)  # a line is far below PIPE_BUF: atomic
+        except OSError:  # the guard was killed: jobs are still killed by every other path
+            self._fd = None
+
+    def close(self) -> None:
+        """End the guard; it kills any group still listed."""
+        assert self._proc.stdin is not None
+        self._fd = None
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
 
 
 @dataclass
@@ -113,6 +189,7 @@ class LocalExecutor:
         self._done: list[JobResult] = []  # failed to start; reported by wait()
         self._tmpdir: str | None = None
         self._closed = False
+        self._guard_: _Guard | None = None  # started with the first process
         # Shell jobs' environments by core count. Built once: copying
         # os.environ costs more than starting the process. Like the workers,
         # they see the environment as it was when first needed.
@@ -203,8 +280,12 @@ class LocalExecutor:
         if self._jobs:
             self.cancel_all()
         for worker in self._idle:
+            self._forget(worker.proc.pid)
             _stop_worker(worker)
         self._idle.clear()
+        if self._guard_ is not None:
+            self._guard_.close()
+            self._guard_ = None
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
 
@@ -251,6 +332,7 @@ class LocalExecutor:
 
     def _start_shell(self, spec: JobSpec, log: str) -> _Job:
         os.makedirs(os.path.dirname(log), exist_ok=True)
+        guard = self._guard()
         with open(log, "wb") as out:
             proc = subprocess.Popen(
                 runner.run_shell_command(spec),
@@ -261,6 +343,7 @@ class LocalExecutor:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        guard.watch(proc.pid)
         return _Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
                     process=None, pidfd=_pidfd(proc.pid), proc=proc)
 
@@ -273,6 +356,7 @@ class LocalExecutor:
         try:
             worker.conn.send_bytes(data)
         except OSError:  # it died while idle (the OOM killer, say): use a new one
+            self._forget(worker.proc.pid)
             _discard_worker(worker)
             worker = self._spawn_worker()
             worker.conn.send_bytes(data)
@@ -285,7 +369,19 @@ class LocalExecutor:
             env = self._envs[cpus] = os.environ | thread_env(cpus)
         return env
 
+    def _guard(self) -> _Guard:
+        if self._guard_ is None:
+            self._guard_ = _Guard(self.python)
+        return self._guard_
+
+    def _forget(self, pgid: int) -> None:
+        """The group ``pgid`` is ending or ended: not the guard's to kill.
+        Called before its leader is reaped, while its id cannot be reused."""
+        if self._guard_ is not None:
+            self._guard_.forget(pgid)
+
     def _spawn_worker(self) -> _Worker:
+        guard = self._guard()
         ours, theirs = socket.socketpair()
         with ours, theirs:
             proc = subprocess.Popen(
@@ -297,6 +393,7 @@ class LocalExecutor:
                 start_new_session=True,  # a Ctrl-C in the terminal reaches only us
             )
             conn = Connection(ours.detach())
+        guard.watch(proc.pid)
         return _Worker(proc=proc, process=psutil.Process(proc.pid), conn=conn,
                        pidfd=_pidfd(proc.pid))
 
@@ -381,6 +478,7 @@ class LocalExecutor:
                 return self._failed(job, received, 1)
         elif not _exited(worker.proc.pid):
             return None
+        self._forget(worker.proc.pid)
         code, _ = _reap(worker.proc)
         _close_worker(worker)
         self._finish_tree(job)
@@ -389,15 +487,14 @@ class LocalExecutor:
         if code is not None and code >= 0:
             error = f"the worker process exited with status {code} without finishing the task"
         else:
-            error = f"the worker process died: {_describe_exit(code)}"
-            if code == -signal.SIGKILL:
-                error += "; out of memory, perhaps (the kernel's OOM killer sends it)"
+            error = f"the worker process died: {_describe_exit(code)}{_sigkill_note(code)}"
         return self._failed(job, error, code)
 
     def _shell_result(self, job: _Job) -> JobResult | None:
         assert job.proc is not None
         if not _exited(job.pid):
             return None
+        self._forget(job.pid)
         code, usage = _reap(job.proc)
         if code != 0 or job.failure is not None:
             _killpg(job.pid, signal.SIGKILL)  # what it left running in the background
@@ -411,7 +508,7 @@ class LocalExecutor:
         if job.failure is not None:
             result.error = job.failure
         elif code != 0:
-            result.error = f"command {_describe_exit(code)}: {job.spec.code}"
+            result.error = f"command {_describe_exit(code)}{_sigkill_note(code)}: {job.spec.code}"
         return result
 
     def _failed(self, job: _Job, error: str, code: int | None) -> JobResult:
@@ -543,6 +640,13 @@ def _describe_exit(code: int | None) -> str:
             name = "unknown signal"
         return f"killed by signal {-code} ({name})"
     return f"exited with status {code}"
+
+
+def _sigkill_note(code: int | None) -> str:
+    """For a SIGKILL we did not send: the usual sender."""
+    if code == -signal.SIGKILL:
+        return "; out of memory, perhaps (the kernel's OOM killer sends it)"
+    return ""
 
 
 def _duration(seconds: int) -> str:
