@@ -26,8 +26,29 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C but with its own exit status."""
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated()
+class StopSignals:
+    """Ctrl-C (SIGINT) and SIGTERM: the first stops the run, by an exception
+    raised wherever the program is; the cleanup that follows (jobs killed,
+    partial outputs removed, the cache told) must not be cut short, so later
+    signals only say that it is under way. ``kill -9`` still ends outflow at
+    once: the guard kills its jobs and the next run finishes the cleanup."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self)
+        signal.signal(signal.SIGTERM, self)
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if self.stopping:
+            # os.write: print() could be interrupted inside sys.stderr's own write.
+            os.write(2, f"outflow: still stopping jobs and cleaning up, please wait "
+                        f"(kill -9 {os.getpid()} abandons the cleanup; the next run "
+                        f"finishes it)\n".encode())
+            return
+        self.stopping = True
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,7 +95,7 @@ def main(**opts: Any) -> None:
     TARGETS are workflows, tasks (their jobs and everything upstream) or
     output files; the default is the workflow named 'all', else the first.
     """
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    StopSignals().install()
     from outflowfile.errors import UserError
 
     try:
