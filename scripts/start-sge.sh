@@ -226,7 +226,10 @@ EOF
     qconf -Ae "$TMP/exechost" >&2
 fi
 
+# At least 8 slots (see start-slurm.sh: tasks asking for several cores must
+# be able to run on this small test machine).
 SLOTS=$(nproc)
+[ "$SLOTS" -ge 8 ] || SLOTS=8
 
 # `-pe smp N`: N slots, all on one host.
 if [ "$(attr "-sp $PE" allocation_rule)" != '$pe_slots' ]; then

@@ -93,7 +93,11 @@ fi
 # --- slurm.conf -----------------------------------------------------------------
 # slurmd finds its own node entry by the short host name.
 NODE=$(hostname -s)
+# At least 8 CPUs, more than a 2-core test machine has, so that tasks asking
+# for several cores (the tutorial's `cpus: 5`) run as they would on a real
+# cluster node; SlurmdParameters=config_overrides makes slurmd accept it.
 CPUS=$(nproc)
+[ "$CPUS" -ge 8 ] || CPUS=8
 # RealMemory (MiB) a bit below what the machine (or its cgroup) has: slurmd
 # drains a node that reports less memory than slurm.conf promises.
 MEM_MB=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
@@ -128,6 +132,7 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+SlurmdParameters=config_overrides
 DefMemPerCPU=$DEF_MEM_PER_CPU
 SchedulerType=sched/backfill
 ReturnToService=2

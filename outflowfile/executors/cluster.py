@@ -86,7 +86,8 @@ def native_args(flavour: str, spec: JobSpec, defaults: Defaults) -> list[str]:
         if partition:
             args.append(f"--partition={partition}")
         return args + extra
-    args = ["-pe", "smp", str(cpus)]
+    # -w e: refuse at once a job no queue can ever take (it would pend forever).
+    args = ["-w", "e", "-pe", "smp", str(cpus)]
     if mem:
         args += ["-l", f"h_vmem={math.ceil(mem / cpus / 2**20)}M"]  # per slot
     if seconds:

@@ -1,0 +1,170 @@
+"""Cluster runs against a real one-node Slurm (sbatch path) and a real Grid
+Engine through its DRMAA library. The services come from
+scripts/start-slurm.sh and scripts/start-sge.sh (fixtures in conftest.py)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from outflowtest import cache_rows, lines, make_project, outflow, outflow_command
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+NAP = """
+config:
+    items: list = [1, 2]
+
+task nap(item: int):
+    cpus: 2
+    output: out = "nap/{item}.txt"
+    shell: "echo $OUTFLOW_CPUS > {output.out}; sleep 20"
+
+workflow all:
+    map(items -> item) { nap }
+"""
+
+
+def _tutorial(tmp_path: Path) -> Path:
+    dest = tmp_path / "tutorial"
+    shutil.copytree(EXAMPLES / "tutorial", dest, ignore=shutil.ignore_patterns(".outflow"))
+    return dest
+
+
+def _wait_for(predicate, timeout: float = 120) -> None:  # noqa: ANN001
+    deadline = time.time() + timeout
+    while not predicate():
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.2)
+
+
+def _squeue(name_prefix: str = "outflow-") -> list[list[str]]:
+    out = subprocess.run(["squeue", "-h", "-o", "%i %j %T"], capture_output=True, text=True)
+    return [ln.split() for ln in out.stdout.splitlines() if name_prefix in ln]
+
+
+@pytest.mark.usefixtures("slurm")
+def test_tutorial_on_slurm_through_sbatch(tmp_path: Path) -> None:
+    p = _tutorial(tmp_path)
+    proc = outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", "-j", "8", timeout=600)
+    assert "through sbatch" in proc.stdout
+    assert "Result of the mapped computation: [80, 82, 84, 86, 88, 90]" in proc.stdout
+    hosts = {r[0] for r in cache_rows(p, "select host from jobs where status='done'")}
+    assert hosts and all(hosts)
+    proc = outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch")
+    assert "0 ran, 14 up to date" in proc.stdout
+
+
+@pytest.mark.usefixtures("slurm")
+def test_cpus_reach_slurm_and_the_job(tmp_path: Path) -> None:
+    p = make_project(tmp_path, NAP)
+    run = subprocess.Popen(outflow_command() + ["--cluster", "slurm", "--cluster-submit",
+                                                "sbatch"],
+                           cwd=p, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: any(state == "RUNNING" for _, _, state in _squeue()))
+        job_id = next(j for j, _, state in _squeue() if state == "RUNNING")
+        shown = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True,
+                               text=True).stdout
+        assert "NumCPUs=2" in shown
+    finally:
+        out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    assert (p / "nap" / "1.txt").read_text().strip() == "2"
+
+
+@pytest.mark.usefixtures("slurm")
+def test_failing_job_on_slurm_reports_status_and_log(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        task fail():
+            output: out = "never.txt"
+            shell: "echo about to fail; touch {output.out}; exit 3"
+        workflow all:
+            fail
+    """)
+    proc = outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", check=1, timeout=300)
+    assert "error: job fail failed (exit status 3)" in proc.stderr
+    assert "command exited with status 3" in proc.stderr
+    assert "log: .outflow/logs/fail/" in proc.stderr
+    assert "about to fail" in proc.stderr
+    assert not (p / "never.txt").exists()
+
+
+@pytest.mark.usefixtures("slurm")
+def test_scancel_of_a_running_job_is_reported(tmp_path: Path) -> None:
+    p = make_project(tmp_path, NAP.replace("[1, 2]", "[1]"))
+    run = subprocess.Popen(outflow_command() + ["--cluster", "slurm", "--cluster-submit",
+                                                "sbatch"],
+                           cwd=p, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: any(state == "RUNNING" for _, _, state in _squeue()))
+    for job_id, _, _ in _squeue():
+        subprocess.run(["scancel", job_id], check=True)
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 1
+    assert "error: job nap item=1 failed" in err
+    assert "CANCELLED" in err
+    assert not (p / "nap" / "1.txt").exists()
+
+
+@pytest.mark.usefixtures("slurm")
+def test_ctrl_c_cancels_every_submitted_job(tmp_path: Path) -> None:
+    p = make_project(tmp_path, NAP)
+    run = subprocess.Popen(outflow_command() + ["--cluster", "slurm", "--cluster-submit",
+                                                "sbatch"],
+                           cwd=p, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: len(_squeue()) >= 2)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 130, err
+    _wait_for(lambda: not [j for j in _squeue() if j[2] != "COMPLETING"], timeout=60)
+    statuses = {r[0] for r in cache_rows(p, "select status from jobs")}
+    assert statuses == {"interrupted"}
+
+
+@pytest.mark.usefixtures("slurm")
+def test_a_job_that_can_never_start_fails_with_the_reason(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        task huge():
+            cpus: 512
+            shell: "true"
+        workflow all:
+            huge
+    """)
+    proc = outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", check=1, timeout=120)
+    assert "it can never start here" in proc.stderr
+    assert not _squeue()
+
+
+def test_tutorial_on_grid_engine_through_drmaa(tmp_path: Path, sge_drmaa: dict) -> None:
+    p = _tutorial(tmp_path)
+    proc = outflow(p, "--cluster", "sge", "-j", "8", env=sge_drmaa, timeout=600)
+    assert "through DRMAA" in proc.stdout
+    assert "Result of the mapped computation: [80, 82, 84, 86, 88, 90]" in proc.stdout
+
+
+def test_failing_job_through_drmaa(tmp_path: Path, sge_drmaa: dict) -> None:
+    p = make_project(tmp_path, """
+        task fail():
+            cpus: 2
+            shell: "echo cores $OUTFLOW_CPUS; exit 3"
+        workflow all:
+            fail
+    """)
+    proc = outflow(p, "--cluster", "sge", check=1, env=sge_drmaa, timeout=300)
+    assert "error: job fail failed (exit status 3)" in proc.stderr
+    assert "cores 2" in proc.stderr
+    assert lines(p / "nothing") == []
+
+
+def test_missing_drmaa_library_is_a_clear_error(tmp_path: Path) -> None:
+    p = make_project(tmp_path, "task t():\n    shell: \"true\"\nworkflow all:\n    t\n")
+    proc = outflow(p, "--cluster", "drmaa", check=2,
+                   env={"DRMAA_LIBRARY_PATH": str(tmp_path / "no-such-libdrmaa.so")})
+    assert "cannot load the DRMAA library" in proc.stderr
+    assert "DRMAA_LIBRARY_PATH" in proc.stderr
+    assert "Traceback" not in proc.stderr
