@@ -29,6 +29,9 @@ class Console:
         if not self.quiet:
             print(text, file=self.out, flush=True)
 
+    def warn(self, text: str) -> None:
+        print(f"outflow: warning: {text}", file=self.err, flush=True)
+
     def job_started(self, job: Job, reason: str, spec: JobSpec) -> None:
         if self.verbose:
             self.say(f"start {job.label}: {reason}")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 STATE_DIR = ".outflow"
 CLUSTER_JOBS = 100  # jobs in flight on a cluster when -j is not given
+SQLITE_WRITERS = 4  # cluster jobs writing to SQLite at once before a warning
 
 
 @dataclass
@@ -312,12 +313,19 @@ def _executor(request: RunRequest, recorder: RunRecorder, console: Console) -> E
 
     submitter = make_submitter(request.cluster)
     console.say(f"outflow: submitting to {submitter.describe()}")
+    db_url = request.db or os.environ.get("OUTFLOW_DB")
+    in_flight = request.jobs or CLUSTER_JOBS
+    if in_flight > SQLITE_WRITERS and (db_url is None or db_url.startswith("sqlite")):
+        console.warn(
+            f"up to {in_flight} jobs will write to an SQLite cache, one at a time; "
+            "past a handful, use PostgreSQL (--db postgresql://...)"
+        )
     return ClusterExecutor(
         submitter,
         recorder.cache,
-        cores=request.jobs or CLUSTER_JOBS,
+        cores=in_flight,
         defaults=request.cluster.defaults,
-        db_url=request.db or os.environ.get("OUTFLOW_DB"),
+        db_url=db_url,
         latency_wait=request.cluster.latency_wait,
     )
 

@@ -168,3 +168,23 @@ def test_missing_drmaa_library_is_a_clear_error(tmp_path: Path) -> None:
     assert "cannot load the DRMAA library" in proc.stderr
     assert "DRMAA_LIBRARY_PATH" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.usefixtures("slurm")
+def test_tutorial_on_slurm_with_postgresql(tmp_path: Path, pg_url: str) -> None:
+    p = _tutorial(tmp_path)
+    proc = outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", "-j", "8",
+                   "--db", pg_url, timeout=600)
+    assert "Result of the mapped computation: [80, 82, 84, 86, 88, 90]" in proc.stdout
+    assert "warning" not in proc.stderr
+    assert not (p / ".outflow" / "outflow.db").exists()
+    proc = outflow(p, "--db", pg_url)
+    assert "0 ran, 14 up to date" in proc.stdout
+
+
+@pytest.mark.usefixtures("slurm")
+def test_sqlite_on_a_cluster_warns(tmp_path: Path) -> None:
+    p = make_project(tmp_path, "task t():\n    shell: \"true\"\nworkflow all:\n    t\n")
+    proc = outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", "-j", "16",
+                   timeout=300)
+    assert "warning: up to 16 jobs will write to an SQLite cache" in proc.stderr
