@@ -1,4 +1,7 @@
-"""A job on a cluster node: ``python -m outflowfile.nodejob --workdir DIR [--db URL] ROW``.
+"""A job on a cluster node: ``python -m outflowfile.nodejob --workdir DIR [--db URL] ROW``,
+or, as an element of a job array, ``... --rows ROW,ROW,...``: the element
+runs the row at its index (Slurm's SLURM_ARRAY_TASK_ID or Grid Engine's
+SGE_TASK_ID, counted from 1).
 
 Reads its ``JobSpec`` from the cache database (row ``ROW``), runs the task in
 the project directory with the cores the scheduler gave it, writes how it
@@ -31,6 +34,19 @@ def allocated_cores(asked: int, environ: dict[str, str] | os._Environ[str] = os.
         if value.isdigit() and int(value) > 0:
             return int(value)
     return asked
+
+
+def array_row(rows: str, environ: dict[str, str] | os._Environ[str] = os.environ) -> int | None:
+    """The row of this array element: ``rows`` at the scheduler's index."""
+    from outflowfile.executors.cluster import ARRAY_INDEX_VARIABLES
+
+    for name in ARRAY_INDEX_VARIABLES:
+        value = environ.get(name, "")
+        if value.isdigit():
+            listed = rows.split(",")
+            index = int(value) - 1
+            return int(listed[index]) if 0 <= index < len(listed) else None
+    return None
 
 
 def run_shell(spec: JobSpec, host: str) -> JobResult:
@@ -72,16 +88,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="outflowfile.nodejob")
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--db", default=None)
-    parser.add_argument("row", type=int)
+    parser.add_argument("row", type=int, nargs="?")
+    parser.add_argument("--rows", default=None)
     args = parser.parse_args(argv)
+    row = args.row if args.rows is None else array_row(args.rows)
+    if row is None:
+        print("outflow job: no row, and no array index in the environment", file=sys.stderr)
+        return EXIT_NO_SPEC
 
     from outflowfile.cache import Cache
 
     cache = Cache.open(Path(args.workdir), args.db)
     try:
-        text = cache.read_spec(args.row)
+        text = cache.read_spec(row)
         if text is None:
-            print(f"outflow job: no job {args.row} in the cache {args.db or ''}", file=sys.stderr)
+            print(f"outflow job: no job {row} in the cache {args.db or ''}", file=sys.stderr)
             return EXIT_NO_SPEC
         spec = JobSpec.from_text(text)
         spec.cpus = allocated_cores(spec.cpus)
@@ -90,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run_shell(spec, host) if spec.kind == "shell" else run_python(spec, host)
         report = asdict(result)
         report.pop("output", None)
-        cache.node_finished(args.row, report)
+        cache.node_finished(row, report)
     finally:
         cache.close()
     if result.error:

@@ -188,3 +188,43 @@ def test_sqlite_on_a_cluster_warns(tmp_path: Path) -> None:
     proc = outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", "-j", "16",
                    timeout=300)
     assert "warning: up to 16 jobs will write to an SQLite cache" in proc.stderr
+
+
+ARRAY = """
+config:
+    items: list = [1, 2, 3, 4, 5]
+
+task square(item: int):
+    output: out = "sq/{item}.txt"
+    shell: "echo $(( {item} * {item} )) > {output.out}"
+
+task total(out: list):
+    output: sum = "total.txt"
+    shell: "cat {out} | awk '{{s += $1}} END {{print s}}' > {output.sum}"
+
+workflow all:
+    map(items -> item) { square } | total
+"""
+
+
+def _array_jobs(p: Path) -> list[str]:
+    return sorted(f.name for f in (p / ".outflow" / "cluster").iterdir())
+
+
+@pytest.mark.usefixtures("slurm")
+def test_a_map_goes_out_as_one_slurm_array(tmp_path: Path) -> None:
+    p = make_project(tmp_path, ARRAY)
+    outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", timeout=300)
+    assert (p / "total.txt").read_text().strip() == "55"
+    logs = _array_jobs(p)
+    # One array of five elements (ARRAYID_1.out ... ARRAYID_5.out), then total alone.
+    arrays = {name.split("_")[0] for name in logs if "_" in name}
+    assert len(arrays) == 1 and sum("_" in n for n in logs) == 5
+
+
+def test_a_map_goes_out_as_one_drmaa_bulk_job(tmp_path: Path, sge_drmaa: dict) -> None:
+    p = make_project(tmp_path, ARRAY)
+    outflow(p, "--cluster", "sge", env=sge_drmaa, timeout=300)
+    assert (p / "total.txt").read_text().strip() == "55"
+    bulk = [n for n in _array_jobs(p) if n.count(".") == 2]  # NAME.INDEX.out
+    assert len(bulk) == 5

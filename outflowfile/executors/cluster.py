@@ -59,6 +59,12 @@ class Submitter(Protocol):
     def submit(self, name: str, command: list[str], native: list[str], log: str,
                workdir: str) -> str: ...
 
+    def submit_array(self, name: str, command: list[str], native: list[str], size: int,
+                     log_dir: str, workdir: str) -> list[str]:
+        """One array of ``size`` elements, numbered from 1, each running
+        ``command``; returns each element's job id, in order."""
+        ...
+
     def finished(self, ids: list[str]) -> dict[str, Ended]: ...
 
     def cancel(self, ids: list[str]) -> None: ...
@@ -113,6 +119,9 @@ class _Submitted:
     started: float
 
 
+ARRAY_INDEX_VARIABLES = ("SLURM_ARRAY_TASK_ID", "SGE_TASK_ID")
+
+
 @dataclass
 class ClusterExecutor:
     submitter: Submitter
@@ -124,6 +133,9 @@ class ClusterExecutor:
     local: LocalExecutor | None = None
     tag: str = field(default_factory=lambda: f"outflow-{os.getpid()}")
     _jobs: dict[int, _Submitted] = field(default_factory=dict)
+    # Started but not yet submitted: the jobs of one dispatch round go out
+    # together, those of one task with the same resources as one array.
+    _held: list[JobSpec] = field(default_factory=list)
     _poll: float = POLL_MIN
 
     def grant(self, cpus: int) -> int:
@@ -132,7 +144,7 @@ class ClusterExecutor:
     def can_start(self, spec: JobSpec) -> bool:
         if self._is_local(spec):
             return self._local().can_start(spec)
-        return len(self._jobs) < self.cores
+        return len(self._jobs) + len(self._held) < self.cores
 
     def start(self, spec: JobSpec) -> None:
         if self._is_local(spec):
@@ -140,19 +152,13 @@ class ClusterExecutor:
             return
         assert spec.row is not None, "a cluster job needs its cache row"
         self.cache.store_spec(spec.row, spec.to_text())
-        command = [sys.executable, "-m", "outflowfile.nodejob", "--workdir", spec.workdir]
-        if self.db_url:
-            command += ["--db", self.db_url]
-        command.append(str(spec.row))
-        native = native_args(self.submitter.flavour, spec, self.defaults)
-        log = os.path.join(spec.workdir, ".outflow", "cluster", f"{spec.row}.out")
-        Path(log).parent.mkdir(parents=True, exist_ok=True)
-        job_id = self.submitter.submit(self.tag, command, native, log, spec.workdir)
-        self._jobs[spec.id] = _Submitted(spec, job_id, time.time())
-        self._poll = POLL_MIN
+        self._held.append(spec)
 
     def wait(self, timeout: float | None) -> list[JobResult]:
         end = None if timeout is None else time.monotonic() + timeout
+        failed = self._submit_held()
+        if failed:
+            return failed
         while True:
             results = self._local().wait(0) if self.local is not None else []
             results += self._collect()
@@ -166,10 +172,14 @@ class ClusterExecutor:
             self._poll = min(POLL_MAX, self._poll * 1.5)
 
     def running(self) -> int:
-        return len(self._jobs) + (self.local.running() if self.local is not None else 0)
+        local = self.local.running() if self.local is not None else 0
+        return len(self._jobs) + len(self._held) + local
 
     def cancel_all(self) -> list[JobResult]:
         results = self.local.cancel_all() if self.local is not None else []
+        for spec in self._held:
+            results.append(self._failed(_Submitted(spec, "", time.time()), "cancelled"))
+        self._held.clear()
         if self._jobs:
             self.submitter.cancel([s.job_id for s in self._jobs.values()])
         for sub in self._jobs.values():
@@ -178,13 +188,49 @@ class ClusterExecutor:
         return results
 
     def close(self) -> None:
-        if self._jobs:
+        if self._jobs or self._held:
             self.cancel_all()
         if self.local is not None:
             self.local.close()
         self.submitter.close()
 
     # -- internals --
+
+    def _submit_held(self) -> list[JobResult]:
+        """Submit what start() held; the results of jobs the scheduler refused."""
+        groups: dict[tuple[str, tuple[str, ...]], list[JobSpec]] = {}
+        for spec in self._held:
+            native = native_args(self.submitter.flavour, spec, self.defaults)
+            groups.setdefault((spec.task, tuple(native)), []).append(spec)
+        self._held = []
+        refused = []
+        for (_, native), specs in groups.items():
+            try:
+                ids = self._submit_group(specs, list(native))
+            except OSError as exc:
+                now = time.time()
+                refused += [self._failed(_Submitted(s, "", now), str(exc)) for s in specs]
+                continue
+            now = time.time()
+            for spec, job_id in zip(specs, ids, strict=True):
+                self._jobs[spec.id] = _Submitted(spec, job_id, now)
+        self._poll = POLL_MIN
+        return refused
+
+    def _submit_group(self, specs: list[JobSpec], native: list[str]) -> list[str]:
+        workdir = specs[0].workdir
+        log_dir = os.path.join(workdir, ".outflow", "cluster")
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "outflowfile.nodejob", "--workdir", workdir]
+        if self.db_url:
+            command += ["--db", self.db_url]
+        if len(specs) == 1:
+            log = os.path.join(log_dir, f"{specs[0].row}.out")
+            return [self.submitter.submit(self.tag, command + [str(specs[0].row)], native, log,
+                                          workdir)]
+        rows = ",".join(str(s.row) for s in specs)
+        return self.submitter.submit_array(self.tag, command + ["--rows", rows], native,
+                                           len(specs), log_dir, workdir)
 
     def _is_local(self, spec: JobSpec) -> bool:
         return bool(spec.resources.get("local"))

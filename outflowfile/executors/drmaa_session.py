@@ -10,7 +10,7 @@ import shlex
 from typing import Any
 
 from outflowfile.errors import UserError
-from outflowfile.executors.cluster import Ended
+from outflowfile.executors.cluster import ARRAY_INDEX_VARIABLES, Ended
 
 
 def _load() -> Any:
@@ -42,20 +42,25 @@ class DrmaaSubmitter:
 
     def submit(self, name: str, command: list[str], native: list[str], log: str,
                workdir: str) -> str:
-        jt = self._session.createJobTemplate()
+        jt = self._template(name, command, native, workdir)
+        jt.outputPath = ":" + log
         try:
-            jt.remoteCommand = command[0]
-            jt.args = command[1:]
-            jt.nativeSpecification = " ".join(shlex.quote(a) for a in native)
-            jt.workingDirectory = workdir
-            jt.outputPath = ":" + log
-            jt.joinFiles = True
-            jt.jobName = name
-            jt.jobEnvironment = dict(os.environ)
             try:
                 return str(self._session.runJob(jt))
             except Exception as exc:
                 raise OSError(f"the scheduler refused the job: {exc}") from None
+        finally:
+            self._session.deleteJobTemplate(jt)
+
+    def submit_array(self, name: str, command: list[str], native: list[str], size: int,
+                     log_dir: str, workdir: str) -> list[str]:
+        jt = self._template(name, command, native, workdir)
+        jt.outputPath = f":{log_dir}/{name}.{jt.PARAMETRIC_INDEX}.out"
+        try:
+            try:
+                return [str(j) for j in self._session.runBulkJobs(jt, 1, size, 1)]
+            except Exception as exc:
+                raise OSError(f"the scheduler refused the job array: {exc}") from None
         finally:
             self._session.deleteJobTemplate(jt)
 
@@ -71,6 +76,20 @@ class DrmaaSubmitter:
                 continue
             out[job_id] = self._ended(job_id)
         return out
+
+    def _template(self, name: str, command: list[str], native: list[str], workdir: str) -> Any:
+        jt = self._session.createJobTemplate()
+        jt.remoteCommand = command[0]
+        jt.args = command[1:]
+        jt.nativeSpecification = " ".join(shlex.quote(a) for a in native)
+        jt.workingDirectory = workdir
+        jt.joinFiles = True
+        jt.jobName = name
+        # Our own array index (were outflow itself an array element) must not
+        # reach the jobs: theirs is set by the scheduler.
+        env = {k: v for k, v in os.environ.items() if k not in ARRAY_INDEX_VARIABLES}
+        jt.jobEnvironment = env
+        return jt
 
     def _ended(self, job_id: str) -> Ended:
         d = self._drmaa

@@ -42,12 +42,26 @@ class SbatchSubmitter:
             raise SubmitError(f"sbatch refused the job: {proc.stderr.strip()}")
         return proc.stdout.strip().split(";")[0]
 
+    def submit_array(self, name: str, command: list[str], native: list[str], size: int,
+                     log_dir: str, workdir: str) -> list[str]:
+        self._name = name
+        log = f"{log_dir}/%A_%a.out"
+        argv = ["sbatch", "--parsable", f"--array=1-{size}", f"--job-name={name}",
+                f"--output={log}", f"--chdir={workdir}", *native, "--wrap", shlex.join(command)]
+        proc = subprocess.run(argv, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SubmitError(f"sbatch refused the job array: {proc.stderr.strip()}")
+        array_id = proc.stdout.strip().split(";")[0]
+        return [f"{array_id}_{i}" for i in range(1, size + 1)]
+
     def finished(self, ids: list[str]) -> dict[str, Ended]:
         if self._name is None:
             return {}
         queued: dict[str, str] = {}
         stuck: dict[str, Ended] = {}
-        for line in _run(["squeue", "-h", f"--name={self._name}", "-o", "%i %T %r"]).splitlines():
+        # -r: one line per array element ("123_4"), pending ones included.
+        listing = _run(["squeue", "-h", "-r", f"--name={self._name}", "-o", "%i %T %r"])
+        for line in listing.splitlines():
             job_id, state, reason = (line.split(None, 2) + ["", ""])[:3]
             queued[job_id] = state
             if state == "PENDING" and reason in NEVER:
