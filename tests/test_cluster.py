@@ -43,9 +43,11 @@ def _wait_for(predicate, timeout: float = 120) -> None:  # noqa: ANN001
         time.sleep(0.2)
 
 
-def _squeue(name_prefix: str = "outflow-") -> list[list[str]]:
-    out = subprocess.run(["squeue", "-h", "-o", "%i %j %T"], capture_output=True, text=True)
-    return [ln.split() for ln in out.stdout.splitlines() if name_prefix in ln]
+def _squeue(run: subprocess.Popen[str]) -> list[list[str]]:
+    """The queued jobs of one outflow run (their name carries its pid)."""
+    out = subprocess.run(["squeue", "-h", "-r", "-o", "%i %j %T"], capture_output=True,
+                         text=True)
+    return [ln.split() for ln in out.stdout.splitlines() if f"outflow-{run.pid} " in f"{ln} "]
 
 
 @pytest.mark.usefixtures("slurm")
@@ -67,8 +69,8 @@ def test_cpus_reach_slurm_and_the_job(tmp_path: Path) -> None:
                                                 "sbatch"],
                            cwd=p, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for(lambda: any(state == "RUNNING" for _, _, state in _squeue()))
-        job_id = next(j for j, _, state in _squeue() if state == "RUNNING")
+        _wait_for(lambda: any(state == "RUNNING" for _, _, state in _squeue(run)))
+        job_id = next(j for j, _, state in _squeue(run) if state == "RUNNING")
         shown = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True,
                                text=True).stdout
         assert "NumCPUs=2" in shown
@@ -101,8 +103,8 @@ def test_scancel_of_a_running_job_is_reported(tmp_path: Path) -> None:
     run = subprocess.Popen(outflow_command() + ["--cluster", "slurm", "--cluster-submit",
                                                 "sbatch"],
                            cwd=p, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for(lambda: any(state == "RUNNING" for _, _, state in _squeue()))
-    for job_id, _, _ in _squeue():
+    _wait_for(lambda: any(state == "RUNNING" for _, _, state in _squeue(run)))
+    for job_id, _, _ in _squeue(run):
         subprocess.run(["scancel", job_id], check=True)
     _, err = run.communicate(timeout=300)
     assert run.returncode == 1
@@ -117,11 +119,11 @@ def test_ctrl_c_cancels_every_submitted_job(tmp_path: Path) -> None:
     run = subprocess.Popen(outflow_command() + ["--cluster", "slurm", "--cluster-submit",
                                                 "sbatch"],
                            cwd=p, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for(lambda: len(_squeue()) >= 2)
+    _wait_for(lambda: len(_squeue(run)) >= 2)
     run.send_signal(signal.SIGINT)
     _, err = run.communicate(timeout=120)
     assert run.returncode == 130, err
-    _wait_for(lambda: not [j for j in _squeue() if j[2] != "COMPLETING"], timeout=60)
+    _wait_for(lambda: not [j for j in _squeue(run) if j[2] != "COMPLETING"], timeout=60)
     statuses = {r[0] for r in cache_rows(p, "select status from jobs")}
     assert statuses == {"interrupted"}
 
@@ -137,7 +139,8 @@ def test_a_job_that_can_never_start_fails_with_the_reason(tmp_path: Path) -> Non
     """)
     proc = outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", check=1, timeout=120)
     assert "it can never start here" in proc.stderr
-    assert not _squeue()
+    reasons = subprocess.run(["squeue", "-h", "-o", "%r"], capture_output=True, text=True).stdout
+    assert "PartitionConfig" not in reasons  # cancelled, not left pending
 
 
 def test_tutorial_on_grid_engine_through_drmaa(tmp_path: Path, sge_drmaa: dict) -> None:
