@@ -231,3 +231,35 @@ def test_a_map_goes_out_as_one_drmaa_bulk_job(tmp_path: Path, sge_drmaa: dict) -
     assert (p / "total.txt").read_text().strip() == "55"
     bulk = [n for n in _array_jobs(p) if n.count(".") == 2]  # NAME.INDEX.out
     assert len(bulk) == 5
+
+
+LIMITS = """
+task slow():
+    time: "5s"
+    output: out = "slow.txt"
+    shell: "echo started; touch {output.out}; sleep 120"
+
+task hungry():
+    mem: "200M"
+    shell: "python3 -c 'x = bytearray(1500 * 1024 * 1024)'"
+
+task fine():
+    output: done = "fine.txt"
+    shell: "touch {output.done}"
+
+workflow all:
+    (slow, hungry, fine)
+"""
+
+
+def test_time_and_memory_limits_on_grid_engine(tmp_path: Path, sge_drmaa: dict) -> None:
+    p = make_project(tmp_path, LIMITS)
+    proc = outflow(p, "--cluster", "sge", "-k", check=1, env=sge_drmaa, timeout=300)
+    slow = proc.stderr.split("error: job slow failed")[1].split("error: job")[0]
+    assert "killed by SIGKILL" in slow and "past its time limit of 5s" in slow
+    assert "log: .outflow/logs/slow/" in slow
+    hungry = proc.stderr.split("error: job hungry failed")[1].split("error: job")[0]
+    assert "MemoryError" in hungry
+    assert not (p / "slow.txt").exists()
+    assert (p / "fine.txt").exists()
+    assert "1 ran, 0 up to date, 2 failed" in proc.stderr

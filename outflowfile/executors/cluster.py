@@ -261,6 +261,11 @@ class ClusterExecutor:
                 reason += f" ({info.reason})"
             if info.exit_status not in (None, 0):
                 reason += f", exit status {info.exit_status}"
+            limit = spec.time
+            if limit and info.state != "CANCELLED" and time.time() - sub.started >= limit:
+                from outflowfile.units import format_time
+
+                reason += f"; it ran past its time limit of {format_time(limit)}"
             return self._failed(sub, reason + f"; job {sub.job_id}", info.exit_status)
         result = JobResult(
             id=spec.id,
