@@ -256,7 +256,7 @@ def test_time_and_memory_limits_on_grid_engine(tmp_path: Path, sge_drmaa: dict) 
     p = make_project(tmp_path, LIMITS)
     proc = outflow(p, "--cluster", "sge", "-k", check=1, env=sge_drmaa, timeout=300)
     slow = proc.stderr.split("error: job slow failed")[1].split("error: job")[0]
-    assert "killed by SIGKILL" in slow and "past its time limit of 5s" in slow
+    assert "killed by SIGKILL" in slow and "past its time limit of 0:00:05" in slow
     assert "log: .outflow/logs/slow/" in slow
     hungry = proc.stderr.split("error: job hungry failed")[1].split("error: job")[0]
     assert "MemoryError" in hungry
