@@ -111,6 +111,8 @@ class _Source:
         if not text.endswith("\n"):
             text += "\n"
         lines = text.split("\n")[:-1]
+        if '"""' not in text and "'''" not in text:  # no string spans lines
+            return cls(text, lines, [False] * len(lines))
         return cls(text, lines, _string_starts(lines))
 
 
@@ -230,7 +232,7 @@ def _prepare(source: _Source, path: str) -> _Prepared:
             i += 1
             continue
         indenter.check(indent, i + 1)
-        match = _RUN_LINE.match(line) if in_task else None
+        match = _RUN_LINE.match(line) if in_task and code.startswith("run") else None
         if match is None:
             i += 1
             continue
