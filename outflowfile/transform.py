@@ -132,7 +132,7 @@ class _Builder:
         )
 
     def type_ref(self, node: Tree | Token) -> TypeRef:
-        """``int`` (a NAME token) or ``dict[str, int]`` (a tree)."""
+        """``int`` (a NAME token) or ``dict[str, int]`` (a ``generic`` tree)."""
         if isinstance(node, Token):
             return self.plain_type(str(node))
         name, *args = node.children
