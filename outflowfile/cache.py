@@ -55,9 +55,8 @@ from outflowfile.snapshot import (
     Snapshot,
     build_snapshot,
     collector_paused,
+    lock_timeout,
 )
-
-DEFAULT_TIMEOUT = 30.0  # seconds to wait for a locked SQLite database
 
 # Filesystems on which SQLite's WAL mode is unsafe (its shared memory index
 # needs all writers on one host): use the rollback journal there.
@@ -221,15 +220,17 @@ class Cache:
         project_dir: Path,
         url: str | None = None,
         *,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
         shared_writers: bool = True,
     ) -> Cache:
         """Open (creating if absent) the cache; UserError if it is not ours or unreachable.
 
-        ``shared_writers=False`` promises that no other process writes jobs
-        meanwhile (a local run, under the project lock)."""
+        ``timeout``: seconds to wait for a locked SQLite database (default:
+        ``OUTFLOW_DB_TIMEOUT``, else 30). ``shared_writers=False`` promises
+        that no other process writes jobs meanwhile (a local run, under the
+        project lock)."""
         db_url = _database_url(Path(project_dir), url)
-        cache = cls._connect(db_url, timeout)
+        cache = cls._connect(db_url, lock_timeout() if timeout is None else timeout)
         cache.shared_writers = shared_writers
         try:
             with cache._errors():
@@ -395,13 +396,25 @@ class Cache:
             raise self._locked_error() from None
         except sa_exc.OperationalError as e:
             raise self._operational_error(e) from None
+        except sa_exc.IntegrityError:
+            raise  # a bug of ours, not something the user can fix
         except sa_exc.DatabaseError as e:
-            if "file is not a database" in str(e.orig):
-                raise UserError(
-                    f"{self._where} is not an outflow cache (it is not an SQLite database)",
-                    hint=self._elsewhere_hint(),
-                ) from None
-            raise
+            raise self._database_error(e) from None
+
+    def _database_error(self, e: sa_exc.DatabaseError) -> UserError:
+        reason = _first_line(e)
+        if "file is not a database" in reason:
+            return UserError(
+                f"{self._where} is not an outflow cache (it is not an SQLite database)",
+                hint=self._elsewhere_hint(),
+            )
+        if "malformed" in reason:
+            return UserError(
+                f"the cache database {self._where} is damaged ({reason})",
+                hint="move it away and run again (its results will be recomputed), or "
+                f"try to recover it: sqlite3 {self._where} .recover",
+            )
+        return UserError(f"the cache database {self._where} failed: {reason}")
 
     def _locked_error(self) -> UserError:
         return UserError(
@@ -411,10 +424,15 @@ class Cache:
         )
 
     def _operational_error(self, e: sa_exc.OperationalError) -> UserError:
-        reason = str(e.orig).strip().splitlines()[0] if str(e.orig).strip() else type(e).__name__
+        reason = _first_line(e)
         if self._lock is not None:
             if "locked" in reason or "busy" in reason:
                 return self._locked_error()
+            if "full" in reason:
+                return UserError(
+                    f"cannot write to the cache database {self._where}: {reason}",
+                    hint="free some space on the disk that holds it",
+                )
             return UserError(
                 f"cannot use the cache database {self._where}: {reason}",
                 hint="check that its directory exists and that you may write there",
@@ -635,6 +653,11 @@ class Cache:
         )
         with self._reading() as conn:
             return [Record(*row) for row in conn.execute(stmt)]
+
+
+def _first_line(e: sa_exc.DBAPIError) -> str:
+    text = str(e.orig).strip()
+    return text.splitlines()[0] if text else type(e.orig).__name__
 
 
 def _files_json(files: dict[str, Any]) -> str:

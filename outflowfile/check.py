@@ -165,6 +165,23 @@ def normalize_pattern(pattern: str) -> str:
     return posixpath.normpath("".join(parts))
 
 
+def escapes_project(pattern: str) -> bool:
+    """True for a relative pattern whose ``..`` climb above the directory
+    it starts in, each ``{field}`` counting as one directory level."""
+    if posixpath.isabs(pattern):
+        return False
+    try:
+        parts = []
+        for literal, name, _, _ in _FORMATTER.parse(pattern):
+            parts.append(literal)
+            if name is not None:
+                parts.append("_")
+    except ValueError:
+        return False  # a malformed pattern, reported by the pattern checks
+    path = posixpath.normpath("".join(parts))
+    return path == ".." or path.startswith("../")
+
+
 # ---------------------------------------------------------------------------
 # Symbolic scopes for the data-flow walk
 
@@ -652,8 +669,23 @@ class _TaskChecker:
             self.check_pattern(spec.pattern, "input pattern", spec.loc)
         for spec in self.task.output_files:
             self.check_pattern(spec.pattern, "output pattern", spec.loc)
+            self.check_inside_project(spec.pattern, "output pattern", spec.loc)
         if self.task.log is not None:
-            self.check_pattern(self.task.log, "log pattern", self.task.directive_locs.get("log"))
+            loc = self.task.directive_locs.get("log")
+            self.check_pattern(self.task.log, "log pattern", loc)
+            self.check_inside_project(self.task.log, "log pattern", loc)
+
+    def check_inside_project(self, pattern: str, what: str, loc: Location | None) -> None:
+        """A relative path that climbs out of the project with ``..`` is a
+        slip more often than a wish; an absolute path says it on purpose."""
+        if escapes_project(pattern):
+            self.add(
+                f"{what} {pattern!r} of task '{self.task.name}' writes outside the project "
+                "directory",
+                loc,
+                "keep outputs inside the project; to write elsewhere on purpose, "
+                "write it as an absolute path",
+            )
 
     def pattern_fields(self, pattern: str, loc: Location | None) -> list[str] | None:
         try:

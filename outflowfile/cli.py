@@ -103,6 +103,11 @@ def main(**opts: Any) -> None:
     except UserError as exc:
         click.echo(exc.render(), err=True)
         status = EXIT_USER_ERROR
+    except OSError as exc:
+        # A file outflow itself needs (its lock, its state directory) on a
+        # read-only or full filesystem: the user's to fix, not a bug.
+        click.echo(_os_error(exc), err=True)
+        status = EXIT_USER_ERROR
     except Terminated:
         click.echo("outflow: terminated (SIGTERM)", err=True)
         status = EXIT_TERMINATED
@@ -110,6 +115,14 @@ def main(**opts: Any) -> None:
         click.echo("outflow: interrupted (Ctrl-C)", err=True)
         status = EXIT_INTERRUPTED
     sys.exit(status)
+
+
+def _os_error(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    if exc.filename is None:
+        return f"error: {what}"
+    return (f"error: cannot use {exc.filename}: {what}\n"
+            "  outflow needs to write in the project directory and its .outflow/")
 
 
 def _main(opts: dict[str, Any]) -> int:

@@ -3,12 +3,17 @@
 A run with nothing to do writes nothing: it neither opens the cache through
 SQLAlchemy nor records itself in ``runs``. The first job that starts opens
 the cache and begins the run.
+
+Once a write has failed (the database locked, full or unreachable), closing
+does not try again to end the run: that would only wait for the same error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from outflowfile.errors import UserError
 
 if TYPE_CHECKING:
     from outflowfile.cache import Cache
@@ -20,11 +25,16 @@ class RunRecorder:
         self._argv = argv
         self._cache: Cache | None = None
         self._run_id: int | None = None
+        self.failed = False  # a write raised UserError
 
     @property
     def cache(self) -> Cache:
         if self._cache is None:
-            self._cache = self._open_cache()
+            try:
+                self._cache = self._open_cache()
+            except UserError:
+                self.failed = True
+                raise
         return self._cache
 
     def _run(self) -> int:
@@ -34,23 +44,39 @@ class RunRecorder:
 
     def job_started(self, *args: Any) -> int:
         """``Cache.job_started`` without the run id."""
-        return self.cache.job_started(self._run(), *args)
+        try:
+            return self.cache.job_started(self._run(), *args)
+        except UserError:
+            self.failed = True
+            raise
 
     def job_done(self, *args: Any) -> None:
-        self.cache.job_done(*args)
+        try:
+            self.cache.job_done(*args)
+        except UserError:
+            self.failed = True
+            raise
 
     def job_failed(self, *args: Any) -> None:
-        self.cache.job_failed(*args)
+        try:
+            self.cache.job_failed(*args)
+        except UserError:
+            self.failed = True
+            raise
 
     def mark_interrupted(self, row_ids: list[int]) -> None:
-        self.cache.mark_interrupted(row_ids)
+        try:
+            self.cache.mark_interrupted(row_ids)
+        except UserError:
+            self.failed = True
+            raise
 
     def close(self, status: str) -> None:
         """End the run (if it began) and close the cache (if it was opened)."""
         if self._cache is None:
             return
         try:
-            if self._run_id is not None:
+            if self._run_id is not None and not self.failed:
                 self._cache.end_run(self._run_id, status)
         finally:
             self._cache.close()

@@ -26,6 +26,7 @@ from typing import Any
 from outflowfile import types as typerules
 from outflowfile import values as valuecodec
 from outflowfile.console import Console
+from outflowfile.errors import UserError
 from outflowfile.executors.base import Executor
 from outflowfile.expand import (
     UNKNOWN,
@@ -148,6 +149,12 @@ class Engine:
                     self._finish(result)
         except KeyboardInterrupt as exc:
             self._interrupt(type(exc).__name__)
+        except UserError:
+            # The cache cannot be written (locked, full, unreachable): stop
+            # the jobs and remove what they half made. Their rows stay
+            # "running", so the next run says they were left incomplete.
+            self._cancel_running(tell_cache=False)
+            raise
         if self.stopping:
             left = ("waiting", "ready")
             self.outcome.not_started = sum(
@@ -409,9 +416,6 @@ class Engine:
     def _start(self, job: Job, spec: JobSpec, reason: str, attempt: int) -> None:
         assert self.executor is not None
         outputs = list(spec.output_files.values())
-        self._remove_files(outputs)
-        for path in outputs + [spec.log]:
-            self._make_parent(path)
         in_stamps = {}
         for path in job.inputs:
             stamp = self.files.stamp(path, with_hash=False)
@@ -432,16 +436,36 @@ class Engine:
                 time.time(),
             )
         spec.row = row
-        self.console.job_started(job, reason, spec)
-        try:
-            self.executor.start(spec)
-        except (ValueError, OSError, pickle.PicklingError) as exc:
-            if self.cache is not None and row is not None:
-                self.cache.job_failed(row, str(exc), time.time(), None, None, None)
-            self._fail_before_start(job, str(exc))
-            return
+        # Running from here on, so that a Ctrl-C at any moment finds it and
+        # cleans up after it, whether or not its process has started.
         job.state = "running"
         self.running[job.id] = Running(job, row, spec, in_stamps, attempt)
+        # Only once the cache knows: if it cannot be written, the old outputs
+        # stay; if we die now, the next run removes what the row lists.
+        problem = self._prepare_outputs(outputs, spec.log)
+        if problem is None:
+            self.console.job_started(job, reason, spec)
+            try:
+                self.executor.start(spec)
+            except (ValueError, OSError, pickle.PicklingError) as exc:
+                problem = str(exc)
+        if problem is not None:
+            del self.running[job.id]
+            if self.cache is not None and row is not None:
+                self.cache.job_failed(row, problem, time.time(), None, None, None)
+            self._fail_before_start(job, problem)
+
+    def _prepare_outputs(self, outputs: list[str], log: str) -> str | None:
+        """Remove old outputs and make the outputs' and the log's directories;
+        why that cannot be done (a read-only or full filesystem), or None."""
+        problems = [f"{p} (an old output)" for p in self._remove_files(outputs)]
+        for path in outputs + [log]:
+            try:
+                self._make_parent(path)
+            except OSError as exc:
+                problems.append(f"cannot make the directory {os.path.dirname(path)} "
+                                f"for {path}: {exc.strerror or exc}")
+        return "; ".join(problems) if problems else None
 
     def _make_parent(self, path: str) -> None:
         parent = os.path.dirname(path)
@@ -456,7 +480,8 @@ class Engine:
         if error is None:
             self._record_success(run, result)
             return
-        self._remove_files(list(run.spec.output_files.values()))
+        for problem in self._remove_files(list(run.spec.output_files.values())):
+            error += f"\n{problem} (a partial output)"
         if self.cache is not None and run.row is not None:
             self.cache.job_failed(
                 run.row,
@@ -532,30 +557,48 @@ class Engine:
         if not self.options.keep_going:
             self.stopping = True
 
-    def _remove_files(self, paths: list[str]) -> None:
+    def _remove_files(self, paths: list[str]) -> list[str]:
+        """Remove these files (or directories) where they exist; says why for
+        each one that is there and cannot be removed."""
+        problems = []
         for path in paths:
             self.files.forget(path)
+            full = os.path.join(self.workdir, path)
             try:
-                os.remove(os.path.join(self.workdir, path))
+                os.remove(full)
             except FileNotFoundError:
                 pass
             except IsADirectoryError:
                 import shutil
 
-                shutil.rmtree(self.workdir / path, ignore_errors=True)
+                shutil.rmtree(full, ignore_errors=True)
+            except OSError as exc:
+                # A read-only filesystem refuses even to remove what is not there.
+                if os.path.lexists(full):
+                    problems.append(f"cannot remove {path}: {exc.strerror or exc}")
+        return problems
 
     def _interrupt(self, how: str) -> None:
         if self.executor is None:
             raise Interrupted(how, [])
         names = [r.job.label for r in self.running.values()]
-        for result in self.executor.cancel_all():
-            run = self.running.pop(result.id, None)
-            if run is None:
-                continue
-            self._remove_files(list(run.spec.output_files.values()))
-            if self.cache is not None and run.row is not None:
-                self.cache.mark_interrupted([run.row])
+        self._cancel_running(tell_cache=True)
         raise Interrupted(how, names)
+
+    def _cancel_running(self, tell_cache: bool) -> None:
+        """Kill the running jobs, remove their outputs and, with
+        ``tell_cache``, mark them interrupted (one write)."""
+        if self.executor is None:
+            return
+        self.executor.cancel_all()
+        rows = []
+        for run in self.running.values():
+            self._remove_files(list(run.spec.output_files.values()))
+            if run.row is not None:
+                rows.append(run.row)
+        self.running.clear()
+        if tell_cache and self.cache is not None and rows:
+            self.cache.mark_interrupted(rows)
 
 
 def _would_run_cause(node: Node) -> Node | None:

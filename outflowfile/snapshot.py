@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from outflowfile import values as valuecodec
 
 SCHEMA_VERSION = 1
 APPLICATION = "outflow"
+DEFAULT_TIMEOUT = 30.0  # seconds to wait for a locked SQLite database
+TIMEOUT_VARIABLE = "OUTFLOW_DB_TIMEOUT"
 
 # The columns of ``jobs`` a Record is built from, in order.
 RECORD_COLUMNS = (
@@ -179,16 +182,47 @@ def build_snapshot(rows: Sequence[Any]) -> Snapshot:
     return Snapshot(by_key, by_slot, running)
 
 
+def lock_timeout() -> float:
+    """How long to wait for an SQLite cache another process has locked:
+    ``OUTFLOW_DB_TIMEOUT`` seconds, else 30."""
+    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        from outflowfile.errors import UserError
+
+        raise UserError(f"{TIMEOUT_VARIABLE}={text}: expected a number of seconds")
+    return value
+
+
 def read_sqlite(path: Path) -> Snapshot | None:
     """The snapshot of an SQLite cache read with the standard driver; an
     empty one if the file does not exist; None if it is anything but a
     readable outflow cache of this schema version."""
     if not path.exists():
         return Snapshot()
+    uri = path.resolve().as_uri()
     try:
-        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        return _read(f"{uri}?mode=ro")
+    except sqlite3.Error:
+        if os.access(path.parent, os.W_OK):
+            return None
+    # In a read-only directory SQLite cannot make the shared-memory file it
+    # reads a WAL database through; nothing writes here through this mount,
+    # so reading the file as immutable is safe (and ``-n`` works).
+    try:
+        return _read(f"{uri}?immutable=1")
     except sqlite3.Error:
         return None
+
+
+def _read(uri: str) -> Snapshot | None:
+    """Raises ``sqlite3.Error`` when it cannot be read; None when it is not ours."""
+    con = sqlite3.connect(uri, uri=True, timeout=lock_timeout())
     try:
         meta = dict(con.execute("SELECT key, value FROM meta"))
         if meta.get("application") != APPLICATION or meta.get("schema_version") != str(
@@ -198,7 +232,5 @@ def read_sqlite(path: Path) -> Snapshot | None:
         query = f"SELECT {', '.join(RECORD_COLUMNS)} FROM jobs ORDER BY id"
         with collector_paused():
             return build_snapshot(con.execute(query).fetchall())
-    except sqlite3.Error:
-        return None
     finally:
         con.close()

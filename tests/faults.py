@@ -13,10 +13,16 @@ from pathlib import Path
 import psutil
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 60, what: str = "") -> None:
-    """Poll until ``predicate()`` holds; fail after ``timeout`` seconds."""
+def wait_for(predicate: Callable[[], bool], timeout: float = 60, what: str = "",
+             proc: subprocess.Popen[str] | None = None) -> None:
+    """Poll until ``predicate()`` holds; fail after ``timeout`` seconds, or
+    as soon as ``proc`` (the run that should make it hold) has ended."""
     deadline = time.monotonic() + timeout
     while not predicate():
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"the process ended (status {proc.returncode}) before "
+                                 f"{what or 'the condition held'}\n{out}\n{err}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting{': ' + what if what else ''}")
         time.sleep(0.02)
