@@ -302,3 +302,27 @@ def test_sigkill_while_waiting_for_the_lock_loses_nothing(tmp_path: Path) -> Non
         holder.release()
     assert "3 up to date" in outflow(p).stdout
     assert not (p / "ran.log").exists()
+
+
+def test_two_projects_writing_one_sqlite_cache_at_once(tmp_path: Path) -> None:
+    # Each run holds only its own project's lock and, as the only writer it
+    # knows of, skips the per-write file lock: SQLite's own locking must
+    # still keep both runs' results.
+    shared = tmp_path / "shared.db"
+    projects = [make_project(tmp_path / name, SMALL.replace("[1, 2, 3]", repr(list(items))))
+                for name, items in (("a", range(60)), ("b", range(100, 160)))]
+    runs = [subprocess.Popen(outflow_command() + ["-j", "2", "-q", "--db", str(shared)], cwd=p,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for p in projects]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+    con = sqlite3.connect(shared)
+    try:
+        assert con.execute("select count(*), count(distinct key) from jobs "
+                           "where status = 'done'").fetchone() == (120, 120)
+        assert con.execute("select status from runs").fetchall() == [("done",), ("done",)]
+    finally:
+        con.close()
+    for p in projects:
+        assert "60 up to date" in outflow(p, "--db", str(shared)).stdout
