@@ -78,7 +78,10 @@ class OutflowLexer(LarkLexer):
         """The tokens of the text, ignored ones left out, line breaks kept."""
         text, pos, end = lexer_state.text.text, lexer_state.text.start, lexer_state.text.end
         keywords, ignore = self.keywords, self.ignore
-        actions = parser_state.parse_conf.states  # state -> what the parser accepts
+        # What the parser accepts in each state; its state is the top of its
+        # stack (the list lark updates in place: ``parser_state.position``
+        # without a property call per token).
+        actions, states = parser_state.parse_conf.states, parser_state.state_stack
         line, line_start = 1 + text.count("\n", 0, pos), text.rfind("\n", 0, pos) + 1
         match = self.pattern.scanner(text, pos, end).match  # each match starts at the last end
         while pos < end:
@@ -95,7 +98,7 @@ class OutflowLexer(LarkLexer):
                     continue
                 if kind in keywords:
                     kind = keywords[kind].get(value, kind)
-                if kind == NEWLINE or kind in actions[parser_state.position]:
+                if kind == NEWLINE or kind in actions[states[-1]]:
                     start, start_line, column = pos, line, pos - line_start + 1
                     pos += len(value)
                     if "\n" in value:
