@@ -7,7 +7,8 @@ post-lexer would, at the same positions, only faster:
 - All terminals of ``grammar/outflowfile.lark`` are joined into one regex of
   named groups, in lark's order of precedence (priority, then the longest
   possible match, then the longest pattern, then the name), so the first
-  alternative that matches is the terminal lark's lexer would choose.
+  alternative that matches is the terminal lark's lexer would choose. The
+  regex also skips the spaces before each token.
 - Keywords (``task``, ``map``, ``True``...) are matched as ``NAME`` and looked
   up in a dict, as lark does.
 - lark's contextual lexer only considers the terminals the parser can accept
@@ -24,12 +25,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 from lark import Token
 from lark.common import LexerConf
 from lark.lexer import ContextualLexer, LexerState, LineCounter, PatternRE, PatternStr, TerminalDef
 from lark.lexer import Lexer as LarkLexer
+from lark.parsers.lalr_parser_state import ParserState
 
 __all__ = ["IndentError", "OutflowLexer", "TAB_WIDTH"]
 
@@ -71,10 +72,10 @@ class OutflowLexer(LarkLexer):
         self.ignore = frozenset(conf.ignore)
         self._contextual: ContextualLexer | None = None
 
-    def lex(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
+    def lex(self, lexer_state: LexerState, parser_state: ParserState) -> Iterator[Token]:
         return _indented(self._tokens(lexer_state, parser_state))
 
-    def _tokens(self, lexer_state: LexerState, parser_state: Any) -> Iterator[Token]:
+    def _tokens(self, lexer_state: LexerState, parser_state: ParserState) -> Iterator[Token]:
         """The tokens of the text, ignored ones left out, line breaks kept."""
         text, pos, end = lexer_state.text.text, lexer_state.text.start, lexer_state.text.end
         keywords, ignore = self.keywords, self.ignore
@@ -116,7 +117,12 @@ class OutflowLexer(LarkLexer):
             yield token
 
     def _contextual_token(
-        self, lexer_state: LexerState, parser_state: Any, pos: int, line: int, line_start: int
+        self,
+        lexer_state: LexerState,
+        parser_state: ParserState,
+        pos: int,
+        line: int,
+        line_start: int,
     ) -> Token | None:
         """The next token as lark's contextual lexer reads it from ``pos`` (None
         at the end of the text); raises lark's error if there is none."""
@@ -126,7 +132,7 @@ class OutflowLexer(LarkLexer):
         lexer_state.line_ctr = counter
         return next(self._lark_lexer(parser_state).lex(lexer_state, parser_state), None)
 
-    def _lark_lexer(self, parser_state: Any) -> ContextualLexer:
+    def _lark_lexer(self, parser_state: ParserState) -> ContextualLexer:
         if self._contextual is None:
             states = parser_state.parse_conf.states
             self._contextual = ContextualLexer(
