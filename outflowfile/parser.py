@@ -16,7 +16,7 @@ How it works:
    give, with line breaks turned into ``_INDENT``/``_DEDENT`` tokens (ignored
    inside ``(...)``, ``[...]`` and ``{...}``), about twice as fast.
 3. ``outflowfile.transform.build`` turns the tree into the model, checking
-   directive names and values and compiling each ``run:`` block.
+   directive names and values and compiling each distinct ``run:`` block.
 
 Grammar decisions worth knowing:
 
@@ -82,8 +82,8 @@ def _parse(text: str, path: str) -> Outflowfile:
 def _collection_paused() -> Iterator[None]:
     """Parsing allocates a few objects per character, none of them in cycles;
     the cyclic garbage collector's passes over them cost a third of the time.
-    (The tokens and the tree are gone when it resumes, freed with ``_parse``'s
-    frame: its first pass then only has the model to look at.)"""
+    When the pause ends the tokens and the tree are gone (freed with
+    ``_parse``'s frame) and the model is moved out of the collector's way."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -96,8 +96,10 @@ def _collection_paused() -> Iterator[None]:
 
 def _promote_young_objects() -> None:
     """Move the objects made while the collector was paused (the model) to its
-    oldest generation without a pass over them: freezing and unfreezing does
-    that in constant time. Skipped if the program has frozen objects itself."""
+    oldest generation: the next young collection would otherwise walk all of
+    them to get there (0.03 s for 5,000 tasks). Freezing and unfreezing does
+    it in constant time. Skipped if the program has frozen objects itself,
+    which unfreezing would undo."""
     if gc.get_freeze_count() == 0:
         gc.freeze()
         gc.unfreeze()
