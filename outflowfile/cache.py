@@ -643,7 +643,7 @@ class Cache:
         stmt = sa.select(*_RECORD_COLUMNS).order_by(jobs_table.c.id)
         if tasks is not None:
             stmt = stmt.where(jobs_table.c.task.in_(sorted(set(tasks))))
-        with collector_paused(), self._reading() as conn:
+        with collector_paused(keep=True), self._reading() as conn:
             return build_snapshot(conn.execute(stmt).all())
 
     def records_for(self, task: str) -> list[Record]:

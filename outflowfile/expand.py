@@ -39,7 +39,7 @@ from outflowfile.patterns import format_pattern
 # --- expressions -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Const:
     """A value known when the graph is built. ``origin`` names where it came
     from: ``config:NAME``, ``item``, ``default``."""
@@ -48,7 +48,7 @@ class Const:
     origin: str
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, slots=True)
 class Ref:
     """Output ``name`` of ``node`` (a Job or a MapNode)."""
 
@@ -56,7 +56,7 @@ class Ref:
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gather:
     """A map's output: one expression per item, in item order."""
 
@@ -81,7 +81,7 @@ UNKNOWN: Any = Unknown()
 # --- nodes -------------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     id: int
     deps: list[Node] = field(default_factory=list)
@@ -91,10 +91,11 @@ class Node:
     waiting: int = 0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Job(Node):
     task: Task = None  # type: ignore[assignment]
-    slot: str = ""
+    # What makes it the same job as another of the graph (``identity_part``).
+    identity: tuple[Any, ...] = ()
     label: str = ""
     bindings: Env = field(default_factory=dict)
     resources: Resources = field(default_factory=Resources)
@@ -107,6 +108,17 @@ class Job(Node):
     inputs: list[str] = field(default_factory=list)
     # Filled when the job is complete (ran, or found up to date).
     values: dict[str, Any] | None = None
+    _slot: str | None = field(default=None, init=False, repr=False)
+
+    @property
+    def slot(self) -> str:
+        """What identifies the job across runs: task name, and where its
+        inputs come from (``slot_part``). Made when first asked for: a run
+        with nothing to do mostly does not."""
+        if self._slot is None:
+            parts = [[k, slot_part(e)] for k, e in self.bindings.items()]
+            self._slot = _hash(repr([self.task.name, parts]))
+        return self._slot
 
     def output(self, name: str) -> Any:
         if self.output_files is not None and name in self.output_files:
@@ -116,7 +128,7 @@ class Job(Node):
         return self.values.get(name, UNKNOWN)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class MapNode(Node):
     map: Map = None  # type: ignore[assignment]
     source: Expr = None  # type: ignore[assignment]
@@ -193,6 +205,25 @@ def slot_part(expr: Expr) -> Any:
     return ["gather", [slot_part(e) for e in expr.items]]
 
 
+def identity_part(expr: Expr) -> Any:
+    """What ``slot_part`` says, as a key that is cheap to make: it finds the
+    same job again within one graph, where hashing every item's value would
+    cost more than the rest of making the job. Jobs are made once per
+    identity, so a job stands for its slot; maps are not, so they are
+    named by theirs."""
+    if type(expr) is Const:
+        if expr.origin != "item":
+            return expr.origin
+        value = expr.value
+        return ("str", value) if type(value) is str else ("item", valuecodec.encode(value))
+    if type(expr) is Ref:
+        node = expr.node
+        if type(node) is Job:
+            return ("job", id(node), expr.name)
+        return ("map", node.slot, expr.name)  # type: ignore[attr-defined]
+    return ("gather", tuple(identity_part(e) for e in expr.items))  # type: ignore[union-attr]
+
+
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -216,9 +247,12 @@ class Graph:
     index: ModelIndex
     config: dict[str, Any]
     nodes: list[Node] = field(default_factory=list)
-    by_slot: dict[str, Job] = field(default_factory=dict)
+    by_identity: dict[tuple[Any, ...], Job] = field(default_factory=dict)
     producer_of: dict[str, Job] = field(default_factory=dict)  # output path -> job
     fresh: list[Node] = field(default_factory=list)  # created since last taken
+    # Made once per graph rather than once per job.
+    _config_consts: dict[str, Const] = field(default_factory=dict, init=False, repr=False)
+    _output_names: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
 
     def take_fresh(self) -> list[Node]:
         fresh, self.fresh = self.fresh, []
@@ -275,13 +309,15 @@ class Graph:
         return current
 
     def _lookup(self, name: str, prev: Env, earlier: Env) -> Expr | None:
-        if name in prev:
-            return prev[name]
-        if name in earlier:
-            return earlier[name]
-        if name in self.config:
-            return Const(self.config[name], f"config:{name}")
-        return None
+        expr = prev.get(name)
+        if expr is None:
+            expr = earlier.get(name)
+        if expr is None and name in self.config:
+            expr = self._config_consts.get(name)
+            if expr is None:
+                expr = Const(self.config[name], f"config:{name}")
+                self._config_consts[name] = expr
+        return expr
 
     def _expand_map(
         self, m: Map, prev: Env, earlier: Env, options: dict[str, Any], label: str
@@ -326,15 +362,14 @@ class Graph:
     def expand_map_items(self, node: MapNode, items: list[Any]) -> None:
         """Expand a map whose source is now known; fills ``node.outputs``."""
         per_item: list[Env] = []
+        body, target, options = node.map.body, node.target, node.options
+        prefix = f"{node.label_prefix} {target}=".lstrip()
         for item in items:
             item_expr = Const(item, "item")
-            label = f"{node.label_prefix} {node.target}={short_value(item)}".strip()
-            earlier = {**node.earlier, node.target: item_expr}
-            per_item.append(
-                self.expand_stage(
-                    node.map.body, {node.target: item_expr}, earlier, node.options, label
-                )
-            )
+            earlier = node.earlier.copy()
+            earlier[target] = item_expr
+            label = (prefix + short_value(item)).rstrip()
+            per_item.append(self.expand_stage(body, {target: item_expr}, earlier, options, label))
         node.outputs = {
             name: Gather(tuple(env[name] for env in per_item)) for name in node.output_names
         }
@@ -375,58 +410,82 @@ class Graph:
     ) -> Env:
         bindings: Env = {}
         for p in task.params:
-            expr = self._lookup(p.name, prev, earlier)
+            expr = prev.get(p.name) or earlier.get(p.name) or self._lookup(p.name, prev, earlier)
             if expr is None:
                 if not p.has_default:
                     raise ExpansionError(f"task {task.name!r} input {p.name!r} is not provided")
                 expr = Const(p.default, "default")
             bindings[p.name] = expr
-        slot = _hash(repr([task.name, [[k, slot_part(e)] for k, e in bindings.items()]]))
-        job = self.by_slot.get(slot)
+        identity = (task.name, *[(k, identity_part(e)) for k, e in bindings.items()])
+        job = self.by_identity.get(identity)
         if job is None:
+            deps = _producers_of(bindings.values())
             job = Job(
-                id=self.next_id(),
+                id=len(self.nodes),
+                deps=deps,
                 task=task,
-                slot=slot,
+                identity=identity,
                 label=f"{task.name} {label}".strip() if label else task.name,
                 bindings=bindings,
                 resources=effective_resources(task, options),
             )
-            job.deps = _unique(d for e in bindings.values() for d in producers(e))
-            self.by_slot[slot] = job
-            self._add(job)
-            if all(isinstance(e, Const) for e in bindings.values()):
+            self.by_identity[identity] = job
+            self.nodes.append(job)
+            self.fresh.append(job)
+            if not deps:
                 self.resolve_files(job)
-        return {name: Ref(job, name) for name in task.output_names()}
+        names = self._output_names.get(task.name)
+        if names is None:
+            names = self._output_names[task.name] = task.output_names()
+        return {name: Ref(job, name) for name in names}
 
     def resolve_files(self, job: Job) -> None:
         """Bind the job's parameters to values and format its file patterns.
         Call when every producer it refers to is complete."""
-        params = {name: resolve(e) for name, e in job.bindings.items()}
+        params: dict[str, Any] = {}
+        unknown = False
+        for name, e in job.bindings.items():
+            if type(e) is Const:
+                params[name] = e.value
+            else:
+                value = params[name] = resolve(e)
+                unknown = unknown or value is UNKNOWN
         job.params = params
-        if any(v is UNKNOWN for v in params.values()):
+        if unknown:
             return
         task = job.task
         try:
-            job.input_files = {f.name: format_pattern(f.pattern, params) for f in task.input_files}
-            job.output_files = {
-                f.name: format_pattern(f.pattern, params) for f in task.output_files
-            }
-        except ValueError as exc:
-            raise ExpansionError(f"{job.label}: {exc}") from None
-        upstream = [p for e in job.bindings.values() for p in file_paths(e)]
-        job.inputs = list(job.input_files.values()) + upstream
+            job.input_files = {f.name: f.pattern.format_map(params) for f in task.input_files}
+            job.output_files = {f.name: f.pattern.format_map(params) for f in task.output_files}
+        except Exception:  # noqa: BLE001 - format_pattern says what is wrong
+            try:
+                for f in [*task.input_files, *task.output_files]:
+                    format_pattern(f.pattern, params)
+            except ValueError as exc:
+                raise ExpansionError(f"{job.label}: {exc}") from None
+            raise
+        inputs = list(job.input_files.values())
+        for e in job.bindings.values():
+            if type(e) is not Const:
+                inputs.extend(file_paths(e))
+        job.inputs = inputs
+        producer_of = self.producer_of
         for path in job.output_files.values():
-            self.producer_of.setdefault(path, job)
+            if path not in producer_of:
+                producer_of[path] = job
 
     def link_file_dependencies(self, job: Job) -> list[Job]:
         """Jobs producing this job's input files that it does not already
         depend on (a file dependency without a pipe)."""
         extra: list[Job] = []
-        have = set(map(id, job.deps))
+        have: set[int] | None = None  # made only when a producer is found
         for path in (job.input_files or {}).values():
             producer = self.producer_of.get(path)
-            if producer is not None and producer is not job and id(producer) not in have:
+            if producer is None or producer is job:
+                continue
+            if have is None:
+                have = set(map(id, job.deps))
+            if id(producer) not in have:
                 extra.append(producer)
                 have.add(id(producer))
         return extra
@@ -460,6 +519,15 @@ def _option_value(name: str, value: Any) -> Any:
     if name == "time" and isinstance(value, (str, int)):
         return units.parse_time(value)
     return value
+
+
+def _producers_of(exprs: Any) -> list[Node]:
+    """The nodes a job bound to these expressions depends on, each once."""
+    out: list[Node] = []
+    for e in exprs:
+        if type(e) is not Const:
+            out.extend(producers(e))
+    return _unique(out) if len(out) > 1 else out
 
 
 def _unique(nodes: Any) -> list[Node]:

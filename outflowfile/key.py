@@ -50,10 +50,6 @@ def definition_hash(task: Task) -> str:
 
 def job_key(def_hash: str, params: dict[str, Any], input_paths: list[str]) -> str:
     """The cache key of a job: definition, input values, input file paths."""
-    h = hashlib.sha256()
-    h.update(def_hash.encode())
-    h.update(b"\0")
-    h.update(valuecodec.encode(params).encode())
-    h.update(b"\0")
-    h.update("\0".join(sorted(input_paths)).encode())
-    return h.hexdigest()[:40]
+    paths = "\0".join(sorted(input_paths)) if len(input_paths) > 1 else "".join(input_paths)
+    text = f"{def_hash}\0{valuecodec.encode(params)}\0{paths}"
+    return hashlib.sha256(text.encode()).hexdigest()[:40]

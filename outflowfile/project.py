@@ -146,12 +146,15 @@ def _relative(target: str, workdir: Path) -> str:
 
 
 def build_graph(model: Outflowfile, config: dict[str, Any], sel: Selection) -> Graph:
+    from outflowfile.snapshot import collector_paused
+
     graph = Graph(model=model, index=model.index(), config=config)
     try:
-        for name in sel.workflows:
-            graph.expand_workflow(name)
-        for name in sel.standalone:
-            graph.expand_task(graph.index.tasks[name])
+        with collector_paused(keep=True):  # a large map makes many objects, no garbage
+            for name in sel.workflows:
+                graph.expand_workflow(name)
+            for name in sel.standalone:
+                graph.expand_task(graph.index.tasks[name])
     except ExpansionError as exc:
         raise UserError(str(exc)) from None
     if sel.paths:

@@ -13,6 +13,7 @@ cannot be sized yet.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import socket
@@ -43,6 +44,7 @@ from outflowfile.key import definition_hash, job_key
 from outflowfile.model import CallBody, RunBody, ShellBody
 from outflowfile.patterns import PatternError, format_command, format_pattern
 from outflowfile.plan import (
+    UP_TO_DATE,
     Decision,
     FileState,
     FreshResult,
@@ -50,7 +52,7 @@ from outflowfile.plan import (
     reason_without_result,
 )
 from outflowfile.recorder import RunRecorder
-from outflowfile.snapshot import Snapshot
+from outflowfile.snapshot import Snapshot, collector_paused
 
 COMPLETE = ("done", "skipped", "would-run")
 
@@ -137,7 +139,10 @@ class Engine:
     def run(self) -> Outcome:
         start = time.monotonic()
         try:
-            self._admit(self.graph.take_fresh())
+            # What planning makes lives as long as the run.
+            with collector_paused(keep=True):
+                self._admit(self.graph.take_fresh())
+                self._drain_ready()
             while True:
                 self._drain_ready()
                 if self.executor is None:
@@ -155,6 +160,8 @@ class Engine:
             # "running", so the next run says they were left incomplete.
             self._cancel_running(tell_cache=False)
             raise
+        finally:
+            self._release_graph()
         if self.stopping:
             left = ("waiting", "ready")
             self.outcome.not_started = sum(
@@ -162,6 +169,16 @@ class Engine:
             )
         self.outcome.elapsed = time.monotonic() - start
         return self.outcome
+
+    def _release_graph(self) -> None:
+        """Once the run is over, drop the links from each node to those
+        waiting on it: what is left points upstream only, so the graph holds
+        no reference cycle and is freed as soon as the caller lets go of it,
+        with no collection walking it (at exit, that walk costs about a
+        second for 100,000 jobs)."""
+        for node in self.graph.nodes:
+            node.dependents = []
+        gc.unfreeze()
 
     def _admit(self, nodes: list[Node]) -> None:
         if self.keep is not None:
@@ -186,17 +203,20 @@ class Engine:
             self.ready.append(node)
 
     def _drain_ready(self) -> None:
-        while self.ready:
-            node = self.ready.popleft()
-            if node.state in ("failed", "blocked"):
-                continue
-            try:
-                if isinstance(node, MapNode):
-                    self._ready_map(node)
-                else:
-                    self._ready_job(node)  # type: ignore[arg-type]
-            except ExpansionError as exc:
-                self._fail_before_start(node, str(exc))
+        # Deciding many jobs makes many objects and no garbage cycles: a
+        # collection would only walk the whole graph again and again.
+        with collector_paused():
+            while self.ready:
+                node = self.ready.popleft()
+                if node.state in ("failed", "blocked"):
+                    continue
+                try:
+                    if isinstance(node, MapNode):
+                        self._ready_map(node)
+                    else:
+                        self._ready_job(node)  # type: ignore[arg-type]
+                except ExpansionError as exc:
+                    self._fail_before_start(node, str(exc))
 
     def _complete(self, node: Node, state: str) -> None:
         node.state = state
@@ -261,12 +281,13 @@ class Engine:
         except valuecodec.UnstorableValue as exc:
             raise ExpansionError(f"{job.label}: an input value cannot be stored: {exc}") from None
         self.keys[job.id] = key
-        self._missing_inputs(job)
         decision = self._decide(job, key, def_hash)
-        if not decision.run:
+        if not decision.run:  # then every input file exists: _decide has seen them
             self.outcome.up_to_date += 1
             self._complete(job, "skipped")
-        elif self.executor is None:
+            return
+        self._missing_inputs(job)
+        if self.executor is None:
             self._would_run(job, decision.reason)
         else:
             self.to_run += 1
@@ -277,9 +298,12 @@ class Engine:
         self._complete(job, "would-run")
 
     def _check_param_types(self, job: Job) -> None:
+        params = job.params or {}
         for p in job.task.params:
-            value = (job.params or {}).get(p.name)
-            if p.type is not None and not typerules.matches(value, p.type):
+            if p.type is None:
+                continue
+            value = params.get(p.name)
+            if not typerules.matches(value, p.type):
                 raise ExpansionError(
                     f"task {job.task.name!r} input {p.name!r} expects {p.type} "
                     f"but receives {typerules.describe(value)}{_origin(job, p.name)}"
@@ -309,7 +333,7 @@ class Engine:
             return Decision(True, reason)
         job.values = result.values
         self.records[job.id] = result
-        return Decision(False)
+        return UP_TO_DATE
 
     def _producer_hash(self, path: str) -> str | None:
         producer = self.graph.producer_of.get(path)
@@ -604,7 +628,11 @@ class Engine:
 def _would_run_cause(node: Node) -> Node | None:
     """The first upstream job that would run (dry run), looking through maps
     to the job inside them."""
-    dep = next((d for d in node.deps if d.state == "would-run"), None)
+    dep = None
+    for d in node.deps:
+        if d.state == "would-run":
+            dep = d
+            break
     if isinstance(dep, MapNode) and dep.expanded:
         return _would_run_cause(dep) or dep
     return dep

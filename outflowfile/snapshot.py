@@ -120,7 +120,8 @@ class Record:
     def values(self) -> dict[str, Any]:
         """The value outputs by name (empty unless done)."""
         if self._values is None:
-            self._values = valuecodec.decode(self.outputs_text) if self.outputs_text else {}
+            text = self.outputs_text
+            self._values = valuecodec.decode(text) if text and text != "{}" else {}
         return self._values
 
     @property
@@ -151,18 +152,25 @@ class Snapshot:
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(keep: bool = False) -> Iterator[None]:
     """Pause the cyclic garbage collector while building many objects.
 
     Loading 100,000 records allocates a few hundred thousand containers, none
     in a cycle; each allocation burst otherwise triggers full collections that
     walk every object of the process (the cost grows with the caller's heap).
+
+    With ``keep``, what exists when the pause ends lives on (a run's graph
+    and records): it is moved out of the collector's generations
+    (``gc.freeze``), else the first collection after the pause would walk
+    all of it again. The engine puts it back when its run ends.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if keep:
+            gc.freeze()
         if was_enabled:
             gc.enable()
 
@@ -230,7 +238,7 @@ def _read(uri: str) -> Snapshot | None:
         ):
             return None
         query = f"SELECT {', '.join(RECORD_COLUMNS)} FROM jobs ORDER BY id"
-        with collector_paused():
+        with collector_paused(keep=True):
             return build_snapshot(con.execute(query).fetchall())
     finally:
         con.close()
