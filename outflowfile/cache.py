@@ -32,8 +32,9 @@ import contextlib
 import json
 import os
 import socket
+import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,6 +208,10 @@ class Cache:
         self._lock = lock  # SQLite only
         self._journal_mode = journal_mode  # SQLite only: "wal" or "delete"
         self._pid = os.getpid()
+        # SQLite: the connection writes go through, kept open between them,
+        # and the driver's connection under it.
+        self._writer: Connection | None = None
+        self._writer_db: sqlite3.Connection | None = None
         # Job writes take the file lock only when other processes may write
         # too (jobs on cluster nodes); a local run is the only writer under
         # the project lock, and the file lock costs more than the write.
@@ -345,6 +350,7 @@ class Cache:
         return self._engine.dialect.name == "postgresql"
 
     def close(self) -> None:
+        self._drop_writer()
         self._engine.dispose()
 
     def __enter__(self) -> Cache:
@@ -359,6 +365,7 @@ class Cache:
         # Pooled connections and file locks must not cross a fork: a child
         # (a forked worker) starts its own.
         if os.getpid() != self._pid:
+            self._writer = self._writer_db = None  # the parent's
             self._engine.dispose(close=False)
             if self._lock is not None:
                 self._lock = filelock.FileLock(self._lock.lock_file, timeout=self._lock.timeout)
@@ -380,12 +387,63 @@ class Cache:
                 return
             engine = self._engine_here()
             lock = self._lock if self.shared_writers else contextlib.nullcontext()
-            with lock, engine.connect() as conn:
-                # Take SQLite's write lock now, waiting up to busy_timeout, rather
-                # than failing to upgrade a read lock halfway through.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                yield conn
-                conn.commit()
+            with lock:
+                # One connection for every write: opening one per write (a
+                # pool checkout and reset) costs more than the write.
+                db = self._writer_db or self._open_writer(engine)
+                conn = self._writer
+                assert conn is not None
+                try:
+                    # Take SQLite's write lock now, waiting up to busy_timeout,
+                    # rather than failing to upgrade a read lock halfway through.
+                    # BEGIN and COMMIT go straight to the driver (they cost
+                    # more through SQLAlchemy than the job writes themselves).
+                    db.execute("BEGIN IMMEDIATE")
+                    yield conn
+                    if conn.in_transaction():  # SQLAlchemy statements ran
+                        conn.commit()
+                    db.commit()
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.rollback()
+                    self._drop_writer()  # the next write opens another
+                    raise
+
+    def _write_sqlite(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``work(db)`` in one write transaction, as ``_writing`` makes it,
+        without its layers of context managers: for the writes made for
+        every job, on an SQLite file."""
+        with self._errors():
+            engine = self._engine_here()
+            lock = self._lock if self.shared_writers else None
+            if lock is not None:
+                lock.acquire()
+            try:
+                db = self._writer_db or self._open_writer(engine)
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    out = work(db)
+                    db.commit()
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.rollback()
+                    self._drop_writer()
+                    raise
+                return out
+            finally:
+                if lock is not None:
+                    lock.release()
+
+    def _open_writer(self, engine: Engine) -> sqlite3.Connection:
+        self._writer = engine.connect()
+        self._writer_db = _driver(self._writer)
+        return self._writer_db
+
+    def _drop_writer(self) -> None:
+        writer, self._writer, self._writer_db = self._writer, None, None
+        if writer is not None:
+            with contextlib.suppress(sa_exc.SQLAlchemyError, sqlite3.Error):
+                writer.close()
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -400,6 +458,13 @@ class Cache:
             raise  # a bug of ours, not something the user can fix
         except sa_exc.DatabaseError as e:
             raise self._database_error(e) from None
+        # The same from the writes made through SQLite's driver directly.
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.OperationalError as e:
+            raise self._operational_error(sa_exc.OperationalError(None, None, e)) from None
+        except sqlite3.DatabaseError as e:
+            raise self._database_error(sa_exc.DatabaseError(None, None, e)) from None
 
     def _database_error(self, e: sa_exc.DatabaseError) -> UserError:
         reason = _first_line(e)
@@ -501,6 +566,11 @@ class Cache:
             "files": _files_json({"in": {}, "out": dict.fromkeys(output_files)}),
             "log": log,
         }
+        if self._lock is not None:  # an SQLite file
+            values = tuple(row.values())
+            return self._write_sqlite(
+                lambda db: int(db.execute(_SQLITE_INSERT_JOB, values).lastrowid)
+            )
         with self._writing() as conn:
             # A fixed statement with parameters compiles once; .values(row)
             # would build and hash a new statement for every job.
@@ -610,6 +680,9 @@ class Cache:
                 failed.append(row)
         if not finished:
             return
+        if self._lock is not None:  # an SQLite file
+            self._write_sqlite(lambda db: _record_sqlite(db, done, failed))
+            return
         with self._writing() as conn:
             if done:
                 conn.execute(_DELETE_OLDER_DONE, [{"row_id": r["row_id"]} for r in done])
@@ -660,8 +733,58 @@ def _first_line(e: sa_exc.DBAPIError) -> str:
     return text.splitlines()[0] if text else type(e.orig).__name__
 
 
+# The writes made for every job, in SQLite's SQL, run through its own driver:
+# SQLAlchemy's statement machinery costs several times SQLite's work for
+# them. They do what _INSERT_JOB, _DELETE_OLDER_DONE, _MARK_DONE and
+# _MARK_FAILED do; the insert's parameters come in the order of job_started's row.
+_SQLITE_INSERT_JOB = (
+    'INSERT INTO jobs (run_id, "key", task, slot, def_hash, params, status, started, host, '
+    "files, log) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SQLITE_DELETE_OLDER_DONE = (
+    'DELETE FROM jobs WHERE "key" = (SELECT "key" FROM jobs WHERE id = ?) '
+    "AND status = 'done' AND id != ?"
+)
+_SQLITE_MARK_DONE = (
+    "UPDATE jobs SET status = 'done', outputs = ?, files = ?, ended = ?, exit_status = ?, "
+    "cpu_seconds = ?, peak_mem = ?, error = NULL WHERE id = ?"
+)
+_SQLITE_MARK_FAILED = (
+    "UPDATE jobs SET status = 'failed', error = ?, ended = ?, exit_status = ?, "
+    "cpu_seconds = ?, peak_mem = ? WHERE id = ?"
+)
+
+
+def _driver(conn: Connection) -> sqlite3.Connection:
+    return conn.connection.driver_connection  # type: ignore[return-value]
+
+
+def _record_sqlite(
+    db: sqlite3.Connection, done: list[dict[str, Any]], failed: list[dict[str, Any]]
+) -> None:
+    if done:
+        db.executemany(_SQLITE_DELETE_OLDER_DONE, [(r["row_id"], r["row_id"]) for r in done])
+        db.executemany(
+            _SQLITE_MARK_DONE,
+            [
+                (r["p_outputs"], r["p_files"], r["p_ended"], r["p_exit_status"],
+                 r["p_cpu_seconds"], r["p_peak_mem"], r["row_id"])
+                for r in done
+            ],
+        )  # fmt: skip
+    if failed:
+        db.executemany(
+            _SQLITE_MARK_FAILED,
+            [
+                (r["p_error"], r["p_ended"], r["p_exit_status"], r["p_cpu_seconds"],
+                 r["p_peak_mem"], r["row_id"])
+                for r in failed
+            ],
+        )  # fmt: skip
+
+
 def _files_json(files: dict[str, Any]) -> str:
-    return json.dumps(files, sort_keys=True, separators=(",", ":"))
+    return valuecodec.canonical_json(files)
 
 
 _c = jobs_table.c

@@ -39,6 +39,8 @@ class Console:
             self.say(f"    $ {spec.code}")
 
     def job_done(self, job: Job, result: JobResult, done: int, total: int) -> None:
+        if self.quiet:
+            return
         duration = max(result.ended - result.started, 0.0)
         lines = [f"[{done}/{total}] {job.label}  {duration:.1f}s"]
         if result.output.strip():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import re
 import socket
 import time
 from collections import deque
@@ -357,6 +358,8 @@ class Engine:
         # Jobs that do not fit now keep their place; a few behind them may be
         # smaller and fit. Looking further would rescan the queue every round.
         skipped: list[tuple[Job, str, int]] = []
+        # Jobs asking for what one that did not fit asked for do not fit either.
+        too_big: set[tuple[Any, ...]] = set()
         while self.queue and len(skipped) < 8:
             job, reason, attempt = self.queue.popleft()
             spec = self.specs.get(job.id)
@@ -366,9 +369,13 @@ class Engine:
                 except ExpansionError as exc:
                     self._fail_before_start(job, str(exc))
                     continue
+            size = (spec.cpus, spec.mem, spec.resources.get("local"))
             # With nothing of ours running, waiting cannot free anything: start
             # it, and the executor refuses it if it can never fit.
-            if not self.executor.can_start(spec) and (self.running or skipped):
+            if (size in too_big or not self.executor.can_start(spec)) and (
+                self.running or skipped
+            ):
+                too_big.add(size)
                 skipped.append((job, reason, attempt))
                 continue
             del self.specs[job.id]
@@ -664,6 +671,8 @@ def _origin(job: Job, name: str) -> str:
     return ""
 
 
+_UNSAFE = re.compile(r"[^\w=\-.,]")  # \w: what str.isalnum() accepts, and "_"
+
+
 def _safe(text: str) -> str:
-    keep = "".join(c if c.isalnum() or c in "=-_.," else "_" for c in text)
-    return keep[:80]
+    return _UNSAFE.sub("_", text)[:80]

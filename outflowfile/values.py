@@ -93,6 +93,13 @@ def _make_dump() -> Callable[[Any], str]:
 _dump = _make_dump()
 
 
+def canonical_json(native: Any) -> str:
+    """Canonical JSON text (sorted keys, no spaces, ASCII) of a structure that
+    is already JSON-native: str keys, finite floats, no cycles. What
+    ``json.dumps(native, sort_keys=True, separators=(",", ":"))`` gives, faster."""
+    return _dump(native)
+
+
 class UnstorableValue(TypeError):
     """A value holds something that cannot be stored in the cache.
 
