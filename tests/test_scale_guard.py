@@ -1,0 +1,192 @@
+"""A guard against planning that does more work per job as workflows grow.
+
+Planning 1,000 and then 2,000 jobs (in-process, a dry run through
+``project.execute``), this counts what costs time at scale: SQL statements
+(through SQLAlchemy and through the standard library's sqlite3) and
+``os.stat`` calls. Planning reads the cache in one query whatever the size,
+and stats each file once: twice the jobs may take twice the stats, and no
+more statements. Nothing here is timed (speed is measured in benchmarks/).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from outflowfile import loader
+from outflowfile.console import Console
+from outflowfile.jobspec import JobResult, JobSpec
+from outflowfile.project import RunRequest, execute
+
+OUTFLOWFILE = """\
+config:
+    samples: list = glob("data/{sample}.txt")
+
+task step1(sample: str):
+    input:  src = "data/{sample}.txt"
+    output: out1 = "st1/{sample}.txt"
+    shell:  "cp {input.src} {output.out1}"
+
+task step2(sample: str):
+    input:  src = "st1/{sample}.txt"
+    output: out2 = "st2/{sample}.txt"
+    shell:  "cp {input.src} {output.out2}"
+
+task total(out2: list):
+    output: total = "total.txt"
+    shell:  "cat st2/*.txt > total.txt"
+
+workflow all:
+    map(samples -> sample) { step1 | step2 } | total
+"""
+
+
+def chain_project(root: Path, jobs: int) -> Path:
+    """About ``jobs`` jobs: items through two cp tasks, and one total."""
+    (root / "data").mkdir(parents=True)
+    for i in range((jobs - 1) // 2):
+        (root / "data" / f"s{i}.txt").write_text(f"{i}\n")
+    (root / "Outflowfile").write_text(OUTFLOWFILE)
+    return root
+
+
+class InProcessExecutor:
+    """Runs each job at once, here: a ``cp`` by copying, the rest with bash.
+    It fills the cache as a run would, without a process per job."""
+
+    def __init__(self, cores: int = 2, mem_limit: int | None = None) -> None:
+        self.cores = cores
+        self._ended: list[JobResult] = []
+
+    def grant(self, cpus: int) -> int:
+        return max(1, min(cpus, self.cores))
+
+    def can_start(self, spec: JobSpec) -> bool:
+        return True
+
+    def start(self, spec: JobSpec) -> None:
+        words = shlex.split(spec.code)
+        if len(words) == 3 and words[0] == "cp":
+            shutil.copyfile(Path(spec.workdir, words[1]), Path(spec.workdir, words[2]))
+            ok = True
+        else:
+            ok = subprocess.run(["/bin/bash", "-c", spec.code], cwd=spec.workdir).returncode == 0
+        now = time.time()
+        self._ended.append(JobResult(id=spec.id, ok=ok, exit_status=0 if ok else 1,
+                                     error=None if ok else "failed", started=now, ended=now))
+
+    def wait(self, timeout: float | None) -> list[JobResult]:
+        ended, self._ended = self._ended, []
+        return ended
+
+    def running(self) -> int:
+        return len(self._ended)
+
+    def cancel_all(self) -> list[JobResult]:
+        return self.wait(0)
+
+    def close(self) -> None:
+        pass
+
+
+def run(project: Path, dry_run: bool, db: str | None = None) -> Any:
+    request = RunRequest(workdir=project, outflowfile=project / "Outflowfile",
+                         dry_run=dry_run, db=db, argv=["test"])
+    console = Console(quiet=True, out=io.StringIO())
+    return execute(request, loader.load(project / "Outflowfile"), console)
+
+
+@dataclass
+class Counts:
+    jobs: int = 0
+    sqlalchemy: int = 0  # statements through SQLAlchemy
+    sqlite3: int = 0  # statements through the standard library's driver
+    stat: int = 0  # os.stat calls
+
+    @property
+    def sql(self) -> int:
+        return self.sqlalchemy + self.sqlite3
+
+
+@contextmanager
+def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
+    counts = Counts()
+
+    def on_statement(*args: Any) -> None:
+        counts.sqlalchemy += 1
+
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        con = real_connect(*args, **kwargs)
+        con.set_trace_callback(on_sqlite)
+        return con
+
+    def on_sqlite(statement: str) -> None:
+        counts.sqlite3 += 1
+
+    real_stat = os.stat
+
+    def stat(*args: Any, **kwargs: Any) -> os.stat_result:
+        counts.stat += 1
+        return real_stat(*args, **kwargs)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", on_statement)
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(sqlite3, "connect", connect)
+            m.setattr(os, "stat", stat)
+            yield counts
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", on_statement)
+
+
+def plan(project: Path, monkeypatch: pytest.MonkeyPatch, db: str | None = None) -> Counts:
+    with counting(monkeypatch) as counts:
+        outcome = run(project, dry_run=True, db=db)
+    counts.jobs = len(outcome.would_run) + outcome.up_to_date
+    return counts
+
+
+@pytest.fixture
+def in_process_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("outflowfile.executors.local.LocalExecutor", InProcessExecutor)
+
+
+@pytest.mark.usefixtures("in_process_runs")
+@pytest.mark.parametrize("db", [None, "sqlite:///other.db"], ids=["sqlite3", "sqlalchemy"])
+def test_planning_work_grows_no_faster_than_jobs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: str | None
+) -> None:
+    scratch, noop = {}, {}
+    for size in (1000, 2000):
+        project = chain_project(tmp_path / str(size), size)
+        scratch[size] = plan(project, monkeypatch, db)
+        outcome = run(project, dry_run=False, db=db)
+        assert not outcome.failed and len(outcome.ran) == scratch[size].jobs
+        noop[size] = plan(project, monkeypatch, db)
+        assert noop[size].jobs == scratch[size].jobs
+    for counts in (scratch, noop):
+        small, large = counts[1000], counts[2000]
+        assert large.jobs >= 2 * small.jobs - 2
+        # One query loads what the plan needs, whatever the size (making a
+        # new cache's tables, through SQLAlchemy, takes a few more).
+        assert large.sql == small.sql <= 30, (small, large)
+        # Each file stat-ed once: 2 stats per item, about 1 per job.
+        assert large.stat <= 2 * small.stat + 10, (small, large)
+        assert large.stat <= 2 * large.jobs, large
+    # With a cache to read, planning asks it something.
+    assert noop[2000].sql >= 1
