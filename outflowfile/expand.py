@@ -409,17 +409,20 @@ class Graph:
         self, task: Task, prev: Env, earlier: Env, options: dict[str, Any], label: str
     ) -> Env:
         bindings: Env = {}
+        consts = True  # every input known now: the usual case, made quickly
         for p in task.params:
             expr = prev.get(p.name) or earlier.get(p.name) or self._lookup(p.name, prev, earlier)
             if expr is None:
                 if not p.has_default:
                     raise ExpansionError(f"task {task.name!r} input {p.name!r} is not provided")
                 expr = Const(p.default, "default")
+            elif type(expr) is not Const:
+                consts = False
             bindings[p.name] = expr
         identity = (task.name, *[(k, identity_part(e)) for k, e in bindings.items()])
         job = self.by_identity.get(identity)
         if job is None:
-            deps = _producers_of(bindings.values())
+            deps = [] if consts else _producers_of(bindings.values())
             job = Job(
                 id=len(self.nodes),
                 deps=deps,
@@ -427,12 +430,14 @@ class Graph:
                 identity=identity,
                 label=f"{task.name} {label}".strip() if label else task.name,
                 bindings=bindings,
-                resources=effective_resources(task, options),
+                resources=effective_resources(task, options) if options else task.resources,
             )
             self.by_identity[identity] = job
             self.nodes.append(job)
             self.fresh.append(job)
-            if not deps:
+            if consts:
+                self._format_files(job, {k: e.value for k, e in bindings.items()})  # type: ignore[union-attr]
+            elif not deps:
                 self.resolve_files(job)
         names = self._output_names.get(task.name)
         if names is None:
@@ -450,9 +455,15 @@ class Graph:
             else:
                 value = params[name] = resolve(e)
                 unknown = unknown or value is UNKNOWN
-        job.params = params
         if unknown:
+            job.params = params
             return
+        self._format_files(job, params)
+
+    def _format_files(self, job: Job, params: dict[str, Any]) -> None:
+        """With every parameter known: the job's file paths, and the jobs
+        making them."""
+        job.params = params
         task = job.task
         try:
             job.input_files = {f.name: f.pattern.format_map(params) for f in task.input_files}

@@ -206,16 +206,20 @@ def stamps_unchanged(text: str, job: Job, files: FileState) -> bool:
     split = text.find(_OUT_MAP)
     if split < 0:
         return False
-    stat = files.stat
+    seen, stat = files._stats, files.stat
     for path in (job.output_files or {}).values():
-        st = stat(path)
+        st = seen.get(path, _NOT_SEEN)
+        if st is _NOT_SEEN:
+            st = stat(path)
         if st is None:
             return False
         at = text.find(f"{encode_basestring_ascii(path)}:[{st[0]},{st[1]},", split)
         if at < 0 or text[at - 1] not in "{,":
             return False
     for path in job.inputs:
-        st = stat(path)
+        st = seen.get(path, _NOT_SEEN)
+        if st is _NOT_SEEN:
+            st = stat(path)
         if st is None:
             return False
         at = text.find(f"{encode_basestring_ascii(path)}:[{st[0]},{st[1]},", 0, split)

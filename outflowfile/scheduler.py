@@ -260,7 +260,7 @@ class Engine:
     # --- jobs ---------------------------------------------------------------
 
     def _ready_job(self, job: Job) -> None:
-        upstream = _would_run_cause(job)
+        upstream = _would_run_cause(job) if job.deps else None
         if upstream is not None:
             self._would_run(job, f"upstream {_label(upstream)} will run")
             return

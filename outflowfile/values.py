@@ -338,12 +338,23 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
 
 def encode(value: Any) -> str:
     """Canonical JSON text for ``value``; raises UnstorableValue."""
+    if type(value) is dict and _flat(value):  # a job's parameters, mostly
+        return _dump(value)
     try:
         return _dump(_native(value))
     except RecursionError:
         raise UnstorableValue(
             _type_name(value), detail="it contains itself or is nested too deeply"
         ) from None
+
+
+def _flat(value: dict[Any, Any]) -> bool:
+    """A dict that is its own JSON form: str keys (none of them the tag),
+    str, bool or None values."""
+    for k, x in value.items():
+        if type(k) is not str or type(x) not in _PLAIN:
+            return False
+    return TAG not in value
 
 
 def digest(value: Any) -> str:
