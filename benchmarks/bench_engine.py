@@ -60,7 +60,7 @@ def bench_shell(n: int, work: Path) -> None:
           f"ratio {t_out / t_make:5.2f}x  ({n / t_out:6.0f} jobs/s)")
     t_noop = timed(outflow_cmd() + ["-j", "2", "-q"], proj)
     t_make_noop = timed(["make", "-r", "-R", "-j2", "-s"], mk)
-    t_stat = stat_walk(proj / "data") + stat_walk(proj / "out")
+    t_stat = stat_walk(proj / "data") + stat_walk(proj / "st1")
     print(f"noop   N={n:>6}  outflow {t_noop:7.2f}s  make {t_make_noop:7.2f}s  "
           f"stat {t_stat:7.3f}s  ratio/make {t_noop / t_make_noop:5.2f}x")
 

@@ -1,0 +1,388 @@
+"""Time outflow at scale, beside baselines measured in the same invocation.
+
+    python benchmarks/bench_scale.py                                  # 1,000 and 10,000 jobs
+    python benchmarks/bench_scale.py --sizes 1000,10000,100000        # full run up to 10,000
+    python benchmarks/bench_scale.py --sizes 100000 --full-max 100000 # and the 100,000 full run
+
+Run it with the Python that has outflow installed: the ``outflow`` script
+beside that Python is what gets timed. For each size N (jobs: N/K items
+through K ``cp`` tasks, then one ``total``; see generate.py) it times, in a
+fresh temporary project:
+
+  plan      ``outflow -n`` with no cache (planning from scratch);
+  full      ``outflow -j 2 -q`` from scratch, against ``make -r -R -j2`` on the
+            equivalent Makefile in a second copy (bash with -eo pipefail, as
+            outflow runs commands). Above --full-max the cache is filled
+            in-process instead (each result recorded as a run records it, the
+            ``cp`` done by Python), so that the phases below still run;
+  noop      ``outflow -j 2 -q`` and ``outflow -n`` with everything up to date,
+            against make's no-op;
+  edit      after rewriting one input: ``outflow -n`` (it plans one chain) and
+            ``outflow -j 2 -q`` (it runs it), against make after the same edit.
+
+The baselines: ``os.stat`` of every file of the workflow, and reading every
+row of the cache with ``sqlite3`` alone (``SELECT * FROM jobs``), each timed
+in this process (no interpreter start-up), and make. A ratio is outflow's
+median wall time over the baseline's median; ``cpu`` is outflow's user+system
+time (with its jobs' for a run), and ``peak`` its largest resident size, both
+from ``wait4``.
+
+The value-only shape (N trivial Python jobs, ``return x + 1``, at -j 2) is
+reported in jobs per second, up to --values-max. ``outflow --version`` is
+timed against ``python -c pass``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import (  # noqa: E402
+    chain_files,
+    chain_project,
+    items_for,
+    value_chain_project,
+)
+
+# --- measuring ------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    peak_rss: int = 0  # bytes, the largest of the runs
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+    @property
+    def median_cpu(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else float("nan")
+
+    def add(self, seconds: float, cpu: float = 0.0, rss: int = 0) -> None:
+        self.seconds.append(seconds)
+        self.cpu.append(cpu)
+        self.peak_rss = max(self.peak_rss, rss)
+
+
+class Failed(Exception):
+    pass
+
+
+def outflow_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("outflow")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "outflowfile"]
+
+
+def run_timed(cmd: list[str], cwd: Path) -> tuple[float, float, int, str]:
+    """Wall time, CPU time, peak RSS (bytes) and stdout of one command that
+    must succeed."""
+    env = dict(os.environ)
+    env.pop("OUTFLOW_DB", None)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env,
+                                stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
+            raise Failed(f"{shlex.join(cmd)} exited {proc.returncode}: {' / '.join(tail)}")
+        text = out.read().decode(errors="replace")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, text
+
+
+def outflow(args: list[str], cwd: Path, timing: Timing, repeat: int = 1) -> str:
+    text = ""
+    for _ in range(repeat):
+        seconds, cpu, rss, text = run_timed(outflow_cmd() + args, cwd)
+        timing.add(seconds, cpu, rss)
+    return text
+
+
+def make(cwd: Path, timing: Timing) -> None:
+    seconds, cpu, rss, _ = run_timed(["make", "-r", "-R", "-j2", "-s"], cwd)
+    timing.add(seconds, cpu, rss)
+
+
+def in_process(fn: Callable[[], object], repeat: int) -> Timing:
+    fn()  # warm the caches the timed runs will find warm
+    timing = Timing()
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        timing.add(time.perf_counter() - start)
+    return timing
+
+
+def stat_all(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.stat(path)
+        except OSError:
+            pass
+
+
+def read_cache(db: Path) -> int:
+    """Every row of the cache, with the database driver alone."""
+    if not db.exists():
+        return 0
+    con = sqlite3.connect(db)
+    try:
+        return len(con.execute("SELECT * FROM jobs").fetchall())
+    finally:
+        con.close()
+
+
+# --- filling a cache without a process per job ---------------------------------------
+
+
+class InlineExecutor:
+    """Runs each job at once in this process: a ``cp`` by copying the file,
+    anything else through bash. Only to fill a big cache quickly; what gets
+    recorded is what a run records."""
+
+    def __init__(self, cores: int = 2, mem_limit: int | None = None) -> None:
+        self.cores = cores
+        self._ended: list[Any] = []
+
+    def grant(self, cpus: int) -> int:
+        return max(1, min(cpus, self.cores))
+
+    def can_start(self, spec: Any) -> bool:
+        return True
+
+    def start(self, spec: Any) -> None:
+        from outflowfile.jobspec import JobResult
+
+        started = time.time()
+        words = shlex.split(spec.code)
+        if len(words) == 3 and words[0] == "cp":
+            shutil.copyfile(os.path.join(spec.workdir, words[1]),
+                            os.path.join(spec.workdir, words[2]))
+            ok = True
+        else:
+            ok = subprocess.run(["/bin/bash", "-c", spec.code], cwd=spec.workdir).returncode == 0
+        self._ended.append(JobResult(id=spec.id, ok=ok, exit_status=0 if ok else 1,
+                                     error=None if ok else "failed", started=started,
+                                     ended=time.time(), host="inline"))
+
+    def wait(self, timeout: float | None) -> list[Any]:
+        ended, self._ended = self._ended, []
+        return ended
+
+    def running(self) -> int:
+        return len(self._ended)
+
+    def cancel_all(self) -> list[Any]:
+        return self.wait(0)
+
+    def close(self) -> None:
+        pass
+
+
+def fill_cache(project: Path) -> float:
+    """Run the project's workflow in this process with ``InlineExecutor``
+    (put in place of the local pool, which ``project`` imports when it runs)."""
+    from outflowfile import loader
+    from outflowfile.console import Console
+    from outflowfile.executors import local
+    from outflowfile.project import RunRequest, execute
+
+    path = project / "Outflowfile"
+    start = time.perf_counter()
+    real = local.LocalExecutor
+    local.LocalExecutor = InlineExecutor  # type: ignore[misc,assignment]
+    try:
+        request = RunRequest(workdir=project, outflowfile=path, jobs=2, argv=["bench-fill"])
+        outcome = execute(request, loader.load(path), Console(quiet=True))
+    finally:
+        local.LocalExecutor = real  # type: ignore[misc]
+    if outcome.failed:
+        raise RuntimeError(f"filling the cache of {project} failed")
+    return time.perf_counter() - start
+
+
+# --- reporting --------------------------------------------------------------------------
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:5.2f}x" if b > 0 else "  n/a"
+
+
+def row(name: str, n: int, t: Timing, compare: str = "", note: str = "") -> None:
+    print(f"  {name:<9} N={n:>6}  {t.median:7.3f}s  cpu {t.median_cpu:7.3f}s  "
+          f"peak {t.peak_rss / 2**20:5.0f} MB  {compare}{note}", flush=True)
+
+
+def check(what: str, ok: bool, detail: str) -> None:
+    print(f"  target    {what}: {'ok' if ok else 'MISSED'} ({detail})", flush=True)
+
+
+# --- one size -------------------------------------------------------------------------
+
+
+@dataclass
+class Config:
+    jobs: int
+    stages: int
+    repeat: int
+    full: bool
+
+
+def bench_chain(work: Path, cfg: Config) -> None:
+    items = items_for(cfg.jobs, cfg.stages)
+    n = items * cfg.stages + 1
+    print(f"chain: {items} items x {cfg.stages} cp tasks + total = {n} jobs", flush=True)
+    proj = chain_project(work / f"chain-{n}", items, cfg.stages)
+    files = chain_files(proj, items, cfg.stages)
+    db = proj / ".outflow" / "outflow.db"
+
+    stat_t = in_process(lambda: stat_all(files), cfg.repeat)
+    plan = Timing()
+    outflow(["-n"], proj, plan, cfg.repeat)
+    row("plan", n, plan,
+        f"stat {stat_t.median:6.3f}s  ratio/stat {ratio(plan.median, stat_t.median)}")
+
+    filled = cfg.full and bench_full(work, proj, cfg, items, n)
+    if not filled:
+        print(f"  fill      N={n:>6}  the cache filled in-process: {fill_cache(proj):.1f}s",
+              flush=True)
+
+    stat_t = in_process(lambda: stat_all(files), cfg.repeat)
+    read_t = in_process(lambda: read_cache(db), cfg.repeat)
+    base = stat_t.median + read_t.median
+    noop, noop_plan, make_noop = Timing(), Timing(), Timing()
+    outflow(["-j", "2", "-q"], proj, noop, cfg.repeat)
+    text = outflow(["-n"], proj, noop_plan, cfg.repeat)
+    if "Nothing to do" not in text:
+        raise RuntimeError(f"the no-op plan is not empty: {text[:300]}")
+    for _ in range(cfg.repeat):
+        make(proj, make_noop)
+    print(f"  baseline  N={n:>6}  stat {stat_t.median:6.3f}s + sqlite3 read {read_t.median:6.3f}s"
+          f" = {base:6.3f}s;  make no-op {make_noop.median:6.3f}s", flush=True)
+    row("noop", n, noop, f"ratio/(stat+read) {ratio(noop.median, base)}  "
+        f"ratio/make {ratio(noop.median, make_noop.median)}")
+    row("noop -n", n, noop_plan, f"ratio/(stat+read) {ratio(noop_plan.median, base)}")
+
+    edit_plan, edit_run, make_edit = Timing(), Timing(), Timing()
+    (proj / "data" / "s0.txt").write_text("edited\n")
+    text = outflow(["-n"], proj, edit_plan, cfg.repeat)
+    planned = next((line for line in text.splitlines() if line.startswith("Would run")), "?")
+    outflow(["-j", "2", "-q"], proj, edit_run)
+    (proj / "data" / "s0.txt").write_text("edited again\n")
+    make(proj, make_edit)
+    row("edit -n", n, edit_plan, f"ratio/(stat+read) {ratio(edit_plan.median, base)}  "
+        f"ratio/noop -n {ratio(edit_plan.median, noop_plan.median)}", f"  ({planned.rstrip(':')})")
+    row("edit run", n, edit_run, f"make {make_edit.median:6.3f}s  "
+        f"ratio/make {ratio(edit_run.median, make_edit.median)}")
+
+    worst = max(noop.median, noop_plan.median)
+    check("no-op and plan within 3x of stat+read, under 3 s", worst <= min(3 * base, 3.0),
+          f"slowest {worst:.2f}s, 3x baseline {3 * base:.2f}s")
+    check("edit plans one chain", planned == f"Would run {cfg.stages + 1} jobs:", planned)
+    check("memory under 1 GB", max(plan.peak_rss, noop.peak_rss) < 2**30,
+          f"{max(plan.peak_rss, noop.peak_rss) / 2**20:.0f} MB")
+    shutil.rmtree(proj)
+
+
+def bench_full(work: Path, proj: Path, cfg: Config, items: int, n: int) -> bool:
+    """The full run against make's; False when outflow's did not finish."""
+    full, make_full = Timing(), Timing()
+    try:
+        outflow(["-j", "2", "-q"], proj, full)
+    except Failed as exc:
+        print(f"  full      N={n:>6}  FAILED: {exc}", flush=True)
+        shutil.rmtree(proj / ".outflow", ignore_errors=True)
+        return False
+    mk = chain_project(work / f"make-{n}", items, cfg.stages)
+    make(mk, make_full)
+    shutil.rmtree(mk)
+    row("full", n, full, f"make -j2 {make_full.median:7.2f}s (cpu {make_full.median_cpu:.2f}s)  "
+        f"ratio/make {ratio(full.median, make_full.median)}", f"  {n / full.median:5.0f} jobs/s")
+    check("full run within 2x of make", full.median <= 2 * make_full.median,
+          ratio(full.median, make_full.median))
+    return True
+
+
+def bench_values(work: Path, cfg: Config) -> None:
+    items = items_for(cfg.jobs, 1)
+    n = items + 2
+    full, noop = Timing(), Timing()
+    for _ in range(cfg.repeat):
+        proj = value_chain_project(work / f"values-{items}", items, 1)
+        outflow(["-j", "2", "-q"], proj, full)
+        shutil.rmtree(proj)
+    proj = value_chain_project(work / f"values-{items}", items, 1)
+    outflow(["-j", "2", "-q"], proj, Timing())
+    outflow(["-j", "2", "-q"], proj, noop, cfg.repeat)
+    rate = n / full.median
+    row("values", n, full, f"{rate:6.0f} Python jobs/s at -j 2")
+    row("values 0", n, noop, "(no-op)")
+    check("2,000 Python jobs/s", rate >= 2000, f"{rate:.0f}/s")
+    shutil.rmtree(proj)
+
+
+def bench_version(repeat: int) -> None:
+    here = Path.cwd()
+    version, bare = Timing(), Timing()
+    for _ in range(repeat):
+        version.add(*run_timed(outflow_cmd() + ["--version"], here)[:3])
+        bare.add(*run_timed([sys.executable, "-c", "pass"], here)[:3])
+    print(f"version   outflow --version {version.median * 1000:4.0f} ms, python -c pass "
+          f"{bare.median * 1000:4.0f} ms: ratio {ratio(version.median, bare.median)}", flush=True)
+    check("outflow --version under 150 ms", version.median < 0.150,
+          f"{version.median * 1000:.0f} ms")
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", default="1000,10000", help="jobs per workflow, comma-separated")
+    ap.add_argument("--stages", type=int, default=2, help="cp tasks per item (K)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per timing (median)")
+    ap.add_argument("--full-max", type=int, default=10_000,
+                    help="largest size whose full run (and make's) is timed")
+    ap.add_argument("--values-max", type=int, default=10_000,
+                    help="largest size for the Python value jobs (0: none)")
+    args = ap.parse_args()
+    if shutil.which("make") is None:
+        sys.exit("make is not installed: it is one of the baselines")
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}  {os.cpu_count()} CPUs  load {load()}  "
+          f"{sys.executable}", flush=True)
+    bench_version(max(args.repeat, 10))
+    with tempfile.TemporaryDirectory(prefix="outflow-scale-") as tmp:
+        work = Path(tmp)
+        for jobs in (int(s) for s in args.sizes.split(",")):
+            cfg = Config(jobs, args.stages, args.repeat, jobs <= args.full_max)
+            bench_chain(work, cfg)
+            if jobs <= args.values_max:
+                bench_values(work, cfg)
+            print(f"  (load {load()})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
