@@ -157,7 +157,8 @@ def check_files(
     ``producer_hash(path)`` gives the content hash its producer recorded for
     an input file that another job makes (None if unknown)."""
     text = getattr(result, "files_text", None)
-    if text is not None and len(job.inputs) <= FEW_FILES and stamps_unchanged(text, job, files):
+    few = len(job.inputs) + len(job.output_files or ()) <= FEW_FILES
+    if text is not None and few and stamps_unchanged(text, job, files):
         return ""
     recorded = result.files
     out_rec = recorded.get("out", {})
