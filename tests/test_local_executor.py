@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import textwrap
 import time
 from collections.abc import Iterator
@@ -411,3 +412,26 @@ def test_workers_stay_light(tmp_path: Path, executor: Any) -> None:
     result = run_all(executor(1), [job(tmp_path, 1, "run", code, value_outputs=["x"])])[1]
     assert result.ok, result.error
     assert result.values == {"x": []}
+
+
+def test_many_shell_jobs_under_a_small_descriptor_limit(tmp_path: Path) -> None:
+    """Each shell job's pidfd is closed when the job ends: with a leak, a run
+    of more jobs than ``ulimit -n`` fails with "Too many open files"."""
+    from outflowtest import make_project, outflow_command
+
+    project = make_project(tmp_path / "p", """
+        config:
+            items: list = [{items}]
+
+        task copy(i: int):
+            output: txt = "out/{i}.txt"
+            shell: "echo {i} > {output.txt}"
+
+        workflow all:
+            map(items -> i) { copy }
+        """.replace("{items}", ", ".join(str(i) for i in range(150))))
+    command = " ".join(outflow_command())
+    proc = subprocess.run(["bash", "-c", f"ulimit -n 64 && exec {command} -j 2 -q"],
+                          cwd=project, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert len(list((project / "out").iterdir())) == 150

@@ -496,6 +496,9 @@ class LocalExecutor:
             return None
         self._forget(job.pid)
         code, usage = _reap(job.proc)
+        if job.pidfd is not None:  # a worker's pidfd lives with the worker; this one is ours
+            os.close(job.pidfd)
+            job.pidfd = None
         if code != 0 or job.failure is not None:
             _killpg(job.pid, signal.SIGKILL)  # what it left running in the background
             self._finish_tree(job)
