@@ -88,6 +88,10 @@ class StopSignals:
 @click.option("-v", "--verbose", is_flag=True, help="Print commands and reasons.")
 @click.option("--list", "list_", is_flag=True, help="List workflows and tasks.")
 @click.option("--lint", is_flag=True, help="Check the Outflowfile without planning.")
+@click.option(
+    "--touch", is_flag=True,
+    help="Record the jobs whose output files all exist as up to date, without running them.",
+)
 @click.version_option(__version__, "--version", prog_name="outflow", message="%(prog)s %(version)s")
 def main(**opts: Any) -> None:
     """Plan and run the workflows of an Outflowfile.
@@ -162,6 +166,9 @@ def _main(opts: dict[str, Any]) -> int:
     console = Console(
         quiet=opts["quiet"], verbose=opts["verbose"], print_commands=opts["print_commands"]
     )
+    housekeeping = _housekeeping(opts, request, model, console)
+    if housekeeping is not None:
+        return housekeeping
     try:
         outcome = execute(request, model, console)
     except Interrupted as exc:
@@ -171,6 +178,16 @@ def _main(opts: dict[str, Any]) -> int:
             raise Terminated() from None
         raise KeyboardInterrupt() from None
     return EXIT_JOB_FAILED if outcome.failed else 0
+
+
+def _housekeeping(opts: dict[str, Any], request: Any, model: Any, console: Any) -> int | None:
+    """Run the housekeeping command asked for, if any: its exit status."""
+    if opts["touch"]:
+        from outflowfile.housekeeping import touch
+
+        outcome = touch(request, model, console)
+        return EXIT_JOB_FAILED if outcome.not_touched or outcome.blocked else 0
+    return None
 
 
 def _locate(directory: str | None, file_: str | None) -> tuple[Path, Path]:

@@ -205,6 +205,12 @@ def _is_seed(node: Node, sel: Selection, index: ModelIndex) -> bool:
 
 def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
     """Plan, and unless it is a dry run, run. Returns what happened."""
+    prep = prepare(request, model, console)
+    return _dry_run(prep) if request.dry_run else _real_run(prep)
+
+
+def prepare(request: RunRequest, model: Outflowfile, console: Console) -> Prepared:
+    """The graph of the targets and the engine's options."""
     from outflowfile.config import resolve_config
 
     config = resolve_config(model, request.config, request.workdir)
@@ -219,8 +225,23 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
         forcerun=frozenset(request.forcerun),
         keep_going=request.keep_going,
     )
-    prep = Prepared(request, graph, sel, options, console)
-    return _dry_run(prep) if request.dry_run else _real_run(prep)
+    return Prepared(request, graph, sel, options, console)
+
+
+def check_task_name(name: str, model: Outflowfile, option: str) -> None:
+    """A UserError unless ``name`` is a task of the Outflowfile."""
+    index = model.index()
+    if name in index.tasks:
+        return
+    if name in index.workflows:
+        raise UserError(
+            f"{option} names {name!r}, which is a workflow, not a task",
+            hint="name one of its tasks (outflow --list shows them)",
+        )
+    raise UserError(
+        f"{option} names {name!r}, which is not a task of the Outflowfile",
+        hint=_did_you_mean(name, index),
+    )
 
 
 def _open_cache(request: RunRequest, shared_writers: bool = True):  # noqa: ANN202

@@ -65,6 +65,9 @@ class Options:
     forcerun: frozenset[str] = frozenset()
     keep_going: bool = False
     print_commands: bool = False
+    # --touch: record each job that would run as done with the files it
+    # finds, instead of running it (see _touch).
+    touch: bool = False
 
 
 class Interrupted(Exception):
@@ -86,6 +89,8 @@ class Outcome:
     would_run: list[tuple[Job, str]] = field(default_factory=list)
     unsized: list[MapNode] = field(default_factory=list)
     elapsed: float = 0.0
+    touched: list[Job] = field(default_factory=list)
+    not_touched: list[tuple[Job, str]] = field(default_factory=list)  # job, why
 
 
 @dataclass
@@ -287,12 +292,75 @@ class Engine:
             self.outcome.up_to_date += 1
             self._complete(job, "skipped")
             return
+        if self.options.touch:
+            self._touch(job, key, decision.reason)
+            return
         self._missing_inputs(job)
         if self.executor is None:
             self._would_run(job, decision.reason)
         else:
             self.to_run += 1
             self.queue.append((job, decision.reason, 0))
+
+    def _touch(self, job: Job, key: str, reason: str) -> None:
+        """Record a job that would run as done with its files as they are now,
+        exactly as if it had just made them; or, when its result would not be
+        what running it gives, leave it (and so everything downstream) alone."""
+        why = self._untouchable(job, reason)
+        if why is not None:
+            job.state = "failed"  # not failed, but what depends on it is blocked
+            self.outcome.not_touched.append((job, why))
+            for dependent in job.dependents:
+                self._block(dependent)
+            return
+        outputs = list((job.output_files or {}).values())
+        in_stamps = self._input_stamps(job)
+        out_stamps = {p: self.files.stamp(p, with_hash=True) for p in outputs}
+        files = {"in": in_stamps, "out": out_stamps}
+        def_hash = self.def_hashes[job.task.name]
+        params = job.params or {}
+        if self.cache is not None:
+            now = time.time()
+            row = self.cache.job_started(
+                key, job.task.name, job.slot, def_hash, params, outputs, "", self.host, now
+            )
+            self.cache.job_done(row, {}, files, now, None, None, None)
+        fresh = FreshResult("done", def_hash, params, {}, files)
+        self.fresh[key] = fresh
+        self.records[job.id] = fresh
+        job.values = {}
+        self.outcome.touched.append(job)
+        self._complete(job, "done")
+
+    def _untouchable(self, job: Job, reason: str) -> str | None:
+        """Why ``job`` cannot be touched, or None."""
+        if job.task.outputs:
+            names = ", ".join(o.name for o in job.task.outputs)
+            return f"it produces values ({names}): only running it gives them"
+        if not job.resources.cache:
+            return "its task says cache: false (it always runs)"
+        if reason == "left incomplete by an interrupted run":
+            return "left incomplete by an interrupted run: its outputs may be partial"
+        for path in job.inputs:
+            if self.files.stat(path) is None:
+                return f"input file {path} is missing"
+        missing = [p for p in (job.output_files or {}).values() if self.files.stat(p) is None]
+        if len(missing) == 1:
+            return f"output file {missing[0]} is missing"
+        if missing:
+            return f"output files {', '.join(missing)} are missing"
+        return None
+
+    def _input_stamps(self, job: Job) -> dict[str, Any]:
+        """The stamps of a job's input files as it starts; an input another
+        job made carries the content hash its producer recorded."""
+        in_stamps = {}
+        for path in job.inputs:
+            stamp = self.files.stamp(path, with_hash=False)
+            if stamp is not None:
+                stamp[2] = self._producer_hash(path)
+            in_stamps[path] = stamp
+        return in_stamps
 
     def _would_run(self, job: Job, reason: str) -> None:
         self.outcome.would_run.append((job, reason))
@@ -447,12 +515,7 @@ class Engine:
     def _start(self, job: Job, spec: JobSpec, reason: str, attempt: int) -> None:
         assert self.executor is not None
         outputs = list(spec.output_files.values())
-        in_stamps = {}
-        for path in job.inputs:
-            stamp = self.files.stamp(path, with_hash=False)
-            if stamp is not None:
-                stamp[2] = self._producer_hash(path)
-            in_stamps[path] = stamp
+        in_stamps = self._input_stamps(job)
         row = None
         if self.cache is not None:
             row = self.cache.job_started(

@@ -1,0 +1,127 @@
+"""Housekeeping commands through the installed ``outflow``: --touch,
+--forget, --clean and --show, on the SQLite and the PostgreSQL cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.outflowtest import lines, make_project, outflow
+
+# Shell tasks write a line to ran.log each time they run.
+CHAIN = """
+config:
+    samples: list = ["a", "b", "c"]
+
+task count(sample: str):
+    input:  text = "data/{sample}.txt"
+    output: counts = "counts/{sample}.tsv"
+    shell:  "echo count {sample} >> ran.log; wc -w < {input.text} > {output.counts}"
+
+task merge(counts: list):
+    output: total = "total.tsv"
+    shell:  "echo merge >> ran.log; cat {counts} > {output.total}"
+
+task size(total: str) -> (n: int):
+    run:
+        with open("ran.log", "a") as log:
+            log.write("size\\n")
+        return len(open(total).read().split())
+
+task report(n: int):
+    output: rep = "report.txt"
+    shell:  "echo report >> ran.log; echo {n} > {output.rep}"
+
+workflow all:
+    map(samples -> sample) { count } | merge | size | report
+
+workflow files:
+    map(samples -> sample) { count } | merge
+"""
+
+DATA = {f"data/{s}.txt": f"one two {s}\n" for s in "abc"}
+
+
+def run(project: Path, db: str | None, *args: str, check: int | None = 0):  # noqa: ANN201
+    extra = ["--db", db] if db else []
+    return outflow(project, *extra, *args, check=check)
+
+
+def made_by_hand(project: Path, *names: str) -> None:
+    for name in names:
+        path = project / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("made by hand\n")
+
+
+# --- --touch ----------------------------------------------------------------------
+
+
+def test_touch_adopts_existing_outputs(tmp_path: Path, cache_url: str | None) -> None:
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    made_by_hand(project, "counts/a.tsv", "counts/b.tsv", "counts/c.tsv", "total.tsv")
+    before = run(project, cache_url, "-n", "files")
+    assert "Would run 4 jobs" in before.stdout
+
+    done = run(project, cache_url, "--touch", "files")
+    assert "touched 4 jobs, 0 up to date" in done.stdout
+    assert "touched count sample=b" in done.stdout and "touched merge" in done.stdout
+    assert "Nothing to do" in run(project, cache_url, "-n", "files").stdout
+    run(project, cache_url, "files")
+    assert lines(project / "ran.log") == []
+    assert (project / "total.tsv").read_text() == "made by hand\n"
+
+    # The records hold the files' stamps as a run's would: a changed input
+    # makes its job and what depends on it run again.
+    (project / "data/b.txt").write_text("changed\n")
+    os.utime(project / "data/b.txt", ns=(1 << 62, 1 << 62))
+    plan = run(project, cache_url, "-n", "files").stdout
+    assert "count sample=b  input file data/b.txt is newer than the last run" in plan
+    assert "Would run 2 jobs" in plan
+
+
+def test_touch_leaves_jobs_with_missing_outputs_and_their_downstream(
+    tmp_path: Path, cache_url: str | None
+) -> None:
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    made_by_hand(project, "counts/a.tsv", "counts/b.tsv", "total.tsv")
+    done = run(project, cache_url, "--touch", "files", check=1)
+    assert "touched 2 jobs, 0 up to date" in done.stdout
+    assert "not touched count sample=c: output file counts/c.tsv is missing" in done.stdout
+    assert "1 jobs downstream of those not touched either" in done.stdout
+    plan = run(project, cache_url, "-n", "files").stdout
+    assert "Would run 2 jobs" in plan  # count c, then merge
+    assert "2 jobs up to date" in plan
+
+
+def test_touch_never_touches_jobs_that_produce_values(
+    tmp_path: Path, cache_url: str | None
+) -> None:
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    made_by_hand(project, "counts/a.tsv", "counts/b.tsv", "counts/c.tsv", "total.tsv")
+    made_by_hand(project, "report.txt")
+    done = run(project, cache_url, "--touch", check=1)
+    assert "touched 4 jobs" in done.stdout
+    assert "not touched size: it produces values (n): only running it gives them" in done.stdout
+    assert "1 jobs downstream of those not touched either" in done.stdout
+    run(project, cache_url)
+    assert lines(project / "ran.log") == ["size", "report"]
+    assert (project / "report.txt").read_text() == "3\n"  # the words of total.tsv, made by hand
+
+
+def test_touch_dry_run_writes_nothing(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    made_by_hand(project, "counts/a.tsv", "counts/b.tsv", "counts/c.tsv")
+    done = outflow(project, "--touch", "-n", "count")
+    assert "would touch 3 jobs" in done.stdout
+    assert "Would run 3 jobs" in outflow(project, "-n", "count").stdout
+
+
+def test_touch_refuses_while_another_outflow_runs(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    (project / ".outflow").mkdir()
+    with FileLock(str(project / ".outflow" / "lock")):
+        done = outflow(project, "--touch", check=2)
+    assert "another outflow is running in this project" in done.stderr
