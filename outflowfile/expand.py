@@ -140,6 +140,10 @@ class MapNode(Node):
     expanded: bool = False
     outputs: Env = field(default_factory=dict)  # name -> Gather, once expanded
     output_names: list[str] = field(default_factory=list)
+    # Ids of the nodes its expansion made (``range(*members)``), for views
+    # that gather a map's jobs (graphview.py). A nested map expanded later
+    # has its own range; its MapNode is in the enclosing one.
+    members: tuple[int, int] = (0, 0)
 
     def output(self, name: str) -> Any:
         if not self.expanded:
@@ -363,6 +367,7 @@ class Graph:
         """Expand a map whose source is now known; fills ``node.outputs``."""
         per_item: list[Env] = []
         body, target, options = node.map.body, node.target, node.options
+        first = len(self.nodes)
         prefix = f"{node.label_prefix} {target}=".lstrip()
         for item in items:
             item_expr = Const(item, "item")
@@ -373,6 +378,7 @@ class Graph:
         node.outputs = {
             name: Gather(tuple(env[name] for env in per_item)) for name in node.output_names
         }
+        node.members = (first, len(self.nodes))
         node.expanded = True
 
     def last_outputs(self, stage: Stage) -> list[str]:

@@ -209,6 +209,26 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
     return _dry_run(prep) if request.dry_run else _real_run(prep)
 
 
+@dataclass
+class Planned:
+    """A dry run's result with what it was decided from, for views of the
+    plan (``--dag``, ``--taskgraph``, ``--report``)."""
+
+    graph: Graph
+    outcome: Outcome
+    snapshot: Snapshot
+
+
+def plan_only(request: RunRequest, model: Outflowfile, console: Console) -> Planned:
+    """Decide what would run, as ``-n`` does, printing nothing: no job runs
+    and the cache is only read."""
+    prep = prepare(request, model, console)
+    prep.options.dry_run = True
+    snapshot = _load_snapshot(request)
+    outcome = prep.engine(snapshot, None, None).run()
+    return Planned(prep.graph, outcome, snapshot)
+
+
 def prepare(request: RunRequest, model: Outflowfile, console: Console) -> Prepared:
     """The graph of the targets and the engine's options."""
     from outflowfile.config import resolve_config
