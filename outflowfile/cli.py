@@ -21,6 +21,12 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
+# The commands that print in a chosen --format: their formats, the default first.
+FORMATS: dict[str, tuple[str, ...]] = {
+    "dag": ("dot", "mermaid"),
+    "taskgraph": ("dot", "mermaid"),
+}
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C but with its own exit status."""
@@ -92,6 +98,17 @@ class StopSignals:
     "--touch", is_flag=True,
     help="Record the jobs whose output files all exist as up to date, without running them.",
 )
+@click.option(
+    "--dag", is_flag=True, help="Print the graph of jobs, coloured by status; run nothing."
+)
+@click.option(
+    "--taskgraph", is_flag=True, help="Print the graph of tasks, coloured by status; run nothing."
+)
+@click.option(
+    "--format", "format_", type=click.Choice(sorted({f for fs in FORMATS.values() for f in fs})),
+    help="Output format of the command given: for --dag and --taskgraph, "
+    "dot (Graphviz, the default) or mermaid.",
+)
 @click.version_option(__version__, "--version", prog_name="outflow", message="%(prog)s %(version)s")
 def main(**opts: Any) -> None:
     """Plan and run the workflows of an Outflowfile.
@@ -147,6 +164,7 @@ def _main(opts: dict[str, Any]) -> int:
         return 0
     from outflowfile.config import parse_overrides
 
+    view, view_format = _view_command(opts)
     request = RunRequest(
         workdir=workdir,
         outflowfile=path,
@@ -169,6 +187,8 @@ def _main(opts: dict[str, Any]) -> int:
     housekeeping = _housekeeping(opts, request, model, console)
     if housekeeping is not None:
         return housekeeping
+    if view is not None:
+        return _print_view(view, view_format, request, model, console)
     try:
         outcome = execute(request, model, console)
     except Interrupted as exc:
@@ -188,6 +208,41 @@ def _housekeeping(opts: dict[str, Any], request: Any, model: Any, console: Any) 
         outcome = touch(request, model, console)
         return EXIT_JOB_FAILED if outcome.not_touched or outcome.blocked else 0
     return None
+
+
+def _view_command(opts: dict[str, Any]) -> tuple[str | None, str]:
+    """Which of the commands taking --format is asked for, and its format."""
+    from outflowfile.errors import UserError
+
+    asked = [name for name in FORMATS if opts.get(name)]
+    if len(asked) > 1:
+        raise UserError(f"--{asked[0]} and --{asked[1]} cannot be used together")
+    fmt = opts["format_"]
+    if not asked:
+        if fmt is not None:
+            needs = " or ".join(f"--{name}" for name in FORMATS)
+            raise UserError(f"--format {fmt}: no command to format; it goes with {needs}")
+        return None, ""
+    command, choices = asked[0], FORMATS[asked[0]]
+    if fmt is None:
+        return command, choices[0]
+    if fmt not in choices:
+        raise UserError(
+            f"--format {fmt} does not apply to --{command}; use {' or '.join(choices)}"
+        )
+    return command, fmt
+
+
+def _print_view(command: str, fmt: str, request: Any, model: Any, console: Any) -> int:
+    from outflowfile import graphview
+    from outflowfile.project import plan_only
+
+    planned = plan_only(request, model, console)
+    view = graphview.job_view(planned) if command == "dag" else graphview.task_view(planned)
+    name = "jobs" if command == "dag" else "tasks"
+    text = graphview.to_dot(view, name) if fmt == "dot" else graphview.to_mermaid(view)
+    click.echo(text, nl=False)
+    return 0
 
 
 def _locate(directory: str | None, file_: str | None) -> tuple[Path, Path]:

@@ -36,5 +36,18 @@ if [ "$(id -u)" = 0 ]; then
     export SGE_ROOT SGE_CELL
 fi
 
+if [ "$(id -u)" = 0 ]; then
+    # Programs the tests drive: Graphviz's dot renders `outflow --dag`.
+    missing=""
+    command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
+    if [ -n "$missing" ]; then
+        echo "scripts/test.sh: installing$missing with apt-get" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        # shellcheck disable=SC2086 # a list of package names
+        apt-get install -y -q $missing >/dev/null 2>&1 \
+            || { apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }
+    fi
+fi
+
 .venv/bin/ruff check outflowfile tests benchmarks
 exec .venv/bin/python -m pytest -q "$@"

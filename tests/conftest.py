@@ -153,6 +153,19 @@ def sge_drmaa() -> dict[str, str]:
     return env
 
 
+GRAPHVIZ_HOW = "install Debian's graphviz (scripts/test.sh does, as root)"
+
+
+@pytest.fixture(scope="session")
+def graphviz_dot() -> str:
+    """The path of Graphviz's ``dot``, or skip (fail under CI)."""
+    try:
+        _ask(["dot", "-V"])
+    except OSError as e:
+        _service_missing("Graphviz", GRAPHVIZ_HOW, str(e))
+    return str(shutil.which("dot"))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI every test must run: a skipped test fails the session."""
     if not os.environ.get("CI"):
