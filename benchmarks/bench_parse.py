@@ -113,7 +113,7 @@ def phases(text: str, repeat: int) -> None:
         gc.disable()
         source = step("read (lines, strings)", parser._Source.of, text)
         prepared = step("run: pre-pass", parser._prepare, source, "Outflowfile")
-        tree = step("lark (lex + LALR)", parser._lark().parse, prepared.text)
+        tree = step("lex + LALR", parser._parse_tree, prepared.text, source, "Outflowfile")
         step("build model", transform.build, tree, "Outflowfile", prepared.run_blocks)
         gc.enable()
     for name, seconds in steps.items():
