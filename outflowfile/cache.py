@@ -704,8 +704,12 @@ class Cache:
                 )
 
     def forget(self, task: str) -> int:
-        """Delete the completed results of ``task``; returns how many."""
-        stmt = jobs_table.delete().where(jobs_table.c.task == task, jobs_table.c.status == "done")
+        """Delete every record of ``task`` (results, failures, interruptions);
+        returns how many. Rows still ``running`` stay: the next run removes
+        the partial outputs they list (``project._clean_interrupted``)."""
+        stmt = jobs_table.delete().where(
+            jobs_table.c.task == task, jobs_table.c.status != "running"
+        )
         with self._writing() as conn:
             return int(conn.execute(stmt).rowcount)
 

@@ -27,6 +27,8 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "taskgraph": ("dot", "mermaid"),
 }
 
+HOUSEKEEPING = ("touch", "forget")
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C but with its own exit status."""
@@ -94,6 +96,10 @@ class StopSignals:
 @click.option("-v", "--verbose", is_flag=True, help="Print commands and reasons.")
 @click.option("--list", "list_", is_flag=True, help="List workflows and tasks.")
 @click.option("--lint", is_flag=True, help="Check the Outflowfile without planning.")
+@click.option(
+    "--forget", multiple=True, metavar="TASK",
+    help="Drop the cached results of every job of TASK: they run next time.",
+)
 @click.option(
     "--touch", is_flag=True,
     help="Record the jobs whose output files all exist as up to date, without running them.",
@@ -202,11 +208,21 @@ def _main(opts: dict[str, Any]) -> int:
 
 def _housekeeping(opts: dict[str, Any], request: Any, model: Any, console: Any) -> int | None:
     """Run the housekeeping command asked for, if any: its exit status."""
+    asked = [name for name in HOUSEKEEPING if opts[name]]
+    if len(asked) > 1:
+        from outflowfile.errors import UserError
+
+        raise UserError(f"--{asked[0]} and --{asked[1]} cannot be used together")
     if opts["touch"]:
         from outflowfile.housekeeping import touch
 
         outcome = touch(request, model, console)
         return EXIT_JOB_FAILED if outcome.not_touched or outcome.blocked else 0
+    if opts["forget"]:
+        from outflowfile.housekeeping import forget
+
+        forget(request, model, list(opts["forget"]), console)
+        return 0
     return None
 
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from outflowfile.lock import ProjectLock
-from outflowfile.project import STATE_DIR, RunRequest, _load_snapshot, _open_cache, prepare
+from outflowfile.project import (
+    STATE_DIR,
+    RunRequest,
+    _load_snapshot,
+    _open_cache,
+    check_task_name,
+    prepare,
+)
 
 if TYPE_CHECKING:
     from outflowfile.console import Console
@@ -54,3 +61,21 @@ def touch_report(outcome: Outcome, dry_run: bool) -> str:
             "(their inputs come from jobs that must run first)"
         )
     return "\n".join(lines)
+
+
+def forget(request: RunRequest, model: Outflowfile, tasks: list[str], console: Console) -> int:
+    """Delete the cached records of every job of these tasks: they run next
+    time. Returns how many records were deleted."""
+    for name in tasks:
+        check_task_name(name, model, "--forget")
+    total = 0
+    with ProjectLock(request.workdir / STATE_DIR):
+        cache = _open_cache(request)
+        try:
+            for name in dict.fromkeys(tasks):
+                count = cache.forget(name)
+                total += count
+                console.say(f"outflow: forgot {count} cached jobs of task {name}")
+        finally:
+            cache.close()
+    return total

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.outflowtest import lines, make_project, outflow
+from tests.outflowtest import cache_rows, lines, make_project, outflow
 
 # Shell tasks write a line to ran.log each time they run.
 CHAIN = """
@@ -125,3 +125,40 @@ def test_touch_refuses_while_another_outflow_runs(tmp_path: Path) -> None:
     with FileLock(str(project / ".outflow" / "lock")):
         done = outflow(project, "--touch", check=2)
     assert "another outflow is running in this project" in done.stderr
+
+
+# --- --forget ---------------------------------------------------------------------
+
+
+def test_forget_drops_every_cached_job_of_a_task(tmp_path: Path, cache_url: str | None) -> None:
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    run(project, cache_url)
+    done = run(project, cache_url, "--forget", "count", "--forget", "report")
+    assert done.stdout.splitlines() == [
+        "outflow: forgot 3 cached jobs of task count",
+        "outflow: forgot 1 cached jobs of task report",
+    ]
+    plan = run(project, cache_url, "-n").stdout
+    assert "count sample=a  no cached result" in plan
+    assert "Would run 6 jobs" in plan
+    (project / "ran.log").unlink()
+    run(project, cache_url)
+    # merge and size are cut off (same content): only the forgotten jobs run.
+    assert sorted(lines(project / "ran.log")) == ["count a", "count b", "count c", "report"]
+    again = run(project, cache_url, "--forget", "merge", "--forget", "merge")
+    assert again.stdout == "outflow: forgot 1 cached jobs of task merge\n"
+    if cache_url is None:  # a real DELETE: the rows are gone
+        assert cache_rows(project, "SELECT count(*) FROM jobs WHERE task = 'merge'") == [(0,)]
+
+
+def test_forget_an_unknown_task(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    done = outflow(project, "--forget", "cuont", check=2)
+    assert done.stderr == (
+        "error: --forget names 'cuont', which is not a task of the Outflowfile\n"
+        "  did you mean 'count'? \n"
+    )
+    done = outflow(project, "--forget", "files", check=2)
+    assert "--forget names 'files', which is a workflow, not a task" in done.stderr
+    done = outflow(project, "--forget", "count", "--touch", check=2)
+    assert done.stderr == "error: --touch and --forget cannot be used together\n"
