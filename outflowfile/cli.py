@@ -27,7 +27,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "taskgraph": ("dot", "mermaid"),
 }
 
-HOUSEKEEPING = ("touch", "forget")
+HOUSEKEEPING = ("touch", "forget", "clean")
 
 
 class Terminated(KeyboardInterrupt):
@@ -100,6 +100,11 @@ class StopSignals:
     "--forget", multiple=True, metavar="TASK",
     help="Drop the cached results of every job of TASK: they run next time.",
 )
+@click.option(
+    "--clean", is_flag=True,
+    help="Remove the output files of the targets' jobs (asks first; see --yes).",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --clean removes files.")
 @click.option(
     "--touch", is_flag=True,
     help="Record the jobs whose output files all exist as up to date, without running them.",
@@ -222,6 +227,11 @@ def _housekeeping(opts: dict[str, Any], request: Any, model: Any, console: Any) 
         from outflowfile.housekeeping import forget
 
         forget(request, model, list(opts["forget"]), console)
+        return 0
+    if opts["clean"]:
+        from outflowfile.housekeeping import clean
+
+        clean(request, model, console, opts["yes"])
         return 0
     return None
 

@@ -6,8 +6,18 @@ the cache, and takes the project lock before it writes anything.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import click
+
+from outflowfile.errors import UserError
 from outflowfile.lock import ProjectLock
 from outflowfile.project import (
     STATE_DIR,
@@ -79,3 +89,124 @@ def forget(request: RunRequest, model: Outflowfile, tasks: list[str], console: C
         finally:
             cache.close()
     return total
+
+
+def clean(request: RunRequest, model: Outflowfile, console: Console, yes: bool) -> int:
+    """Remove the output files of the targets' jobs (after asking, on a
+    terminal, unless ``yes``; ``-n``: only list them). Returns how many
+    were removed."""
+    found = clean_list(request, model)
+    paths = found.paths
+    if found.unsized:
+        console.warn(
+            f"{found.unsized} maps cannot be sized before their source is computed: "
+            "the outputs of their jobs are not listed"
+        )
+    for text in found.left:
+        console.warn(f"--clean leaves {text}")
+    if not paths:
+        console.say("outflow: no output file of the targets exists: nothing to remove")
+        return 0
+    listing = "\n".join(f"  {p}/" if (request.workdir / p).is_dir() else f"  {p}" for p in paths)
+    verb = "would remove" if request.dry_run else "to remove"
+    click.echo(f"outflow: {verb} {len(paths)} output files:\n{listing}")
+    if request.dry_run:
+        return 0
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UserError(
+                f"--clean: not removing {len(paths)} files without a confirmation, "
+                "and the input is not a terminal to ask on",
+                hint="add --yes to remove them (or -n to only list them)",
+            )
+        if not click.confirm(f"Remove these {len(paths)} output files?", default=False):
+            console.say("outflow: nothing removed")
+            return 0
+    with ProjectLock(request.workdir / STATE_DIR):
+        removed, problems = remove_paths(request.workdir, paths)
+    console.say(f"outflow: removed {removed} output files (the cache keeps their records)")
+    for problem in problems:
+        console.warn(problem)
+    return removed
+
+
+def clean_list(request: RunRequest, model: Outflowfile) -> CleanList:
+    """The existing output files of the targets' jobs, each inside the
+    project and neither the Outflowfile nor outflow's own state; and how
+    many maps could not be sized (their jobs are unknown)."""
+    from outflowfile.console import Console
+    from outflowfile.expand import ExpansionError, Job
+    from outflowfile.project import keeper, plan_only, select
+
+    quiet = Console(quiet=True, err=io.StringIO())  # a missing input is no matter here
+    planned = plan_only(request, model, quiet)
+    sel = select(model, request.targets, request.until, request.workdir)
+    keep = keeper(sel, planned.graph)
+    nodes = keep(planned.graph.nodes) if keep is not None else planned.graph.nodes
+    found: dict[str, None] = {}
+    for job in nodes:
+        if not isinstance(job, Job):
+            continue
+        if job.output_files is None:
+            with contextlib.suppress(ExpansionError, ValueError, KeyError):
+                planned.graph.resolve_files(job)
+        if job.output_files is not None:
+            found.update(dict.fromkeys(job.output_files.values()))
+        else:  # its parameters wait for upstream jobs: what it made last time
+            record = planned.snapshot.by_slot.get(job.slot)
+            if record is not None:
+                found.update(dict.fromkeys(record.files.get("out", {})))
+    safe, left = [], []
+    for path in found:
+        why = _not_removable(request.workdir, request.outflowfile, path)
+        if why is None:
+            safe.append(path)
+        elif why:
+            left.append(f"{path} ({why})")
+    return CleanList(sorted(safe), sorted(left), len(planned.outcome.unsized))
+
+
+@dataclass
+class CleanList:
+    paths: list[str]  # to remove
+    left: list[str]  # outputs that exist but are not outflow's to remove, and why
+    unsized: int  # maps whose jobs are not known yet
+
+
+def _not_removable(workdir: Path, outflowfile: Path, path: str) -> str | None:
+    """None for an existing file or directory strictly inside the project,
+    through no symbolic link leading out of it, and not outflow's own;
+    else why not ('' when it does not exist)."""
+    root = os.path.realpath(workdir)
+    full = os.path.join(workdir, path)
+    if not os.path.lexists(full):
+        return ""
+    # The file itself may be a link (removing it leaves its target alone);
+    # the directory holding it must really be in the project.
+    real = os.path.join(os.path.realpath(os.path.dirname(full)), os.path.basename(full))
+    if os.path.commonpath([root, real]) != root or real == root:
+        return "outside the project"
+    if real == os.path.realpath(outflowfile):
+        return "the Outflowfile"
+    state = os.path.join(root, STATE_DIR)
+    if real == state or real.startswith(state + os.sep):
+        return f"outflow's own {STATE_DIR}/"
+    return None
+
+
+def remove_paths(workdir: Path, paths: list[str]) -> tuple[int, list[str]]:
+    """Remove files (and directory outputs); how many, and what failed."""
+    removed, problems = 0, []
+    for path in paths:
+        full = workdir / path
+        try:
+            if full.is_dir() and not full.is_symlink():
+                shutil.rmtree(full)
+            else:
+                full.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            problems.append(f"cannot remove {path}: {exc.strerror or exc}")
+    return removed, problems

@@ -162,3 +162,143 @@ def test_forget_an_unknown_task(tmp_path: Path) -> None:
     assert "--forget names 'files', which is a workflow, not a task" in done.stderr
     done = outflow(project, "--forget", "count", "--touch", check=2)
     assert done.stderr == "error: --touch and --forget cannot be used together\n"
+
+
+# --- --clean ----------------------------------------------------------------------
+
+OUTPUTS = ["counts/a.tsv", "counts/b.tsv", "counts/c.tsv", "report.txt", "total.tsv"]
+
+
+def existing(project: Path, names: list[str]) -> list[str]:
+    return [n for n in names if (project / n).exists()]
+
+
+def test_clean_removes_the_outputs_of_the_targets(tmp_path: Path, cache_url: str | None) -> None:
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    run(project, cache_url)
+    listed = run(project, cache_url, "--clean", "-n").stdout
+    assert listed.splitlines() == ["outflow: would remove 5 output files:"] + [
+        f"  {name}" for name in OUTPUTS
+    ]
+    assert existing(project, OUTPUTS) == OUTPUTS
+
+    done = run(project, cache_url, "--clean", "--yes", "count")
+    assert done.stdout.splitlines()[-1] == (
+        "outflow: removed 3 output files (the cache keeps their records)"
+    )
+    assert existing(project, OUTPUTS) == ["report.txt", "total.tsv"]
+    # The report's file name waits for upstream values: found in its record.
+    run(project, cache_url, "--clean", "-y")
+    assert existing(project, OUTPUTS) == []
+    assert existing(project, list(DATA)) == list(DATA)  # inputs no job makes stay
+    assert (project / "Outflowfile").exists()
+    assert "nothing to remove" in run(project, cache_url, "--clean").stdout
+    plan = run(project, cache_url, "-n").stdout
+    assert "count sample=a  output file counts/a.tsv is missing" in plan
+
+
+def test_clean_without_a_terminal_needs_yes(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    outflow(project, "files")
+    done = outflow(project, "--clean", check=2)
+    assert done.stderr == (
+        "error: --clean: not removing 4 files without a confirmation, "
+        "and the input is not a terminal to ask on\n"
+        "  add --yes to remove them (or -n to only list them)\n"
+    )
+    assert existing(project, OUTPUTS) == OUTPUTS[:3] + ["total.tsv"]
+
+
+def on_terminal(project: Path, args: list[str], answer: str) -> str:
+    """Run outflow with a pseudo-terminal as its input and output; answer
+    its question; everything it printed."""
+    import pty
+    import subprocess
+
+    from tests.outflowtest import outflow_command
+
+    main, side = pty.openpty()
+    proc = subprocess.Popen(
+        outflow_command() + args, cwd=project, stdin=side, stdout=side, stderr=side
+    )
+    os.close(side)
+    seen = b""
+    while b"[y/N]" not in seen:
+        chunk = os.read(main, 4096)
+        assert chunk, seen
+        seen += chunk
+    os.write(main, answer.encode() + b"\n")
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # EIO: the command ended
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=60) == 0
+    os.close(main)
+    return seen.decode().replace("\r\n", "\n")
+
+
+def test_clean_asks_on_a_terminal(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    outflow(project)
+    # A task target: its jobs and everything upstream, as for a run.
+    said = on_terminal(project, ["--clean", "merge"], "n")
+    assert said.startswith("outflow: to remove 4 output files:\n  counts/a.tsv\n")
+    assert "Remove these 4 output files? [y/N]: n\noutflow: nothing removed" in said
+    assert existing(project, OUTPUTS) == OUTPUTS
+    said = on_terminal(project, ["--clean", "merge"], "y")
+    assert "outflow: removed 4 output files" in said
+    assert existing(project, OUTPUTS) == ["report.txt"]
+
+
+def test_clean_never_leaves_the_project(tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "f.txt").write_text("not ours\n")
+    (tmp_path / "abs.txt").write_text("not ours\n")
+    project = make_project(
+        tmp_path / "p",
+        f"""
+        task linked():
+            output: o = "linked/f.txt"
+            shell: "echo b > {{output.o}}"
+
+        task absolute():
+            output: o = "{tmp_path}/abs.txt"
+            shell: "echo b > {{output.o}}"
+
+        task state():
+            output: o = ".outflow/mine"
+            shell: "echo c > {{output.o}}"
+
+        task itself():
+            output: o = "Outflowfile"
+            shell: "true"
+
+        task mine():
+            output: o = "mine/out.txt"
+            shell: "echo c > {{output.o}}"
+
+        workflow all:
+            linked | absolute | state | itself | mine
+        """,
+        {".outflow/mine": "state\n", "mine/out.txt": "mine\n"},
+    )
+    (project / "linked").symlink_to(outside)
+    done = outflow(project, "--clean", "--yes")
+    assert done.stdout == (
+        "outflow: to remove 1 output files:\n  mine/out.txt\n"
+        "outflow: removed 1 output files (the cache keeps their records)\n"
+    )
+    assert done.stderr.splitlines() == [
+        "outflow: warning: --clean leaves .outflow/mine (outflow's own .outflow/)",
+        f"outflow: warning: --clean leaves {tmp_path}/abs.txt (outside the project)",
+        "outflow: warning: --clean leaves Outflowfile (the Outflowfile)",
+        "outflow: warning: --clean leaves linked/f.txt (outside the project)",
+    ]
+    assert (outside / "f.txt").read_text() == "not ours\n"
+    assert (tmp_path / "abs.txt").read_text() == "not ours\n"
+    assert (project / ".outflow/mine").exists() and (project / "Outflowfile").exists()
