@@ -1,19 +1,23 @@
 """What a run prints: one line per finished job, failures in full, a summary.
 
 A job's own output is printed in one piece when it ends, so the lines of
-jobs running side by side never interleave.
+jobs running side by side never interleave. On a terminal a status line
+(``progress.py``) stays below them, redrawn in place; elsewhere (a file, a
+pipe, a CI log) the lines are all there is.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from outflowfile.expand import Job
     from outflowfile.jobspec import JobResult, JobSpec
+    from outflowfile.progress import Counts, History, StatusLine
     from outflowfile.scheduler import Outcome
 
 
@@ -24,24 +28,71 @@ class Console:
     print_commands: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
+    status: StatusLine | None = None
+
+    # --- the status line --------------------------------------------------
+
+    def follow(self, counts: Callable[[], Counts], history: Callable[[], History]) -> None:
+        """Show a status line from here on, if the output is a terminal;
+        ``history`` (past durations) is read when a first job is to run."""
+        from outflowfile.progress import Estimate, StatusLine, is_terminal
+
+        if self.quiet or not is_terminal(self.out):
+            return
+        # Drawn when a first job starts: a run with nothing to do draws nothing.
+        self.status = StatusLine(self.out, counts, Estimate(history))
+
+    def unfollow(self) -> None:
+        """Erase the status line for good."""
+        if self.status is not None:
+            self.status.clear()
+            self.status = None
+
+    def tick(self) -> None:
+        if self.status is not None:
+            self.status.tick()
+
+    def job_queued(self, job: Job) -> None:
+        if self.status is not None:
+            self.status.estimate.queued(job)
+
+    # --- lines --------------------------------------------------------------
 
     def say(self, text: str) -> None:
-        if not self.quiet:
+        if self.quiet:
+            return
+        if self.status is not None:
+            self.status.above(text)
+        else:
             print(text, file=self.out, flush=True)
 
+    def _error(self, text: str) -> None:
+        """Print to stderr, which is most often the same terminal: the status
+        line is erased first, and drawn again below."""
+        if self.status is not None:
+            self.status.clear()
+        print(text, file=self.err, flush=True)
+        if self.status is not None:
+            self.status.draw()
+
     def warn(self, text: str) -> None:
-        print(f"outflow: warning: {text}", file=self.err, flush=True)
+        self._error(f"outflow: warning: {text}")
 
     def job_started(self, job: Job, reason: str, spec: JobSpec) -> None:
+        if self.status is not None:
+            self.status.estimate.started(job, self.status.clock())
+            self.status.tick()
         if self.verbose:
             self.say(f"start {job.label}: {reason}")
         if (self.print_commands or self.verbose) and spec.kind == "shell":
             self.say(f"    $ {spec.code}")
 
     def job_done(self, job: Job, result: JobResult, done: int, total: int) -> None:
+        duration = max(result.ended - result.started, 0.0)
+        if self.status is not None:
+            self.status.estimate.ended(job, duration)
         if self.quiet:
             return
-        duration = max(result.ended - result.started, 0.0)
         lines = [f"[{done}/{total}] {job.label}  {duration:.1f}s"]
         if result.output.strip():
             lines.append(_indent(result.output))
@@ -49,9 +100,14 @@ class Console:
 
     def job_retry(self, job: Job, attempt: int, retries: int, error: str) -> None:
         first = error.strip().splitlines()[-1] if error.strip() else "failed"
+        if self.status is not None:
+            self.status.estimate.ended(job, None)
+            self.status.estimate.queued(job)
         self.say(f"retry {attempt}/{retries} {job.label}: {first}")
 
     def job_failed(self, job: Job, spec: JobSpec, result: JobResult, error: str) -> None:
+        if self.status is not None:
+            self.status.estimate.ended(job, None)
         lines = [f"error: job {job.label} failed"]
         if result.exit_status not in (None, 0):
             lines[0] += f" (exit status {result.exit_status})"
@@ -62,10 +118,10 @@ class Console:
             lines.append("  output:")
             lines.append(_indent(result.output, "    "))
         lines.append(_indent(error.rstrip(), "  "))
-        print("\n".join(lines), file=self.err, flush=True)
+        self._error("\n".join(lines))
 
     def node_error(self, label: str, message: str) -> None:
-        print(f"error: {label}: {message}", file=self.err, flush=True)
+        self._error(f"error: {label}: {message}")
 
     def dry_run(self, outcome: Outcome) -> None:
         out = []
@@ -106,7 +162,7 @@ class Console:
             parts.append(f"{outcome.not_started} not started (stopped at the failure; -k goes on)")
         text = ", ".join(parts) + f" in {outcome.elapsed:.1f}s"
         if outcome.failed:
-            print(f"outflow: {text}", file=self.err, flush=True)
+            self._error(f"outflow: {text}")
         else:
             self.say(f"outflow: {text}")
 

@@ -23,6 +23,7 @@ from outflowfile.scheduler import Engine, Options, Outcome
 if TYPE_CHECKING:
     from outflowfile.executors.base import Executor
     from outflowfile.executors.cluster import ClusterRequest
+    from outflowfile.progress import History
     from outflowfile.recorder import RunRecorder
     from outflowfile.snapshot import Snapshot
 
@@ -335,7 +336,10 @@ def _real_run(prep: Prepared) -> Outcome:
         try:
             snapshot = _load_snapshot(request)
             _clean_interrupted(request.workdir, recorder, snapshot, console)
-            outcome = prep.engine(snapshot, recorder, executor).run()
+            engine = prep.engine(snapshot, recorder, executor)
+            console.follow(engine.counts, lambda: _history(request, snapshot))
+            outcome = engine.run()
+            console.unfollow()
             status = "failed" if outcome.failed else "done"
             console.summary(outcome)
             return outcome
@@ -343,8 +347,27 @@ def _real_run(prep: Prepared) -> Outcome:
             status = "interrupted"
             raise
         finally:
+            console.unfollow()
             executor.close()
             recorder.close(status)
+
+
+def _history(request: RunRequest, snapshot: Snapshot) -> History:
+    """How long the jobs took when they last ran, for the status line's
+    estimate. The default SQLite cache's snapshot leaves timings out (they
+    would slow down every run's planning); they are read here, only when a
+    terminal shows the status line and a job is to run."""
+    from outflowfile.progress import History
+    from outflowfile.snapshot import read_durations
+
+    rows = [
+        (r.slot, r.task, r.ended - r.started)
+        for r in snapshot.by_key.values()
+        if r.ended is not None and r.started is not None
+    ]
+    if not rows and not (request.db or os.environ.get("OUTFLOW_DB")):
+        rows = read_durations(request.workdir / STATE_DIR / "outflow.db")
+    return History.from_durations(rows)
 
 
 def _executor(request: RunRequest, recorder: RunRecorder, console: Console) -> Executor:

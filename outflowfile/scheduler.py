@@ -52,6 +52,7 @@ from outflowfile.plan import (
     check_files,
     reason_without_result,
 )
+from outflowfile.progress import Counts
 from outflowfile.recorder import RunRecorder
 from outflowfile.snapshot import Snapshot, collector_paused
 
@@ -139,6 +140,7 @@ class Engine:
         self.stopping = False
         self.host = socket.gethostname()
         self.to_run = 0
+        self.jobs_admitted = 0
 
     # --- the loop ---------------------------------------------------------
 
@@ -158,6 +160,7 @@ class Engine:
                     break
                 for result in self.executor.wait(1.0):
                     self._finish(result)
+                self.console.tick()
         except KeyboardInterrupt as exc:
             self._interrupt(type(exc).__name__)
         except UserError:
@@ -176,6 +179,17 @@ class Engine:
         self.outcome.elapsed = time.monotonic() - start
         return self.outcome
 
+    def counts(self) -> Counts:
+        """Where the run stands, for the status line."""
+        o = self.outcome
+        return Counts(
+            done=len(o.ran),
+            running=len(self.running),
+            failed=len(o.failed),
+            queued=len(self.queue),
+            total=self.jobs_admitted - o.up_to_date - o.blocked,
+        )
+
     def _release_graph(self) -> None:
         """Once the run is over, drop the links from each node to those
         waiting on it: what is left points upstream only, so the graph holds
@@ -189,9 +203,13 @@ class Engine:
     def _admit(self, nodes: list[Node]) -> None:
         if self.keep is not None:
             nodes = self.keep(nodes)
+        jobs = 0
         for node in nodes:
-            if isinstance(node, Job) and node.input_files is not None:
-                node.deps.extend(self.graph.link_file_dependencies(node))
+            if isinstance(node, Job):
+                jobs += 1
+                if node.input_files is not None:
+                    node.deps.extend(self.graph.link_file_dependencies(node))
+        self.jobs_admitted += jobs
         for node in nodes:
             self._wait_on(node, node.deps)
 
@@ -301,6 +319,7 @@ class Engine:
         else:
             self.to_run += 1
             self.queue.append((job, decision.reason, 0))
+            self.console.job_queued(job)
 
     def _touch(self, job: Job, key: str, reason: str) -> None:
         """Record a job that would run as done with its files as they are now,

@@ -240,6 +240,26 @@ def read_sqlite(path: Path) -> Snapshot | None:
         return None
 
 
+def read_durations(path: Path) -> list[tuple[str, str, float]]:
+    """``(slot, task, seconds)`` of every job of an SQLite cache that ran to
+    the end, oldest first; [] if there is none or it cannot be read."""
+    if not path.exists():
+        return []
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return []
+    try:
+        return con.execute(
+            "SELECT slot, task, ended - started FROM jobs "
+            "WHERE status = 'done' AND ended IS NOT NULL ORDER BY id"
+        ).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        con.close()
+
+
 def _read(uri: str) -> Snapshot | None:
     """Raises ``sqlite3.Error`` when it cannot be read; None when it is not ours."""
     con = sqlite3.connect(uri, uri=True, timeout=lock_timeout())
