@@ -25,9 +25,10 @@ EXIT_TERMINATED = 143
 FORMATS: dict[str, tuple[str, ...]] = {
     "dag": ("dot", "mermaid"),
     "taskgraph": ("dot", "mermaid"),
+    "show": ("text", "json"),
 }
 
-HOUSEKEEPING = ("touch", "forget", "clean")
+HOUSEKEEPING = ("touch", "forget", "clean", "show")
 
 
 class Terminated(KeyboardInterrupt):
@@ -101,6 +102,10 @@ class StopSignals:
     help="Drop the cached results of every job of TASK: they run next time.",
 )
 @click.option(
+    "--show", multiple=True, metavar="TASK",
+    help="Print the cached parameters, values and files of every job of TASK.",
+)
+@click.option(
     "--clean", is_flag=True,
     help="Remove the output files of the targets' jobs (asks first; see --yes).",
 )
@@ -118,7 +123,7 @@ class StopSignals:
 @click.option(
     "--format", "format_", type=click.Choice(sorted({f for fs in FORMATS.values() for f in fs})),
     help="Output format of the command given: for --dag and --taskgraph, "
-    "dot (Graphviz, the default) or mermaid.",
+    "dot (Graphviz, the default) or mermaid; for --show, text (the default) or json.",
 )
 @click.version_option(__version__, "--version", prog_name="outflow", message="%(prog)s %(version)s")
 def main(**opts: Any) -> None:
@@ -195,7 +200,7 @@ def _main(opts: dict[str, Any]) -> int:
     console = Console(
         quiet=opts["quiet"], verbose=opts["verbose"], print_commands=opts["print_commands"]
     )
-    housekeeping = _housekeeping(opts, request, model, console)
+    housekeeping = _housekeeping(opts, view, view_format, request, model, console)
     if housekeeping is not None:
         return housekeeping
     if view is not None:
@@ -211,9 +216,13 @@ def _main(opts: dict[str, Any]) -> int:
     return EXIT_JOB_FAILED if outcome.failed else 0
 
 
-def _housekeeping(opts: dict[str, Any], request: Any, model: Any, console: Any) -> int | None:
+def _housekeeping(
+    opts: dict[str, Any], view: str | None, fmt: str, request: Any, model: Any, console: Any
+) -> int | None:
     """Run the housekeeping command asked for, if any: its exit status."""
     asked = [name for name in HOUSEKEEPING if opts[name]]
+    if view is not None and view not in asked:
+        asked.append(view)
     if len(asked) > 1:
         from outflowfile.errors import UserError
 
@@ -232,6 +241,11 @@ def _housekeeping(opts: dict[str, Any], request: Any, model: Any, console: Any) 
         from outflowfile.housekeeping import clean
 
         clean(request, model, console, opts["yes"])
+        return 0
+    if opts["show"]:
+        from outflowfile.housekeeping import show
+
+        show(request, model, list(opts["show"]), fmt)
         return 0
     return None
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from outflowfile.console import Console
     from outflowfile.model import Outflowfile
     from outflowfile.scheduler import Outcome
+    from outflowfile.snapshot import Record
 
 
 def touch(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
@@ -210,3 +213,65 @@ def remove_paths(workdir: Path, paths: list[str]) -> tuple[int, list[str]]:
         except OSError as exc:
             problems.append(f"cannot remove {path}: {exc.strerror or exc}")
     return removed, problems
+
+
+def show(request: RunRequest, model: Outflowfile, tasks: list[str], fmt: str) -> int:
+    """Print the cached results of every job of these tasks: parameters,
+    value outputs and files, as text or JSON. Returns how many jobs."""
+    for name in tasks:
+        check_task_name(name, model, "--show")
+    cache = _open_cache(request)
+    try:
+        found = {name: [r for r in cache.records_for(name) if r.status == "done"]
+                 for name in dict.fromkeys(tasks)}
+    finally:
+        cache.close()
+    if fmt == "json":
+        click.echo(json.dumps([_job_json(r) for rs in found.values() for r in rs], indent=2))
+    else:
+        click.echo("\n\n".join(_task_text(name, rs) for name, rs in found.items()))
+    return sum(len(rs) for rs in found.values())
+
+
+def _task_text(task: str, records: list[Record]) -> str:
+    if not records:
+        return f"task {task}: no cached result"
+    head = f"task {task}: {len(records)} cached {'job' if len(records) == 1 else 'jobs'}"
+    return "\n".join([head] + [_job_text(r) for r in records])
+
+
+SHOWN_CHARS = 300  # of one value in text; --format json prints it whole
+
+
+def _job_text(record: Record) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.ended or record.started))
+    lines = [f"  job {record.id}  done {when}  key {record.key[:12]}"]
+    lines += [f"    input  {k} = {_short(v)}" for k, v in record.params.items()]
+    lines += [f"    output {k} = {_short(v)}" for k, v in record.values.items()]
+    lines += [f"    read   {path}" for path in record.files.get("in", {})]
+    lines += [f"    made   {path}" for path in record.files.get("out", {})]
+    return "\n".join(lines)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return text[:SHOWN_CHARS] + f"… ({len(text)} characters; --format json shows it all)"
+
+
+def _job_json(record: Record) -> dict[str, object]:
+    """A record as JSON; values in the cache's tagged form (outflowfile.values)."""
+    return {
+        "task": record.task,
+        "id": record.id,
+        "key": record.key,
+        "started": record.started,
+        "ended": record.ended,
+        "host": record.host,
+        "params": json.loads(record.params_text),
+        "values": json.loads(record.outputs_text or "{}"),
+        "files": {
+            side: sorted(record.files.get(side, {})) for side in ("in", "out")
+        },
+    }

@@ -302,3 +302,52 @@ def test_clean_never_leaves_the_project(tmp_path: Path) -> None:
     assert (outside / "f.txt").read_text() == "not ours\n"
     assert (tmp_path / "abs.txt").read_text() == "not ours\n"
     assert (project / ".outflow/mine").exists() and (project / "Outflowfile").exists()
+
+
+# --- --show -----------------------------------------------------------------------
+
+
+def test_show_prints_the_cached_values(tmp_path: Path, cache_url: str | None) -> None:
+    import json
+    import re
+
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    assert run(project, cache_url, "--show", "size").stdout == "task size: no cached result\n"
+    run(project, cache_url)
+    text = run(project, cache_url, "--show", "size", "--show", "count").stdout
+    text = re.sub(r"job \d+  done [\d-]+ [\d:]+  key [0-9a-f]{12}", "job N  done T  key K", text)
+    assert text == (
+        "task size: 1 cached job\n"
+        "  job N  done T  key K\n"
+        "    input  total = 'total.tsv'\n"
+        "    output n = 3\n"  # three counts in total.tsv
+        "    read   total.tsv\n"
+        "\n"
+        "task count: 3 cached jobs\n"
+        + "".join(
+            f"  job N  done T  key K\n    input  sample = '{s}'\n"
+            f"    read   data/{s}.txt\n    made   counts/{s}.tsv\n"
+            for s in "abc"
+        )
+    )
+    jobs = json.loads(run(project, cache_url, "--show", "merge", "--format", "json").stdout)
+    assert len(jobs) == 1
+    job = jobs[0]
+    assert job["task"] == "merge" and len(job["key"]) == 40
+    assert job["params"] == {"counts": ["counts/a.tsv", "counts/b.tsv", "counts/c.tsv"]}
+    assert job["values"] == {}
+    assert job["files"] == {"in": job["params"]["counts"], "out": ["total.tsv"]}
+    assert job["ended"] >= job["started"] > 0
+
+
+def test_show_errors(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    done = outflow(project, "--show", "sise", check=2)
+    assert done.stderr == (
+        "error: --show names 'sise', which is not a task of the Outflowfile\n"
+        "  did you mean 'size'? \n"
+    )
+    done = outflow(project, "--show", "size", "--format", "dot", check=2)
+    assert done.stderr == "error: --format dot does not apply to --show; use text or json\n"
+    done = outflow(project, "--show", "size", "--clean", check=2)
+    assert done.stderr == "error: --clean and --show cannot be used together\n"
