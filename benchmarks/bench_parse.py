@@ -6,8 +6,9 @@ options, branches) over them. Target: parse + check under 1 s.
 
     python benchmarks/bench_parse.py [--groups 1000] [--repeat 7] [--profile] [--phases]
 
-Times are medians over --repeat runs, with the fastest run in brackets: on a
-machine shared with other work the fastest run is the steadier figure.
+Times are medians over --repeat runs, wall-clock and CPU (time.process_time),
+with the fastest CPU time in brackets, and the load average before and after:
+on a machine shared with other work, CPU time is the steadier figure.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import os
 import pstats
 import statistics
 import sys
@@ -132,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     text = generate(args.groups)
     lines = text.count("\n")
     print(f"{args.groups * TASKS_PER_GROUP} tasks, {args.groups} workflows, {lines} lines")
+    print(f"load average before: {_load()}")
 
     start = time.perf_counter()
     model = parser.parse(text, "Outflowfile")  # includes building the lark parser
@@ -156,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     report("check", timed(lambda: check.check(model), args.repeat), lines)
     both = timed(lambda: check.check(parser.parse(text, "Outflowfile")), args.repeat)
     report("parse + check", both, lines)
+    print(f"load average after: {_load()}")
     return 0
+
+
+def _load() -> str:
+    return " ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lark import Lark, Token, Tree
+from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlaceholders
 from lark.parsers.lalr_analysis import Shift
 
 from outflowfile.lexer import DEDENT, INDENT, NEWLINE, TAB_WIDTH, OutflowLexer
@@ -70,7 +71,8 @@ def tables_of(lark: Lark) -> Tables:
                 continue
             if arg not in rules:
                 rules[arg] = len(reductions)
-                reductions.append((len(arg.expansion), callbacks[arg], arg.origin.name))
+                callback = _compiled(callbacks[arg])
+                reductions.append((len(arg.expansion), callback, arg.origin.name))
             actions[state][symbol] = ~rules[arg]
     kept = {s.name for rule in lark.rules for s in rule.expansion if s.is_term and not s.filter_out}
     return Tables(
@@ -83,6 +85,42 @@ def tables_of(lark: Lark) -> Tables:
         start=table.start_states["start"],
         end=table.end_states["start"],
     )
+
+
+def _compiled(callback: Callable[[list], Any]) -> Callable[[list], Any]:
+    """lark's tree-building callback for a rule, with its child filter (a loop
+    over which children to keep, expand or pad with None, run at every
+    reduction) compiled into one expression: ``c[0], None, c[2]``."""
+    if not isinstance(callback, ChildFilterLALR | ChildFilterLALR_NoPlaceholders):
+        return callback
+    lines: list[str] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if not lines:
+            lines.append(f"f = [{', '.join(items)}]")
+        elif items:
+            lines.append(f"f += [{', '.join(items)}]")
+        items.clear()
+
+    for i, expand, *pad in callback.to_include:
+        items.extend(["None"] * (pad[0] if pad else 0))
+        if not expand:
+            items.append(f"c[{i}]")
+        elif not lines and not items:
+            lines.append(f"f = c[{i}].children")  # lark reuses the list too
+        else:
+            flush()
+            lines.append(f"f += c[{i}].children")
+    items.extend(["None"] * (getattr(callback, "append_none", 0) or 0))
+    if lines:
+        flush()
+        body = "".join(f"    {line}\n" for line in lines) + "    return build(f)\n"
+    else:
+        body = f"    return build([{', '.join(items)}])\n"
+    namespace: dict[str, Any] = {"build": callback.node_builder}
+    exec(f"def callback(c):\n{body}", namespace)  # noqa: S102 - code made above
+    return namespace["callback"]
 
 
 def tree(tables: Tables, text: str) -> Tree:
