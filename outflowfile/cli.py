@@ -60,16 +60,53 @@ class StopSignals:
         raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
+def _outflowfile_names(ctx: click.Context, tasks_only: bool) -> list[str]:
+    """The workflow and task names of the Outflowfile the command line
+    points at (-d, -f, else the current directory); none when it cannot be
+    read: completion must never fail loudly."""
+    try:
+        from outflowfile import loader
+
+        _, path = _locate(ctx.params.get("directory"), ctx.params.get("file_"))
+        model = loader.load(path)
+    except Exception:  # noqa: BLE001 - a broken Outflowfile offers nothing
+        return []
+    tasks = [t.name for t in model.tasks]
+    return tasks if tasks_only else [w.name for w in model.workflows] + tasks
+
+
+def _complete_targets(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[Any]:
+    """Workflows and tasks; something that looks like a path completes as a file."""
+    from click.shell_completion import CompletionItem
+
+    if "/" in incomplete or "." in incomplete:
+        return [CompletionItem(incomplete, type="file")]
+    names = [n for n in _outflowfile_names(ctx, False) if n.startswith(incomplete)]
+    return [CompletionItem(n) for n in names]
+
+
+def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    return [n for n in _outflowfile_names(ctx, True) if n.startswith(incomplete)]
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("targets", nargs=-1)
+@click.argument("targets", nargs=-1, shell_complete=_complete_targets)
 @click.option("-f", "--file", "file_", type=click.Path(dir_okay=False), help="The Outflowfile.")
 @click.option("-d", "--directory", type=click.Path(file_okay=False), help="The project directory.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Cores to use (default: all).")
 @click.option("-n", "--dry-run", is_flag=True, help="Plan only: what would run, and why.")
 @click.option("-p", "--print-commands", is_flag=True, help="Print shell commands as they run.")
 @click.option("-F", "--forceall", is_flag=True, help="Run every job of the targets.")
-@click.option("-R", "--forcerun", multiple=True, metavar="TASK", help="Run every job of TASK.")
-@click.option("-U", "--until", multiple=True, metavar="TASK", help="Run only up to TASK.")
+@click.option(
+    "-R", "--forcerun", multiple=True, metavar="TASK", shell_complete=_complete_tasks,
+    help="Run every job of TASK.",
+)
+@click.option(
+    "-U", "--until", multiple=True, metavar="TASK", shell_complete=_complete_tasks,
+    help="Run only up to TASK.",
+)
 @click.option("-k", "--keep-going", is_flag=True, help="Go on with independent jobs on failure.")
 @click.option(
     "-C", "--config", "config", multiple=True, metavar="KEY=VALUE", help="Override a config value."
@@ -98,11 +135,11 @@ class StopSignals:
 @click.option("--list", "list_", is_flag=True, help="List workflows and tasks.")
 @click.option("--lint", is_flag=True, help="Check the Outflowfile without planning.")
 @click.option(
-    "--forget", multiple=True, metavar="TASK",
+    "--forget", multiple=True, metavar="TASK", shell_complete=_complete_tasks,
     help="Drop the cached results of every job of TASK: they run next time.",
 )
 @click.option(
-    "--show", multiple=True, metavar="TASK",
+    "--show", multiple=True, metavar="TASK", shell_complete=_complete_tasks,
     help="Print the cached parameters, values and files of every job of TASK.",
 )
 @click.option(
