@@ -146,6 +146,18 @@ class Finished:
     peak_mem: int | None = None
 
 
+@dataclass
+class Touched:
+    """A job recorded as done without running (``insert_done``)."""
+
+    key: str
+    task: str
+    slot: str
+    def_hash: str
+    params: dict[str, Any]
+    files: dict[str, Any]
+
+
 # --- where the database lives ------------------------------------------------------
 
 
@@ -702,6 +714,34 @@ class Cache:
                     .where(jobs_table.c.id.in_(chunk), jobs_table.c.status == "running")
                     .values(status="interrupted")
                 )
+
+    def insert_done(self, run_id: int, touched: Sequence[Touched]) -> None:
+        """Record jobs as done without running them (``--touch``), in one
+        transaction: rows like those of a job that ran and made no values;
+        older completed rows of the same keys are dropped."""
+        if not touched:
+            return
+        now = time.time()
+        host = socket.gethostname()
+        rows = [
+            {
+                "run_id": run_id, "key": t.key, "task": t.task, "slot": t.slot,
+                "def_hash": t.def_hash, "params": valuecodec.encode(t.params),
+                "status": "done", "started": now, "ended": now, "host": host,
+                "outputs": valuecodec.encode({}), "files": _files_json(t.files), "log": "",
+            }
+            for t in touched
+        ]  # fmt: skip
+        keys = sorted({t.key for t in touched})
+        with self._writing() as conn:
+            for start in range(0, len(keys), 500):
+                conn.execute(
+                    jobs_table.delete().where(
+                        jobs_table.c.key.in_(keys[start : start + 500]),
+                        jobs_table.c.status == "done",
+                    )
+                )
+            conn.execute(jobs_table.insert(), rows)
 
     def forget(self, task: str) -> int:
         """Delete every record of ``task`` (results, failures, interruptions);

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,14 +58,20 @@ def touch(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
                 status = "done"
             finally:
                 recorder.close(status)
-    console.say(touch_report(outcome, request.dry_run))
+    console.say(touch_report(outcome, request.dry_run, console.verbose))
     return outcome
 
 
-def touch_report(outcome: Outcome, dry_run: bool) -> str:
+def touch_report(outcome: Outcome, dry_run: bool, verbose: bool) -> str:
+    """What --touch did: counts per task (each job with -v), then every job
+    not touched and why."""
     verb = "would touch" if dry_run else "touched"
     lines = [f"outflow: {verb} {len(outcome.touched)} jobs, {outcome.up_to_date} up to date"]
-    lines += [f"  {verb} {job.label}" for job in outcome.touched]
+    if verbose:
+        lines += [f"  {verb} {job.label}" for job in outcome.touched]
+    else:
+        per_task = Counter(job.task.name for job in outcome.touched)
+        lines += [f"  {task}: {n} jobs" for task, n in per_task.items()]
     if outcome.not_touched:
         lines.append(f"{len(outcome.not_touched)} jobs not touched (they will run):")
         lines += [f"  not touched {job.label}: {why}" for job, why in outcome.not_touched]

@@ -64,6 +64,14 @@ class RunRecorder:
             self.failed = True
             raise
 
+    def jobs_touched(self, touched: list[Any]) -> None:
+        """``Cache.insert_done`` without the run id."""
+        try:
+            self.cache.insert_done(self._run(), touched)
+        except UserError:
+            self.failed = True
+            raise
+
     def mark_interrupted(self, row_ids: list[int]) -> None:
         try:
             self.cache.mark_interrupted(row_ids)

@@ -140,6 +140,7 @@ class Engine:
         self.stopping = False
         self.host = socket.gethostname()
         self.to_run = 0
+        self.touched: list[tuple[Any, ...]] = []  # --touch: written together at the end
         self.jobs_admitted = 0
 
     # --- the loop ---------------------------------------------------------
@@ -161,6 +162,7 @@ class Engine:
                 for result in self.executor.wait(1.0):
                     self._finish(result)
                 self.console.tick()
+            self._write_touched()
         except KeyboardInterrupt as exc:
             self._interrupt(type(exc).__name__)
         except UserError:
@@ -338,18 +340,21 @@ class Engine:
         files = {"in": in_stamps, "out": out_stamps}
         def_hash = self.def_hashes[job.task.name]
         params = job.params or {}
-        if self.cache is not None:
-            now = time.time()
-            row = self.cache.job_started(
-                key, job.task.name, job.slot, def_hash, params, outputs, "", self.host, now
-            )
-            self.cache.job_done(row, {}, files, now, None, None, None)
+        self.touched.append((key, job.task.name, job.slot, def_hash, params, files))
         fresh = FreshResult("done", def_hash, params, {}, files)
         self.fresh[key] = fresh
         self.records[job.id] = fresh
         job.values = {}
         self.outcome.touched.append(job)
         self._complete(job, "done")
+
+    def _write_touched(self) -> None:
+        """Record the touched jobs, in one transaction."""
+        if self.cache is None or not self.touched:
+            return
+        from outflowfile.cache import Touched
+
+        self.cache.jobs_touched([Touched(*t) for t in self.touched])
 
     def _untouchable(self, job: Job, reason: str) -> str | None:
         """Why ``job`` cannot be touched, or None."""

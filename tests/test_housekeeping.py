@@ -64,8 +64,11 @@ def test_touch_adopts_existing_outputs(tmp_path: Path, cache_url: str | None) ->
     assert "Would run 4 jobs" in before.stdout
 
     done = run(project, cache_url, "--touch", "files")
-    assert "touched 4 jobs, 0 up to date" in done.stdout
-    assert "touched count sample=b" in done.stdout and "touched merge" in done.stdout
+    assert done.stdout.splitlines() == [
+        "outflow: touched 4 jobs, 0 up to date",
+        "  count: 3 jobs",
+        "  merge: 1 jobs",
+    ]
     assert "Nothing to do" in run(project, cache_url, "-n", "files").stdout
     run(project, cache_url, "files")
     assert lines(project / "ran.log") == []
@@ -85,8 +88,9 @@ def test_touch_leaves_jobs_with_missing_outputs_and_their_downstream(
 ) -> None:
     project = make_project(tmp_path / "p", CHAIN, DATA)
     made_by_hand(project, "counts/a.tsv", "counts/b.tsv", "total.tsv")
-    done = run(project, cache_url, "--touch", "files", check=1)
+    done = run(project, cache_url, "--touch", "-v", "files", check=1)
     assert "touched 2 jobs, 0 up to date" in done.stdout
+    assert "  touched count sample=a\n  touched count sample=b\n" in done.stdout
     assert "not touched count sample=c: output file counts/c.tsv is missing" in done.stdout
     assert "1 jobs downstream of those not touched either" in done.stdout
     plan = run(project, cache_url, "-n", "files").stdout
@@ -351,3 +355,22 @@ def test_show_errors(tmp_path: Path) -> None:
     assert done.stderr == "error: --format dot does not apply to --show; use text or json\n"
     done = outflow(project, "--show", "size", "--clean", check=2)
     assert done.stderr == "error: --clean and --show cannot be used together\n"
+
+
+def test_touch_adopts_a_changed_output(tmp_path: Path, cache_url: str | None) -> None:
+    project = make_project(tmp_path / "p", CHAIN, DATA)
+    run(project, cache_url, "files")
+    made_by_hand(project, "counts/a.tsv")
+    plan = run(project, cache_url, "-n", "files").stdout
+    assert "count sample=a  output file counts/a.tsv changed since it was made" in plan
+    done = run(project, cache_url, "--touch", "-v", "files")
+    assert done.stdout.splitlines() == [
+        "outflow: touched 2 jobs, 2 up to date",
+        "  touched count sample=a",
+        "  touched merge",
+    ]
+    assert "Nothing to do" in run(project, cache_url, "-n", "files").stdout
+    if cache_url is None:  # the touched record replaced the old one of its key
+        rows = cache_rows(project, "SELECT count(*), count(DISTINCT key) FROM jobs "
+                                   "WHERE status = 'done'")
+        assert rows == [(4, 4)]
