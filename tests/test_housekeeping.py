@@ -374,3 +374,23 @@ def test_touch_adopts_a_changed_output(tmp_path: Path, cache_url: str | None) ->
         rows = cache_rows(project, "SELECT count(*), count(DISTINCT key) FROM jobs "
                                    "WHERE status = 'done'")
         assert rows == [(4, 4)]
+
+
+def test_clean_removes_a_directory_output(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path / "p",
+        """
+        task split():
+            output: parts = "parts"
+            shell: "mkdir {output.parts} && echo a > {output.parts}/a && echo b > {output.parts}/b"
+
+        workflow all:
+            split
+        """,
+    )
+    outflow(project)
+    assert sorted(p.name for p in (project / "parts").iterdir()) == ["a", "b"]
+    done = outflow(project, "--clean", "--yes")
+    assert done.stdout.startswith("outflow: to remove 1 output files:\n  parts/\n")
+    assert not (project / "parts").exists()
+    assert (project / "Outflowfile").exists()
