@@ -6,6 +6,10 @@ so the same tree) without a token stream in between: each token is matched
 by the lexer's regex and fed to the LALR tables in the same loop, line breaks
 become ``_INDENT``/``_DEDENT`` in place, and tokens the tree never keeps
 (``:``, ``,``, line breaks...) are not made into ``Token`` objects at all.
+The tokens it keeps carry their type, value, line and column, which is all
+``outflowfile.transform`` reads; their other positions (``start_pos``,
+``end_line``...) are left unset: only syntax errors need them, and those are
+lark's.
 
 It only reads files it can read exactly as lark would. At anything else (a
 token the parser cannot take here, which includes every syntax error, text
@@ -169,20 +173,15 @@ def tree(tables: Tables, text: str) -> Tree:
                 depth -= 1
         if kind in dropped:
             token = None
-        else:
+        else:  # Token(kind, value, line=..., column=...), the rest of its slots left unset
             token = _new_str(Token, value)
             token.type = kind
             token.value = value
-            token.start_pos = start
             token.line = line
             token.column = start - line_start + 1
         if "\n" in value:  # a triple-quoted string, or '|' and the line breaks after it
             line += value.count("\n")
             line_start = start + value.rindex("\n") + 1
-        if token is not None:
-            token.end_line = line
-            token.end_column = pos - line_start + 1
-            token.end_pos = pos
         # The LALR step, as in ``_feed`` (written out here: most tokens go this way).
         while True:
             action = actions[states[-1]].get(kind)

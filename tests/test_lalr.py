@@ -38,8 +38,9 @@ def fused_tree(text: str) -> Tree | None:
 
 
 def tokens(tree: Tree) -> list[tuple]:
+    """The tokens of ``tree`` with what the model is built from."""
     return [
-        (t.type, t.value, t.start_pos, t.line, t.column, t.end_line, t.end_column, t.end_pos)
+        (t.type, t.value, t.line, t.column)
         for t in tree.scan_values(lambda value: value is not None)
     ]
 
