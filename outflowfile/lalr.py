@@ -21,6 +21,7 @@ position and lark's context for the message.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,7 +123,15 @@ def _compiled(callback: Callable[[list], Any]) -> Callable[[list], Any]:
         body = "".join(f"    {line}\n" for line in lines) + "    return build(f)\n"
     else:
         body = f"    return build([{', '.join(items)}])\n"
-    namespace: dict[str, Any] = {"build": callback.node_builder}
+    build = callback.node_builder
+    namespace: dict[str, Any] = {"build": build, "new": object.__new__, "Tree": Tree}
+    if isinstance(build, functools.partial) and build.func is Tree and not build.keywords:
+        # Tree(name, children), without a call to Tree.__init__
+        (name,) = build.args
+        body = body.replace(
+            "    return build(",
+            f"    t = new(Tree)\n    t.data = {name!r}\n    t._meta = None\n    t.children = (",
+        ) + "    return t\n"
     exec(f"def callback(c):\n{body}", namespace)  # noqa: S102 - code made above
     return namespace["callback"]
 
