@@ -128,10 +128,13 @@ def _compiled(callback: Callable[[list], Any]) -> Callable[[list], Any]:
     if isinstance(build, functools.partial) and build.func is Tree and not build.keywords:
         # Tree(name, children), without a call to Tree.__init__
         (name,) = build.args
-        body = body.replace(
-            "    return build(",
-            f"    t = new(Tree)\n    t.data = {name!r}\n    t._meta = None\n    t.children = (",
-        ) + "    return t\n"
+        body = (
+            body.replace(
+                "    return build(",
+                f"    t = new(Tree)\n    t.data = {name!r}\n    t._meta = None\n    t.children = (",
+            )
+            + "    return t\n"
+        )
     exec(f"def callback(c):\n{body}", namespace)  # noqa: S102 - code made above
     return namespace["callback"]
 
