@@ -161,6 +161,18 @@ class Touched:
 # --- where the database lives ------------------------------------------------------
 
 
+@dataclass
+class RunInfo:
+    """A row of ``runs``: one invocation of outflow that ran jobs."""
+
+    id: int
+    started: float
+    ended: float | None
+    host: str
+    argv: list[str]
+    status: str  # running | done | failed | interrupted
+
+
 def is_network_filesystem(fstype: str) -> bool:
     name = fstype.lower()
     if name.startswith("fuse."):
@@ -762,6 +774,30 @@ class Cache:
             stmt = stmt.where(jobs_table.c.task.in_(sorted(set(tasks))))
         with collector_paused(keep=True), self._reading() as conn:
             return build_snapshot(conn.execute(stmt).all())
+
+    def last_run(self) -> tuple[RunInfo, list[Record]] | None:
+        """The latest run that recorded jobs, and its jobs in start order;
+        None before any job ran."""
+        with self._reading() as conn:
+            run_id = conn.execute(sa.select(sa.func.max(jobs_table.c.run_id))).scalar()
+            if run_id is None:
+                return None
+            row = conn.execute(sa.select(runs_table).where(runs_table.c.id == run_id)).one()
+            stmt = (
+                sa.select(*_RECORD_COLUMNS)
+                .where(jobs_table.c.run_id == run_id)
+                .order_by(jobs_table.c.started, jobs_table.c.id)
+            )
+            records = [Record(*r) for r in conn.execute(stmt)]
+        info = RunInfo(
+            id=int(row.id),
+            started=row.started,
+            ended=row.ended,
+            host=row.host,
+            argv=json.loads(row.argv),
+            status=row.status,
+        )
+        return info, records
 
     def records_for(self, task: str) -> list[Record]:
         """Every row of ``task``, oldest first (for ``--show``)."""
