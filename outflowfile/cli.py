@@ -162,6 +162,11 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     help="Output format of the command given: for --dag and --taskgraph, "
     "dot (Graphviz, the default) or mermaid; for --show, text (the default) or json.",
 )
+@click.option(
+    "--report", type=click.Path(dir_okay=False), metavar="FILE.html",
+    help="Write a self-contained HTML report: last run's timeline, resource use per task, "
+    "failures with their logs, the task graph. Runs nothing.",
+)
 @click.version_option(__version__, "--version", prog_name="outflow", message="%(prog)s %(version)s")
 def main(**opts: Any) -> None:
     """Plan and run the workflows of an Outflowfile.
@@ -240,6 +245,8 @@ def _main(opts: dict[str, Any]) -> int:
     housekeeping = _housekeeping(opts, view, view_format, request, model, console)
     if housekeeping is not None:
         return housekeeping
+    if opts["report"]:
+        return _write_report(Path(opts["report"]), request, model, console)
     if view is not None:
         return _print_view(view, view_format, request, model, console)
     try:
@@ -294,6 +301,8 @@ def _view_command(opts: dict[str, Any]) -> tuple[str | None, str]:
     asked = [name for name in FORMATS if opts.get(name)]
     if len(asked) > 1:
         raise UserError(f"--{asked[0]} and --{asked[1]} cannot be used together")
+    if asked and opts.get("report"):
+        raise UserError(f"--report and --{asked[0]} cannot be used together")
     fmt = opts["format_"]
     if not asked:
         if fmt is not None:
@@ -319,6 +328,18 @@ def _print_view(command: str, fmt: str, request: Any, model: Any, console: Any) 
     name = "jobs" if command == "dag" else "tasks"
     text = graphview.to_dot(view, name) if fmt == "dot" else graphview.to_mermaid(view)
     click.echo(text, nl=False)
+    return 0
+
+
+def _write_report(path: Path, request: Any, model: Any, console: Any) -> int:
+    from outflowfile.report import make_report
+
+    data = make_report(request, model, console, path)
+    failed = sum(1 for r in data.latest if r.status == "failed")
+    console.say(
+        f"outflow: report written to {path} ({len(data.run_jobs)} jobs in the last run, "
+        f"{failed} failing)"
+    )
     return 0
 
 

@@ -265,6 +265,11 @@ def check_task_name(name: str, model: Outflowfile, option: str) -> None:
     )
 
 
+def open_cache(request: RunRequest):  # noqa: ANN201 - a cache.Cache
+    """The project's cache, to read (``--report``)."""
+    return _open_cache(request)
+
+
 def _open_cache(request: RunRequest, shared_writers: bool = True):  # noqa: ANN202
     from outflowfile.cache import Cache
 

@@ -37,9 +37,12 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 if [ "$(id -u)" = 0 ]; then
-    # Programs the tests drive: Graphviz's dot renders `outflow --dag`.
+    # Programs the tests drive: Graphviz's dot renders `outflow --dag`; a
+    # headless Chromium, through chromedriver, opens `outflow --report`.
     missing=""
     command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
+    command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+    command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
     if [ -n "$missing" ]; then
         echo "scripts/test.sh: installing$missing with apt-get" >&2
         export DEBIAN_FRONTEND=noninteractive

@@ -9,7 +9,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -164,6 +164,49 @@ def graphviz_dot() -> str:
     except OSError as e:
         _service_missing("Graphviz", GRAPHVIZ_HOW, str(e))
     return str(shutil.which("dot"))
+
+
+CHROMIUM_HOW = (
+    "install Debian's chromium and chromium-driver (scripts/test.sh does, as root) "
+    "and the test extra (pip install -e '.[test]')"
+)
+# Without the networking switches Chromium keeps trying to reach Google's
+# services, which this closed network refuses many times over.
+CHROMIUM_ARGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--window-size=1280,1024",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A headless Chromium driven by Selenium through Debian's chromedriver,
+    keeping the page's console messages (``browser.get_log("browser")``);
+    skips (fails under CI) when either is missing."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError as e:
+        _service_missing("Selenium", CHROMIUM_HOW, str(e))
+    found = {name: shutil.which(name) for name in ("chromium", "chromedriver")}
+    for name, path in found.items():
+        if path is None:
+            _service_missing("Chromium", CHROMIUM_HOW, f"{name} not installed")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(found["chromium"])
+    for arg in CHROMIUM_ARGS:
+        options.add_argument(arg)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # The driver's path is given, so Selenium Manager never looks for one online.
+    driver = webdriver.Chrome(
+        options=options, service=Service(executable_path=str(found["chromedriver"]))
+    )
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
