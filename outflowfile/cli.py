@@ -301,8 +301,10 @@ def _view_command(opts: dict[str, Any]) -> tuple[str | None, str]:
     asked = [name for name in FORMATS if opts.get(name)]
     if len(asked) > 1:
         raise UserError(f"--{asked[0]} and --{asked[1]} cannot be used together")
-    if asked and opts.get("report"):
-        raise UserError(f"--report and --{asked[0]} cannot be used together")
+    if opts.get("report"):
+        other = next((n for n in (*asked, *HOUSEKEEPING) if opts.get(n)), None)
+        if other is not None:
+            raise UserError(f"--report and --{other} cannot be used together")
     fmt = opts["format_"]
     if not asked:
         if fmt is not None:

@@ -167,6 +167,8 @@ def test_report_option_errors(tmp_path: Path) -> None:
     p = make_project(tmp_path, PIPELINE)
     proc = outflow(p, "--report", "r.html", "--dag", check=2)
     assert "--report and --dag cannot be used together" in proc.stderr
+    proc = outflow(p, "--report", "r.html", "--touch", check=2)
+    assert "--report and --touch cannot be used together" in proc.stderr
     proc = outflow(p, "--report", "missing/r.html", check=2)
     assert "error: cannot use" in proc.stderr and "missing" in proc.stderr
     assert "Traceback" not in proc.stderr
