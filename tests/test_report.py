@@ -172,3 +172,18 @@ def test_report_option_errors(tmp_path: Path) -> None:
     proc = outflow(p, "--report", "missing/r.html", check=2)
     assert "error: cannot use" in proc.stderr and "missing" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_report_reads_either_cache_backend(tmp_path: Path, cache_url: str | None) -> None:
+    """The same report from SQLite and from PostgreSQL (``--db``)."""
+    p = make_project(tmp_path, PIPELINE)
+    db = ["--db", cache_url] if cache_url else []
+    outflow(p, *db, "-k", check=1)
+    outflow(p, *db, "work", "-R", "work", "-k", check=1)  # a second run: the last one shown
+    proc = outflow(p, *db, "--report", "r.html")
+    assert "(5 jobs in the last run, 1 failing)" in proc.stdout
+    text = (p / "r.html").read_text()
+    assert text.count('<rect class="bar"') == 5
+    assert "Last run #2: " in text
+    assert text.count('<circle class="point"') == 3 * 5  # the latest result of each job
+    assert "about to fail: &lt;script&gt;alert(1)&lt;/script&gt;" in text
