@@ -71,7 +71,7 @@ def run_job(spec: JobSpec, host: str, me: psutil.Process) -> JobResult:
     result = JobResult(id=spec.id, ok=False, host=host)
     _reset_peak_memory()
     children_rss_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    cpu_before = _cpu_seconds(me)
+    cpu_before = _cpu_seconds()
     result.started = time.time()
     try:
         with _job_context(spec):
@@ -85,7 +85,7 @@ def run_job(spec: JobSpec, host: str, me: psutil.Process) -> JobResult:
     except Exception as exc:  # the job could not even start: bad workdir, log, ...
         result.error = f"cannot run the job: {type(exc).__name__}: {exc}"
     result.ended = time.time()
-    result.cpu_seconds = max(0.0, _cpu_seconds(me) - cpu_before)
+    result.cpu_seconds = max(0.0, _cpu_seconds() - cpu_before)
     result.peak_mem = _peak_memory(children_rss_before)
     result.exit_status = 0 if result.ok else 1
     if not result.ok:
@@ -96,36 +96,29 @@ def run_job(spec: JobSpec, host: str, me: psutil.Process) -> JobResult:
 @contextmanager
 def _job_context(spec: JobSpec) -> Iterator[None]:
     """The job's working directory, thread environment and log file on
-    descriptors 1 and 2, all put back afterwards."""
+    descriptors 1 and 2. The directory and descriptors are put back
+    afterwards; the thread environment is simply set again for each job."""
     old_cwd = os.getcwd()
-    old_env = _set_env(thread_env(spec.cpus))
+    _set_env(thread_env(spec.cpus))
     try:
         os.chdir(spec.workdir)
         log = os.path.join(spec.workdir, spec.log) if spec.log else os.devnull
         with _redirected_output(log):
             yield
     finally:
-        _set_env(old_env)
         os.chdir(old_cwd)
 
 
-def _set_env(values: dict[str, str | None]) -> dict[str, str | None]:
-    """Set (or, for None, unset) variables; returns their previous values."""
-    old = {name: os.environ.get(name) for name in values}
+def _set_env(values: dict[str, str]) -> None:
     for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    return old
+        os.environ[name] = value
 
 
 @contextmanager
 def _redirected_output(log: str) -> Iterator[None]:
     """Descriptors 1 and 2 (so C code and subprocesses too) write to ``log``."""
-    os.makedirs(os.path.dirname(log) or ".", exist_ok=True)
     _flush()
-    log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    log_fd = _open_log(log)
     saved = [os.dup(1), os.dup(2)]
     try:
         os.dup2(log_fd, 1)
@@ -139,6 +132,17 @@ def _redirected_output(log: str) -> Iterator[None]:
             os.close(fd)
 
 
+def _open_log(log: str) -> int:
+    """``log`` opened for writing, emptied; its directory made if missing
+    (the executor has made it, usually: trying first costs less)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    try:
+        return os.open(log, flags, 0o644)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(log) or ".", exist_ok=True)
+        return os.open(log, flags, 0o644)
+
+
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -148,25 +152,35 @@ def _flush() -> None:
 
 
 def _reset_peak_memory() -> None:
+    """VmHWM starts again from the current resident size."""
     try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
+        fd = os.open("/proc/self/clear_refs", os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.write(fd, b"5")
     except OSError:
         pass
+    finally:
+        os.close(fd)
 
 
 def _peak_memory(children_rss_before: int) -> int | None:
     """The job's peak resident memory in bytes: ours since the reset, or that
     of a subprocess it ran if larger (children's peak can only be told apart
-    when it grew during this job)."""
+    when it grew during this job). Our own ``ru_maxrss`` will not do: it
+    starts at the size of the process that spawned us."""
     peak = None
     try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    peak = int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
+        # Read raw: a text file object costs more than the read.
+        fd = os.open("/proc/self/status", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            status = os.read(fd, 8192)
+        finally:
+            os.close(fd)
+        start = status.index(b"VmHWM:") + 6
+        peak = int(status[start : status.index(b"kB", start)]) * 1024
+    except (OSError, ValueError):
         pass
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if children > children_rss_before:
@@ -174,9 +188,12 @@ def _peak_memory(children_rss_before: int) -> int | None:
     return peak
 
 
-def _cpu_seconds(me: psutil.Process) -> float:
-    t = me.cpu_times()
-    return t.user + t.system + t.children_user + t.children_system
+def _cpu_seconds() -> float:
+    """Our CPU time and that of the subprocesses we waited for (two system
+    calls; psutil reads and parses /proc for it)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _kill_leftovers(me: psutil.Process) -> None:
