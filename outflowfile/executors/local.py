@@ -4,7 +4,8 @@ Python jobs (``run:``, ``call:``) go to long-lived worker processes
 (``outflowfile.worker``), so a trivial job costs a pipe round trip rather than
 a Python start-up. Shell jobs run as ``bash -c`` children in their own session.
 ``wait`` blocks on the workers' pipes and on pidfds of every job's process
-together, so nothing polls; it wakes up early enough to enforce time limits.
+together (one ``poll`` set, kept from one wait to the next), so nothing polls
+in a loop; it wakes up early enough to enforce time limits.
 
 Killing a job means its whole process tree: the descendants found through
 psutil plus, for shell jobs, the process group of their session. SIGTERM
@@ -17,8 +18,10 @@ guard process kills what is left: see ``_Guard``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import pickle
+import select
 import shutil
 import signal
 import socket
@@ -28,7 +31,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from multiprocessing.connection import wait as wait_ready
 from typing import Any
 
 import psutil
@@ -185,6 +187,10 @@ class LocalExecutor:
         self.grace = grace
         self._host = socket.gethostname()
         self._jobs: dict[int, _Job] = {}
+        # What wait() blocks on: running jobs' pidfds and their workers'
+        # pipes, by descriptor, with the job each belongs to.
+        self._poll = select.poll()
+        self._watched: dict[int, int] = {}
         self._idle: list[_Worker] = []
         self._done: list[JobResult] = []  # failed to start; reported by wait()
         self._tmpdir: str | None = None
@@ -225,8 +231,10 @@ class LocalExecutor:
         if spec.kind not in ("shell", "run", "call"):
             raise ValueError(f"unknown job kind {spec.kind!r}")
         temp_log = not spec.log
-        spec = dataclasses.replace(spec, cpus=self.grant(spec.cpus),
-                                   log=self._temp_log(spec.id) if temp_log else spec.log)
+        cpus = self.grant(spec.cpus)
+        if temp_log or cpus != spec.cpus:  # the engine's specs need neither, usually
+            spec = dataclasses.replace(spec, cpus=cpus,
+                                       log=self._temp_log(spec.id) if temp_log else spec.log)
         log = os.path.join(spec.workdir, spec.log)
         started = time.time()
         try:
@@ -244,6 +252,10 @@ class LocalExecutor:
         if spec.time:
             job.deadline = time.monotonic() + spec.time
         self._jobs[spec.id] = job
+        if job.worker is not None:
+            self._watch(job.worker.conn.fileno(), spec.id)
+        if job.pidfd is not None:
+            self._watch(job.pidfd, spec.id)
 
     def wait(self, timeout: float | None) -> list[JobResult]:
         end = None if timeout is None else time.monotonic() + timeout
@@ -256,9 +268,9 @@ class LocalExecutor:
                 if end is not None:
                     time.sleep(max(0.0, end - time.monotonic()))
                 return results
-            handles = self._handles()
-            ready = wait_ready(list(handles), self._next_timeout(end))
-            ended = {handles[h] for h in ready}
+            timeout = self._next_timeout(end)
+            events = self._poll.poll(None if timeout is None else math.ceil(timeout * 1000))
+            ended = {self._watched[fd] for fd, _ in events if fd in self._watched}
             ended |= {j.spec.id for j in self._jobs.values() if j.pidfd is None and _exited(j.pid)}
             for job_id in sorted(ended):
                 result = self._collect(self._jobs[job_id])
@@ -404,16 +416,24 @@ class LocalExecutor:
 
     # -- waiting --------------------------------------------------------------
 
-    def _handles(self) -> dict[Any, int]:
-        """What to wait on, mapped to job ids: workers' pipes and pidfds."""
-        handles: dict[Any, int] = {}
-        for job in self._jobs.values():
-            # Once we are killing a job, only its end matters, not what it sends.
-            if job.worker is not None and job.failure is None:
-                handles[job.worker.conn] = job.spec.id
-            if job.pidfd is not None:
-                handles[job.pidfd] = job.spec.id
-        return handles
+    def _watch(self, fd: int, job_id: int) -> None:
+        self._poll.register(fd, select.POLLIN)
+        self._watched[fd] = job_id
+
+    def _unwatch(self, fd: int) -> None:
+        if self._watched.pop(fd, None) is not None:
+            self._poll.unregister(fd)
+
+    def _unwatch_job(self, job: _Job) -> None:
+        """Before its descriptors are closed (their numbers get reused)."""
+        for fd in [fd for fd, job_id in self._watched.items() if job_id == job.spec.id]:
+            self._unwatch(fd)
+
+    def _killing(self, job: _Job, why: str) -> None:
+        """From now on only the job's end matters, not what it sends."""
+        job.failure = why
+        if job.worker is not None:
+            self._unwatch(job.worker.conn.fileno())
 
     def _next_timeout(self, end: float | None) -> float | None:
         """Until the caller's timeout, a time limit or a kill escalation is
@@ -434,7 +454,7 @@ class LocalExecutor:
         now = time.monotonic()
         for job in self._jobs.values():
             if job.failure is None and job.deadline is not None and now >= job.deadline:
-                job.failure = f"exceeded its time limit of {_duration(job.spec.time or 0)}"
+                self._killing(job, f"exceeded its time limit of {_duration(job.spec.time or 0)}")
                 self._signal_tree(job, signal.SIGTERM)
                 job.kill_at = now + self.grace
             elif job.kill_at is not None and now >= job.kill_at:
@@ -451,6 +471,7 @@ class LocalExecutor:
         if result is None:
             return None
         del self._jobs[job.spec.id]
+        self._unwatch_job(job)
         result.output = _read_output(job.log)
         if job.temp_log:
             _remove(job.log)
@@ -465,7 +486,7 @@ class LocalExecutor:
             except EOFError:  # it died or is dying, or a job closed our pipe
                 received = None
                 if not _exited(worker.proc.pid, within=1.0):
-                    job.failure = "the job closed the worker's pipe"
+                    self._killing(job, "the job closed the worker's pipe")
                     self._signal_tree(job, signal.SIGKILL)
             else:
                 if received is None and not _exited(worker.proc.pid):
@@ -480,6 +501,7 @@ class LocalExecutor:
             return None
         self._forget(worker.proc.pid)
         code, _ = _reap(worker.proc)
+        self._unwatch_job(job)
         _close_worker(worker)
         self._finish_tree(job)
         if job.failure is not None:
@@ -497,6 +519,7 @@ class LocalExecutor:
         self._forget(job.pid)
         code, usage = _reap(job.proc)
         if job.pidfd is not None:  # a worker's pidfd lives with the worker; this one is ours
+            self._unwatch(job.pidfd)
             os.close(job.pidfd)
             job.pidfd = None
         if code != 0 or job.failure is not None:
@@ -522,7 +545,7 @@ class LocalExecutor:
 
     def _cancel(self, jobs: list[_Job]) -> list[JobResult]:
         for job in jobs:
-            job.failure = job.failure or "cancelled"
+            self._killing(job, job.failure or "cancelled")
             self._signal_tree(job, signal.SIGTERM)
         alive = _wait_gone([p for j in jobs for p in j.tree.values()], self.grace)
         if alive:
@@ -534,6 +557,7 @@ class LocalExecutor:
             result = self._collect(job)
             if result is None:  # cannot happen once its process is gone; be safe
                 del self._jobs[job.spec.id]
+                self._unwatch_job(job)
                 result = self._failed(job, job.failure or "cancelled", None)
             results.append(result)
         return results
@@ -669,7 +693,8 @@ def _receive(conn: Connection) -> JobResult | str | None:
     read here, or None when there is nothing to read yet. Raises ``EOFError``
     when the worker is gone."""
     try:
-        if not conn.poll():
+        # select() on one descriptor: Connection.poll() builds a selector for it.
+        if not select.select([conn.fileno()], [], [], 0)[0]:
             return None
         data = conn.recv_bytes()
     except OSError:
