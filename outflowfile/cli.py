@@ -26,6 +26,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "dag": ("dot", "mermaid"),
     "taskgraph": ("dot", "mermaid"),
     "show": ("text", "json"),
+    "summary": ("table", "json", "tsv"),
 }
 
 HOUSEKEEPING = ("touch", "forget", "clean", "show")
@@ -158,9 +159,15 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     "--taskgraph", is_flag=True, help="Print the graph of tasks, coloured by status; run nothing."
 )
 @click.option(
+    "--summary", is_flag=True,
+    help="Print a table of every job: status and why, last run, duration, CPU, memory, host; "
+    "run nothing.",
+)
+@click.option(
     "--format", "format_", type=click.Choice(sorted({f for fs in FORMATS.values() for f in fs})),
     help="Output format of the command given: for --dag and --taskgraph, "
-    "dot (Graphviz, the default) or mermaid; for --show, text (the default) or json.",
+    "dot (Graphviz, the default) or mermaid; for --show, text (the default) or json; "
+    "for --summary, table (the default), json or tsv.",
 )
 @click.option(
     "--report", type=click.Path(dir_okay=False), metavar="FILE.html",
@@ -324,6 +331,14 @@ def _view_command(opts: dict[str, Any]) -> tuple[str | None, str]:
 def _print_view(command: str, fmt: str, request: Any, model: Any, console: Any) -> int:
     from outflowfile import graphview
     from outflowfile.project import plan_only
+
+    if command == "summary":
+        from outflowfile.summary import Collecting, render
+
+        collecting = Collecting(quiet=True)
+        planned = plan_only(request, model, collecting, full=True)
+        click.echo(render(planned, collecting.errors, fmt), nl=False)
+        return 0
 
     planned = plan_only(request, model, console)
     view = graphview.job_view(planned) if command == "dag" else graphview.task_view(planned)

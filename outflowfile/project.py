@@ -220,12 +220,15 @@ class Planned:
     snapshot: Snapshot
 
 
-def plan_only(request: RunRequest, model: Outflowfile, console: Console) -> Planned:
+def plan_only(
+    request: RunRequest, model: Outflowfile, console: Console, full: bool = False
+) -> Planned:
     """Decide what would run, as ``-n`` does, printing nothing: no job runs
-    and the cache is only read."""
+    and the cache is only read. With ``full``, the snapshot's records have
+    their timings and host too."""
     prep = prepare(request, model, console)
     prep.options.dry_run = True
-    snapshot = _load_snapshot(request)
+    snapshot = _load_snapshot(request, full)
     outcome = prep.engine(snapshot, None, None).run()
     return Planned(prep.graph, outcome, snapshot)
 
@@ -277,13 +280,14 @@ def _open_cache(request: RunRequest, shared_writers: bool = True):  # noqa: ANN2
     return Cache.open(request.workdir, url, shared_writers=shared_writers)
 
 
-def _load_snapshot(request: RunRequest) -> Snapshot:
+def _load_snapshot(request: RunRequest, full: bool = False) -> Snapshot:
     """The cache's content for planning; for the default SQLite cache, read
-    without loading SQLAlchemy (see snapshot.py)."""
+    without loading SQLAlchemy (see snapshot.py), and without the columns
+    planning does not need unless ``full``."""
     from outflowfile.snapshot import read_sqlite
 
     if not (request.db or os.environ.get("OUTFLOW_DB")):
-        snapshot = read_sqlite(request.workdir / STATE_DIR / "outflow.db")
+        snapshot = read_sqlite(request.workdir / STATE_DIR / "outflow.db", full)
         if snapshot is not None:
             return snapshot
     cache = _open_cache(request)

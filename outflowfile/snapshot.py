@@ -46,6 +46,7 @@ _PLAN_QUERY = (
     + ", ".join(c if c in PLAN_COLUMNS else "NULL" for c in RECORD_COLUMNS)
     + " FROM jobs ORDER BY id"
 )
+_FULL_QUERY = "SELECT " + ", ".join(RECORD_COLUMNS) + " FROM jobs ORDER BY id"
 
 
 class Record:
@@ -219,15 +220,17 @@ def lock_timeout() -> float:
     return value
 
 
-def read_sqlite(path: Path) -> Snapshot | None:
+def read_sqlite(path: Path, full: bool = False) -> Snapshot | None:
     """The snapshot of an SQLite cache read with the standard driver; an
     empty one if the file does not exist; None if it is anything but a
-    readable outflow cache of this schema version."""
+    readable outflow cache of this schema version. With ``full``, records
+    have every column (timings, host), as ``Cache.load`` gives them."""
     if not path.exists():
         return Snapshot()
     uri = path.resolve().as_uri()
+    query = _FULL_QUERY if full else _PLAN_QUERY
     try:
-        return _read(f"{uri}?mode=ro")
+        return _read(f"{uri}?mode=ro", query)
     except sqlite3.Error:
         if os.access(path.parent, os.W_OK):
             return None
@@ -235,7 +238,7 @@ def read_sqlite(path: Path) -> Snapshot | None:
     # reads a WAL database through; nothing writes here through this mount,
     # so reading the file as immutable is safe (and ``-n`` works).
     try:
-        return _read(f"{uri}?immutable=1")
+        return _read(f"{uri}?immutable=1", query)
     except sqlite3.Error:
         return None
 
@@ -260,7 +263,7 @@ def read_durations(path: Path) -> list[tuple[str, str, float]]:
         con.close()
 
 
-def _read(uri: str) -> Snapshot | None:
+def _read(uri: str, query: str) -> Snapshot | None:
     """Raises ``sqlite3.Error`` when it cannot be read; None when it is not ours."""
     con = sqlite3.connect(uri, uri=True, timeout=lock_timeout())
     try:
@@ -270,6 +273,6 @@ def _read(uri: str) -> Snapshot | None:
         ):
             return None
         with collector_paused(keep=True):
-            return build_snapshot(con.execute(_PLAN_QUERY).fetchall())
+            return build_snapshot(con.execute(query).fetchall())
     finally:
         con.close()
