@@ -241,6 +241,11 @@ class Cache:
         # the project lock, and the file lock costs more than the write.
         self.shared_writers = True
 
+    @property
+    def where(self) -> str:
+        """The database as messages name it: its file, or its URL without the password."""
+        return self._where
+
     # -- opening
 
     @classmethod

@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="outflowfile.nodejob")
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--db", default=None)
+    # The URL in a file, so that its password is not on the command line.
+    parser.add_argument("--db-file", default=None)
     parser.add_argument("row", type=int, nargs="?")
     parser.add_argument("--rows", default=None)
     args = parser.parse_args(argv)
@@ -98,11 +100,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from outflowfile.cache import Cache
 
-    cache = Cache.open(Path(args.workdir), args.db)
+    db = Path(args.db_file).read_text().strip() if args.db_file else args.db
+    cache = Cache.open(Path(args.workdir), db)
     try:
         text = cache.read_spec(row)
         if text is None:
-            print(f"outflow job: no job {row} in the cache {args.db or ''}", file=sys.stderr)
+            print(f"outflow job: no job {row} in the cache {cache.where}", file=sys.stderr)
             return EXIT_NO_SPEC
         spec = JobSpec.from_text(text)
         spec.cpus = allocated_cores(spec.cpus)

@@ -263,3 +263,54 @@ def test_time_and_memory_limits_on_grid_engine(tmp_path: Path, sge_drmaa: dict) 
     assert not (p / "slow.txt").exists()
     assert (p / "fine.txt").exists()
     assert "1 ran, 0 up to date, 2 failed" in proc.stderr
+
+
+def _sbatch_run(p: Path, *args: str) -> subprocess.Popen[str]:
+    """outflow --cluster slurm --cluster-submit sbatch, started in the background."""
+    return subprocess.Popen(outflow_command() + ["--cluster", "slurm", "--cluster-submit",
+                                                 "sbatch", *args],
+                            cwd=p, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+HOLD = """
+task hold():
+    output: out = "held.txt"
+    shell: "touch started; while [ ! -e go ]; do sleep 0.2; done; touch {output.out}"
+
+workflow all:
+    hold
+"""
+
+
+@pytest.mark.usefixtures("slurm")
+def test_the_database_password_stays_off_the_job(tmp_path: Path, pg_url: str) -> None:
+    from sqlalchemy import make_url
+
+    password = make_url(pg_url).password
+    assert password, "the test database URL has a password"
+    secret = f":{password}@"  # user:password@host, as in the URL
+    p = make_project(tmp_path, HOLD)
+    run = _sbatch_run(p, "--db", pg_url)
+    try:
+        _wait_for(lambda: (p / "started").exists())
+        job_id = _squeue(run)[0][0]
+        shown = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True,
+                               text=True, check=True).stdout
+        script = subprocess.run(["scontrol", "write", "batch_script", job_id, "-"],
+                                capture_output=True, text=True, check=True).stdout
+        commands = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        url_files = list((p / ".outflow" / "cluster").glob("*.url"))
+        modes = [f.stat().st_mode & 0o777 for f in url_files]
+    finally:
+        (p / "go").touch()
+        _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    assert "outflowfile.nodejob" in script and "--db-file" in script
+    node_lines = [ln for ln in commands.splitlines() if "outflowfile.nodejob" in ln]
+    assert node_lines
+    for text in [shown, script, *node_lines]:
+        assert secret not in text and pg_url not in text
+    assert modes == [0o600]
+    assert not list((p / ".outflow" / "cluster").glob("*.url"))  # removed at the end
+    assert (p / "held.txt").exists()
+    assert "0 ran, 1 up to date" in outflow(p, "--db", pg_url).stdout

@@ -137,6 +137,7 @@ class ClusterExecutor:
     # together, those of one task with the same resources as one array.
     _held: list[JobSpec] = field(default_factory=list)
     _poll: float = POLL_MIN
+    _url_file: str | None = None
 
     def grant(self, cpus: int) -> int:
         return cpus  # the scheduler decides what fits on a node
@@ -193,6 +194,9 @@ class ClusterExecutor:
         if self.local is not None:
             self.local.close()
         self.submitter.close()
+        if self._url_file is not None:
+            Path(self._url_file).unlink(missing_ok=True)
+            self._url_file = None
 
     # -- internals --
 
@@ -223,7 +227,7 @@ class ClusterExecutor:
         Path(log_dir).mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "outflowfile.nodejob", "--workdir", workdir]
         if self.db_url:
-            command += ["--db", self.db_url]
+            command += ["--db-file", self._db_url_file(log_dir)]
         if len(specs) == 1:
             log = os.path.join(log_dir, f"{specs[0].row}.out")
             return [self.submitter.submit(self.tag, command + [str(specs[0].row)], native, log,
@@ -231,6 +235,19 @@ class ClusterExecutor:
         rows = ",".join(str(s.row) for s in specs)
         return self.submitter.submit_array(self.tag, command + ["--rows", rows], native,
                                            len(specs), log_dir, workdir)
+
+    def _db_url_file(self, log_dir: str) -> str:
+        """The cache's URL in a file only this user can read: on a job's command
+        line (or in its environment) a password would show in ``ps``, ``scontrol
+        show job`` and ``qstat -j`` to every user of the cluster."""
+        if self._url_file is None:
+            path = os.path.join(log_dir, f"db-{os.getpid()}.url")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                os.fchmod(out.fileno(), 0o600)  # it may have been there, open to others
+                out.write(self.db_url or "")
+            self._url_file = path
+        return self._url_file
 
     def _is_local(self, spec: JobSpec) -> bool:
         return bool(spec.resources.get("local"))
@@ -255,21 +272,13 @@ class ClusterExecutor:
     def _result(self, sub: _Submitted, info: Ended) -> JobResult:
         spec = sub.spec
         report = self.cache.node_result(spec.row)
-        if report is None:
-            reason = f"the scheduler reports {info.state}"
-            if info.reason:
-                reason += f" ({info.reason})"
-            if info.exit_status not in (None, 0):
-                reason += f", exit status {info.exit_status}"
-            limit = spec.time
-            if limit and info.state != "CANCELLED" and time.time() - sub.started >= limit:
-                from outflowfile.units import format_time
-
-                reason += f"; it ran past its time limit of {format_time(limit)}"
-            return self._failed(sub, reason + f"; job {sub.job_id}", info.exit_status)
+        if report is None:  # the job died before its end: the scheduler knows why
+            return self._failed(sub, _scheduler_says(info, sub) + f"; job {sub.job_id}",
+                                info.exit_status)
         result = JobResult(
             id=spec.id,
-            ok=report["error"] is None and info.state == "COMPLETED",
+            # UNKNOWN: the scheduler forgot the job already; the node's report decides.
+            ok=report["error"] is None and info.state in ("COMPLETED", "UNKNOWN"),
             values=report["values"],
             error=report["error"],
             exit_status=report["exit_status"],
@@ -281,16 +290,28 @@ class ClusterExecutor:
             output=_read_log(Path(spec.workdir) / spec.log),
         )
         if result.ok:
-            self._wait_for_outputs(spec)
+            missing = self._wait_for_outputs(spec)
+            if missing:
+                result.ok = False
+                result.error = (f"the job finished but its output file {missing[0]} did not "
+                                f"appear within {self.latency_wait:g} s (--latency-wait)")
+        elif info.state not in ("COMPLETED", "FAILED", "UNKNOWN"):
+            # The node reported, then lost its node, its time or its memory.
+            said = _scheduler_says(info, sub)
+            result.error = f"{result.error}; {said}" if result.error else said
         elif result.error is None:
-            result.error = f"the scheduler reports {info.state} {info.reason}".strip()
+            result.error = _scheduler_says(info, sub)
         return result
 
-    def _wait_for_outputs(self, spec: JobSpec) -> None:
-        """Shared filesystems may show a node's files late (--latency-wait)."""
+    def _wait_for_outputs(self, spec: JobSpec) -> list[str]:
+        """Shared filesystems may show a node's files late (--latency-wait);
+        the outputs still missing after the wait."""
         deadline = time.monotonic() + self.latency_wait
-        paths = [Path(spec.workdir) / p for p in spec.output_files.values()]
-        while any(not p.exists() for p in paths) and time.monotonic() < deadline:
+        while True:
+            missing = [p for p in spec.output_files.values()
+                       if not (Path(spec.workdir) / p).exists()]
+            if not missing or time.monotonic() >= deadline:
+                return missing
             time.sleep(0.2)
 
     def _failed(self, sub: _Submitted, error: str, code: int | None = None) -> JobResult:
@@ -299,6 +320,20 @@ class ClusterExecutor:
             ended=time.time(), host=socket.gethostname(),
             output=_read_log(Path(sub.spec.workdir) / sub.spec.log),
         )
+
+
+def _scheduler_says(info: Ended, sub: _Submitted) -> str:
+    reason = f"the scheduler reports {info.state}"
+    if info.reason:
+        reason += f" ({info.reason})"
+    if info.exit_status not in (None, 0):
+        reason += f", exit status {info.exit_status}"
+    limit = sub.spec.time
+    if limit and info.state != "CANCELLED" and time.time() - sub.started >= limit:
+        from outflowfile.units import format_time
+
+        reason += f"; it ran past its time limit of {format_time(limit)}"
+    return reason
 
 
 def _read_log(path: Path, cap: int = 1 << 20) -> str:

@@ -22,6 +22,11 @@ NEVER = frozenset({
 })  # fmt: skip
 
 
+# Slurm would requeue a job whose node fails and run it again later, silently;
+# outflow reports it (NODE_FAIL) and retries it itself when the task says so.
+FIXED = ("--no-requeue",)
+
+
 class SbatchSubmitter:
     flavour = "slurm"
 
@@ -35,7 +40,7 @@ class SbatchSubmitter:
     def submit(self, name: str, command: list[str], native: list[str], log: str,
                workdir: str) -> str:
         self._name = name
-        argv = ["sbatch", "--parsable", f"--job-name={name}", f"--output={log}",
+        argv = ["sbatch", "--parsable", *FIXED, f"--job-name={name}", f"--output={log}",
                 f"--chdir={workdir}", *native, "--wrap", shlex.join(command)]
         proc = subprocess.run(argv, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -46,7 +51,7 @@ class SbatchSubmitter:
                      log_dir: str, workdir: str) -> list[str]:
         self._name = name
         log = f"{log_dir}/%A_%a.out"
-        argv = ["sbatch", "--parsable", f"--array=1-{size}", f"--job-name={name}",
+        argv = ["sbatch", "--parsable", *FIXED, f"--array=1-{size}", f"--job-name={name}",
                 f"--output={log}", f"--chdir={workdir}", *native, "--wrap", shlex.join(command)]
         proc = subprocess.run(argv, capture_output=True, text=True)
         if proc.returncode != 0:
