@@ -35,9 +35,12 @@ def _tutorial(tmp_path: Path) -> Path:
     return dest
 
 
-def _wait_for(predicate, timeout: float = 120) -> None:  # noqa: ANN001
+def _wait_for(predicate, timeout: float = 120,  # noqa: ANN001
+              run: subprocess.Popen[str] | None = None) -> None:
     deadline = time.time() + timeout
     while not predicate():
+        if run is not None and run.poll() is not None:
+            raise AssertionError(f"outflow ended first: {run.communicate()}")
         if time.time() > deadline:
             raise AssertionError("timed out waiting")
         time.sleep(0.2)
@@ -292,7 +295,7 @@ def test_the_database_password_stays_off_the_job(tmp_path: Path, pg_url: str) ->
     p = make_project(tmp_path, HOLD)
     run = _sbatch_run(p, "--db", pg_url)
     try:
-        _wait_for(lambda: (p / "started").exists())
+        _wait_for(lambda: (p / "started").exists(), run=run)
         job_id = _squeue(run)[0][0]
         shown = subprocess.run(["scontrol", "show", "job", job_id], capture_output=True,
                                text=True, check=True).stdout
@@ -314,3 +317,131 @@ def test_the_database_password_stays_off_the_job(tmp_path: Path, pg_url: str) ->
     assert not list((p / ".outflow" / "cluster").glob("*.url"))  # removed at the end
     assert (p / "held.txt").exists()
     assert "0 ran, 1 up to date" in outflow(p, "--db", pg_url).stdout
+
+
+LATE = """
+task late():
+    output: out = "late.txt"
+    shell: "touch late-ended"
+
+task never():
+    output: missing = "never.txt"
+    shell: "true"
+
+workflow all:
+    (late, never)
+"""
+
+
+@pytest.mark.usefixtures("slurm")
+def test_latency_wait_waits_for_late_outputs_then_names_the_missing_one(tmp_path: Path) -> None:
+    """A slow shared filesystem, for real: the output of `late` shows up only
+    seconds after its job ended (written here, as another host's write would
+    appear); `never`'s never does."""
+    p = make_project(tmp_path, LATE)
+    run = _sbatch_run(p, "-k", "--latency-wait", "12")
+    try:
+        _wait_for(lambda: (p / "late-ended").exists(), run=run)
+        time.sleep(4)  # outflow has seen the job end by now (it polls every <= 2 s)
+        (p / "late.txt").write_text("arrived late\n")
+    finally:
+        out, err = run.communicate(timeout=300)
+    assert run.returncode == 1, err
+    assert "error: job never failed" in err
+    assert ("the job finished but its output file never.txt did not appear within 12 s "
+            "(--latency-wait)") in err
+    assert "error: job late" not in err
+    statuses = dict(cache_rows(p, "select task, status from jobs"))
+    assert statuses == {"late": "done", "never": "failed"}
+    assert (p / "late.txt").read_text() == "arrived late\n"
+
+
+LOST = """
+task lost():
+    output: out = "lost.txt"
+    shell: "echo lost job on $(hostname); touch lost-started; sleep 120; touch {output.out}"
+
+task revived():
+    retries: 1
+    output: again = "revived.txt"
+    shell: '''if [ -e revived-started ]; then echo second try; touch {output.again}; exit 0; fi
+              touch revived-started; sleep 120'''
+
+workflow all:
+    (lost, revived)
+"""
+
+
+def _node_state(node: str) -> str:
+    return subprocess.run(["sinfo", "-h", "-N", "-n", node, "-o", "%T"], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def _only_ours_run(run: subprocess.Popen[str]) -> bool:
+    """No other job runs on the node (taking it down would kill those too)."""
+    running = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%j"], capture_output=True,
+                             text=True).stdout.split()
+    return all(name == f"outflow-{run.pid}" for name in running)
+
+
+def test_a_job_whose_node_goes_down_is_reported_and_retried(tmp_path: Path, slurm: str) -> None:
+    p = make_project(tmp_path, LOST)
+    run = _sbatch_run(p, "-k")
+    try:
+        _wait_for(lambda: (p / "lost-started").exists() and (p / "revived-started").exists(),
+                  run=run)
+        try:  # other test runs share this node: wait (a while) for their jobs to end
+            _wait_for(lambda: _only_ours_run(run), timeout=60)
+        except AssertionError:
+            pass
+        subprocess.run(["scontrol", "update", f"nodename={slurm}", "state=down",
+                        "reason=outflow test: node lost"], check=True)
+        _wait_for(lambda: not any(state == "RUNNING" for _, _, state in _squeue(run)), 60)
+    finally:
+        if _node_state(slurm).startswith(("down", "drain")):
+            subprocess.run(["scontrol", "update", f"nodename={slurm}", "state=resume"])
+        out, err = run.communicate(timeout=300)
+    assert run.returncode == 1, err
+    lost = err.split("error: job lost failed")[1]
+    assert "the scheduler reports NODE_FAIL (NodeDown)" in lost
+    assert "log: .outflow/logs/lost/" in lost and "lost job on" in lost
+    assert "retry 1/1 revived: the scheduler reports NODE_FAIL (NodeDown)" in out + err
+    assert "error: job revived" not in err
+    assert (p / "revived.txt").exists() and not (p / "lost.txt").exists()
+
+
+SLOW_AND_FLAKY = """
+task slow():
+    time: "5s"
+    output: out = "slow.txt"
+    shell: "echo started; touch {output.out}; sleep 300"
+
+task flaky():
+    retries: 2
+    output: third = "flaky.txt"
+    shell: '''n=$(cat tries 2>/dev/null || echo 0); n=$((n + 1)); echo $n > tries
+              echo attempt $n; test $n -ge 3 && touch {output.third}'''
+
+workflow all:
+    (slow, flaky)
+"""
+
+
+@pytest.mark.usefixtures("slurm")
+def test_time_limit_and_retries_on_slurm(tmp_path: Path) -> None:
+    """Slurm counts time limits in whole minutes: `time: 5s` is killed after
+    one minute (plus up to ~30 s until slurmctld checks)."""
+    p = make_project(tmp_path, SLOW_AND_FLAKY)
+    proc = outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", "-k", check=1,
+                   timeout=400)
+    slow = proc.stderr.split("error: job slow failed")[1]
+    assert "the scheduler reports TIMEOUT (TimeLimit)" in slow
+    assert "past its time limit of 0:00:05" in slow
+    assert "log: .outflow/logs/slow/" in slow and "started" in slow
+    assert not (p / "slow.txt").exists()
+    text = proc.stdout + proc.stderr
+    assert "retry 1/2 flaky:" in text and "retry 2/2 flaky:" in text
+    logs = "".join(f.read_text() for f in (p / ".outflow" / "logs").rglob("*") if f.is_file())
+    assert "attempt 3" in logs
+    assert (p / "tries").read_text().strip() == "3" and (p / "flaky.txt").exists()
+    assert "error: job flaky" not in proc.stderr
