@@ -131,6 +131,9 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     "--latency-wait", type=float, default=5.0, metavar="SECONDS",
     help="Wait this long for a cluster job's outputs to appear.",
 )
+@click.option(
+    "--no-cluster-arrays", is_flag=True, help="Submit a map's jobs one by one, not as an array."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print commands and reasons.")
 @click.option("--list", "list_", is_flag=True, help="List workflows and tasks.")
@@ -395,7 +398,8 @@ def _cluster_request(opts: dict[str, Any]):  # noqa: ANN202 - ClusterRequest | N
         partition=opts["partition"],
         args=opts["cluster_args"],
     )
-    return ClusterRequest(opts["cluster"], opts["cluster_submit"], defaults, opts["latency_wait"])
+    return ClusterRequest(opts["cluster"], opts["cluster_submit"], defaults, opts["latency_wait"],
+                          arrays=not opts["no_cluster_arrays"])
 
 
 def _mem_limit(resources: tuple[str, ...]) -> int | None:

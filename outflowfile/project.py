@@ -403,6 +403,7 @@ def _executor(request: RunRequest, recorder: RunRecorder, console: Console) -> E
         defaults=request.cluster.defaults,
         db_url=db_url,
         latency_wait=request.cluster.latency_wait,
+        arrays=request.cluster.arrays,
     )
 
 

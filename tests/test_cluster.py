@@ -228,6 +228,16 @@ def test_a_map_goes_out_as_one_slurm_array(tmp_path: Path) -> None:
     assert len(arrays) == 1 and sum("_" in n for n in logs) == 5
 
 
+@pytest.mark.usefixtures("slurm")
+def test_no_cluster_arrays_submits_each_job_alone(tmp_path: Path) -> None:
+    p = make_project(tmp_path, ARRAY)
+    outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", "--no-cluster-arrays",
+            timeout=300)
+    assert (p / "total.txt").read_text().strip() == "55"
+    logs = _array_jobs(p)
+    assert len(logs) == 6 and not [n for n in logs if "_" in n]  # ROW.out, one per job
+
+
 def test_a_map_goes_out_as_one_drmaa_bulk_job(tmp_path: Path, sge_drmaa: dict) -> None:
     p = make_project(tmp_path, ARRAY)
     outflow(p, "--cluster", "sge", env=sge_drmaa, timeout=300)

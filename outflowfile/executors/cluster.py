@@ -130,6 +130,7 @@ class ClusterExecutor:
     defaults: Defaults = field(default_factory=Defaults)
     db_url: str | None = None
     latency_wait: float = 5.0
+    arrays: bool = True  # --no-cluster-arrays: every job on its own
     local: LocalExecutor | None = None
     tag: str = field(default_factory=lambda: f"outflow-{os.getpid()}")
     _jobs: dict[int, _Submitted] = field(default_factory=dict)
@@ -205,7 +206,8 @@ class ClusterExecutor:
         groups: dict[tuple[str, tuple[str, ...]], list[JobSpec]] = {}
         for spec in self._held:
             native = native_args(self.submitter.flavour, spec, self.defaults)
-            groups.setdefault((spec.task, tuple(native)), []).append(spec)
+            task = spec.task if self.arrays else f"{spec.task} {spec.id}"
+            groups.setdefault((task, tuple(native)), []).append(spec)
         self._held = []
         refused = []
         for (_, native), specs in groups.items():
@@ -355,6 +357,7 @@ class ClusterRequest:
     submit: str | None = None  # drmaa | sbatch | None: DRMAA if a library is named
     defaults: Defaults = field(default_factory=Defaults)
     latency_wait: float = 5.0
+    arrays: bool = True
 
 
 def make_submitter(request: ClusterRequest) -> Submitter:
