@@ -18,7 +18,6 @@ from outflowfile.expand import Graph, Job, MapNode, Node, producers
 
 if TYPE_CHECKING:
     from outflowfile.project import Planned
-    from outflowfile.snapshot import Snapshot
 
 # More jobs than this of one task under one map become one node "task ×N".
 COLLAPSE_OVER = 10
@@ -68,23 +67,24 @@ def job_statuses(planned: Planned) -> dict[int, tuple[str, str]]:
     """Each planned job's (status, reason) by node id; jobs the targets do
     not need (never admitted) are left out."""
     reasons = {id(job): reason for job, reason in planned.outcome.would_run}
+    # A job's slot costs a hash to make: only asked for when something failed.
+    failed = {slot for slot, r in planned.snapshot.by_slot.items() if r.status == "failed"}
     out: dict[int, tuple[str, str]] = {}
     for node in planned.graph.nodes:
         if not isinstance(node, Job):
             continue
-        status = _job_status(node, planned.snapshot)
+        status = _job_status(node, failed)
         if status is not None:
             out[node.id] = (status, reasons.get(id(node), ""))
     return out
 
 
-def _job_status(job: Job, snapshot: Snapshot) -> str | None:
+def _job_status(job: Job, failed_slots: set[str]) -> str | None:
     state = job.state
     if state == "skipped":
         return UP_TO_DATE
     if state == "would-run":
-        last = snapshot.by_slot.get(job.slot)
-        return FAILED if last is not None and last.status == "failed" else WILL_RUN
+        return FAILED if failed_slots and job.slot in failed_slots else WILL_RUN
     if state == "failed":
         return FAILED
     if state == "blocked":
