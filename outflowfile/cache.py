@@ -580,8 +580,11 @@ class Cache:
         log: str,
         host: str,
         started: float,
+        finished: Sequence[Finished] = (),
     ) -> int:
-        """Record a job as running; returns its row id."""
+        """Record a job as running; returns its row id. The ends of
+        ``finished`` jobs are recorded first, in the same transaction."""
+        ends = _end_rows(finished)
         row = {
             "run_id": run_id,
             "key": key,
@@ -597,10 +600,14 @@ class Cache:
         }
         if self._lock is not None:  # an SQLite file
             values = tuple(row.values())
-            return self._write_sqlite(
-                lambda db: int(db.execute(_SQLITE_INSERT_JOB, values).lastrowid)
-            )
+
+            def write(db: sqlite3.Connection) -> int:
+                _record_sqlite(db, *ends)
+                return int(db.execute(_SQLITE_INSERT_JOB, values).lastrowid)
+
+            return self._write_sqlite(write)
         with self._writing() as conn:
+            _record(conn, *ends)
             # A fixed statement with parameters compiles once; .values(row)
             # would build and hash a new statement for every job.
             return int(conn.execute(_INSERT_JOB, row).inserted_primary_key[0])
@@ -690,34 +697,14 @@ class Cache:
 
     def record_many(self, finished: Sequence[Finished]) -> None:
         """Record the ends of several jobs in one transaction (one commit)."""
-        done: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        for f in finished:
-            row = {
-                "row_id": f.row_id,
-                "p_ended": f.ended,
-                "p_exit_status": f.exit_status,
-                "p_cpu_seconds": f.cpu_seconds,
-                "p_peak_mem": f.peak_mem,
-            }
-            if f.error is None:
-                row["p_outputs"] = valuecodec.encode(f.values)
-                row["p_files"] = _files_json(f.files)
-                done.append(row)
-            else:
-                row["p_error"] = f.error
-                failed.append(row)
         if not finished:
             return
+        done, failed = _end_rows(finished)
         if self._lock is not None:  # an SQLite file
             self._write_sqlite(lambda db: _record_sqlite(db, done, failed))
             return
         with self._writing() as conn:
-            if done:
-                conn.execute(_DELETE_OLDER_DONE, [{"row_id": r["row_id"]} for r in done])
-                conn.execute(_MARK_DONE, done)
-            if failed:
-                conn.execute(_MARK_FAILED, failed)
+            _record(conn, done, failed)
 
     def mark_interrupted(self, row_ids: list[int]) -> None:
         """Mark rows still ``running`` (left by a run that died) as interrupted."""
@@ -842,6 +829,36 @@ _SQLITE_MARK_FAILED = (
 
 def _driver(conn: Connection) -> sqlite3.Connection:
     return conn.connection.driver_connection  # type: ignore[return-value]
+
+
+def _end_rows(finished: Sequence[Finished]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The statement parameters of jobs' ends: those done, those failed."""
+    done: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for f in finished:
+        row = {
+            "row_id": f.row_id,
+            "p_ended": f.ended,
+            "p_exit_status": f.exit_status,
+            "p_cpu_seconds": f.cpu_seconds,
+            "p_peak_mem": f.peak_mem,
+        }
+        if f.error is None:
+            row["p_outputs"] = valuecodec.encode(f.values)
+            row["p_files"] = _files_json(f.files)
+            done.append(row)
+        else:
+            row["p_error"] = f.error
+            failed.append(row)
+    return done, failed
+
+
+def _record(conn: Connection, done: list[dict[str, Any]], failed: list[dict[str, Any]]) -> None:
+    if done:
+        conn.execute(_DELETE_OLDER_DONE, [{"row_id": r["row_id"]} for r in done])
+        conn.execute(_MARK_DONE, done)
+    if failed:
+        conn.execute(_MARK_FAILED, failed)
 
 
 def _record_sqlite(

@@ -6,6 +6,11 @@ the cache and begins the run.
 
 Once a write has failed (the database locked, full or unreachable), closing
 does not try again to end the run: that would only wait for the same error.
+
+A job's end is written together with the start of the next job, in one
+transaction, or by ``flush`` (the engine calls it before it waits for jobs
+and before a map expands): so a run makes about one commit per job rather
+than two, and every end is committed before another job starts.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from outflowfile.errors import UserError
 
 if TYPE_CHECKING:
-    from outflowfile.cache import Cache
+    from outflowfile.cache import Cache, Finished
 
 
 class RunRecorder:
@@ -25,6 +30,7 @@ class RunRecorder:
         self._argv = argv
         self._cache: Cache | None = None
         self._run_id: int | None = None
+        self._ends: list[Finished] = []  # jobs' ends not written yet
         self.failed = False  # a write raised UserError
 
     @property
@@ -43,23 +49,55 @@ class RunRecorder:
         return self._run_id
 
     def job_started(self, *args: Any) -> int:
-        """``Cache.job_started`` without the run id."""
+        """``Cache.job_started`` without the run id; the ends waiting to be
+        written go in the same transaction."""
+        ends, self._ends = self._ends, []
         try:
-            return self.cache.job_started(self._run(), *args)
+            return self.cache.job_started(self._run(), *args, finished=ends)
         except UserError:
             self.failed = True
             raise
 
-    def job_done(self, *args: Any) -> None:
-        try:
-            self.cache.job_done(*args)
-        except UserError:
-            self.failed = True
-            raise
+    def job_done(
+        self,
+        row_id: int,
+        values: dict[str, Any],
+        files: dict[str, Any],
+        ended: float,
+        exit_status: int | None = 0,
+        cpu_seconds: float | None = None,
+        peak_mem: int | None = None,
+    ) -> None:
+        """Like ``Cache.job_done``, written with the next start or flush."""
+        from outflowfile.cache import Finished  # the cache is open: a job started
 
-    def job_failed(self, *args: Any) -> None:
+        self._ends.append(
+            Finished(row_id, ended, values, files, None, exit_status, cpu_seconds, peak_mem)
+        )
+
+    def job_failed(
+        self,
+        row_id: int,
+        error: str,
+        ended: float,
+        exit_status: int | None = None,
+        cpu_seconds: float | None = None,
+        peak_mem: int | None = None,
+    ) -> None:
+        """Like ``Cache.job_failed``, written with the next start or flush."""
+        from outflowfile.cache import Finished
+
+        self._ends.append(
+            Finished(row_id, ended, {}, {}, error, exit_status, cpu_seconds, peak_mem)
+        )
+
+    def flush(self) -> None:
+        """Write the ends not written yet (one transaction)."""
+        if not self._ends:
+            return
+        ends, self._ends = self._ends, []
         try:
-            self.cache.job_failed(*args)
+            self.cache.record_many(ends)
         except UserError:
             self.failed = True
             raise
@@ -74,6 +112,7 @@ class RunRecorder:
 
     def mark_interrupted(self, row_ids: list[int]) -> None:
         try:
+            self.flush()
             self.cache.mark_interrupted(row_ids)
         except UserError:
             self.failed = True
@@ -84,6 +123,8 @@ class RunRecorder:
         if self._cache is None:
             return
         try:
+            if not self.failed:
+                self.flush()
             if self._run_id is not None and not self.failed:
                 self._cache.end_run(self._run_id, status)
         finally:

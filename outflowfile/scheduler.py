@@ -157,6 +157,7 @@ class Engine:
                 if self.executor is None:
                     break
                 self._dispatch()
+                self._flush()  # no job's end waits unwritten while we wait
                 if not self.running and not (self.queue and not self.stopping):
                     break
                 for result in self.executor.wait(1.0):
@@ -265,7 +266,14 @@ class Engine:
 
     # --- maps ---------------------------------------------------------------
 
+    def _flush(self) -> None:
+        """Write the ends of jobs that the cache holds back to write them with
+        the next start (see recorder.py)."""
+        if self.cache is not None:
+            self.cache.flush()
+
     def _ready_map(self, node: MapNode) -> None:
+        self._flush()  # expanding a big map takes a while
         if node.expanded:
             unknown = any(d.state == "would-run" for d in node.deps)
             self._complete(node, "would-run" if unknown else "done")
