@@ -113,7 +113,10 @@ class Console:
             lines[0] += f" (exit status {result.exit_status})"
         if spec.kind == "shell":
             lines.append(f"  command: {spec.code}")
-        lines.append(f"  log: {spec.log}")
+        if result.output:
+            lines.append(f"  log: {spec.log}")
+        else:  # no log file is kept for it (see logfiles.py)
+            lines.append(f"  log: {spec.log} (none: the job printed nothing)")
         if result.output.strip():
             lines.append("  output:")
             lines.append(_indent(result.output, "    "))

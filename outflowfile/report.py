@@ -94,6 +94,8 @@ def read_log(workdir: Path, log: str) -> str:
             size = f.seek(0, os.SEEK_END)
             f.seek(max(size - LOG_TAIL, 0))
             text = f.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:  # the local pool keeps no log for a job that printed nothing
+        return f"(no log file {log}: the job printed nothing)"
     except OSError as exc:
         return f"(cannot read the log {log}: {exc.strerror or exc})"
     if size > LOG_TAIL:

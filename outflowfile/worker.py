@@ -27,6 +27,7 @@ import psutil
 from outflowfile import runner
 from outflowfile import values as valuecodec
 from outflowfile.jobspec import JobResult, JobSpec, thread_env
+from outflowfile.logfiles import LogFiles, create
 
 _PR_SET_PDEATHSIG = 1
 
@@ -41,14 +42,18 @@ def main(argv: list[str]) -> None:
     conn = Connection(fd)
     host = socket.gethostname()
     me = psutil.Process()
-    while True:
-        try:
-            spec = conn.recv()
-        except (EOFError, OSError):
-            return
-        if spec is None:
-            return
-        _send(conn, run_job(spec, host, me))
+    logs = LogFiles()
+    try:
+        while True:
+            try:
+                spec = conn.recv()
+            except (EOFError, OSError):
+                return
+            if spec is None:
+                return
+            _send(conn, run_job(spec, host, me, logs))
+    finally:
+        logs.discard()
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -66,15 +71,18 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def run_job(spec: JobSpec, host: str, me: psutil.Process) -> JobResult:
-    """Run one job in this process, with its cores, directory and log."""
+def run_job(
+    spec: JobSpec, host: str, me: psutil.Process, logs: LogFiles | None = None
+) -> JobResult:
+    """Run one job in this process, with its cores, directory and log (made
+    through ``logs``, if given: see logfiles.py)."""
     result = JobResult(id=spec.id, ok=False, host=host)
     _reset_peak_memory()
     children_rss_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     cpu_before = _cpu_seconds()
     result.started = time.time()
     try:
-        with _job_context(spec):
+        with _job_context(spec, logs):
             values = runner.run_python(spec)
         # Checked here, before pickling, so the message names the output.
         result.error = valuecodec.unstorable_output(spec.task, values)
@@ -94,7 +102,7 @@ def run_job(spec: JobSpec, host: str, me: psutil.Process) -> JobResult:
 
 
 @contextmanager
-def _job_context(spec: JobSpec) -> Iterator[None]:
+def _job_context(spec: JobSpec, logs: LogFiles | None) -> Iterator[None]:
     """The job's working directory, thread environment and log file on
     descriptors 1 and 2. The directory and descriptors are put back
     afterwards; the thread environment is simply set again for each job."""
@@ -103,7 +111,7 @@ def _job_context(spec: JobSpec) -> Iterator[None]:
     try:
         os.chdir(spec.workdir)
         log = os.path.join(spec.workdir, spec.log) if spec.log else os.devnull
-        with _redirected_output(log):
+        with _redirected_output(log, logs if spec.log else None):
             yield
     finally:
         os.chdir(old_cwd)
@@ -115,10 +123,10 @@ def _set_env(values: dict[str, str]) -> None:
 
 
 @contextmanager
-def _redirected_output(log: str) -> Iterator[None]:
+def _redirected_output(log: str, logs: LogFiles | None) -> Iterator[None]:
     """Descriptors 1 and 2 (so C code and subprocesses too) write to ``log``."""
     _flush()
-    log_fd = _open_log(log)
+    log_fd = logs.open(log) if logs is not None else create(log)
     saved = [os.dup(1), os.dup(2)]
     try:
         os.dup2(log_fd, 1)
@@ -128,19 +136,22 @@ def _redirected_output(log: str) -> Iterator[None]:
         _flush()
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
-        for fd in (*saved, log_fd):
+        for fd in saved:
             os.close(fd)
+        if logs is not None:
+            logs.close(log, log_fd, reusable=not _have_children())
+        else:
+            os.close(log_fd)
 
 
-def _open_log(log: str) -> int:
-    """``log`` opened for writing, emptied; its directory made if missing
-    (the executor has made it, usually: trying first costs less)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+def _have_children() -> bool:
+    """Whether a process the job started is still there (running, or not
+    waited for): it may still write to the job's log."""
     try:
-        return os.open(log, flags, 0o644)
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(log) or ".", exist_ok=True)
-        return os.open(log, flags, 0o644)
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
 
 
 def _flush() -> None:

@@ -301,3 +301,86 @@ def test_unstorable_output_names_task_and_output(tmp_path: Path) -> None:
     proc = outflow(p, check=1)
     assert "task 'make' output 'fn' cannot be stored in the cache" in proc.stderr
     assert "fn['f'] is a function" in proc.stderr
+
+
+LOGS = """
+config:
+    n: int = 6
+
+task items(n: int) -> (xs: list):
+    run:
+        return list(range(n))
+
+task quiet_py(x: int) -> (y: int):
+    run:
+        return x
+
+task loud_py(x: int) -> (z: int):
+    run:
+        if x % 2:
+            print("odd", x)
+        return x
+
+task quiet_sh(x: int):
+    output: out = "q/{x}.txt"
+    shell: "test -e {log} && echo live > {output.out}"
+
+task loud_sh(x: int):
+    output: made = "l/{x}.txt"
+    shell: "echo made {x}; echo own {x} >> {log}; touch {output.made}"
+
+workflow all:
+    items | map(xs -> x) { (quiet_py, loud_py, quiet_sh, loud_sh) }
+"""
+
+
+def _logs(p: Path, task: str) -> dict[str, str]:
+    d = p / ".outflow" / "logs" / task
+    return {f.name: f.read_text() for f in d.iterdir()} if d.exists() else {}
+
+
+def test_a_job_that_printed_nothing_leaves_no_log_file(tmp_path: Path) -> None:
+    p = make_project(tmp_path, LOGS)
+    outflow(p, "-j", "2")
+    # While a shell job runs, its log is at its path (the command saw it).
+    assert [(p / "q" / f"{x}.txt").read_text() for x in range(6)] == ["live\n"] * 6
+    assert _logs(p, "quiet_py") == {} and _logs(p, "quiet_sh") == {}
+    loud = _logs(p, "loud_py")
+    assert sorted(loud.values()) == ["odd 1\n", "odd 3\n", "odd 5\n"]
+    # A command writing to {log} itself, and what it printed, both kept.
+    assert sorted(_logs(p, "loud_sh").values()) == [f"made {x}\nown {x}\n" for x in range(6)]
+    # The empty files kept for reuse are gone at the end.
+    leftovers = [f for f in (p / ".outflow" / "logs").rglob("*") if f.name.startswith(".")]
+    assert leftovers == []
+    # The cache names each job's log all the same.
+    rows = cache_rows(p, "select log from jobs where task = 'quiet_py'")
+    assert len(rows) == 6 and all(r[0].startswith(".outflow/logs/quiet_py/") for r in rows)
+
+
+def test_a_rerun_that_prints_nothing_removes_the_old_log(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        task hello():
+            output: out = "out.txt"
+            shell: "if [ -e say ]; then echo hello; fi; touch {output.out}"
+        workflow all:
+            hello
+    """)
+    (p / "say").write_text("")
+    outflow(p)
+    assert list(_logs(p, "hello").values()) == ["hello\n"]
+    (p / "say").unlink()
+    outflow(p, "-F")
+    assert _logs(p, "hello") == {}
+
+
+def test_a_failed_job_that_printed_nothing_says_it_has_no_log(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        task fail():
+            shell: "exit 4"
+        workflow all:
+            fail
+    """)
+    proc = outflow(p, check=1)
+    assert "log: .outflow/logs/fail/" in proc.stderr
+    assert "(none: the job printed nothing)" in proc.stderr
+    assert _logs(p, "fail") == {}

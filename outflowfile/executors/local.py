@@ -37,6 +37,7 @@ import psutil
 
 from outflowfile import machine, runner
 from outflowfile.jobspec import JobResult, JobSpec, thread_env
+from outflowfile.logfiles import LogFiles
 
 #: How much of a job's log ``JobResult.output`` carries (its end).
 OUTPUT_CAP = 1 << 20
@@ -154,6 +155,7 @@ class _Job:
     tree: dict[int, psutil.Process] = field(default_factory=dict)
     temp_log: bool = False
     since: float = field(default_factory=time.monotonic)
+    log_fd: int | None = None  # a shell job's, ours to close
 
     @property
     def pid(self) -> int:
@@ -200,6 +202,7 @@ class LocalExecutor:
         # os.environ costs more than starting the process. Like the workers,
         # they see the environment as it was when first needed.
         self._envs: dict[int, dict[str, str]] = {}
+        self._logs = LogFiles()  # shell jobs' (workers have their own)
 
     # -- the Executor protocol ---------------------------------------------
 
@@ -298,6 +301,7 @@ class LocalExecutor:
         if self._guard_ is not None:
             self._guard_.close()
             self._guard_ = None
+        self._logs.discard()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
 
@@ -343,9 +347,9 @@ class LocalExecutor:
                              f"more than this machine has ({total})")
 
     def _start_shell(self, spec: JobSpec, log: str) -> _Job:
-        os.makedirs(os.path.dirname(log), exist_ok=True)
         guard = self._guard()
-        with open(log, "wb") as out:
+        out = self._logs.open(log)
+        try:
             proc = subprocess.Popen(
                 runner.run_shell_command(spec),
                 cwd=spec.workdir,
@@ -355,9 +359,12 @@ class LocalExecutor:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        except BaseException:
+            self._logs.close(log, out)
+            raise
         guard.watch(proc.pid)
         return _Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
-                    process=None, pidfd=_pidfd(proc.pid), proc=proc)
+                    process=None, pidfd=_pidfd(proc.pid), proc=proc, log_fd=out)
 
     def _start_python(self, spec: JobSpec, log: str) -> _Job:
         try:
@@ -472,7 +479,12 @@ class LocalExecutor:
             return None
         del self._jobs[job.spec.id]
         self._unwatch_job(job)
-        result.output = _read_output(job.log)
+        printed = True
+        if job.log_fd is not None:
+            # Not while a process of its group may still write to it.
+            printed = not self._logs.close(job.log, job.log_fd, not _group_alive(job.pid))
+            job.log_fd = None
+        result.output = _read_output(job.log) if printed else ""
         if job.temp_log:
             _remove(job.log)
         return result
@@ -558,6 +570,8 @@ class LocalExecutor:
             if result is None:  # cannot happen once its process is gone; be safe
                 del self._jobs[job.spec.id]
                 self._unwatch_job(job)
+                if job.log_fd is not None:
+                    self._logs.close(job.log, job.log_fd, reusable=False)
                 result = self._failed(job, job.failure or "cancelled", None)
             results.append(result)
         return results
@@ -628,6 +642,16 @@ def _reap(proc: subprocess.Popen[bytes]) -> tuple[int | None, Any]:
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code
     return code, usage
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def _killpg(pgid: int, sig: int) -> None:
