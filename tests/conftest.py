@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -207,6 +208,29 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+@dataclass
+class DrmaaTarget:
+    """The DRMAA library the DRMAA tests run against, and how to ask outflow for it."""
+
+    env: dict[str, str]  # for the outflow process
+    args: list[str]  # --cluster ...
+    sge: bool  # Grid Engine's library (its own limits and messages)
+
+
+@pytest.fixture
+def drmaa(request: pytest.FixtureRequest) -> DrmaaTarget:
+    """Grid Engine's DRMAA library, or whichever library DRMAA_LIBRARY_PATH
+    names (e.g. Slurm's slurm-drmaa): the DRMAA tests must pass on any of them.
+    Outflow learns the scheduler from the library (``--cluster drmaa``)."""
+    named = os.environ.get("DRMAA_LIBRARY_PATH")
+    if named is None or Path(named).resolve() == Path(SGE_DRMAA_LIBRARY).resolve():
+        env = request.getfixturevalue("sge_drmaa")
+        return DrmaaTarget(env, ["--cluster", "sge"], sge=True)
+    if not Path(named).is_file():
+        _service_missing("DRMAA", "set DRMAA_LIBRARY_PATH to a libdrmaa.so", f"no {named}")
+    return DrmaaTarget({"DRMAA_LIBRARY_PATH": named}, ["--cluster", "drmaa"], sge=False)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import DrmaaTarget
 from outflowtest import cache_rows, lines, make_project, outflow, outflow_command
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -146,14 +147,14 @@ def test_a_job_that_can_never_start_fails_with_the_reason(tmp_path: Path) -> Non
     assert "PartitionConfig" not in reasons  # cancelled, not left pending
 
 
-def test_tutorial_on_grid_engine_through_drmaa(tmp_path: Path, sge_drmaa: dict) -> None:
+def test_tutorial_through_drmaa(tmp_path: Path, drmaa: DrmaaTarget) -> None:
     p = _tutorial(tmp_path)
-    proc = outflow(p, "--cluster", "sge", "-j", "8", env=sge_drmaa, timeout=600)
+    proc = outflow(p, *drmaa.args, "-j", "8", env=drmaa.env, timeout=600)
     assert "through DRMAA" in proc.stdout
     assert "Result of the mapped computation: [80, 82, 84, 86, 88, 90]" in proc.stdout
 
 
-def test_failing_job_through_drmaa(tmp_path: Path, sge_drmaa: dict) -> None:
+def test_failing_job_through_drmaa(tmp_path: Path, drmaa: DrmaaTarget) -> None:
     p = make_project(tmp_path, """
         task fail():
             cpus: 2
@@ -161,7 +162,7 @@ def test_failing_job_through_drmaa(tmp_path: Path, sge_drmaa: dict) -> None:
         workflow all:
             fail
     """)
-    proc = outflow(p, "--cluster", "sge", check=1, env=sge_drmaa, timeout=300)
+    proc = outflow(p, *drmaa.args, check=1, env=drmaa.env, timeout=300)
     assert "error: job fail failed (exit status 3)" in proc.stderr
     assert "cores 2" in proc.stderr
     assert lines(p / "nothing") == []
@@ -238,9 +239,9 @@ def test_no_cluster_arrays_submits_each_job_alone(tmp_path: Path) -> None:
     assert len(logs) == 6 and not [n for n in logs if "_" in n]  # ROW.out, one per job
 
 
-def test_a_map_goes_out_as_one_drmaa_bulk_job(tmp_path: Path, sge_drmaa: dict) -> None:
+def test_a_map_goes_out_as_one_drmaa_bulk_job(tmp_path: Path, drmaa: DrmaaTarget) -> None:
     p = make_project(tmp_path, ARRAY)
-    outflow(p, "--cluster", "sge", env=sge_drmaa, timeout=300)
+    outflow(p, *drmaa.args, env=drmaa.env, timeout=300)
     assert (p / "total.txt").read_text().strip() == "55"
     bulk = [n for n in _array_jobs(p) if n.count(".") == 2]  # NAME.INDEX.out
     assert len(bulk) == 5
@@ -252,30 +253,45 @@ task slow():
     output: out = "slow.txt"
     shell: "echo started; touch {output.out}; sleep 120"
 
-task hungry():
-    mem: "200M"
-    shell: "python3 -c 'x = bytearray(1500 * 1024 * 1024)'"
-
 task fine():
     output: done = "fine.txt"
     shell: "touch {output.done}"
 
-workflow all:
-    (slow, hungry, fine)
+task flaky():
+    retries: 2
+    output: third = "flaky.txt"
+    shell: '''n=$(cat tries 2>/dev/null || echo 0); n=$((n + 1)); echo $n > tries
+              test $n -ge 3 && touch {output.third}'''
+"""
+
+# Grid Engine enforces h_vmem here; a Slurm without cgroups would not kill it.
+HUNGRY = """
+task hungry():
+    mem: "200M"
+    shell: "python3 -c 'x = bytearray(1500 * 1024 * 1024)'"
 """
 
 
-def test_time_and_memory_limits_on_grid_engine(tmp_path: Path, sge_drmaa: dict) -> None:
-    p = make_project(tmp_path, LIMITS)
-    proc = outflow(p, "--cluster", "sge", "-k", check=1, env=sge_drmaa, timeout=300)
+def test_time_and_memory_limits_and_retries_through_drmaa(tmp_path: Path,
+                                                          drmaa: DrmaaTarget) -> None:
+    tasks = "slow, fine, flaky, hungry" if drmaa.sge else "slow, fine, flaky"
+    text = LIMITS + (HUNGRY if drmaa.sge else "") + f"\nworkflow all:\n    ({tasks})\n"
+    p = make_project(tmp_path, text)
+    proc = outflow(p, *drmaa.args, "-k", check=1, env=drmaa.env, timeout=400)
     slow = proc.stderr.split("error: job slow failed")[1].split("error: job")[0]
-    assert "killed by SIGKILL" in slow and "past its time limit of 0:00:05" in slow
-    assert "log: .outflow/logs/slow/" in slow
-    hungry = proc.stderr.split("error: job hungry failed")[1].split("error: job")[0]
-    assert "MemoryError" in hungry
+    assert "past its time limit of 0:00:05" in slow
+    assert "log: .outflow/logs/slow/" in slow and "started" in slow
     assert not (p / "slow.txt").exists()
     assert (p / "fine.txt").exists()
-    assert "1 ran, 0 up to date, 2 failed" in proc.stderr
+    assert "retry 2/2 flaky:" in proc.stdout + proc.stderr
+    assert (p / "tries").read_text().strip() == "3" and (p / "flaky.txt").exists()
+    if drmaa.sge:
+        assert "killed by SIGKILL" in slow
+        hungry = proc.stderr.split("error: job hungry failed")[1].split("error: job")[0]
+        assert "MemoryError" in hungry
+        assert "2 ran, 0 up to date, 2 failed" in proc.stderr
+    else:
+        assert "2 ran, 0 up to date, 1 failed" in proc.stderr
 
 
 def _sbatch_run(p: Path, *args: str) -> subprocess.Popen[str]:
