@@ -4,6 +4,7 @@ scripts/start-slurm.sh and scripts/start-sge.sh (fixtures in conftest.py)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -471,3 +472,90 @@ def test_time_limit_and_retries_on_slurm(tmp_path: Path) -> None:
     assert "attempt 3" in logs
     assert (p / "tries").read_text().strip() == "3" and (p / "flaky.txt").exists()
     assert "error: job flaky" not in proc.stderr
+
+
+DEFAULTS = """
+config:
+    items: list = [1, 2]
+
+task hold(item: int):
+    output: out = "held/{item}.txt"
+    shell: '''touch started-{item}; while [ ! -e go ]; do sleep 0.2; done
+              echo ${{SLURM_JOB_ID:-none}} > {output.out}'''
+
+task gather(out: list):
+    local: true
+    output: here = "here.txt"
+    shell: "echo ${{SLURM_JOB_ID:-none}} > {output.here}"
+
+workflow all:
+    map(items -> item) { hold } | gather
+"""
+
+
+@pytest.mark.usefixtures("slurm")
+def test_defaults_and_jobs_in_flight_reach_slurm_and_local_jobs_stay_here(tmp_path: Path) -> None:
+    p = make_project(tmp_path, DEFAULTS)
+    run = _sbatch_run(p, "-j", "1", "--cpus-per-task", "3", "--mem", "100M", "--time", "2h",
+                      "--partition", "debug")
+    try:
+        _wait_for(lambda: any(state == "RUNNING" for _, _, state in _squeue(run)), run=run)
+        in_flight = []
+        for _ in range(5):  # -j 1: never a second job queued meanwhile
+            in_flight.append(len(_squeue(run)))
+            time.sleep(0.2)
+        job_id = _squeue(run)[0][0]
+        shown = subprocess.run(["scontrol", "-o", "show", "job", job_id], capture_output=True,
+                               text=True).stdout
+    finally:
+        (p / "go").touch()
+        _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    assert in_flight == [1] * 5
+    for field in ("NumCPUs=3", "TimeLimit=02:00:00", "Partition=debug", "MinMemoryNode=100M"):
+        assert field in shown
+    job_ids = [(p / "held" / f"{i}.txt").read_text().strip() for i in (1, 2)]
+    assert all(j.isdigit() for j in job_ids) and job_ids[0] != job_ids[1]
+    assert (p / "here.txt").read_text().strip() == "none"  # local: true ran on this host
+
+
+def test_resources_reach_grid_engine_and_qdel_is_reported(tmp_path: Path,
+                                                          sge_drmaa: dict) -> None:
+    p = make_project(tmp_path, """
+        task hold():
+            cpus: 2
+            time: "10m"
+            output: out = "held.txt"
+            shell: "echo holding; touch started; sleep 120; touch {output.out}"
+        workflow all:
+            hold
+    """)
+    env = os.environ | sge_drmaa
+    run = subprocess.Popen(outflow_command() + ["--cluster", "sge"], cwd=p, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    name = f"outflow-{run.pid}"
+    try:
+        _wait_for(lambda: (p / "started").exists(), run=run)
+        shown = subprocess.run(["qstat", "-j", name], capture_output=True, text=True,
+                               env=env).stdout
+        subprocess.run(["qdel", name], capture_output=True, env=env, check=True)
+    finally:
+        _, err = run.communicate(timeout=300)
+    assert "smp range: 2" in " ".join(shown.split()) and "h_rt=600" in shown
+    assert run.returncode == 1
+    assert "error: job hold failed" in err and "holding" in err
+    assert "the scheduler reports CANCELLED" in err
+    assert not (p / "held.txt").exists()
+
+
+def test_native_time_is_written_as_each_way_in_reads_it() -> None:
+    """sbatch reads `H:MM` as minutes:seconds, Slurm's DRMAA library only hours:minutes."""
+    from outflowfile.executors.cluster import Defaults, native_args
+    from outflowfile.jobspec import JobSpec
+
+    spec = JobSpec(id=1, task="t", label="t", kind="shell", code="true", code_line=1,
+                   outflowfile="/p/Outflowfile", workdir="/p", params={}, input_files={},
+                   output_files={}, value_outputs=[], cpus=2, time=2 * 3600 + 1)
+    assert "--time=121" in native_args("slurm", spec, Defaults())
+    assert "--time=2:01" in native_args("slurm-drmaa", spec, Defaults())
+    assert "h_rt=7201" in native_args("sge", spec, Defaults())

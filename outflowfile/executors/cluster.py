@@ -52,7 +52,9 @@ class Ended:
 
 
 class Submitter(Protocol):
-    flavour: str  # "slurm" | "sge": how resources are written
+    # How resources are written: "slurm" (sbatch), "slurm-drmaa" (Slurm's
+    # DRMAA library: the same options, its own time format) or "sge".
+    flavour: str
 
     def describe(self) -> str: ...
 
@@ -83,12 +85,12 @@ def native_args(flavour: str, spec: JobSpec, defaults: Defaults) -> list[str]:
     seconds = spec.time or defaults.time
     partition = spec.resources.get("partition") or defaults.partition
     extra = shlex.split(spec.resources.get("cluster") or "") + shlex.split(defaults.args)
-    if flavour == "slurm":
+    if flavour in ("slurm", "slurm-drmaa"):
         args = [f"--cpus-per-task={cpus}"]
         if mem:
             args.append(f"--mem={math.ceil(mem / 2**20)}M")
         if seconds:
-            args.append(f"--time={_hours_minutes(seconds)}")
+            args.append(f"--time={_slurm_time(flavour, seconds)}")
         if partition:
             args.append(f"--partition={partition}")
         return args + extra
@@ -103,9 +105,12 @@ def native_args(flavour: str, spec: JobSpec, defaults: Defaults) -> list[str]:
     return args + extra
 
 
-def _hours_minutes(seconds: int) -> str:
-    """Slurm's DRMAA library accepts only hours:minutes; sbatch takes it too."""
+def _slurm_time(flavour: str, seconds: int) -> str:
+    """Whole minutes, rounded up: sbatch reads a bare number as minutes (and
+    ``H:MM`` as minutes:seconds); Slurm's DRMAA library reads only hours:minutes."""
     minutes = max(1, math.ceil(seconds / 60))
+    if flavour == "slurm":
+        return str(minutes)
     return f"{minutes // 60}:{minutes % 60:02d}"
 
 

@@ -34,7 +34,11 @@ class DrmaaSubmitter:
         except Exception as exc:  # the library's own errors, e.g. no qmaster
             raise UserError(f"cannot start a DRMAA session: {exc}") from None
         info = str(self._session.drmsInfo)
-        self.flavour = flavour or ("slurm" if "slurm" in info.lower() else "sge")
+        slurm = "slurm" in info.lower()
+        if flavour == "slurm" or (flavour is None and slurm):
+            self.flavour = "slurm-drmaa"
+        else:
+            self.flavour = flavour or "sge"
 
     def describe(self) -> str:
         s = self._session
