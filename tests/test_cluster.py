@@ -559,3 +559,27 @@ def test_native_time_is_written_as_each_way_in_reads_it() -> None:
     assert "--time=121" in native_args("slurm", spec, Defaults())
     assert "--time=2:01" in native_args("slurm-drmaa", spec, Defaults())
     assert "h_rt=7201" in native_args("sge", spec, Defaults())
+
+
+def test_the_database_password_stays_out_of_grid_engine(tmp_path: Path, sge_drmaa: dict,
+                                                        pg_url: str) -> None:
+    """qstat -j shows a job's command and environment to every user: the URL
+    (here from OUTFLOW_DB) must be in neither."""
+    from sqlalchemy import make_url
+
+    secret = f":{make_url(pg_url).password}@"
+    p = make_project(tmp_path, HOLD)
+    env = os.environ | sge_drmaa | {"OUTFLOW_DB": pg_url}
+    run = subprocess.Popen(outflow_command() + ["--cluster", "sge"], cwd=p, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: (p / "started").exists(), run=run)
+        shown = subprocess.run(["qstat", "-j", f"outflow-{run.pid}"], capture_output=True,
+                               text=True, env=env).stdout
+    finally:
+        (p / "go").touch()
+        _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    assert "outflowfile.nodejob" in shown and "--db-file" in shown
+    assert secret not in shown and "OUTFLOW_DB" not in shown
+    assert "0 ran, 1 up to date" in outflow(p, "--db", pg_url).stdout

@@ -125,6 +125,16 @@ class _Submitted:
 
 
 ARRAY_INDEX_VARIABLES = ("SLURM_ARRAY_TASK_ID", "SGE_TASK_ID")
+# Grid Engine shows a job's environment to every user (qstat -j); the node
+# job gets the cache's URL from a private file instead (--db-file).
+SECRET_VARIABLES = ("OUTFLOW_DB", "PGPASSWORD")
+
+
+def job_environment() -> dict[str, str]:
+    """The environment a job gets: ours, less our own array index (were
+    outflow itself an array element: the scheduler sets the job's) and secrets."""
+    dropped = ARRAY_INDEX_VARIABLES + SECRET_VARIABLES
+    return {k: v for k, v in os.environ.items() if k not in dropped}
 
 
 @dataclass

@@ -5,12 +5,11 @@ library is found."""
 
 from __future__ import annotations
 
-import os
 import shlex
 from typing import Any
 
 from outflowfile.errors import UserError
-from outflowfile.executors.cluster import ARRAY_INDEX_VARIABLES, Ended
+from outflowfile.executors.cluster import Ended, job_environment
 
 
 def _load() -> Any:
@@ -89,10 +88,7 @@ class DrmaaSubmitter:
         jt.workingDirectory = workdir
         jt.joinFiles = True
         jt.jobName = name
-        # Our own array index (were outflow itself an array element) must not
-        # reach the jobs: theirs is set by the scheduler.
-        env = {k: v for k, v in os.environ.items() if k not in ARRAY_INDEX_VARIABLES}
-        jt.jobEnvironment = env
+        jt.jobEnvironment = job_environment()
         return jt
 
     def _ended(self, job_id: str) -> Ended:

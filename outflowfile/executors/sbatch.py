@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 
-from outflowfile.executors.cluster import Ended
+from outflowfile.executors.cluster import Ended, job_environment
 
 
 class SubmitError(OSError):
@@ -42,7 +42,7 @@ class SbatchSubmitter:
         self._name = name
         argv = ["sbatch", "--parsable", *FIXED, f"--job-name={name}", f"--output={log}",
                 f"--chdir={workdir}", *native, "--wrap", shlex.join(command)]
-        proc = subprocess.run(argv, capture_output=True, text=True)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=job_environment())
         if proc.returncode != 0:
             raise SubmitError(f"sbatch refused the job: {proc.stderr.strip()}")
         return proc.stdout.strip().split(";")[0]
@@ -53,7 +53,7 @@ class SbatchSubmitter:
         log = f"{log_dir}/%A_%a.out"
         argv = ["sbatch", "--parsable", *FIXED, f"--array=1-{size}", f"--job-name={name}",
                 f"--output={log}", f"--chdir={workdir}", *native, "--wrap", shlex.join(command)]
-        proc = subprocess.run(argv, capture_output=True, text=True)
+        proc = subprocess.run(argv, capture_output=True, text=True, env=job_environment())
         if proc.returncode != 0:
             raise SubmitError(f"sbatch refused the job array: {proc.stderr.strip()}")
         array_id = proc.stdout.strip().split(";")[0]
