@@ -441,7 +441,7 @@ SLOW_AND_FLAKY = """
 task slow():
     time: "5s"
     output: out = "slow.txt"
-    shell: "echo started; touch {output.out}; sleep 300"
+    shell: "echo started; touch {output.out}; sleep 240"
 
 task flaky():
     retries: 2
