@@ -77,7 +77,7 @@ def tables_of(lark: Lark) -> Tables:
             if arg not in rules:
                 rules[arg] = len(reductions)
                 callback = _compiled(callbacks[arg])
-                reductions.append((len(arg.expansion), callback, arg.origin.name))
+                reductions.append((len(arg.expansion), callback, str(arg.origin.name)))
             actions[state][symbol] = ~rules[arg]
     kept = {s.name for rule in lark.rules for s in rule.expansion if s.is_term and not s.filter_out}
     return Tables(
@@ -128,6 +128,7 @@ def _compiled(callback: Callable[[list], Any]) -> Callable[[list], Any]:
     if isinstance(build, functools.partial) and build.func is Tree and not build.keywords:
         # Tree(name, children), without a call to Tree.__init__
         (name,) = build.args
+        name = str(name)  # a Token when lark built the grammar now, a str from its cache
         body = (
             body.replace(
                 "    return build(",

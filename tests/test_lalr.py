@@ -118,3 +118,24 @@ def test_mutated_files(text: str) -> None:
 @given(st.text(alphabet="task workflow map glob True:()[]{}|,=->.\"'#\\\n\t x1", max_size=60))
 def test_random_text(text: str) -> None:
     assert_same_tree(text)
+
+
+def test_first_run_builds_the_grammar_and_later_runs_read_lark_cache(tmp_path: Path) -> None:
+    """lark caches the built grammar in the temporary directory. The first run
+    on a machine builds it (rule names are then Tokens, not strs) and must
+    parse the same as every later run, which loads it from that cache."""
+    import os
+    import subprocess
+
+    from outflowtest import outflow_command
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    tutorial = Path(__file__).parent.parent / "examples" / "tutorial"
+    env = dict(os.environ, TMPDIR=str(tmp))
+    for run in ("built", "cached"):
+        proc = subprocess.run(outflow_command() + ["--lint"], cwd=tutorial, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, f"{run}: {proc.stderr}"
+        assert "ok (4 tasks" in proc.stdout, proc.stdout
+        assert list(tmp.glob(".lark_cache*")), f"{run}: lark wrote no cache in TMPDIR"
