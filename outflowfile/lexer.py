@@ -39,7 +39,7 @@ NEWLINE = "_NL"
 INDENT, DEDENT = "_INDENT", "_DEDENT"
 # Spaces and tabs (``%ignore WS``) start no other token: the pattern skips
 # them before each token rather than matching them as tokens of their own.
-_SPACES = r"[\t ]*+"
+_SPACES = r"[\t ]*"
 OPENING = frozenset({"LPAR", "LSQB", "LBRACE"})
 CLOSING = frozenset({"RPAR", "RSQB", "RBRACE"})
 
