@@ -11,7 +11,6 @@ import pathlib
 import pickle
 import subprocess
 import sys
-import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -304,17 +303,15 @@ def test_plain_json_decodes_as_itself() -> None:
     assert decode(' {"a": 1} ') == {"a": 1}
 
 
-# --- speed ------------------------------------------------------------------------
+# --- many values ---------------------------------------------------------------
+# (Their speed is timed in benchmarks/, not here: no test asserts on wall time.)
 
 
-def test_100k_small_values_well_under_a_second() -> None:
+def test_100k_small_values_round_trip() -> None:
     values = [{"sample": f"s{i}", "n": i, "scale": 2.5} for i in range(100_000)]
-    start = time.perf_counter()
     texts = [encode(v) for v in values]
-    back = [decode(t) for t in texts]
-    elapsed = time.perf_counter() - start
-    assert back == values
-    assert elapsed < 1.0, f"{elapsed:.2f}s"
+    assert len(set(texts)) == len(values)
+    assert [decode(t) for t in texts] == values
 
 
 # --- property-based -------------------------------------------------------------
