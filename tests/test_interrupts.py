@@ -44,11 +44,13 @@ def _wait_for(predicate, timeout: float = 60) -> None:  # noqa: ANN001
         time.sleep(0.05)
 
 
-def _sleepers() -> list[psutil.Process]:
+def _sleepers(project: Path) -> list[psutil.Process]:
+    """The ``sleep 300`` of this project's jobs (their working directory is
+    the project): never another test's, which may run at the same time."""
     found = []
-    for proc in psutil.process_iter(["cmdline"]):
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
         cmd = proc.info["cmdline"] or []
-        if cmd[:2] == ["sleep", "300"]:
+        if cmd[:2] == ["sleep", "300"] and proc.info["cwd"] == str(project):
             found.append(proc)
     return found
 
@@ -61,13 +63,14 @@ def test_ctrl_c_cancels_jobs_and_removes_partial_outputs(tmp_path: Path) -> None
     p = make_project(tmp_path, SLOW)
     run = _start(p)
     _wait_for(lambda: _partial(p))
+    _wait_for(lambda: len(_sleepers(p)) == 2)
     run.send_signal(signal.SIGINT)
     out, err = run.communicate(timeout=60)
     assert run.returncode == 130, err
     assert "interrupted" in err and "cancelled running jobs: slow item=" in err
     assert not list((p / "slow").glob("*.txt"))
     assert sorted(q.name for q in (p / "quick").iterdir()) == ["1.txt", "2.txt", "3.txt"]
-    _wait_for(lambda: not _sleepers(), timeout=15)
+    _wait_for(lambda: not _sleepers(p), timeout=15)
     statuses = {r[0] for r in cache_rows(p, "select status from jobs where task='slow'")}
     assert statuses == {"interrupted"}
     proc = outflow(p, "-n")
@@ -79,12 +82,13 @@ def test_sigterm_exits_143(tmp_path: Path) -> None:
     p = make_project(tmp_path, SLOW)
     run = _start(p)
     _wait_for(lambda: _partial(p))
+    _wait_for(lambda: len(_sleepers(p)) == 2)
     run.send_signal(signal.SIGTERM)
     _, err = run.communicate(timeout=60)
     assert run.returncode == 143, err
     assert "terminated" in err
     assert not list((p / "slow").glob("*.txt"))
-    _wait_for(lambda: not _sleepers(), timeout=15)
+    _wait_for(lambda: not _sleepers(p), timeout=15)
 
 
 def test_kill_9_keeps_finished_jobs_and_cleans_up_next_time(tmp_path: Path) -> None:
@@ -93,7 +97,7 @@ def test_kill_9_keeps_finished_jobs_and_cleans_up_next_time(tmp_path: Path) -> N
     _wait_for(lambda: _partial(p))
     os.kill(run.pid, signal.SIGKILL)
     run.communicate(timeout=30)
-    for proc in _sleepers():  # the orphaned shell jobs of the killed run
+    for proc in _sleepers(p):  # the orphaned shell jobs of the killed run
         proc.kill()
     assert (p / "slow" / "1.txt").exists() or (p / "slow" / "2.txt").exists()
     (p / "ran.log").unlink()
