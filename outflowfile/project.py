@@ -200,7 +200,9 @@ def _is_seed(node: Node, sel: Selection, index: ModelIndex) -> bool:
             return True
         return bool(node.output_files and sel.paths & set(node.output_files.values()))
     if isinstance(node, MapNode):
-        return bool(sel.tasks & stage_tasks(node.map.body, index))
+        # Kept so that it expands; once expanded, its items are seeds on their
+        # own, and keeping the map itself would pull in its whole body.
+        return not node.expanded and bool(sel.tasks & stage_tasks(node.map.body, index))
     return False
 
 

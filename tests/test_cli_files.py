@@ -98,6 +98,44 @@ def test_file_target_runs_only_what_makes_it(tmp_path: Path) -> None:
     assert not (p / "total.tsv").exists()
 
 
+MAP_BODY = """
+config:
+    samples: list = ["a", "b"]
+
+task gen(n: int = 2) -> (items: list):
+    run:
+        return list(range(n))
+
+task count(s: str):
+    output: c = "counts/{s}.txt"
+    shell: "echo count {s} >> ran.log; echo {s} > {output.c}"
+
+task check(s: str):
+    input: c = "counts/{s}.txt"
+    output: k = "checks/{s}.txt"
+    shell: "echo check {s} >> ran.log; cat {input.c} > {output.k}"
+
+workflow all:
+    map(samples -> s) { count | check }
+"""
+
+
+def test_task_target_inside_a_map_runs_that_task_only(tmp_path: Path) -> None:
+    p = make_project(tmp_path, MAP_BODY)
+    outflow(p, "count")
+    assert sorted(lines(p / "ran.log")) == ["count a", "count b"]
+    assert not (p / "checks").exists()
+
+
+def test_task_target_inside_a_map_sized_at_run_time(tmp_path: Path) -> None:
+    dynamic = MAP_BODY.replace("s: str", "s: int").split("workflow all:")[0]
+    workflow = "workflow all:\n    gen | map(items -> s) { count | check }\n"
+    p = make_project(tmp_path, dynamic + workflow)
+    outflow(p, "count")
+    assert sorted(lines(p / "ran.log")) == ["count 0", "count 1"]
+    assert not (p / "checks").exists()
+
+
 def test_hostile_file_name_is_quoted(tmp_path: Path) -> None:
     p = make_project(tmp_path, WORDS, {"data/a b;touch PWNED.txt": "x\n"})
     outflow(p)
