@@ -70,6 +70,7 @@ NETWORK_FILESYSTEMS = frozenset(
 )  # fmt: skip
 
 JOB_STATUSES = ("running", "done", "failed", "interrupted")
+TOUCHED = "touched"  # the status of a --touch run, which ran nothing
 
 # --- schema ----------------------------------------------------------------------
 
@@ -768,10 +769,17 @@ class Cache:
             return build_snapshot(conn.execute(stmt).all())
 
     def last_run(self) -> tuple[RunInfo, list[Record]] | None:
-        """The latest run that recorded jobs, and its jobs in start order;
-        None before any job ran."""
+        """The latest run that ran jobs (not a ``--touch``), and its jobs in
+        start order; None before any job ran."""
+        ran = sa.select(sa.func.max(jobs_table.c.run_id)).where(
+            jobs_table.c.run_id.in_(
+                sa.select(runs_table.c.id).where(
+                    sa.or_(runs_table.c.status.is_(None), runs_table.c.status != TOUCHED)
+                )
+            )
+        )
         with self._reading() as conn:
-            run_id = conn.execute(sa.select(sa.func.max(jobs_table.c.run_id))).scalar()
+            run_id = conn.execute(ran).scalar()
             if run_id is None:
                 return None
             row = conn.execute(sa.select(runs_table).where(runs_table.c.id == run_id)).one()

@@ -43,6 +43,7 @@ def touch(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
     files all exist, as done with those files as they are now (``-n``: only
     say which). Jobs that produce values, or whose outputs are missing, are
     left alone, and so is everything downstream of them."""
+    from outflowfile.cache import TOUCHED
     from outflowfile.recorder import RunRecorder
 
     prep = prepare(request, model, console)
@@ -55,7 +56,7 @@ def touch(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
             status = "failed"
             try:
                 outcome = prep.engine(_load_snapshot(request), recorder, None).run()
-                status = "done"
+                status = TOUCHED
             finally:
                 recorder.close(status)
     console.say(touch_report(outcome, request.dry_run, console.verbose))

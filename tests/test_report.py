@@ -187,3 +187,22 @@ def test_report_reads_either_cache_backend(tmp_path: Path, cache_url: str | None
     assert "Last run #2: " in text
     assert text.count('<circle class="point"') == 3 * 5  # the latest result of each job
     assert "about to fail: &lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_report_shows_the_last_run_that_ran_jobs_not_a_touch(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        task first():
+            output: txt = "first.txt"
+            shell: "echo 1 > {output.txt}"
+        task second():
+            output: other = "second.txt"
+            shell: "echo 2 > {output.other}"
+        workflow all:
+            (first, second)
+        """)
+    outflow(p, "first")
+    (p / "second.txt").write_text("made by hand\n")
+    assert "touched 1 jobs" in outflow(p, "--touch").stdout
+    proc = outflow(p, "--report", "r.html")
+    assert "(1 jobs in the last run, 0 failing)" in proc.stdout
+    assert "Last run #1: " in (p / "r.html").read_text()
