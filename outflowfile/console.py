@@ -99,7 +99,7 @@ class Console:
         self.say("\n".join(lines))
 
     def job_retry(self, job: Job, attempt: int, retries: int, error: str) -> None:
-        first = error.strip().splitlines()[-1] if error.strip() else "failed"
+        first = _headline(error)
         if self.status is not None:
             self.status.estimate.ended(job, None)
             self.status.estimate.queued(job)
@@ -172,3 +172,14 @@ class Console:
 
 def _indent(text: str, prefix: str = "    ") -> str:
     return "\n".join(prefix + line for line in text.rstrip("\n").splitlines())
+
+
+def _headline(error: str) -> str:
+    """One line saying why a job failed: a traceback's last line (the
+    exception), else the first (a shell command's status, before the command
+    itself, which may run over many lines)."""
+    lines = error.strip().splitlines()
+    if not lines:
+        return "failed"
+    line = lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    return line if len(line) <= 120 else line[:117] + "..."

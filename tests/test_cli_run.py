@@ -384,3 +384,32 @@ def test_a_failed_job_that_printed_nothing_says_it_has_no_log(tmp_path: Path) ->
     assert "log: .outflow/logs/fail/" in proc.stderr
     assert "(none: the job printed nothing)" in proc.stderr
     assert _logs(p, "fail") == {}
+
+
+def test_retries_rerun_a_flaky_job_and_say_why(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+        task flaky():
+            retries: 2
+            output: txt = "ok.txt"
+            shell: '''echo try >> tries.log
+                      test $(wc -l < tries.log) -ge 3
+                      echo ok > {output.txt}'''
+
+        task pyflaky():
+            retries: 1
+            run:
+                import os
+                first = not os.path.exists("py.log")
+                open("py.log", "a").write("try\\n")
+                if first:
+                    raise ValueError("first try fails")
+
+        workflow all:
+            (flaky, pyflaky)
+        """)
+    proc = outflow(p, "-j", "1")
+    assert lines(p / "tries.log") == ["try"] * 3
+    assert (p / "ok.txt").read_text() == "ok\n"
+    assert "retry 1/2 flaky: command exited with status 1: echo try >> tries.log" in proc.stdout
+    assert "retry 2/2 flaky:" in proc.stdout
+    assert "retry 1/1 pyflaky: ValueError: first try fails" in proc.stdout
