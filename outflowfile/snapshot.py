@@ -7,6 +7,12 @@ never imports the database layer (importing SQLAlchemy costs more than
 planning thousands of jobs). It only reads, and returns None whenever the
 file is not plainly a current outflow cache: the caller then opens it through
 ``Cache``, which explains what is wrong.
+
+A plan that finds every job's result by its key (a run with nothing or
+little to do) needs four columns of the completed rows, and nothing of the
+rest: ``read_sqlite`` reads those first, as ``Done`` records, and reads the
+latest row of each slot (which only explains why a job without a result
+must run) the first time a plan asks for one.
 """
 
 from __future__ import annotations
@@ -15,9 +21,8 @@ import gc
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +46,75 @@ RECORD_COLUMNS = (
 PLAN_COLUMNS = frozenset(
     {"id", "key", "task", "slot", "def_hash", "status", "params", "outputs", "files"}
 )
-_PLAN_QUERY = (
-    "SELECT "
-    + ", ".join(c if c in PLAN_COLUMNS else "NULL" for c in RECORD_COLUMNS)
-    + " FROM jobs ORDER BY id"
+_PLAN_SELECT = "SELECT " + ", ".join(
+    c if c in PLAN_COLUMNS else "NULL" for c in RECORD_COLUMNS
+)
+_SLOTS_QUERY = _PLAN_SELECT + " FROM jobs WHERE id <= ? ORDER BY id"
+_RUNNING_QUERY = _PLAN_SELECT + " FROM jobs WHERE status = 'running' AND id <= ? ORDER BY id"
+# What a Done record holds, in the order of its arguments.
+_DONE_QUERY = (
+    "SELECT id, key, outputs, files FROM jobs WHERE status = 'done' AND id <= ? ORDER BY id"
 )
 _FULL_QUERY = "SELECT " + ", ".join(RECORD_COLUMNS) + " FROM jobs ORDER BY id"
 
 
-class Record:
+class _Decoded:
+    """``values`` and ``files`` of a row, decoded on first use."""
+
+    __slots__ = ()
+    outputs_text: str | None
+    files_text: str
+    _values: dict[str, Any] | None
+    _files: dict[str, Any] | None
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The value outputs by name (empty unless done)."""
+        if self._values is None:
+            text = self.outputs_text
+            self._values = valuecodec.decode(text) if text and text != "{}" else {}
+        return self._values
+
+    @property
+    def files(self) -> dict[str, dict[str, list[Any] | None]]:
+        """``{"in": {path: [mtime_ns, size, sha256|None]}, "out": {...}}``."""
+        if self._files is None:
+            self._files = json.loads(self.files_text)
+        return self._files
+
+    @property
+    def outputs_digest(self) -> str | None:
+        """``values.digest(self.values)``, without decoding them (early cutoff)."""
+        if self.outputs_text is None:
+            return None
+        return valuecodec.digest_encoded(self.outputs_text)
+
+
+class Done(_Decoded):
+    """A completed row as ``read_sqlite`` reads it for ``Snapshot.by_key``:
+    what deciding that a job is up to date uses (its values and file
+    stamps), and nothing else."""
+
+    __slots__ = ("id", "key", "outputs_text", "files_text", "_values", "_files")
+    status = "done"
+    # Not read, as in read_sqlite's Records (``project._history`` reads
+    # timings separately when it needs them).
+    started: float | None = None
+    ended: float | None = None
+
+    def __init__(self, id: int, key: str, outputs_text: str | None, files_text: str) -> None:
+        self.id = id
+        self.key = key
+        self.outputs_text = outputs_text
+        self.files_text = files_text
+        self._values = None
+        self._files = None
+
+    def __repr__(self) -> str:
+        return f"Done(id={self.id}, key={self.key!r})"
+
+
+class Record(_Decoded):
     """One row of ``jobs``. ``params``, ``values`` and ``files`` decode on first use."""
 
     # The column order of _RECORD_COLUMNS, then the decoded caches.
@@ -129,39 +194,38 @@ class Record:
             self._params = valuecodec.decode(self.params_text)
         return self._params
 
-    @property
-    def values(self) -> dict[str, Any]:
-        """The value outputs by name (empty unless done)."""
-        if self._values is None:
-            text = self.outputs_text
-            self._values = valuecodec.decode(text) if text and text != "{}" else {}
-        return self._values
-
-    @property
-    def files(self) -> dict[str, dict[str, list[Any] | None]]:
-        """``{"in": {path: [mtime_ns, size, sha256|None]}, "out": {...}}``."""
-        if self._files is None:
-            self._files = json.loads(self.files_text)
-        return self._files
-
-    @property
-    def outputs_digest(self) -> str | None:
-        """``values.digest(self.values)``, without decoding them (early cutoff)."""
-        if self.outputs_text is None:
-            return None
-        return valuecodec.digest_encoded(self.outputs_text)
-
     def __repr__(self) -> str:
         return f"Record(id={self.id}, task={self.task!r}, slot={self.slot!r}, status={self.status})"
 
 
-@dataclass
 class Snapshot:
-    """What planning needs from the cache, read in one query."""
+    """What planning needs from the cache.
 
-    by_key: dict[str, Record] = field(default_factory=dict)  # latest done record per key
-    by_slot: dict[str, Record] = field(default_factory=dict)  # latest record per slot
-    running: list[Record] = field(default_factory=list)  # left "running" by a dead run
+    ``by_key``: the completed record of each key (``Record`` or ``Done``);
+    ``running``: records left "running" by a dead run; ``by_slot``: the
+    latest record of each slot, of any status, made by ``load_slots`` when
+    first asked for (if given).
+    """
+
+    def __init__(
+        self,
+        by_key: dict[str, Any] | None = None,
+        by_slot: dict[str, Record] | None = None,
+        running: list[Record] | None = None,
+        load_slots: Callable[[], dict[str, Record]] | None = None,
+    ) -> None:
+        self.by_key: dict[str, Any] = {} if by_key is None else by_key
+        self.running: list[Record] = [] if running is None else running
+        self._by_slot = by_slot
+        self._load_slots = load_slots
+
+    @property
+    def by_slot(self) -> dict[str, Record]:
+        if self._by_slot is None:
+            load, self._load_slots = self._load_slots, None
+            with collector_paused(keep=True):
+                self._by_slot = load() if load is not None else {}
+        return self._by_slot
 
 
 @contextmanager
@@ -224,13 +288,14 @@ def read_sqlite(path: Path, full: bool = False) -> Snapshot | None:
     """The snapshot of an SQLite cache read with the standard driver; an
     empty one if the file does not exist; None if it is anything but a
     readable outflow cache of this schema version. With ``full``, records
-    have every column (timings, host), as ``Cache.load`` gives them."""
+    have every column (timings, host), as ``Cache.load`` gives them;
+    without, ``by_key`` holds ``Done`` records and ``by_slot`` is read when
+    first asked for."""
     if not path.exists():
         return Snapshot()
     uri = path.resolve().as_uri()
-    query = _FULL_QUERY if full else _PLAN_QUERY
     try:
-        return _read(f"{uri}?mode=ro", query)
+        return _read(f"{uri}?mode=ro", full)
     except sqlite3.Error:
         if os.access(path.parent, os.W_OK):
             return None
@@ -238,7 +303,7 @@ def read_sqlite(path: Path, full: bool = False) -> Snapshot | None:
     # reads a WAL database through; nothing writes here through this mount,
     # so reading the file as immutable is safe (and ``-n`` works).
     try:
-        return _read(f"{uri}?immutable=1", query)
+        return _read(f"{uri}?immutable=1", full)
     except sqlite3.Error:
         return None
 
@@ -263,16 +328,44 @@ def read_durations(path: Path) -> list[tuple[str, str, float]]:
         con.close()
 
 
-def _read(uri: str, query: str) -> Snapshot | None:
+def _read(uri: str, full: bool) -> Snapshot | None:
     """Raises ``sqlite3.Error`` when it cannot be read; None when it is not ours."""
-    con = sqlite3.connect(uri, uri=True, timeout=lock_timeout())
+    con = _connect(uri)
     try:
         meta = dict(con.execute("SELECT key, value FROM meta"))
         if meta.get("application") != APPLICATION or meta.get("schema_version") != str(
             SCHEMA_VERSION
         ):
             return None
+        if full:
+            with collector_paused(keep=True):
+                return build_snapshot(con.execute(_FULL_QUERY).fetchall())
+        # Every read sees the rows up to this one, whatever a run adds.
+        last = con.execute("SELECT max(id) FROM jobs").fetchone()[0] or 0
         with collector_paused(keep=True):
-            return build_snapshot(con.execute(query).fetchall())
+            # Rows come in id order: the last of a key wins (there is one).
+            done = con.execute(_DONE_QUERY, (last,)).fetchall()
+            by_key = {row[1]: Done(*row) for row in done}
+            running = [Record(*row) for row in con.execute(_RUNNING_QUERY, (last,))]
     finally:
         con.close()
+    return Snapshot(by_key, None, running, lambda: _read_slots(uri, last))
+
+
+def _connect(uri: str) -> sqlite3.Connection:
+    return sqlite3.connect(uri, uri=True, timeout=lock_timeout())
+
+
+def _read_slots(uri: str, last: int) -> dict[str, Record]:
+    """The latest record of each slot among the rows the snapshot saw (a run
+    appends rows, with larger ids, as it goes)."""
+    try:
+        con = _connect(uri)
+        try:
+            return build_snapshot(con.execute(_SLOTS_QUERY, (last,)).fetchall()).by_slot
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        from outflowfile.errors import UserError
+
+        raise UserError(f"cannot read the cache {uri}: {exc}") from None

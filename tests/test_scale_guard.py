@@ -3,9 +3,10 @@
 Planning 1,000 and then 2,000 jobs (in-process, a dry run through
 ``project.execute``), this counts what costs time at scale: SQL statements
 (through SQLAlchemy and through the standard library's sqlite3) and
-``os.stat`` calls. Planning reads the cache in one query whatever the size,
-and stats each file once: twice the jobs may take twice the stats, and no
-more statements. Nothing here is timed (speed is measured in benchmarks/).
+``os.stat`` calls. Planning reads the cache in a few queries whatever the
+size (one more, for the latest record of each slot, once a job has no
+result for its key), and stats each file once: twice the jobs may take
+twice the stats, and no more statements. Nothing here is timed (speed is measured in benchmarks/).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import shutil
 import sqlite3
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,8 @@ def run(project: Path, dry_run: bool, db: str | None = None) -> Any:
 @dataclass
 class Counts:
     jobs: int = 0
+    would_run: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
     sqlalchemy: int = 0  # statements through SQLAlchemy
     sqlite3: int = 0  # statements through the standard library's driver
     stat: int = 0  # os.stat calls
@@ -158,6 +162,8 @@ def plan(project: Path, monkeypatch: pytest.MonkeyPatch, db: str | None = None) 
     with counting(monkeypatch) as counts:
         outcome = run(project, dry_run=True, db=db)
     counts.jobs = len(outcome.would_run) + outcome.up_to_date
+    counts.would_run = len(outcome.would_run)
+    counts.reasons = Counter(reason for _, reason in outcome.would_run)
     return counts
 
 
@@ -171,15 +177,22 @@ def in_process_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_planning_work_grows_no_faster_than_jobs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: str | None
 ) -> None:
-    scratch, noop = {}, {}
+    scratch, noop, changed = {}, {}, {}
     for size in (1000, 2000):
         project = chain_project(tmp_path / str(size), size)
         scratch[size] = plan(project, monkeypatch, db)
         outcome = run(project, dry_run=False, db=db)
         assert not outcome.failed and len(outcome.ran) == scratch[size].jobs
         noop[size] = plan(project, monkeypatch, db)
-        assert noop[size].jobs == scratch[size].jobs
-    for counts in (scratch, noop):
+        assert noop[size].jobs == scratch[size].jobs and noop[size].would_run == 0
+        # A changed definition: no step2 job has a result for its key, each
+        # one's reason comes from the latest record of its slot.
+        old = "cp {input.src} {output.out2}"
+        (project / "Outflowfile").write_text(OUTFLOWFILE.replace(old, "cp -p " + old[3:]))
+        changed[size] = plan(project, monkeypatch, db)
+        assert changed[size].would_run == (size - 1) // 2 + 1
+        assert changed[size].reasons["task definition changed"] == (size - 1) // 2
+    for counts in (scratch, noop, changed):
         small, large = counts[1000], counts[2000]
         assert large.jobs >= 2 * small.jobs - 2
         # One query loads what the plan needs, whatever the size (making a

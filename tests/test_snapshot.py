@@ -78,3 +78,17 @@ def test_noop_and_dry_runs_write_nothing(tmp_path: Path) -> None:
     (p / "made.txt").unlink()
     outflow(p)
     assert cache_rows(p, "select count(*) from runs") == [(2,)]
+
+
+def test_latest_record_of_a_slot_is_read_as_of_the_snapshot(tmp_path: Path) -> None:
+    db = _fill(tmp_path)
+    fast = read_sqlite(db)
+    assert fast is not None
+    cache = Cache.open(tmp_path)
+    run = cache.begin_run(["test"])
+    later = cache.job_started(run, "k9", "t", "s1", "d2", {}, [], "l", "h", time.time())
+    cache.close()
+    # by_slot is read when first asked for, from the rows the snapshot saw.
+    assert fast.by_slot["s1"].id == 2 and fast.by_slot["s1"].def_hash == "d"
+    assert later not in {r.id for r in fast.by_slot.values()}
+    assert fast.by_key["k0"].status == "done" and fast.by_key["k0"].id == 4
