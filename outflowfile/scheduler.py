@@ -92,6 +92,7 @@ class Outcome:
     elapsed: float = 0.0
     touched: list[Job] = field(default_factory=list)
     not_touched: list[tuple[Job, str]] = field(default_factory=list)  # job, why
+    graph: Graph | None = None  # the graph walked (whoever holds the outcome keeps it)
 
 
 @dataclass
@@ -147,6 +148,7 @@ class Engine:
 
     def run(self) -> Outcome:
         start = time.monotonic()
+        self.outcome.graph = self.graph
         try:
             # What planning makes lives as long as the run.
             with collector_paused(keep=True):
