@@ -78,15 +78,15 @@ class FileState:
         return path if path.startswith("/") else self._prefix + path
 
     def stat(self, path: str) -> tuple[int, int] | None:
-        value = self._stats.get(path, _NOT_SEEN)
+        stats = self._stats
+        value = stats.get(path, _NOT_SEEN)
         if value is not _NOT_SEEN:
             return value
-        try:
-            st = os.stat(self.full_path(path))
-            value = (st.st_mtime_ns, st.st_size)
+        try:  # full_path, inline: called once per file of the workflow
+            st = os.stat(path if path[:1] == "/" else self._prefix + path)
+            value = stats[path] = (st.st_mtime_ns, st.st_size)
         except OSError:
-            value = None
-        self._stats[path] = value
+            value = stats[path] = None
         return value
 
     def forget(self, path: str) -> None:
