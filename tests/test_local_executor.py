@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -390,7 +391,7 @@ def test_worker_dies_with_its_parent(tmp_path: Path) -> None:
                          log="worker.log"))
         time.sleep(300)
     """))
-    parent = psutil.Popen([psutil.Process().exe(), str(script)])
+    parent = psutil.Popen([sys.executable, str(script)])
     try:
         worker_pid = int(wait_for_file(tmp_path / "worker.log").split()[0])
         parent.kill()
@@ -435,3 +436,16 @@ def test_many_shell_jobs_under_a_small_descriptor_limit(tmp_path: Path) -> None:
                           cwd=project, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert len(list((project / "out").iterdir())) == 150
+
+
+def test_a_small_shell_job_is_not_given_outflows_own_memory(tmp_path: Path) -> None:
+    """A child's peak as the kernel reports it includes its parent's memory
+    up to exec: the 40 MB held here would show as the peak of ``true``."""
+    from outflowfile.executors.local import LocalExecutor
+
+    ballast = b"x" * (40 * MiB)
+    with contextlib.closing(LocalExecutor(cores=1)) as pool:
+        result = run_all(pool, [job(tmp_path, 1, "shell", "true")])[1]
+    assert result.ok and result.cpu_seconds is not None
+    assert result.peak_mem is None
+    del ballast
