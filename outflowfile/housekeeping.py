@@ -147,13 +147,15 @@ def clean_list(request: RunRequest, model: Outflowfile) -> CleanList:
     many maps could not be sized (their jobs are unknown)."""
     from outflowfile.console import Console
     from outflowfile.expand import ExpansionError, Job
-    from outflowfile.project import keeper, plan_only, select
+    from outflowfile.project import is_seed, plan_only, select
 
     quiet = Console(quiet=True, err=io.StringIO())  # a missing input is no matter here
     planned = plan_only(request, model, quiet)
     sel = select(model, request.targets, request.until, request.workdir)
-    keep = keeper(sel, planned.graph)
-    nodes = keep(planned.graph.nodes) if keep is not None else planned.graph.nodes
+    nodes = planned.graph.nodes
+    if sel.limited:  # the named tasks' and files' own jobs, not what is upstream
+        index = planned.graph.index
+        nodes = [n for n in nodes if isinstance(n, Job) and is_seed(n, sel, index)]
     found: dict[str, None] = {}
     for job in nodes:
         if not isinstance(job, Job):

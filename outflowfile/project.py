@@ -8,6 +8,7 @@ translates the command line into a ``RunRequest``.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from outflowfile.console import Console
 from outflowfile.errors import UserError
-from outflowfile.expand import ExpansionError, Graph, Job, MapNode, Node
+from outflowfile.expand import Const, ExpansionError, Graph, Job, MapNode, Node
 from outflowfile.model import Branch, Map, ModelIndex, Outflowfile, Pipe, Stage, StageRef
 from outflowfile.scheduler import Engine, Options, Outcome
 
@@ -159,7 +160,11 @@ def build_graph(model: Outflowfile, config: dict[str, Any], sel: Selection) -> G
     except ExpansionError as exc:
         raise UserError(str(exc)) from None
     if sel.paths:
-        missing = sorted(p for p in sel.paths if p not in graph.producer_of)
+        pending = [n for n in graph.nodes if isinstance(n, Job) and n.output_files is None]
+        missing = sorted(
+            p for p in sel.paths
+            if p not in graph.producer_of and not any(may_make(j, {p}) for j in pending)
+        )
         if missing:
             raise UserError(
                 f"no job makes {missing[0]}",
@@ -178,7 +183,7 @@ def keeper(sel: Selection, graph: Graph):  # noqa: ANN201 - returns a closure
 
     def keep(nodes: list[Node]) -> list[Node]:
         batch = {id(n) for n in nodes}
-        seeds = [n for n in nodes if _is_seed(n, sel, index)]
+        seeds = [n for n in nodes if is_seed(n, sel, index)]
         kept: dict[int, Node] = {}
         stack = list(seeds)
         while stack:
@@ -194,11 +199,32 @@ def keeper(sel: Selection, graph: Graph):  # noqa: ANN201 - returns a closure
     return keep
 
 
-def _is_seed(node: Node, sel: Selection, index: ModelIndex) -> bool:
+def may_make(job: Job, paths: set[str]) -> bool:
+    """Whether ``job`` makes one of ``paths``: by its file names once they
+    are known, else (it waits for upstream values) by its task's output
+    patterns, with the parameters already known."""
+    if job.output_files is not None:
+        return not paths.isdisjoint(job.output_files.values())
+    from outflowfile.patterns import glob_regex
+
+    known = {n: str(e.value) for n, e in job.bindings.items() if type(e) is Const}
+    for spec in job.task.output_files:
+        try:
+            regex, _ = glob_regex(spec.pattern)
+        except re.error:  # a field with an attribute or a format: cannot tell
+            return True
+        for path in paths:
+            found = regex.match(path)
+            if found and all(known.get(n, v) == v for n, v in found.groupdict().items()):
+                return True
+    return False
+
+
+def is_seed(node: Node, sel: Selection, index: ModelIndex) -> bool:
     if isinstance(node, Job):
         if node.task.name in sel.tasks:
             return True
-        return bool(node.output_files and sel.paths & set(node.output_files.values()))
+        return bool(sel.paths) and may_make(node, sel.paths)
     if isinstance(node, MapNode):
         # Kept so that it expands; once expanded, its items are seeds on their
         # own, and keeping the map itself would pull in its whole body.

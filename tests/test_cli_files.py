@@ -136,6 +136,16 @@ def test_task_target_inside_a_map_sized_at_run_time(tmp_path: Path) -> None:
     assert not (p / "checks").exists()
 
 
+def test_file_target_downstream_of_a_map(tmp_path: Path) -> None:
+    """total.tsv's job waits for the map's values, so its file names are not
+    known when the plan starts: it is found by its task's output pattern."""
+    p = make_project(tmp_path, WORDS, DATA)
+    outflow(p, "total.tsv")
+    assert (p / "total.tsv").exists()
+    missing = outflow(p, "nothing.tsv", check=2)
+    assert "no job makes nothing.tsv" in missing.stderr
+
+
 def test_hostile_file_name_is_quoted(tmp_path: Path) -> None:
     p = make_project(tmp_path, WORDS, {"data/a b;touch PWNED.txt": "x\n"})
     outflow(p)

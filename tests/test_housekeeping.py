@@ -191,6 +191,10 @@ def test_clean_removes_the_outputs_of_the_targets(tmp_path: Path, cache_url: str
         "outflow: removed 3 output files (the cache keeps their records)"
     )
     assert existing(project, OUTPUTS) == ["report.txt", "total.tsv"]
+    run(project, cache_url)
+    run(project, cache_url, "--clean", "--yes", "total.tsv")  # not what is upstream of it
+    assert existing(project, OUTPUTS) == [n for n in OUTPUTS if n != "total.tsv"]
+    run(project, cache_url, "--clean", "--yes", "count")
     # The report's file name waits for upstream values: found in its record.
     run(project, cache_url, "--clean", "-y")
     assert existing(project, OUTPUTS) == []
@@ -248,14 +252,14 @@ def on_terminal(project: Path, args: list[str], answer: str) -> str:
 def test_clean_asks_on_a_terminal(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", CHAIN, DATA)
     outflow(project)
-    # A task target: its jobs and everything upstream, as for a run.
+    # A task target: its own jobs' outputs, not those of what is upstream.
     said = on_terminal(project, ["--clean", "merge"], "n")
-    assert said.startswith("outflow: to remove 4 output files:\n  counts/a.tsv\n")
-    assert "Remove these 4 output files? [y/N]: n\noutflow: nothing removed" in said
+    assert said.startswith("outflow: to remove 1 output files:\n  total.tsv\n")
+    assert "Remove these 1 output files? [y/N]: n\noutflow: nothing removed" in said
     assert existing(project, OUTPUTS) == OUTPUTS
     said = on_terminal(project, ["--clean", "merge"], "y")
-    assert "outflow: removed 4 output files" in said
-    assert existing(project, OUTPUTS) == ["report.txt"]
+    assert "outflow: removed 1 output files" in said
+    assert existing(project, OUTPUTS) == [n for n in OUTPUTS if n != "total.tsv"]
 
 
 def test_clean_never_leaves_the_project(tmp_path: Path) -> None:
