@@ -19,6 +19,7 @@ from outflowfile import __version__
 EXIT_JOB_FAILED = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as shells report it
 EXIT_TERMINATED = 143
 
 # The commands that print in a chosen --format: their formats, the default first.
@@ -193,6 +194,11 @@ def main(**opts: Any) -> None:
     except UserError as exc:
         click.echo(exc.render(), err=True)
         status = EXIT_USER_ERROR
+    except BrokenPipeError:
+        # The reader went away (outflow ... | head): stop quietly, as a
+        # command killed by SIGPIPE would, and let nothing flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = EXIT_BROKEN_PIPE
     except OSError as exc:
         # A file outflow itself needs (its lock, its state directory) on a
         # read-only or full filesystem: the user's to fix, not a bug.

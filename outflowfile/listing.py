@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from outflowfile.model import Outflowfile, Resources, Task
+from typing import Any
+
+from outflowfile.model import Glob, Outflowfile, Resources, Task
 
 
 def describe(model: Outflowfile) -> str:
@@ -22,8 +24,15 @@ def describe(model: Outflowfile) -> str:
         lines.append("Config:")
         for entry in model.config:
             typ = f": {entry.type}" if entry.type else ""
-            lines.append(f"  {entry.name}{typ} = {entry.default!r}")
+            lines.append(f"  {entry.name}{typ} = {_default(entry.default)}")
     return "\n".join(lines)
+
+
+def _default(value: Any) -> str:
+    """A config default as written in the Outflowfile."""
+    if isinstance(value, Glob):
+        return 'glob("' + value.pattern + '")'
+    return repr(value)
 
 
 def signature(task: Task) -> str:

@@ -24,6 +24,13 @@ def test_list_shows_workflows_default_and_signatures(tmp_path: Path) -> None:
     assert "gen_data(n: int) -> (raw_data_array: list)" in proc.stdout
 
 
+def test_list_shows_a_glob_default_as_written(tmp_path: Path) -> None:
+    wordcount = TUTORIAL.parent.parent / "wordcount" / "Outflowfile"
+    make_project(tmp_path, wordcount.read_text())
+    proc = outflow(tmp_path, "--list")
+    assert '  samples: list = glob("data/{sample}.txt")' in proc.stdout.splitlines()
+
+
 def test_lint_ok_and_broken(tmp_path: Path) -> None:
     make_project(tmp_path, TUTORIAL.read_text())
     assert "ok (4 tasks, 1 workflows)" in outflow(tmp_path, "--lint").stdout
@@ -144,3 +151,28 @@ def test_a_crashing_task_fails_only_its_job(tmp_path: Path) -> None:
     assert "error: job fragile item=1 failed" in proc.stderr
     assert (p / "survivor").read_text() == "ok"
     assert "1 ran, 0 up to date, 2 failed" in proc.stderr
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """``outflow -n | head -1``: no error about the pipe, the status a shell
+    gives a command killed by SIGPIPE."""
+    import subprocess
+
+    from outflowtest import outflow_command
+
+    items = ", ".join(str(i) for i in range(3000))
+    make_project(tmp_path, f"""
+        config:
+            items: list = [{items}]
+        task t(i: int) -> (o: int):
+            run:
+                return i
+        workflow all:
+            map(items -> i) {{ t }}
+        """)
+    command = " ".join(outflow_command())
+    proc = subprocess.run(["bash", "-c", f"set -o pipefail; {command} -n | head -1"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.stdout == "Would run 3000 jobs:\n"
+    assert proc.stderr == ""
+    assert proc.returncode == 141
