@@ -569,7 +569,9 @@ def test_the_database_password_stays_out_of_grid_engine(tmp_path: Path, sge_drma
 
     secret = f":{make_url(pg_url).password}@"
     p = make_project(tmp_path, HOLD)
-    env = os.environ | sge_drmaa | {"OUTFLOW_DB": pg_url}
+    # scripts/test.sh exports the test server's URL: a variable of ours, not outflow's.
+    ours = {k: v for k, v in os.environ.items() if k != "OUTFLOW_TEST_PG_URL"}
+    env = ours | sge_drmaa | {"OUTFLOW_DB": pg_url}
     run = subprocess.Popen(outflow_command() + ["--cluster", "sge"], cwd=p, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -436,16 +436,3 @@ def test_many_shell_jobs_under_a_small_descriptor_limit(tmp_path: Path) -> None:
                           cwd=project, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert len(list((project / "out").iterdir())) == 150
-
-
-def test_a_small_shell_job_is_not_given_outflows_own_memory(tmp_path: Path) -> None:
-    """A child's peak as the kernel reports it includes its parent's memory
-    up to exec: the 40 MB held here would show as the peak of ``true``."""
-    from outflowfile.executors.local import LocalExecutor
-
-    ballast = b"x" * (40 * MiB)
-    with contextlib.closing(LocalExecutor(cores=1)) as pool:
-        result = run_all(pool, [job(tmp_path, 1, "shell", "true")])[1]
-    assert result.ok and result.cpu_seconds is not None
-    assert result.peak_mem is None
-    del ballast

@@ -21,7 +21,6 @@ import dataclasses
 import math
 import os
 import pickle
-import resource
 import select
 import shutil
 import signal
@@ -157,7 +156,6 @@ class _Job:
     temp_log: bool = False
     since: float = field(default_factory=time.monotonic)
     log_fd: int | None = None  # a shell job's, ours to close
-    inherited_kib: int = 0  # our own peak resident size when we started it (shell jobs)
 
     @property
     def pid(self) -> int:
@@ -351,7 +349,6 @@ class LocalExecutor:
     def _start_shell(self, spec: JobSpec, log: str) -> _Job:
         guard = self._guard()
         out = self._logs.open(log)
-        inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         try:
             proc = subprocess.Popen(
                 runner.run_shell_command(spec),
@@ -367,8 +364,7 @@ class LocalExecutor:
             raise
         guard.watch(proc.pid)
         return _Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
-                    process=None, pidfd=_pidfd(proc.pid), proc=proc, log_fd=out,
-                    inherited_kib=inherited)
+                    process=None, pidfd=_pidfd(proc.pid), proc=proc, log_fd=out)
 
     def _start_python(self, spec: JobSpec, log: str) -> _Job:
         try:
@@ -546,11 +542,7 @@ class LocalExecutor:
                            host=self._host)
         if usage is not None:
             result.cpu_seconds = usage.ru_utime + usage.ru_stime
-            # The kernel counts, in a child's peak, the memory of the process
-            # that forked it (us) up to its exec: only a peak above ours is the
-            # job's own. Below it, the job's peak is not known.
-            if usage.ru_maxrss > job.inherited_kib:
-                result.peak_mem = usage.ru_maxrss * 1024
+            result.peak_mem = usage.ru_maxrss * 1024
         if job.failure is not None:
             result.error = job.failure
         elif code != 0:
