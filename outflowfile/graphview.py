@@ -121,9 +121,7 @@ def job_view(planned: Planned, collapse_over: int = COLLAPSE_OVER) -> View:
             vnode.count += 1
             vnode.statuses[status] = vnode.statuses.get(status, 0) + 1
         elif isinstance(node, MapNode) and id(node) in unsized:
-            vid = f"m{node.id}"
-            made[vid] = ViewNode(vid, map_label(node, graph), UNSIZED, 0)
-            view.nodes.append(made[vid])
+            _add_unsized_map(view, made, node, graph)
     for vnode in view.nodes:
         vnode.status = _merge(vnode.statuses) if vnode.statuses else vnode.status
         if vnode.id.startswith("g"):
@@ -232,6 +230,13 @@ def _map_source_deps(graph: Graph, node: Node, owner: dict[int, int]) -> list[No
     return producers(m.source)  # type: ignore[attr-defined]
 
 
+def _add_unsized_map(view: View, made: dict[str, ViewNode], node: MapNode, graph: Graph) -> None:
+    """A map not sized yet: one node standing for the jobs it will make."""
+    vid = f"m{node.id}"
+    made[vid] = ViewNode(vid, map_label(node, graph), UNSIZED, 0)
+    view.nodes.append(made[vid])
+
+
 def map_label(node: MapNode, graph: Graph) -> str:
     from outflowfile.project import stage_tasks
 
@@ -269,9 +274,7 @@ def task_view(planned: Planned) -> View:
             vnode.count += 1
             vnode.statuses[status] = vnode.statuses.get(status, 0) + 1
         elif isinstance(node, MapNode) and id(node) in unsized:
-            vid = f"m{node.id}"
-            made[vid] = ViewNode(vid, map_label(node, graph), UNSIZED, 0)
-            view.nodes.append(made[vid])
+            _add_unsized_map(view, made, node, graph)
     for vnode in view.nodes:
         if vnode.statuses:
             vnode.status = _merge(vnode.statuses)
