@@ -28,6 +28,7 @@ from outflowfile.model import (
     Map,
     ModelIndex,
     Outflowfile,
+    Param,
     Pipe,
     Resources,
     Stage,
@@ -91,24 +92,53 @@ class Node:
     waiting: int = 0
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, init=False)
 class Job(Node):
-    task: Task = None  # type: ignore[assignment]
+    task: Task
     # What makes it the same job as another of the graph (``identity_part``).
-    identity: tuple[Any, ...] = ()
-    label: str = ""
-    bindings: Env = field(default_factory=dict)
-    resources: Resources = field(default_factory=Resources)
+    identity: tuple[Any, ...]
+    label: str
+    bindings: Env
+    resources: Resources
     # Filled when the job's inputs are known (resolve_files).
-    params: dict[str, Any] | None = None
-    input_files: dict[str, str] | None = None  # input: patterns, formatted, by name
-    output_files: dict[str, str] | None = None
+    params: dict[str, Any] | None
+    input_files: dict[str, str] | None  # input: patterns, formatted, by name
+    output_files: dict[str, str] | None
     # Every input file: the input: files, then producers' output files among
     # the job's values.
-    inputs: list[str] = field(default_factory=list)
+    inputs: list[str]
     # Filled when the job is complete (ran, or found up to date).
-    values: dict[str, Any] | None = None
-    _slot: str | None = field(default=None, init=False, repr=False)
+    values: dict[str, Any] | None
+    _slot: str | None
+
+    # Written out rather than generated: a map makes a job per item, and the
+    # generated keyword __init__ took twice as long.
+    def __init__(
+        self,
+        id: int,
+        deps: list[Node],
+        task: Task,
+        identity: tuple[Any, ...],
+        label: str,
+        bindings: Env,
+        resources: Resources,
+    ) -> None:
+        self.id = id
+        self.deps = deps
+        self.dependents = []
+        self.state = "waiting"
+        self.waiting = 0
+        self.task = task
+        self.identity = identity
+        self.label = label
+        self.bindings = bindings
+        self.resources = resources
+        self.params = None
+        self.input_files = None
+        self.output_files = None
+        self.inputs = []
+        self.values = None
+        self._slot = None
 
     @property
     def slot(self) -> str:
@@ -240,6 +270,26 @@ def short_value(value: Any, limit: int = 30) -> str:
 # --- the graph ---------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class TaskShape:
+    """What making each job of a task reads of it, laid out once per graph:
+    a map makes thousands of jobs of the same task."""
+
+    params: tuple[tuple[str, Param], ...]
+    input_files: tuple[tuple[str, str], ...]  # name, pattern
+    output_files: tuple[tuple[str, str], ...]
+    output_names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, task: Task) -> TaskShape:
+        return cls(
+            params=tuple((p.name, p) for p in task.params),
+            input_files=tuple((f.name, f.pattern) for f in task.input_files),
+            output_files=tuple((f.name, f.pattern) for f in task.output_files),
+            output_names=tuple(task.output_names()),
+        )
+
+
 class ExpansionError(Exception):
     """A problem found while expanding (e.g. a map source that is not a list
     at run time). The engine turns it into a user-facing error."""
@@ -256,7 +306,7 @@ class Graph:
     fresh: list[Node] = field(default_factory=list)  # created since last taken
     # Made once per graph rather than once per job.
     _config_consts: dict[str, Const] = field(default_factory=dict, init=False, repr=False)
-    _output_names: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
+    _shapes: dict[str, TaskShape] = field(default_factory=dict, init=False, repr=False)
 
     def take_fresh(self) -> list[Node]:
         fresh, self.fresh = self.fresh, []
@@ -414,41 +464,50 @@ class Graph:
     def make_job(
         self, task: Task, prev: Env, earlier: Env, options: dict[str, Any], label: str
     ) -> Env:
+        shape = self._shapes.get(task.name)
+        if shape is None:
+            shape = self._shapes[task.name] = TaskShape.of(task)
         bindings: Env = {}
+        ident: list[Any] = [task.name]
         consts = True  # every input known now: the usual case, made quickly
-        for p in task.params:
-            expr = prev.get(p.name) or earlier.get(p.name) or self._lookup(p.name, prev, earlier)
+        for name, param in shape.params:
+            expr = prev.get(name) or earlier.get(name) or self._lookup(name, prev, earlier)
             if expr is None:
-                if not p.has_default:
-                    raise ExpansionError(f"task {task.name!r} input {p.name!r} is not provided")
-                expr = Const(p.default, "default")
+                if not param.has_default:
+                    raise ExpansionError(f"task {task.name!r} input {name!r} is not provided")
+                expr = Const(param.default, "default")
             elif type(expr) is not Const:
                 consts = False
-            bindings[p.name] = expr
-        identity = (task.name, *[(k, identity_part(e)) for k, e in bindings.items()])
+            bindings[name] = expr
+            ident.append((name, identity_part(expr)))
+        identity = tuple(ident)
         job = self.by_identity.get(identity)
         if job is None:
-            deps = [] if consts else _producers_of(bindings.values())
             job = Job(
-                id=len(self.nodes),
-                deps=deps,
-                task=task,
-                identity=identity,
-                label=f"{task.name} {label}".strip() if label else task.name,
-                bindings=bindings,
-                resources=effective_resources(task, options) if options else task.resources,
+                len(self.nodes),
+                [] if consts else _producers_of(bindings.values()),
+                task,
+                identity,
+                f"{task.name} {label}".strip() if label else task.name,
+                bindings,
+                effective_resources(task, options) if options else task.resources,
             )
             self.by_identity[identity] = job
             self.nodes.append(job)
             self.fresh.append(job)
             if consts:
-                self._format_files(job, {k: e.value for k, e in bindings.items()})  # type: ignore[union-attr]
-            elif not deps:
+                params = {}
+                for name, expr in bindings.items():
+                    params[name] = expr.value  # type: ignore[union-attr]
+                self._format_files(job, params, shape)
+            elif not job.deps:
                 self.resolve_files(job)
-        names = self._output_names.get(task.name)
-        if names is None:
-            names = self._output_names[task.name] = task.output_names()
-        return {name: Ref(job, name) for name in names}
+        # Loops rather than comprehensions here and below: for the one or two
+        # names a task has, a comprehension's own call costs more than its work.
+        env: Env = {}
+        for name in shape.output_names:
+            env[name] = Ref(job, name)
+        return env
 
     def resolve_files(self, job: Job) -> None:
         """Bind the job's parameters to values and format its file patterns.
@@ -464,47 +523,58 @@ class Graph:
         if unknown:
             job.params = params
             return
-        self._format_files(job, params)
+        task = job.task
+        shape = self._shapes.get(task.name)
+        if shape is None:
+            shape = self._shapes[task.name] = TaskShape.of(task)
+        self._format_files(job, params, shape)
 
-    def _format_files(self, job: Job, params: dict[str, Any]) -> None:
+    def _format_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> None:
         """With every parameter known: the job's file paths, and the jobs
         making them."""
         job.params = params
-        task = job.task
+        inputs: dict[str, str] = {}
+        outputs: dict[str, str] = {}
         try:
-            job.input_files = {f.name: f.pattern.format_map(params) for f in task.input_files}
-            job.output_files = {f.name: f.pattern.format_map(params) for f in task.output_files}
+            for name, pattern in shape.input_files:
+                inputs[name] = pattern.format_map(params)
+            for name, pattern in shape.output_files:
+                outputs[name] = pattern.format_map(params)
         except Exception:  # noqa: BLE001 - format_pattern says what is wrong
             try:
-                for f in [*task.input_files, *task.output_files]:
-                    format_pattern(f.pattern, params)
+                for _, pattern in shape.input_files + shape.output_files:
+                    format_pattern(pattern, params)
             except ValueError as exc:
                 raise ExpansionError(f"{job.label}: {exc}") from None
             raise
-        inputs = list(job.input_files.values())
-        for e in job.bindings.values():
-            if type(e) is not Const:
-                inputs.extend(file_paths(e))
-        job.inputs = inputs
-        producer_of = self.producer_of
-        for path in job.output_files.values():
-            if path not in producer_of:
-                producer_of[path] = job
+        job.input_files = inputs
+        job.output_files = outputs
+        paths = list(inputs.values())
+        if job.deps:
+            for e in job.bindings.values():
+                if type(e) is not Const:
+                    paths.extend(file_paths(e))
+        job.inputs = paths
+        claim = self.producer_of.setdefault
+        for path in outputs.values():
+            claim(path, job)
 
     def link_file_dependencies(self, job: Job) -> list[Job]:
         """Jobs producing this job's input files that it does not already
         depend on (a file dependency without a pipe)."""
         extra: list[Job] = []
-        have: set[int] | None = None  # made only when a producer is found
+        deps = job.deps
+        have: set[int] | None = None  # ids of deps, made only when needed
         for path in (job.input_files or {}).values():
             producer = self.producer_of.get(path)
-            if producer is None or producer is job:
+            if producer is None or producer is job or producer in extra:
                 continue
-            if have is None:
-                have = set(map(id, job.deps))
-            if id(producer) not in have:
-                extra.append(producer)
-                have.add(id(producer))
+            if deps:
+                if have is None:
+                    have = set(map(id, deps))
+                if id(producer) in have:
+                    continue
+            extra.append(producer)
         return extra
 
 

@@ -113,15 +113,6 @@ def file_digest(path: str) -> str | None:
     return h.hexdigest()
 
 
-@dataclass
-class Decision:
-    run: bool
-    reason: str = ""
-
-
-UP_TO_DATE = Decision(False, "")
-
-
 def reason_without_result(previous: ResultLike | None, def_hash: str, params: dict) -> str:
     """Why a job has no completed result for its key, from the latest record
     of the same slot."""

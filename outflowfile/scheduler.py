@@ -42,11 +42,9 @@ from outflowfile.expand import (
 )
 from outflowfile.jobspec import JobResult, JobSpec
 from outflowfile.key import definition_hash, job_key
-from outflowfile.model import CallBody, RunBody, ShellBody
+from outflowfile.model import CallBody, RunBody, ShellBody, Task
 from outflowfile.patterns import PatternError, format_command, format_pattern
 from outflowfile.plan import (
-    UP_TO_DATE,
-    Decision,
     FileState,
     FreshResult,
     check_files,
@@ -95,6 +93,16 @@ class Outcome:
     graph: Graph | None = None  # the graph walked (whoever holds the outcome keeps it)
 
 
+@dataclass(frozen=True, slots=True)
+class TaskRules:
+    """What deciding each job of a task reads of the task and the options,
+    worked out once per run: a map decides thousands of jobs of one task."""
+
+    def_hash: str
+    checks: tuple[tuple[str, Callable[[Any], bool]], ...]  # typed inputs
+    forced: str  # why every job of it runs (-F, -R), or ''
+
+
 @dataclass
 class Running:
     job: Job
@@ -136,6 +144,7 @@ class Engine:
         self.made_dirs: set[str] = set()  # parents of outputs and logs, made this run
         self.outcome = Outcome()
         self.def_hashes: dict[str, str] = {}
+        self.rules: dict[str, TaskRules] = {}
         self.keys: dict[int, str] = {}
         self.records: dict[int, Any] = {}  # job id -> the result that completed it
         self.stopping = False
@@ -209,14 +218,16 @@ class Engine:
         if self.keep is not None:
             nodes = self.keep(nodes)
         jobs = 0
+        link = self.graph.link_file_dependencies
         for node in nodes:
-            if isinstance(node, Job):
+            if type(node) is Job:
                 jobs += 1
                 if node.input_files is not None:
-                    node.deps.extend(self.graph.link_file_dependencies(node))
-        self.jobs_admitted += jobs
-        for node in nodes:
+                    extra = link(node)
+                    if extra:
+                        node.deps.extend(extra)
             self._wait_on(node, node.deps)
+        self.jobs_admitted += jobs
 
     def _wait_on(self, node: Node, deps: list[Node]) -> None:
         node.waiting = 0
@@ -307,31 +318,47 @@ class Engine:
             if pending:  # a producer of its input files, found only now
                 self._wait_on(job, pending)
                 return
-        self._check_param_types(job)
-        task = job.task
-        def_hash = self.def_hashes.get(task.name)
-        if def_hash is None:
-            def_hash = self.def_hashes[task.name] = definition_hash(task)
+        rules = self.rules.get(job.task.name)
+        if rules is None:
+            rules = self.rules[job.task.name] = self._rules(job.task)
+        params = job.params or {}
+        for name, check in rules.checks:
+            if not check(params.get(name)):
+                self._bad_param(job, name)
         try:
-            key = job_key(def_hash, job.params or {}, job.inputs)
+            key = job_key(rules.def_hash, params, job.inputs)
         except valuecodec.UnstorableValue as exc:
             raise ExpansionError(f"{job.label}: an input value cannot be stored: {exc}") from None
         self.keys[job.id] = key
-        decision = self._decide(job, key, def_hash)
-        if not decision.run:  # then every input file exists: _decide has seen them
+        reason = rules.forced or self._reason(job, key, rules.def_hash)
+        if not reason:  # then every input file exists: _reason has seen them
             self.outcome.up_to_date += 1
             self._complete(job, "skipped")
             return
         if self.options.touch:
-            self._touch(job, key, decision.reason)
+            self._touch(job, key, reason)
             return
         self._missing_inputs(job)
         if self.executor is None:
-            self._would_run(job, decision.reason)
+            self._would_run(job, reason)
         else:
             self.to_run += 1
-            self.queue.append((job, decision.reason, 0))
+            self.queue.append((job, reason, 0))
             self.console.job_queued(job)
+
+    def _rules(self, task: Task) -> TaskRules:
+        def_hash = self.def_hashes[task.name] = definition_hash(task)
+        checks = []
+        for p in task.params:
+            check = typerules.checker(p.type)
+            if check is not None:
+                checks.append((p.name, check))
+        forced = ""
+        if self.options.forceall:
+            forced = "forced (-F)"
+        elif task.name in self.options.forcerun:
+            forced = f"forced (-R {task.name})"
+        return TaskRules(def_hash, tuple(checks), forced)
 
     def _touch(self, job: Job, key: str, reason: str) -> None:
         """Record a job that would run as done with its files as they are now,
@@ -400,17 +427,15 @@ class Engine:
         self.outcome.would_run.append((job, reason))
         self._complete(job, "would-run")
 
-    def _check_param_types(self, job: Job) -> None:
-        params = job.params or {}
-        for p in job.task.params:
-            if p.type is None:
-                continue
-            value = params.get(p.name)
-            if not typerules.matches(value, p.type):
-                raise ExpansionError(
-                    f"task {job.task.name!r} input {p.name!r} expects {p.type} "
-                    f"but receives {typerules.describe(value)}{_origin(job, p.name)}"
-                )
+    def _bad_param(self, job: Job, name: str) -> None:
+        """Stop a job whose input ``name`` is not of its declared type."""
+        p = job.task.param(name)
+        assert p is not None and p.type is not None
+        value = (job.params or {}).get(name)
+        raise ExpansionError(
+            f"task {job.task.name!r} input {name!r} expects {p.type} "
+            f"but receives {typerules.describe(value)}{_origin(job, name)}"
+        )
 
     def _missing_inputs(self, job: Job) -> None:
         for path in job.inputs:
@@ -419,24 +444,21 @@ class Engine:
                     f"{job.label}: input file {path} does not exist and no job makes it"
                 )
 
-    def _decide(self, job: Job, key: str, def_hash: str) -> Decision:
-        task = job.task
-        if self.options.forceall:
-            return Decision(True, "forced (-F)")
-        if task.name in self.options.forcerun:
-            return Decision(True, f"forced (-R {task.name})")
+    def _reason(self, job: Job, key: str, def_hash: str) -> str:
+        """Why a job that is not forced must run, or '' when it is up to date
+        (its values and record are then taken from its result)."""
         if not job.resources.cache:
-            return Decision(True, "cache: false")
+            return "cache: false"
         result = self.fresh.get(key) or self.snapshot.by_key.get(key)
         if result is None:
             previous = self.snapshot.by_slot.get(job.slot)
-            return Decision(True, reason_without_result(previous, def_hash, job.params or {}))
+            return reason_without_result(previous, def_hash, job.params or {})
         reason = check_files(job, result, self.files, self._producer_hash)
         if reason:
-            return Decision(True, reason)
+            return reason
         job.values = result.values
         self.records[job.id] = result
-        return UP_TO_DATE
+        return ""
 
     def _producer_hash(self, path: str) -> str | None:
         producer = self.graph.producer_of.get(path)

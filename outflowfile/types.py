@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import difflib
 import os
+from collections.abc import Callable
 from typing import Any
 
 from outflowfile.model import TypeRef
@@ -118,6 +119,14 @@ def _tuple_args_compatible(produced: tuple[TypeRef, ...], expected: tuple[TypeRe
     return len(produced) == len(expected) and all(
         compatible(p, e) for p, e in zip(produced, expected, strict=True)
     )
+
+
+def checker(t: TypeRef | None) -> Callable[[Any], bool] | None:
+    """``matches`` for one type, made once: None when every value matches."""
+    if _is_any(t):
+        return None
+    assert t is not None
+    return _SCALAR_CHECKS.get(t.name) or (lambda value: matches(value, t))
 
 
 def matches(value: Any, t: TypeRef | None) -> bool:
