@@ -186,13 +186,17 @@ class MapNode(Node):
 
 def resolve(expr: Expr) -> Any:
     """The value of an expression, or UNKNOWN if a producer has no value yet."""
-    if isinstance(expr, Const):
+    if type(expr) is Const:
         return expr.value
-    if isinstance(expr, Ref):
+    if type(expr) is Ref:
         return expr.node.output(expr.name)
-    items = [resolve(e) for e in expr.items]
-    if any(v is UNKNOWN for v in items):
-        return UNKNOWN
+    # A map's output: one item per job of the map, often tens of thousands.
+    items = []
+    for e in expr.items:  # type: ignore[union-attr]
+        value = e.node.output(e.name) if type(e) is Ref else resolve(e)
+        if value is UNKNOWN:
+            return UNKNOWN
+        items.append(value)
     return items
 
 
@@ -209,21 +213,30 @@ def producers(expr: Expr) -> list[Node]:
 
 def file_paths(expr: Expr) -> list[str]:
     """Paths among an expression's values that are other jobs' output files."""
-    if isinstance(expr, Const):
+    if type(expr) is Const:
         return []
-    if isinstance(expr, Ref):
+    if type(expr) is Ref:
         node = expr.node
-        if isinstance(node, Job):
-            if node.output_files and expr.name in node.output_files:
-                return [node.output_files[expr.name]]
-            return []
-        if isinstance(node, MapNode) and node.expanded:
+        if type(node) is Job:
+            path = _output_file(node, expr.name)
+            return [] if path is None else [path]
+        if type(node) is MapNode and node.expanded:
             return file_paths(node.outputs[expr.name])
         return []
     out: list[str] = []
-    for e in expr.items:
-        out.extend(file_paths(e))
+    for e in expr.items:  # type: ignore[union-attr]
+        if type(e) is Ref and type(e.node) is Job:  # the usual item, without recursing
+            path = _output_file(e.node, e.name)
+            if path is not None:
+                out.append(path)
+        else:
+            out.extend(file_paths(e))
     return out
+
+
+def _output_file(job: Job, name: str) -> str | None:
+    files = job.output_files
+    return files.get(name) if files else None
 
 
 def slot_part(expr: Expr) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from outflowfile.errors import UserError
@@ -34,4 +35,5 @@ def load(path: Path) -> Outflowfile:
         raise UserError(f"cannot read {path}: {exc}") from None
     model = parser.parse(text, str(path))
     check.check(model)
+    model.digest = hashlib.sha256(text.encode()).hexdigest()
     return model

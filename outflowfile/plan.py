@@ -92,6 +92,10 @@ class FileState:
     def forget(self, path: str) -> None:
         self._stats.pop(path, None)
 
+    def seen(self) -> dict[str, tuple[int, int] | None]:
+        """Every file stat-ed so far: (mtime in ns, size), or None if missing."""
+        return self._stats
+
     def stamp(self, path: str, with_hash: bool) -> Stamp | None:
         st = self.stat(path)
         if st is None:

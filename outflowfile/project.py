@@ -233,9 +233,94 @@ def is_seed(node: Node, sel: Selection, index: ModelIndex) -> bool:
 
 
 def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
-    """Plan, and unless it is a dry run, run. Returns what happened."""
-    prep = prepare(request, model, console)
-    return _dry_run(prep) if request.dry_run else _real_run(prep)
+    """Plan, and unless it is a dry run, run. Returns what happened.
+
+    When the last plan found nothing to do and nothing it was decided from
+    has changed since, say so without planning again (planmemo.py)."""
+    from outflowfile.config import resolve_config
+
+    config = resolve_config(model, request.config, request.workdir)
+    memo = _memo_spot(request, model, config)
+    seen = None
+    if memo is not None:
+        if request.dry_run:
+            outcome, seen = _memo_outcome(memo, request)
+        else:
+            from outflowfile.lock import ProjectLock
+
+            with ProjectLock(request.workdir / STATE_DIR):
+                outcome, seen = _memo_outcome(memo, request)
+        if outcome is not None:
+            if request.dry_run:
+                console.dry_run(outcome)
+            else:
+                console.summary(outcome)
+            return outcome
+    prep = prepare(request, model, console, config)
+    prep.seen = seen
+    outcome = _dry_run(prep) if request.dry_run else _real_run(prep)
+    if memo is not None:
+        _remember(memo, outcome)
+    return outcome
+
+
+@dataclass
+class MemoSpot:
+    """Where this request's plan memo lives, and the fingerprint it must have."""
+
+    path: Path
+    db: Path
+    fingerprint: str
+
+
+def _memo_spot(request: RunRequest, model: Outflowfile, config: dict[str, Any]) -> MemoSpot | None:
+    """None when the memo does not apply: another database than the
+    project's SQLite file, or -F/-R (which run jobs whatever the files say)."""
+    if request.db or os.environ.get("OUTFLOW_DB") or request.forceall or request.forcerun:
+        return None
+    if not model.digest:
+        return None
+    from outflowfile import planmemo
+
+    state = request.workdir / STATE_DIR
+    try:
+        print_ = planmemo.fingerprint(
+            request.outflowfile, model.digest, request.workdir, config,
+            request.targets, request.until,
+        )  # fmt: skip
+    except (TypeError, ValueError):  # a config value that cannot be encoded
+        return None
+    return MemoSpot(state / planmemo.FILENAME, state / "outflow.db", print_)
+
+
+def _memo_outcome(memo: MemoSpot, request: RunRequest) -> tuple[Outcome | None, dict[str, Any]]:
+    import time
+
+    from outflowfile import planmemo
+
+    start = time.monotonic()
+    jobs, seen = planmemo.up_to_date(memo.path, memo.fingerprint, memo.db, request.workdir)
+    if jobs is None:
+        return None, seen
+    return Outcome(up_to_date=jobs, elapsed=time.monotonic() - start), seen
+
+
+def _remember(memo: MemoSpot, outcome: Outcome) -> None:
+    """Write the memo after a plan that found every job up to date; remove
+    it after any other (it would only be checked in vain)."""
+    from outflowfile import planmemo
+
+    nothing_to_do = outcome.up_to_date > 0 and not (
+        outcome.ran or outcome.would_run or outcome.failed or outcome.blocked
+        or outcome.unsized or outcome.touched or outcome.not_touched or outcome.not_started
+    )  # fmt: skip
+    if nothing_to_do and outcome.cache_state is not None and outcome.files_seen is not None:
+        planmemo.save(
+            memo.path, memo.fingerprint, outcome.cache_state, outcome.up_to_date,
+            outcome.files_seen,
+        )  # fmt: skip
+    else:
+        planmemo.discard(memo.path)
 
 
 @dataclass
@@ -261,11 +346,14 @@ def plan_only(
     return Planned(prep.graph, outcome, snapshot)
 
 
-def prepare(request: RunRequest, model: Outflowfile, console: Console) -> Prepared:
+def prepare(
+    request: RunRequest, model: Outflowfile, console: Console, config: dict[str, Any] | None = None
+) -> Prepared:
     """The graph of the targets and the engine's options."""
     from outflowfile.config import resolve_config
 
-    config = resolve_config(model, request.config, request.workdir)
+    if config is None:
+        config = resolve_config(model, request.config, request.workdir)
     sel = select(model, request.targets, request.until, request.workdir)
     for name in request.forcerun:
         if name not in model.index().tasks:
@@ -334,6 +422,7 @@ class Prepared:
     selection: Selection
     options: Options
     console: Console
+    seen: dict[str, Any] | None = None  # files stat-ed before planning
 
     def engine(
         self, snapshot: Snapshot, recorder: RunRecorder | None, executor: Any | None
@@ -348,6 +437,7 @@ class Prepared:
             options=self.options,
             console=self.console,
             keep=keeper(self.selection, self.graph),
+            seen=self.seen,
         )
 
 

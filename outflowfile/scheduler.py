@@ -91,6 +91,10 @@ class Outcome:
     touched: list[Job] = field(default_factory=list)
     not_touched: list[tuple[Job, str]] = field(default_factory=list)  # job, why
     graph: Graph | None = None  # the graph walked (whoever holds the outcome keeps it)
+    # What the decisions were made from (planmemo.py): every file looked at,
+    # and the summary of the cache's jobs table the snapshot was read with.
+    files_seen: dict[str, Any] | None = None
+    cache_state: list[Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,7 @@ class Engine:
         options: Options,
         console: Console,
         keep: Callable[[list[Node]], list[Node]] | None = None,
+        seen: dict[str, Any] | None = None,
     ) -> None:
         self.graph = graph
         self.workdir = workdir
@@ -135,7 +140,8 @@ class Engine:
         self.options = options
         self.console = console
         self.keep = keep
-        self.files = FileState(str(workdir))
+        # Files already stat-ed this run (planmemo.py), not to be stat-ed again.
+        self.files = FileState(str(workdir), {} if seen is None else seen)
         self.fresh: dict[str, FreshResult] = {}
         self.ready: deque[Node] = deque()
         self.queue: deque[tuple[Job, str, int]] = deque()  # job, reason, attempt
@@ -191,6 +197,8 @@ class Engine:
                 1 for n in self.graph.nodes if isinstance(n, Job) and n.state in left
             )
         self.outcome.elapsed = time.monotonic() - start
+        self.outcome.files_seen = self.files.seen()
+        self.outcome.cache_state = self.snapshot.state
         return self.outcome
 
     def counts(self) -> Counts:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from outflowfile import values as valuecodec
+from outflowfile.planmemo import cache_state
 
 SCHEMA_VERSION = 1
 APPLICATION = "outflow"
@@ -216,6 +217,9 @@ class Snapshot:
     ) -> None:
         self.by_key: dict[str, Any] = {} if by_key is None else by_key
         self.running: list[Record] = [] if running is None else running
+        # The summary of the jobs table these were read with (planmemo.py),
+        # when read from the project's SQLite file.
+        self.state: list[Any] | None = None
         self._by_slot = by_slot
         self._load_slots = load_slots
 
@@ -332,16 +336,20 @@ def _read(uri: str, full: bool) -> Snapshot | None:
     """Raises ``sqlite3.Error`` when it cannot be read; None when it is not ours."""
     con = _connect(uri)
     try:
+        con.execute("BEGIN")  # one read transaction: the state and rows agree
         meta = dict(con.execute("SELECT key, value FROM meta"))
         if meta.get("application") != APPLICATION or meta.get("schema_version") != str(
             SCHEMA_VERSION
         ):
             return None
+        state = cache_state(con)
         if full:
             with collector_paused(keep=True):
-                return build_snapshot(con.execute(_FULL_QUERY).fetchall())
+                snapshot = build_snapshot(con.execute(_FULL_QUERY).fetchall())
+            snapshot.state = state
+            return snapshot
         # Every read sees the rows up to this one, whatever a run adds.
-        last = con.execute("SELECT max(id) FROM jobs").fetchone()[0] or 0
+        last = state[0] or 0
         with collector_paused(keep=True):
             # Rows come in id order: the last of a key wins (there is one).
             done = con.execute(_DONE_QUERY, (last,)).fetchall()
@@ -349,7 +357,9 @@ def _read(uri: str, full: bool) -> Snapshot | None:
             running = [Record(*row) for row in con.execute(_RUNNING_QUERY, (last,))]
     finally:
         con.close()
-    return Snapshot(by_key, None, running, lambda: _read_slots(uri, last))
+    snapshot = Snapshot(by_key, None, running, lambda: _read_slots(uri, last))
+    snapshot.state = state
+    return snapshot
 
 
 def _connect(uri: str) -> sqlite3.Connection:

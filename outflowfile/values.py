@@ -91,6 +91,7 @@ def _make_dump() -> Callable[[Any], str]:
 
 
 _dump = _make_dump()
+_quote = json.encoder.encode_basestring_ascii
 
 
 def canonical_json(native: Any) -> str:
@@ -338,8 +339,13 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
 
 def encode(value: Any) -> str:
     """Canonical JSON text for ``value``; raises UnstorableValue."""
-    if type(value) is dict and _flat(value):  # a job's parameters, mostly
-        return _dump(value)
+    if type(value) is dict:  # a job's parameters, mostly
+        if len(value) == 1:  # one text parameter (a map's item): spelled out
+            for k, x in value.items():
+                if type(x) is str and type(k) is str and k != TAG:
+                    return "{" + _quote(k) + ":" + _quote(x) + "}"
+        if _flat(value):
+            return _dump(value)
     try:
         return _dump(_native(value))
     except RecursionError:

@@ -119,6 +119,15 @@ def test_encoding_is_canonical_json() -> None:
     json.loads(encode({"x": {1, 2}, "y": float("nan")}))  # strict JSON
 
 
+@given(st.dictionaries(st.text(), st.one_of(st.text(), st.booleans(), st.none()), max_size=3))
+def test_flat_dicts_encode_as_json_dumps(value: dict[str, Any]) -> None:
+    # encode spells out one-text-parameter dicts and dumps other flat ones
+    # without walking them: both must give what json.dumps gives.
+    if "$" in value:
+        return
+    assert encode(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def test_digest_ignores_dict_and_set_order() -> None:
     a = {"x": 1, "y": {3, 1, 2}, 5: "five", "z": {"q": frozenset("abc")}}
     b = {"z": {"q": frozenset("cba")}, 5: "five", "y": {2, 3, 1}, "x": 1}
