@@ -37,7 +37,7 @@ from outflowfile import __version__
 from outflowfile import values as valuecodec
 
 FILENAME = "plan-memo.json"
-FORMAT = 1
+FORMAT = 2
 
 # What changes when any row of ``jobs`` is added, removed or finished.
 CACHE_STATE_QUERY = (
@@ -66,14 +66,13 @@ def cache_state(con: sqlite3.Connection) -> list[Any]:
 def save(path: Path, print_: str, state: list[Any], jobs: int, stats: Stats) -> None:
     """Write the memo atomically; a project that cannot be written to just
     goes without."""
-    paths = list(stats)
     stamps: list[int] = []
-    for p in paths:
-        st = stats[p]
+    for st in stats.values():
         stamps.extend((-1, -1) if st is None else st)
+    # Two long strings rather than lists: a tenth of the time to write and read.
     memo = {
         "format": FORMAT, "fingerprint": print_, "cache": state, "jobs": jobs,
-        "paths": paths, "stamps": stamps,
+        "paths": "\0".join(stats), "stamps": ",".join(map(str, stamps)),
     }  # fmt: skip
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     try:
@@ -102,11 +101,17 @@ def up_to_date(path: Path, print_: str, db: Path, workdir: Path) -> tuple[int | 
     if memo is None or memo.get("fingerprint") != print_:
         return None, stats
     state = _read_state(db)
-    if state is None or state != memo["cache"]:
+    if state is None or state != memo.get("cache"):
         return None, stats
-    if not _files_unchanged(memo["paths"], memo["stamps"], workdir, stats):
+    try:
+        paths = memo["paths"].split("\0") if memo["paths"] else []
+        stamps = [int(x) for x in memo["stamps"].split(",")] if memo["stamps"] else []
+        jobs = int(memo["jobs"])
+    except (AttributeError, KeyError, TypeError, ValueError):
         return None, stats
-    return int(memo["jobs"]), stats
+    if not _files_unchanged(paths, stamps, workdir, stats):
+        return None, stats
+    return jobs, stats
 
 
 def _read(path: Path) -> dict[str, Any] | None:
