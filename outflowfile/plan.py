@@ -188,6 +188,8 @@ FEW_FILES = 16
 
 # The middle of a canonical ``files`` record (cache.py), between its two maps.
 _OUT_MAP = '},"out":{'
+# Where the first key of its "in" map starts: after '{"in":{'.
+_FIRST_IN = 7
 
 
 def stamps_unchanged(text: str, job: Job, files: FileState) -> bool:
@@ -197,20 +199,22 @@ def stamps_unchanged(text: str, job: Job, files: FileState) -> bool:
 
     False says nothing: ``check_files`` then decodes the record and finds
     what differs (or that nothing does, if the text is not in the canonical
-    form this looks for). Keys of canonical JSON are preceded by ``{`` or
-    ``,``, which inside a string are never followed by a bare ``"``."""
+    form this looks for). A key of canonical JSON either starts its map
+    (found where that map starts) or follows a ``,`` (found by searching for
+    ``,"path":``, which inside a string would be ``,\\"``)."""
     split = text.find(_OUT_MAP)
     if split < 0:
         return False
     seen, stat = files._stats, files.stat
+    first_out = split + len(_OUT_MAP)
     for path in (job.output_files or {}).values():
         st = seen.get(path, _NOT_SEEN)
         if st is _NOT_SEEN:
             st = stat(path)
         if st is None:
             return False
-        at = text.find(f"{encode_basestring_ascii(path)}:[{st[0]},{st[1]},", split)
-        if at < 0 or text[at - 1] not in "{,":
+        needle = f"{encode_basestring_ascii(path)}:[{st[0]},{st[1]},"
+        if not text.startswith(needle, first_out) and text.find("," + needle, split) < 0:
             return False
     for path in job.inputs:
         st = seen.get(path, _NOT_SEEN)
@@ -218,7 +222,7 @@ def stamps_unchanged(text: str, job: Job, files: FileState) -> bool:
             st = stat(path)
         if st is None:
             return False
-        at = text.find(f"{encode_basestring_ascii(path)}:[{st[0]},{st[1]},", 0, split)
-        if at <= 0 or text[at - 1] not in "{,":
+        needle = f"{encode_basestring_ascii(path)}:[{st[0]},{st[1]},"
+        if not text.startswith(needle, _FIRST_IN, split) and text.find("," + needle, 0, split) < 0:
             return False
     return True
