@@ -55,7 +55,7 @@ def mark_memo(project: Path) -> None:
 def answered_from_memo(proc_stdout: str) -> bool:
     if f"{SENTINEL} jobs up to date" in proc_stdout or f"{SENTINEL} up to date" in proc_stdout:
         return True
-    assert "4 jobs up to date" in proc_stdout or "Would run" in proc_stdout or " ran," in proc_stdout
+    assert any(s in proc_stdout for s in ("4 jobs up to date", "Would run", " ran,"))
     return False
 
 
