@@ -47,9 +47,10 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine
 
 from outflowfile import values as valuecodec
-from outflowfile.errors import UserError
+from outflowfile.errors import UserError, database_error
 from outflowfile.snapshot import (
     APPLICATION,
+    ELSEWHERE_HINT,
     RECORD_COLUMNS,
     SCHEMA_VERSION,
     Record,
@@ -359,7 +360,7 @@ class Cache:
 
     def _elsewhere_hint(self) -> str:
         if self._lock is not None:
-            return "move that file away, or give another cache location with --db or OUTFLOW_DB"
+            return ELSEWHERE_HINT
         return "give another database with --db or OUTFLOW_DB"
 
     def _set_journal_mode(self, wanted: str) -> None:
@@ -497,19 +498,7 @@ class Cache:
             raise self._database_error(sa_exc.DatabaseError(None, None, e)) from None
 
     def _database_error(self, e: sa_exc.DatabaseError) -> UserError:
-        reason = _first_line(e)
-        if "file is not a database" in reason:
-            return UserError(
-                f"{self._where} is not an outflow cache (it is not an SQLite database)",
-                hint=self._elsewhere_hint(),
-            )
-        if "malformed" in reason:
-            return UserError(
-                f"the cache database {self._where} is damaged ({reason})",
-                hint="move it away and run again (its results will be recomputed), or "
-                f"try to recover it: sqlite3 {self._where} .recover",
-            )
-        return UserError(f"the cache database {self._where} failed: {reason}")
+        return database_error(self._where, _first_line(e), self._elsewhere_hint())
 
     def _locked_error(self) -> UserError:
         return UserError(

@@ -84,6 +84,22 @@ class UserError(Exception):
         return self.render()
 
 
+def database_error(where: str, reason: str, elsewhere_hint: str) -> UserError:
+    """What to say when the cache database ``where`` fails with ``reason``
+    (SQLite's message): not a database, damaged, or another failure."""
+    if "file is not a database" in reason:
+        return UserError(
+            f"{where} is not an outflow cache (it is not an SQLite database)", hint=elsewhere_hint
+        )
+    if "malformed" in reason:
+        return UserError(
+            f"the cache database {where} is damaged ({reason})",
+            hint="move it away and run again (its results will be recomputed), or "
+            f"try to recover it: sqlite3 {where} .recover",
+        )
+    return UserError(f"the cache database {where} failed: {reason}")
+
+
 class OutflowfileError(UserError):
     """The Outflowfile does not parse or does not pass the checks."""
 

@@ -1,27 +1,35 @@
-"""The memo of a plan that found every job up to date.
+"""The memo of a plan with nothing to do.
 
 Deciding that 100,000 jobs are up to date means building each job, hashing
 its key and finding its record: most of a no-op run's time, spent to reach
-the same answer as last time. After a plan that finds nothing to do, this
-module writes down what that answer was decided from:
+the same answer as last time. After a plan that finds nothing to do, or a run
+in which every job that ran succeeded, this module writes down what the
+next plan's answer (nothing to do) would be decided from:
 
 - a fingerprint of the inputs that shape the job graph and the job keys:
   outflow's version, the project and its Outflowfile's text, the resolved
   config (``glob()`` results included) and the targets;
-- a summary of the cache's ``jobs`` table (highest id, row count, sums of
-  start and end times, number of completed rows), read in the same
-  transaction as the plan's records: any row added, removed or finished
-  since changes it;
-- the stamp (mtime in ns, size) of every file the plan looked at, or that
-  it was missing.
+- a summary of the cache's ``jobs`` table (row count, and the highest row:
+  its id, key, status and times), read in the same transaction as the plan's
+  records, or after the run's last write and before it lets go of the
+  project. Rows are only ever added, finished (by the run that added them)
+  or deleted, so any change since shows in it;
+- the stamp (mtime in ns, size) of every file the plan or run looked at
+  (as it last saw it: after a job made it), or that it was missing.
 
 The plan is a function of these three, so when all three are unchanged the
 next run has nothing to do either, and says so after one ``stat`` per file
-and one query. Anything else (a different fingerprint, a changed table, a
-changed or unreadable memo, ``-F``/``-R``, a database other than the
-project's SQLite file) plans in full, which writes a new memo when it again
-finds nothing to do. The memo is a cache of a conclusion, never a source of
-truth: deleting it only costs one full plan.
+and two queries. When only some files changed, the plan is made in full,
+but a job whose files are all unchanged, that makes no values and whose
+upstream jobs are all up to date is decided as it was then (see
+``Engine._trusted``): only what the changed files touch is looked at again.
+Anything else (a different fingerprint or cache, ``-F``/``-R``, a database
+other than the project's SQLite file) plans in full. The memo is a cache of a
+conclusion, never a source of truth: deleting it only costs one full plan.
+
+The file is one line of JSON (format, fingerprint, cache summary, job
+count), one line of stamps (``mtime,size,...``, ``-1,-1`` for a missing
+file) and the paths, separated by NUL (last: a path may hold a newline).
 """
 
 from __future__ import annotations
@@ -30,21 +38,30 @@ import hashlib
 import json
 import os
 import sqlite3
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from outflowfile import __version__
 from outflowfile import values as valuecodec
 
-FILENAME = "plan-memo.json"
-FORMAT = 2
-
-# What changes when any row of ``jobs`` is added, removed or finished.
-CACHE_STATE_QUERY = (
-    "SELECT max(id), count(*), total(started), total(ended), total(status = 'done') FROM jobs"
-)
+FILENAME = "plan-memo"
+FORMAT = 3
+_ENCODING = ("utf-8", "surrogateescape")
 
 Stats = dict[str, "tuple[int, int] | None"]
+
+
+@dataclass
+class Check:
+    """What checking the memo found."""
+
+    jobs: int | None = None  # all of them up to date: how many
+    stats: Stats = field(default_factory=dict)  # every file stat-ed, for the plan to reuse
+    # When only files changed: the files as the memo has them (trusted
+    # deciding), and the state of the cache, the same as the memo's.
+    unchanged: set[str] | None = None
+    state: list[Any] | None = None
 
 
 def fingerprint(
@@ -60,7 +77,32 @@ def fingerprint(
 
 
 def cache_state(con: sqlite3.Connection) -> list[Any]:
-    return list(con.execute(CACHE_STATE_QUERY).fetchone())
+    """The highest id of jobs (first: what planning reads up to), the row
+    count, the highest row's key, status and times, and the cache's
+    metadata (which schema it has)."""
+    last, count = con.execute("SELECT max(id), count(*) FROM jobs").fetchone()
+    row = con.execute(
+        "SELECT key, status, started, ended FROM jobs WHERE id = ?", (last,)
+    ).fetchone()
+    meta = ";".join(f"{k}={v}" for k, v in con.execute("SELECT key, value FROM meta ORDER BY key"))
+    return [last, count, *(row or ()), meta]
+
+
+def read_state(db: Path) -> list[Any] | None:
+    """The summary of an SQLite cache's jobs table, or None if unreadable."""
+    if not db.exists():
+        return None
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return None
+    try:
+        con.execute("BEGIN")
+        return cache_state(con)
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
 
 
 def save(path: Path, print_: str, state: list[Any], jobs: int, stats: Stats) -> None:
@@ -69,14 +111,15 @@ def save(path: Path, print_: str, state: list[Any], jobs: int, stats: Stats) -> 
     stamps: list[int] = []
     for st in stats.values():
         stamps.extend((-1, -1) if st is None else st)
-    # Two long strings rather than lists: a tenth of the time to write and read.
-    memo = {
-        "format": FORMAT, "fingerprint": print_, "cache": state, "jobs": jobs,
-        "paths": "\0".join(stats), "stamps": ",".join(map(str, stamps)),
-    }  # fmt: skip
+    header = {"format": FORMAT, "fingerprint": print_, "cache": state, "jobs": jobs}
+    data = b"\n".join([
+        json.dumps(header).encode(),
+        ",".join(map(str, stamps)).encode(),
+        "\0".join(stats).encode(*_ENCODING),
+    ])  # fmt: skip
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     try:
-        tmp.write_text(json.dumps(memo, separators=(",", ":")))
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError:
         try:
@@ -92,68 +135,54 @@ def discard(path: Path) -> None:
         pass
 
 
-def up_to_date(path: Path, print_: str, db: Path, workdir: Path) -> tuple[int | None, Stats]:
-    """The number of jobs the memo says are up to date if it still holds
-    (same fingerprint, same cache, every file as it was), else None; and
-    the stamps of the files it looked at, for the full plan to reuse."""
-    stats: Stats = {}
-    memo = _read(path)
-    if memo is None or memo.get("fingerprint") != print_:
-        return None, stats
-    state = _read_state(db)
-    if state is None or state != memo.get("cache"):
-        return None, stats
+def check(path: Path, print_: str, db: Path, workdir: Path) -> Check:
+    """Check the memo against the project as it is now."""
     try:
-        paths = memo["paths"].split("\0") if memo["paths"] else []
-        stamps = [int(x) for x in memo["stamps"].split(",")] if memo["stamps"] else []
-        jobs = int(memo["jobs"])
-    except (AttributeError, KeyError, TypeError, ValueError):
-        return None, stats
-    if not _files_unchanged(paths, stamps, workdir, stats):
-        return None, stats
-    return jobs, stats
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        memo = json.loads(path.read_bytes())
+        data = path.read_bytes()
+        head, stamps_line, paths_text = data.split(b"\n", 2)
+        header = json.loads(head)
     except (OSError, ValueError):
-        return None
-    if not isinstance(memo, dict) or memo.get("format") != FORMAT:
-        return None
-    return memo
-
-
-def _read_state(db: Path) -> list[Any] | None:
-    if not db.exists():
-        return None
-    try:
-        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
-    except sqlite3.Error:
-        return None
-    try:
-        return cache_state(con)
-    except sqlite3.Error:
-        return None
-    finally:
-        con.close()
-
-
-def _files_unchanged(paths: list[str], stamps: list[int], workdir: Path, stats: Stats) -> bool:
-    """Stat each path (into ``stats``) until one differs from its stamp."""
+        return Check()
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        return Check()
+    if header.get("fingerprint") != print_:
+        return Check()
+    state = read_state(db)
+    if state is None or state != header.get("cache"):
+        return Check()
+    paths = paths_text.decode(*_ENCODING).split("\0") if paths_text else []
+    stamps = stamps_line.decode().split(",") if stamps_line else []
     if len(stamps) != 2 * len(paths):
-        return False
+        return Check()
+    result = Check(stats={})
+    unchanged, same = _compare(paths, stamps, workdir, result.stats)
+    if same and isinstance(header.get("jobs"), int):
+        result.jobs = header["jobs"]
+    else:
+        result.unchanged, result.state = unchanged, state
+    return result
+
+
+def _compare(
+    paths: list[str], stamps: list[str], workdir: Path, stats: Stats
+) -> tuple[set[str], bool]:
+    """Stat each path (into ``stats``): the files that exist with the stamp
+    the memo has for them, and whether every path is as the memo has it
+    (missing ones still missing)."""
     prefix = os.path.join(workdir, "")
     stat = os.stat
+    unchanged = set()
+    same = True
     for i, p in enumerate(paths):
         try:
             st = stat(p if p[:1] == "/" else prefix + p)
         except OSError:
             stats[p] = None
-            if stamps[2 * i] != -1:
-                return False
+            same = same and stamps[2 * i] == "-1"
             continue
-        now = stats[p] = (st.st_mtime_ns, st.st_size)
-        if now[0] != stamps[2 * i] or now[1] != stamps[2 * i + 1]:
-            return False
-    return True
+        mtime, size = stats[p] = (st.st_mtime_ns, st.st_size)
+        if str(mtime) == stamps[2 * i] and str(size) == stamps[2 * i + 1]:
+            unchanged.add(p)
+        else:
+            same = False
+    return unchanged, same

@@ -24,6 +24,7 @@ from outflowfile.scheduler import Engine, Options, Outcome
 if TYPE_CHECKING:
     from outflowfile.executors.base import Executor
     from outflowfile.executors.cluster import ClusterRequest
+    from outflowfile.planmemo import Check
     from outflowfile.progress import History
     from outflowfile.recorder import RunRecorder
     from outflowfile.snapshot import Snapshot
@@ -241,15 +242,15 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
 
     config = resolve_config(model, request.config, request.workdir)
     memo = _memo_spot(request, model, config)
-    seen = None
+    found = None
     if memo is not None:
         if request.dry_run:
-            outcome, seen = _memo_outcome(memo, request)
+            outcome, found = _memo_outcome(memo, request)
         else:
             from outflowfile.lock import ProjectLock
 
             with ProjectLock(request.workdir / STATE_DIR):
-                outcome, seen = _memo_outcome(memo, request)
+                outcome, found = _memo_outcome(memo, request)
         if outcome is not None:
             if request.dry_run:
                 console.dry_run(outcome)
@@ -257,7 +258,8 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
                 console.summary(outcome)
             return outcome
     prep = prepare(request, model, console, config)
-    prep.seen = seen
+    if found is not None:
+        prep.seen, prep.unchanged, prep.cache_state = found.stats, found.unchanged, found.state
     outcome = _dry_run(prep) if request.dry_run else _real_run(prep)
     if memo is not None:
         _remember(memo, outcome)
@@ -293,32 +295,33 @@ def _memo_spot(request: RunRequest, model: Outflowfile, config: dict[str, Any]) 
     return MemoSpot(state / planmemo.FILENAME, state / "outflow.db", print_)
 
 
-def _memo_outcome(memo: MemoSpot, request: RunRequest) -> tuple[Outcome | None, dict[str, Any]]:
+def _memo_outcome(memo: MemoSpot, request: RunRequest) -> tuple[Outcome | None, Check]:
     import time
 
     from outflowfile import planmemo
 
     start = time.monotonic()
-    jobs, seen = planmemo.up_to_date(memo.path, memo.fingerprint, memo.db, request.workdir)
-    if jobs is None:
-        return None, seen
-    return Outcome(up_to_date=jobs, elapsed=time.monotonic() - start), seen
+    found = planmemo.check(memo.path, memo.fingerprint, memo.db, request.workdir)
+    if found.jobs is None:
+        return None, found
+    return Outcome(up_to_date=found.jobs, elapsed=time.monotonic() - start), found
 
 
 def _remember(memo: MemoSpot, outcome: Outcome) -> None:
-    """Write the memo after a plan that found every job up to date; remove
-    it after any other (it would only be checked in vain)."""
+    """Write the memo when the next plan would find every job up to date:
+    after a plan that found nothing to run, or a run in which every job that
+    ran succeeded (and keeps its result: not ``cache: false``). Remove it
+    otherwise: it would only be checked in vain."""
     from outflowfile import planmemo
 
-    nothing_to_do = outcome.up_to_date > 0 and not (
-        outcome.ran or outcome.would_run or outcome.failed or outcome.blocked
-        or outcome.unsized or outcome.touched or outcome.not_touched or outcome.not_started
+    jobs = outcome.up_to_date + len(outcome.ran)
+    all_done = jobs > 0 and not (
+        outcome.would_run or outcome.failed or outcome.blocked or outcome.unsized
+        or outcome.touched or outcome.not_touched or outcome.not_started
     )  # fmt: skip
-    if nothing_to_do and outcome.cache_state is not None and outcome.files_seen is not None:
-        planmemo.save(
-            memo.path, memo.fingerprint, outcome.cache_state, outcome.up_to_date,
-            outcome.files_seen,
-        )  # fmt: skip
+    kept = all(job.resources.cache for job in outcome.ran)
+    if all_done and kept and outcome.cache_state is not None and outcome.files_seen is not None:
+        planmemo.save(memo.path, memo.fingerprint, outcome.cache_state, jobs, outcome.files_seen)
     else:
         planmemo.discard(memo.path)
 
@@ -396,6 +399,18 @@ def _open_cache(request: RunRequest, shared_writers: bool = True):  # noqa: ANN2
     return Cache.open(request.workdir, url, shared_writers=shared_writers)
 
 
+def _plan_snapshot(prep: Prepared) -> Snapshot:
+    """The cache's content for this plan: when the plan memo found only
+    files changed (``prep.cache_state``), its records a key at a time."""
+    if prep.cache_state is not None:
+        from outflowfile.snapshot import read_sqlite_by_key
+
+        return read_sqlite_by_key(
+            prep.request.workdir / STATE_DIR / "outflow.db", prep.cache_state
+        )
+    return _load_snapshot(prep.request)
+
+
 def _load_snapshot(request: RunRequest, full: bool = False) -> Snapshot:
     """The cache's content for planning; for the default SQLite cache, read
     without loading SQLAlchemy (see snapshot.py), and without the columns
@@ -423,6 +438,10 @@ class Prepared:
     options: Options
     console: Console
     seen: dict[str, Any] | None = None  # files stat-ed before planning
+    # Files as the plan memo has them, and the cache's state it was checked
+    # against, when only files changed since (planmemo.py).
+    unchanged: set[str] | None = None
+    cache_state: list[Any] | None = None
 
     def engine(
         self, snapshot: Snapshot, recorder: RunRecorder | None, executor: Any | None
@@ -438,11 +457,12 @@ class Prepared:
             console=self.console,
             keep=keeper(self.selection, self.graph),
             seen=self.seen,
+            unchanged=self.unchanged,
         )
 
 
 def _dry_run(prep: Prepared) -> Outcome:
-    outcome = prep.engine(_load_snapshot(prep.request), None, None).run()
+    outcome = prep.engine(_plan_snapshot(prep), None, None).run()
     prep.console.dry_run(outcome)
     return outcome
 
@@ -461,7 +481,7 @@ def _real_run(prep: Prepared) -> Outcome:
         executor = _executor(request, recorder, console)
         status = "failed"
         try:
-            snapshot = _load_snapshot(request)
+            snapshot = _plan_snapshot(prep)
             _clean_interrupted(request.workdir, recorder, snapshot, console)
             engine = prep.engine(snapshot, recorder, executor)
             console.follow(engine.counts, lambda: _history(request, snapshot))
@@ -469,7 +489,6 @@ def _real_run(prep: Prepared) -> Outcome:
             console.unfollow()
             status = "failed" if outcome.failed else "done"
             console.summary(outcome)
-            return outcome
         except BaseException:
             status = "interrupted"
             raise
@@ -477,6 +496,19 @@ def _real_run(prep: Prepared) -> Outcome:
             console.unfollow()
             executor.close()
             recorder.close(status)
+        if outcome.ran or snapshot.running:
+            # The run wrote to the cache: the plan memo needs the table as
+            # it is now, read before another run can change it.
+            outcome.cache_state = _cache_state_now(request)
+        return outcome
+
+
+def _cache_state_now(request: RunRequest) -> list[Any] | None:
+    if request.db or os.environ.get("OUTFLOW_DB"):
+        return None
+    from outflowfile import planmemo
+
+    return planmemo.read_state(request.workdir / STATE_DIR / "outflow.db")
 
 
 def _history(request: RunRequest, snapshot: Snapshot) -> History:

@@ -105,6 +105,7 @@ class TaskRules:
     def_hash: str
     checks: tuple[tuple[str, Callable[[Any], bool]], ...]  # typed inputs
     forced: str  # why every job of it runs (-F, -R), or ''
+    trustable: bool  # its jobs may be decided from the plan memo (Engine._trusted)
 
 
 @dataclass
@@ -130,6 +131,7 @@ class Engine:
         console: Console,
         keep: Callable[[list[Node]], list[Node]] | None = None,
         seen: dict[str, Any] | None = None,
+        unchanged: set[str] | None = None,
     ) -> None:
         self.graph = graph
         self.workdir = workdir
@@ -142,6 +144,9 @@ class Engine:
         self.keep = keep
         # Files already stat-ed this run (planmemo.py), not to be stat-ed again.
         self.files = FileState(str(workdir), {} if seen is None else seen)
+        # Files as the plan memo has them (planmemo.py): see _trusted.
+        self.unchanged = unchanged
+        self.planned_nodes = len(graph.nodes)  # made before the run, from the fingerprint
         self.fresh: dict[str, FreshResult] = {}
         self.ready: deque[Node] = deque()
         self.queue: deque[tuple[Job, str, int]] = deque()  # job, reason, attempt
@@ -198,7 +203,9 @@ class Engine:
             )
         self.outcome.elapsed = time.monotonic() - start
         self.outcome.files_seen = self.files.seen()
-        self.outcome.cache_state = self.snapshot.state
+        # A row left running by a dead run is for the next real run to clean
+        # up: no plan memo is written over it.
+        self.outcome.cache_state = None if self.snapshot.running else self.snapshot.state
         return self.outcome
 
     def counts(self) -> Counts:
@@ -321,11 +328,16 @@ class Engine:
         if job.params is None or job.output_files is None:
             self.graph.resolve_files(job)
             extra = self.graph.link_file_dependencies(job)
-            job.deps.extend(extra)
-            pending = [d for d in extra if d.state not in COMPLETE]
-            if pending:  # a producer of its input files, found only now
-                self._wait_on(job, pending)
-                return
+            if extra:  # producers of its input files, found only now
+                job.deps.extend(extra)
+                pending = [d for d in extra if d.state not in COMPLETE]
+                if pending:
+                    self._wait_on(job, pending)
+                    return
+                upstream = _would_run_cause(job)
+                if upstream is not None:
+                    self._would_run(job, f"upstream {_label(upstream)} will run")
+                    return
         rules = self.rules.get(job.task.name)
         if rules is None:
             rules = self.rules[job.task.name] = self._rules(job.task)
@@ -333,11 +345,12 @@ class Engine:
         for name, check in rules.checks:
             if not check(params.get(name)):
                 self._bad_param(job, name)
-        try:
-            key = job_key(rules.def_hash, params, job.inputs)
-        except valuecodec.UnstorableValue as exc:
-            raise ExpansionError(f"{job.label}: an input value cannot be stored: {exc}") from None
-        self.keys[job.id] = key
+        if self.unchanged is not None and rules.trustable and self._trusted(job):
+            self.outcome.up_to_date += 1
+            job.values = {}
+            self._complete(job, "skipped")
+            return
+        key = self._key(job, rules)
         reason = rules.forced or self._reason(job, key, rules.def_hash)
         if not reason:  # then every input file exists: _reason has seen them
             self.outcome.up_to_date += 1
@@ -354,6 +367,35 @@ class Engine:
             self.queue.append((job, reason, 0))
             self.console.job_queued(job)
 
+    def _key(self, job: Job, rules: TaskRules) -> str:
+        try:
+            key = job_key(rules.def_hash, job.params or {}, job.inputs)
+        except valuecodec.UnstorableValue as exc:
+            raise ExpansionError(f"{job.label}: an input value cannot be stored: {exc}") from None
+        self.keys[job.id] = key
+        return key
+
+    def _trusted(self, job: Job) -> bool:
+        """Whether the job is up to date as it was when the plan memo was
+        written, without finding its record: it was made before the run
+        (its key is then what it was), makes no values (there are none to
+        read), and nothing its decision depends on has changed since: its
+        files (the memo's stamps) and what is upstream (all up to date).
+        The memo is used only while the cache has not changed."""
+        if job.id >= self.planned_nodes or not job.resources.cache:
+            return False
+        if not _all_up_to_date(job.deps):
+            return False
+        unchanged = self.unchanged
+        assert unchanged is not None and job.output_files is not None
+        for path in job.inputs:
+            if path not in unchanged:
+                return False
+        for path in job.output_files.values():
+            if path not in unchanged:
+                return False
+        return True
+
     def _rules(self, task: Task) -> TaskRules:
         def_hash = self.def_hashes[task.name] = definition_hash(task)
         checks = []
@@ -366,7 +408,8 @@ class Engine:
             forced = "forced (-F)"
         elif task.name in self.options.forcerun:
             forced = f"forced (-R {task.name})"
-        return TaskRules(def_hash, tuple(checks), forced)
+        trustable = not task.outputs and not forced
+        return TaskRules(def_hash, tuple(checks), forced, trustable)
 
     def _touch(self, job: Job, key: str, reason: str) -> None:
         """Record a job that would run as done with its files as they are now,
@@ -473,6 +516,8 @@ class Engine:
         if producer is None:
             return None
         result = self.records.get(producer.id)
+        if result is None and producer.state == "skipped":
+            result = self._record_of(producer)  # decided from the memo: found now
         if result is None:
             return None
         stamp = result.files.get("out", {}).get(path)
@@ -480,6 +525,13 @@ class Engine:
         if stamp is None or current is None or (stamp[0], stamp[1]) != current:
             return None
         return stamp[2]
+
+    def _record_of(self, job: Job) -> Any:
+        key = self._key(job, self.rules[job.task.name])
+        result = self.fresh.get(key) or self.snapshot.by_key.get(key)
+        if result is not None:
+            self.records[job.id] = result
+        return result
 
     # --- running --------------------------------------------------------------
 
@@ -709,7 +761,8 @@ class Engine:
         node.state = "failed"
         if isinstance(node, Job):
             self.outcome.failed.append(node)
-        self.console.node_error(_label(node), message)
+        label = _label(node)
+        self.console.node_error(label, message.removeprefix(f"{label}: "))
         for dependent in node.dependents:
             self._block(dependent)
         if not self.options.keep_going:
@@ -757,6 +810,17 @@ class Engine:
         self.running.clear()
         if tell_cache and self.cache is not None and rows:
             self.cache.mark_interrupted(rows)
+
+
+def _all_up_to_date(nodes: list[Node]) -> bool:
+    """Every node found up to date this run (a map: every job it holds)."""
+    for node in nodes:
+        if type(node) is MapNode:
+            if node.state != "done" or not _all_up_to_date(node.deps):
+                return False
+        elif node.state != "skipped":
+            return False
+    return True
 
 
 def _would_run_cause(node: Node) -> Node | None:

@@ -56,6 +56,10 @@ _RUNNING_QUERY = _PLAN_SELECT + " FROM jobs WHERE status = 'running' AND id <= ?
 _DONE_QUERY = (
     "SELECT id, key, outputs, files FROM jobs WHERE status = 'done' AND id <= ? ORDER BY id"
 )
+_DONE_BY_KEY = (
+    "SELECT id, key, outputs, files FROM jobs"
+    " WHERE key = ? AND status = 'done' AND id <= ? ORDER BY id DESC LIMIT 1"
+)
 _FULL_QUERY = "SELECT " + ", ".join(RECORD_COLUMNS) + " FROM jobs ORDER BY id"
 
 
@@ -310,6 +314,67 @@ def read_sqlite(path: Path, full: bool = False) -> Snapshot | None:
         return _read(f"{uri}?immutable=1", full)
     except sqlite3.Error:
         return None
+
+
+def read_sqlite_by_key(path: Path, state: list[Any]) -> Snapshot:
+    """The snapshot of an SQLite cache whose jobs table the plan memo has
+    just found as ``state`` (planmemo.py): a plan helped by the memo asks
+    for few records, so ``by_key`` reads them a key at a time (up to
+    ``KeyLookup.POINT_READS``, then all at once). The memo is only written
+    when no row is left running, so none is now."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    last = state[0] or 0
+    lookup = KeyLookup(uri, last, f"sqlite:///{path.resolve()}")
+    snapshot = Snapshot(lookup, None, [], lambda: _read_slots(uri, last))
+    snapshot.state = state
+    return snapshot
+
+
+ELSEWHERE_HINT = "move that file away, or give another cache location with --db or OUTFLOW_DB"
+
+
+class KeyLookup:
+    """``Snapshot.by_key`` read from the database as keys are asked for."""
+
+    POINT_READS = 200
+
+    def __init__(self, uri: str, last: int, where: str) -> None:
+        self._uri = uri
+        self._where = where  # what messages call the database
+        self._last = last
+        self._reads = 0
+        self._all: dict[str, Done] | None = None
+        self._con: sqlite3.Connection | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if self._all is None and self._reads < self.POINT_READS:
+            self._reads += 1
+            rows = self._fetch(_DONE_BY_KEY, (key, self._last))
+            return Done(*rows[0]) if rows else default
+        return self._everything().get(key, default)
+
+    def values(self) -> Any:
+        return self._everything().values()
+
+    def _everything(self) -> dict[str, Done]:
+        if self._all is None:
+            with collector_paused(keep=True):
+                rows = self._fetch(_DONE_QUERY, (self._last,))
+                self._all = {row[1]: Done(*row) for row in rows}
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+        return self._all
+
+    def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        try:
+            if self._con is None:
+                self._con = _connect(self._uri)
+            return self._con.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            from outflowfile.errors import database_error
+
+            raise database_error(self._where, str(exc), ELSEWHERE_HINT) from None
 
 
 def read_durations(path: Path) -> list[tuple[str, str, float]]:

@@ -40,16 +40,17 @@ SENTINEL = 4242
 
 
 def memo_path(project: Path) -> Path:
-    return project / ".outflow" / "plan-memo.json"
+    return project / ".outflow" / "plan-memo"
 
 
 def mark_memo(project: Path) -> None:
     """Make the memo's answer recognisable (see the module's docstring)."""
     path = memo_path(project)
-    memo = json.loads(path.read_text())
-    assert memo["jobs"] == 4  # 3 copies and the total
-    memo["jobs"] = SENTINEL
-    path.write_text(json.dumps(memo))
+    head, rest = path.read_bytes().split(b"\n", 1)
+    header = json.loads(head)
+    assert header["jobs"] == 4  # 3 copies and the total
+    header["jobs"] = SENTINEL
+    path.write_bytes(json.dumps(header).encode() + b"\n" + rest)
 
 
 def answered_from_memo(proc_stdout: str) -> bool:
@@ -59,18 +60,45 @@ def answered_from_memo(proc_stdout: str) -> bool:
     return False
 
 
+DATA = {"data/a.txt": "a\n", "data/b.txt": "b\n", "data/c.txt": "c\n"}
+
+
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     """A project run to the end, then planned once: the memo is written."""
-    root = make_project(
-        tmp_path / "p", OUTFLOWFILE, {"data/a.txt": "a\n", "data/b.txt": "b\n", "data/c.txt": "c\n"}
-    )
+    root = make_project(tmp_path / "p", OUTFLOWFILE, DATA)
     outflow(root, "-j", "2", "-q")
-    assert not memo_path(root).exists()  # a run that ran jobs leaves none
+    memo_path(root).unlink()  # written by the run: see test_a_run_leaves_a_memo
     assert "Nothing to do" in outflow(root, "-n").stdout
     assert memo_path(root).exists()
     mark_memo(root)
     return root
+
+
+def test_a_run_leaves_a_memo_the_next_no_op_answers_from(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p", OUTFLOWFILE, DATA)
+    assert "4 ran" in outflow(root, "-j", "2").stdout
+    mark_memo(root)
+    assert answered_from_memo(outflow(root, "-n").stdout)
+    # Then one job runs again (total is cut off: same content): the memo counts all.
+    (root / "out" / "a.x").unlink()
+    assert "1 ran, 3 up to date" in outflow(root, "-j", "2").stdout
+    mark_memo(root)
+    assert answered_from_memo(outflow(root, "-n").stdout)
+
+
+def test_a_run_with_a_failure_or_an_uncached_task_leaves_no_memo(tmp_path: Path) -> None:
+    failing = OUTFLOWFILE.replace('"cat out/*.x > total.txt"', '"exit 3"')
+    root = make_project(tmp_path / "fails", failing, DATA)
+    outflow(root, "-j", "2", "-k", check=1)
+    assert not memo_path(root).exists()
+    uncached = OUTFLOWFILE.replace(
+        'output: total = "total.txt"', 'output: total = "total.txt"\n    cache:  false'
+    )
+    root = make_project(tmp_path / "uncached", uncached, DATA)
+    outflow(root, "-j", "2")
+    assert not memo_path(root).exists()
+    assert "Would run 1 jobs" in outflow(root, "-n").stdout
 
 
 def test_a_plan_with_nothing_changed_answers_from_the_memo(project: Path) -> None:
@@ -140,10 +168,11 @@ def test_forcing_ignores_the_memo(project: Path) -> None:
 
 
 def test_a_broken_memo_is_only_a_full_plan(project: Path) -> None:
-    memo_path(project).write_text('{"format": 1, "fingerprint": ')
+    memo_path(project).write_text('{"format": 3, "fingerprint": ')
     proc = outflow(project, "-n")
     assert "4 jobs up to date" in proc.stdout
-    json.loads(memo_path(project).read_text())  # written anew
+    mark_memo(project)  # written anew
+    assert answered_from_memo(outflow(project, "-n").stdout)
 
 
 def test_another_database_ignores_the_memo(project: Path, tmp_path: Path) -> None:
@@ -151,3 +180,96 @@ def test_another_database_ignores_the_memo(project: Path, tmp_path: Path) -> Non
     proc = outflow(project, "-n", "--db", f"sqlite:///{db}")
     assert "Would run 4 jobs" in proc.stdout
     assert answered_from_memo(outflow(project, "-n").stdout)
+
+
+# --- deciding from the memo when only some files changed ----------------------
+
+CUTOFF = """\
+config:
+    samples: list = glob("data/{sample}.txt")
+
+task gen():
+    input:  src = "seed.txt"
+    output: mid = "mid.txt"
+    shell:  "cp {input.src} {output.mid}"
+
+task count(sample: str) -> n: int:
+    input:  src = "data/{sample}.txt"
+    run:    return len(open(input.src).read())
+
+task use(sample: str, n: int):
+    input:  src = "data/{sample}.txt", mid = "mid.txt", other = "other/{sample}.txt"
+    output: out = "out/{sample}.txt"
+    shell:  "cat {input.src} {input.mid} {input.other} > {output.out}; echo {n} >> {output.out}"
+
+workflow all:
+    gen | map(samples -> sample) { count | use }
+"""
+
+
+def touch_later(path: Path, text: str) -> None:
+    path.write_text(text)
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+
+
+def plans_agree(root: Path) -> str:
+    """The plan made with the memo's help, checked against the plan made
+    without it (the first drops the memo when it finds work)."""
+    assert memo_path(root).exists()
+    helped = outflow(root, "-n").stdout
+    assert not memo_path(root).exists()
+    assert outflow(root, "-n").stdout == helped
+    return helped
+
+
+@pytest.fixture()
+def cutoff(tmp_path: Path) -> Path:
+    files = {"seed.txt": "seed\n"}
+    for s in "abc":
+        files[f"data/{s}.txt"] = f"{s}\n"
+        files[f"other/{s}.txt"] = f"other {s}\n"
+    root = make_project(tmp_path / "c", CUTOFF, files)
+    outflow(root, "-j", "2", "-q")
+    return root
+
+
+def test_an_edited_input_plans_as_without_the_memo(cutoff: Path) -> None:
+    touch_later(cutoff / "other" / "b.txt", "other b, edited\n")
+    plan = plans_agree(cutoff)
+    assert "Would run 1 jobs" in plan and "use sample=b" in plan
+    # The run with the memo's help runs that one job.
+    outflow(cutoff, "-n")  # writes nothing: there is work, and no memo is left
+    outflow(cutoff, "-j", "2", "-q")
+    assert answered_from_memo_or_nothing(cutoff)
+
+
+def answered_from_memo_or_nothing(root: Path) -> bool:
+    return "Nothing to do" in outflow(root, "-n").stdout
+
+
+def test_an_edited_input_of_a_value_task_plans_as_without_the_memo(cutoff: Path) -> None:
+    touch_later(cutoff / "data" / "c.txt", "c, now longer\n")
+    plan = plans_agree(cutoff)
+    assert "count sample=c" in plan and "use sample=c" in plan and "Would run 2 jobs" in plan
+
+
+def test_a_remade_input_with_the_same_content_is_cut_off_with_the_memo(cutoff: Path) -> None:
+    # gen runs again and makes the same mid.txt: use is cut off by content.
+    touch_later(cutoff / "seed.txt", "seed\n")
+    assert "1 ran, 6 up to date" in outflow(cutoff, "-j", "2").stdout
+    # The run left a memo; then one of use's other inputs changes. Its plan
+    # finds mid.txt newer than use's record, and gen's record (found only
+    # now: gen was decided from the memo) says it holds the same content.
+    touch_later(cutoff / "other" / "a.txt", "other a, edited\n")
+    plan = plans_agree(cutoff)
+    assert "use sample=a  input file other/a.txt is newer than the last run" in plan
+    assert "Would run 1 jobs" in plan
+
+
+def test_a_removed_output_plans_as_without_the_memo(cutoff: Path) -> None:
+    (cutoff / "mid.txt").unlink()
+    plan = plans_agree(cutoff)
+    assert "gen           output file mid.txt is missing" in plan
+    assert "use sample=a  upstream gen will run" in plan
+    assert "Would run 4 jobs" in plan  # gen, and use of each sample

@@ -177,16 +177,25 @@ def in_process_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_planning_work_grows_no_faster_than_jobs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: str | None
 ) -> None:
-    scratch, noop, changed = {}, {}, {}
+    scratch, noop, edited, changed = {}, {}, {}, {}
     for size in (1000, 2000):
         project = chain_project(tmp_path / str(size), size)
         scratch[size] = plan(project, monkeypatch, db)
         outcome = run(project, dry_run=False, db=db)
         assert not outcome.failed and len(outcome.ran) == scratch[size].jobs
+        # With the default cache, from the plan memo the run left.
         noop[size] = plan(project, monkeypatch, db)
         assert noop[size].jobs == scratch[size].jobs and noop[size].would_run == 0
         # Up to date means every file was looked at: 3 files per item.
         assert noop[size].stat >= 3 * ((size - 1) // 2), noop[size]
+        # One input edited: one chain runs (the memo helps the plan, with
+        # the default cache, and reads records a key at a time).
+        edit = project / "data" / "s0.txt"
+        edit.write_text("edited\n")
+        os.utime(edit, ns=(edit.stat().st_atime_ns, edit.stat().st_mtime_ns + 10**9))
+        edited[size] = plan(project, monkeypatch, db)
+        assert edited[size].would_run == 3 and edited[size].jobs == scratch[size].jobs
+        assert len(run(project, dry_run=False, db=db).ran) == 3
         # A changed definition: no step2 job has a result for its key, each
         # one's reason comes from the latest record of its slot.
         old = "cp {input.src} {output.out2}"
@@ -194,7 +203,7 @@ def test_planning_work_grows_no_faster_than_jobs(
         changed[size] = plan(project, monkeypatch, db)
         assert changed[size].would_run == (size - 1) // 2 + 1
         assert changed[size].reasons["task definition changed"] == (size - 1) // 2
-    for counts in (scratch, noop, changed):
+    for counts in (scratch, noop, edited, changed):
         small, large = counts[1000], counts[2000]
         assert large.jobs >= 2 * small.jobs - 2
         # One query loads what the plan needs, whatever the size (making a
