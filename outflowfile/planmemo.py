@@ -128,13 +128,6 @@ def save(path: Path, print_: str, state: list[Any], jobs: int, stats: Stats) -> 
             pass
 
 
-def discard(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
-
-
 def check(path: Path, print_: str, db: Path, workdir: Path) -> Check:
     """Check the memo against the project as it is now."""
     try:

@@ -310,8 +310,9 @@ def _memo_outcome(memo: MemoSpot, request: RunRequest) -> tuple[Outcome | None, 
 def _remember(memo: MemoSpot, outcome: Outcome) -> None:
     """Write the memo when the next plan would find every job up to date:
     after a plan that found nothing to run, or a run in which every job that
-    ran succeeded (and keeps its result: not ``cache: false``). Remove it
-    otherwise: it would only be checked in vain."""
+    ran succeeded (and keeps its result: not ``cache: false``). Otherwise
+    the old one stays: it no longer matches the cache if jobs ran, and while
+    it does, it helps the next plans (only files changed)."""
     from outflowfile import planmemo
 
     jobs = outcome.up_to_date + len(outcome.ran)
@@ -322,8 +323,6 @@ def _remember(memo: MemoSpot, outcome: Outcome) -> None:
     kept = all(job.resources.cache for job in outcome.ran)
     if all_done and kept and outcome.cache_state is not None and outcome.files_seen is not None:
         planmemo.save(memo.path, memo.fingerprint, outcome.cache_state, jobs, outcome.files_seen)
-    else:
-        planmemo.discard(memo.path)
 
 
 @dataclass
