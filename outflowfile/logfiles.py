@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+#: How much of a job's log ``JobResult.output`` carries (its end).
+OUTPUT_CAP = 1 << 20
 
 
 class LogFiles:
@@ -76,6 +78,25 @@ def create(log: str) -> int:
     except FileNotFoundError:  # its directory is made by the engine, usually
         os.makedirs(os.path.dirname(log) or ".", exist_ok=True)
         return os.open(log, _FLAGS, 0o644)
+
+
+def read_output(path: str, cap: int = OUTPUT_CAP) -> str:
+    """The end of a job's log: at most ``cap`` bytes, with a note when cut;
+    "" when it is empty or there is none."""
+    try:
+        if os.stat(path).st_size == 0:  # most jobs print nothing: no open, no read
+            return ""
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - cap))
+            data = f.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    if size > cap:
+        text = f"[... the first {size - cap} bytes are cut; the whole output is in {path}]\n" \
+               + text
+    return text
 
 
 def _same_file(a: os.stat_result, b: os.stat_result) -> bool:

@@ -554,6 +554,13 @@ class Engine:
                     self._fail_before_start(job, str(exc))
                     continue
             size = (spec.cpus, spec.mem, spec.resources.get("local"))
+            if size in too_big and spec.cpus == 1 and not spec.mem:
+                # A second job asking for the least there is, after one like
+                # it did not fit: stop looking. What follows is most often
+                # more of the same (a map's jobs), and scanning 8 of them
+                # after every start cost more than the start itself.
+                skipped.append((job, reason, attempt))
+                break
             # With nothing of ours running, waiting cannot free anything: start
             # it, and the executor refuses it if it can never fit.
             if (size in too_big or not self.executor.can_start(spec)) and (

@@ -27,7 +27,7 @@ import psutil
 from outflowfile import runner
 from outflowfile import values as valuecodec
 from outflowfile.jobspec import JobResult, JobSpec, thread_env
-from outflowfile.logfiles import LogFiles, create
+from outflowfile.logfiles import LogFiles, create, read_output
 
 _PR_SET_PDEATHSIG = 1
 
@@ -51,7 +51,7 @@ def main(argv: list[str]) -> None:
                 return
             if spec is None:
                 return
-            _send(conn, run_job(spec, host, me, logs))
+            _send(conn, run_job(spec, host, me, logs, with_output=True))
     finally:
         logs.discard()
 
@@ -72,17 +72,24 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def run_job(
-    spec: JobSpec, host: str, me: psutil.Process, logs: LogFiles | None = None
+    spec: JobSpec,
+    host: str,
+    me: psutil.Process,
+    logs: LogFiles | None = None,
+    with_output: bool = False,
 ) -> JobResult:
     """Run one job in this process, with its cores, directory and log (made
-    through ``logs``, if given: see logfiles.py)."""
+    through ``logs``, if given: see logfiles.py). ``with_output``: the result
+    carries the end of the log (read here rather than by the pool, whose
+    process has more to do per job)."""
     result = JobResult(id=spec.id, ok=False, host=host)
     _reset_peak_memory()
     children_rss_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     cpu_before = _cpu_seconds()
     result.started = time.time()
+    printed = [True]
     try:
-        with _job_context(spec, logs):
+        with _job_context(spec, logs, printed):
             values = runner.run_python(spec)
         # Checked here, before pickling, so the message names the output.
         result.error = valuecodec.unstorable_output(spec.task, values)
@@ -98,20 +105,23 @@ def run_job(
     result.exit_status = 0 if result.ok else 1
     if not result.ok:
         _kill_leftovers(me)
+    if with_output and spec.log and printed[0]:
+        result.output = read_output(os.path.join(spec.workdir, spec.log))
     return result
 
 
 @contextmanager
-def _job_context(spec: JobSpec, logs: LogFiles | None) -> Iterator[None]:
+def _job_context(spec: JobSpec, logs: LogFiles | None, printed: list[bool]) -> Iterator[None]:
     """The job's working directory, thread environment and log file on
     descriptors 1 and 2. The directory and descriptors are put back
-    afterwards; the thread environment is simply set again for each job."""
+    afterwards; the thread environment is simply set again for each job.
+    ``printed[0]`` becomes False when the job is known to have printed nothing."""
     old_cwd = os.getcwd()
     _set_env(thread_env(spec.cpus))
     try:
         os.chdir(spec.workdir)
         log = os.path.join(spec.workdir, spec.log) if spec.log else os.devnull
-        with _redirected_output(log, logs if spec.log else None):
+        with _redirected_output(log, logs if spec.log else None, printed):
             yield
     finally:
         os.chdir(old_cwd)
@@ -123,7 +133,7 @@ def _set_env(values: dict[str, str]) -> None:
 
 
 @contextmanager
-def _redirected_output(log: str, logs: LogFiles | None) -> Iterator[None]:
+def _redirected_output(log: str, logs: LogFiles | None, printed: list[bool]) -> Iterator[None]:
     """Descriptors 1 and 2 (so C code and subprocesses too) write to ``log``."""
     _flush()
     log_fd = logs.open(log) if logs is not None else create(log)
@@ -139,7 +149,7 @@ def _redirected_output(log: str, logs: LogFiles | None) -> Iterator[None]:
         for fd in saved:
             os.close(fd)
         if logs is not None:
-            logs.close(log, log_fd, reusable=not _have_children())
+            printed[0] = not logs.close(log, log_fd, reusable=not _have_children())
         else:
             os.close(log_fd)
 

@@ -37,10 +37,8 @@ import psutil
 
 from outflowfile import machine, runner
 from outflowfile.jobspec import JobResult, JobSpec, thread_env
-from outflowfile.logfiles import LogFiles
+from outflowfile.logfiles import LogFiles, read_output
 
-#: How much of a job's log ``JobResult.output`` carries (its end).
-OUTPUT_CAP = 1 << 20
 #: How often to look at jobs when pidfds are not available.
 _POLL = 0.05
 #: For this long after it starts, a job's memory counts as taken even if it
@@ -156,6 +154,7 @@ class _Job:
     temp_log: bool = False
     since: float = field(default_factory=time.monotonic)
     log_fd: int | None = None  # a shell job's, ours to close
+    answered: bool = False  # its worker sent its result (with its output)
 
     @property
     def pid(self) -> int:
@@ -479,12 +478,13 @@ class LocalExecutor:
             return None
         del self._jobs[job.spec.id]
         self._unwatch_job(job)
-        printed = True
         if job.log_fd is not None:
             # Not while a process of its group may still write to it.
             printed = not self._logs.close(job.log, job.log_fd, not _group_alive(job.pid))
             job.log_fd = None
-        result.output = _read_output(job.log) if printed else ""
+            result.output = read_output(job.log) if printed else ""
+        elif not job.answered:  # a worker read its job's log itself
+            result.output = read_output(job.log)
         if job.temp_log:
             _remove(job.log)
         return result
@@ -505,6 +505,7 @@ class LocalExecutor:
                     return None
             if isinstance(received, JobResult):
                 self._idle.append(worker)
+                job.answered = True
                 return received
             if isinstance(received, str):  # a result that cannot be unpickled here
                 self._idle.append(worker)
@@ -759,24 +760,6 @@ def _stop_worker(worker: _Worker) -> None:
 
 
 # -- logs -----------------------------------------------------------------------
-
-
-def _read_output(path: str, cap: int = OUTPUT_CAP) -> str:
-    """The end of a job's log: at most ``cap`` bytes, with a note when cut."""
-    try:
-        if os.stat(path).st_size == 0:  # most jobs print nothing: no open, no read
-            return ""
-        with open(path, "rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            f.seek(max(0, size - cap))
-            data = f.read()
-    except OSError:
-        return ""
-    text = data.decode("utf-8", errors="replace")
-    if size > cap:
-        text = f"[... the first {size - cap} bytes are cut; the whole output is in {path}]\n" \
-               + text
-    return text
 
 
 def _remove(path: str) -> None:
