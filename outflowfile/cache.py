@@ -3,9 +3,11 @@
 SQLAlchemy Core over SQLite (``<project>/.outflow/outflow.db`` by default) or
 any database URL, PostgreSQL for clusters. Every write is its own short
 transaction, committed at once, so a run killed with ``kill -9`` keeps every
-job that finished. Several processes may write at the same time: SQLite
-writers are serialised by a file lock next to the database plus SQLite's own
-locking; PostgreSQL takes them as they come.
+job that finished (a local run writes the jobs without output files in
+batches, about ``recorder.LOCAL_BATCH`` late: see recorder.py). Several
+processes may write at the same time: SQLite writers are serialised by a
+file lock next to the database plus SQLite's own locking; PostgreSQL takes
+them as they come.
 
 Values are stored with :mod:`outflowfile.values` (canonical JSON, never
 pickle), so reading the cache never runs code. ``load`` reads what planning
@@ -146,6 +148,23 @@ class Finished:
     exit_status: int | None = None
     cpu_seconds: float | None = None
     peak_mem: int | None = None
+
+
+@dataclass
+class Started:
+    """One job's start, for ``write_jobs``; with its ``end`` when that is
+    known before the start is written (its ``row_id`` is then ignored)."""
+
+    key: str
+    task: str
+    slot: str
+    def_hash: str
+    params: dict[str, Any]
+    output_files: list[str]
+    log: str
+    host: str
+    started: float
+    end: Finished | None = None
 
 
 @dataclass
@@ -574,33 +593,40 @@ class Cache:
     ) -> int:
         """Record a job as running; returns its row id. The ends of
         ``finished`` jobs are recorded first, in the same transaction."""
-        ends = _end_rows(finished)
-        row = {
-            "run_id": run_id,
-            "key": key,
-            "task": task,
-            "slot": slot,
-            "def_hash": def_hash,
-            "params": valuecodec.encode(params),
-            "status": "running",
-            "started": started,
-            "host": host,
-            "files": _files_json({"in": {}, "out": dict.fromkeys(output_files)}),
-            "log": log,
-        }
-        if self._lock is not None:  # an SQLite file
-            values = tuple(row.values())
+        start = Started(key, task, slot, def_hash, params, output_files, log, host, started)
+        return self.write_jobs(run_id, [start], finished)[0]
 
-            def write(db: sqlite3.Connection) -> int:
-                _record_sqlite(db, *ends)
-                return int(db.execute(_SQLITE_INSERT_JOB, values).lastrowid)
+    def write_jobs(
+        self, run_id: int, started: Sequence[Started], finished: Sequence[Finished] = ()
+    ) -> list[int]:
+        """In one transaction: the ends of ``finished`` jobs, then the rows of
+        ``started`` jobs (running, or ended as their ``end`` says). Returns
+        the new rows' ids, in order. Values are encoded before anything is
+        written (``values.UnstorableValue``)."""
+        done, failed = _end_rows(finished)
+        rows = [_start_row(run_id, s) for s in started]
+        # The ends of jobs whose start is written here: their row ids are
+        # filled in once the rows exist.
+        later = [(i, s.end) for i, s in enumerate(started) if s.end is not None]
+        later_done, later_failed = _end_rows([end for _, end in later])
+        later_rows = _by_position(later, later_done, later_failed)
+        if self._lock is not None:  # an SQLite file
+            values = [tuple(row.values()) for row in rows]
+
+            def write(db: sqlite3.Connection) -> list[int]:
+                _record_sqlite(db, done, failed)
+                ids = [int(db.execute(_SQLITE_INSERT_JOB, v).lastrowid) for v in values]
+                _record_sqlite(db, *_with_ids(later_rows, ids, later_done, later_failed))
+                return ids
 
             return self._write_sqlite(write)
         with self._writing() as conn:
-            _record(conn, *ends)
+            _record(conn, done, failed)
             # A fixed statement with parameters compiles once; .values(row)
             # would build and hash a new statement for every job.
-            return int(conn.execute(_INSERT_JOB, row).inserted_primary_key[0])
+            ids = [int(conn.execute(_INSERT_JOB, row).inserted_primary_key[0]) for row in rows]
+            _record(conn, *_with_ids(later_rows, ids, later_done, later_failed))
+            return ids
 
     def store_spec(self, row_id: int, spec: str) -> None:
         """Keep what a cluster job needs to run (see nodejob.py)."""
@@ -847,6 +873,42 @@ def _end_rows(finished: Sequence[Finished]) -> tuple[list[dict[str, Any]], list[
         else:
             row["p_error"] = f.error
             failed.append(row)
+    return done, failed
+
+
+def _start_row(run_id: int, s: Started) -> dict[str, Any]:
+    """The columns of a job's row as it starts, in ``_SQLITE_INSERT_JOB``'s order."""
+    return {
+        "run_id": run_id,
+        "key": s.key,
+        "task": s.task,
+        "slot": s.slot,
+        "def_hash": s.def_hash,
+        "params": valuecodec.encode(s.params),
+        "status": "running",
+        "started": s.started,
+        "host": s.host,
+        "files": _files_json({"in": {}, "out": dict.fromkeys(s.output_files)}),
+        "log": s.log,
+    }
+
+
+def _by_position(
+    later: list[tuple[int, Finished]], done: list[dict[str, Any]], failed: list[dict[str, Any]]
+) -> list[tuple[int, dict[str, Any]]]:
+    """Each end's statement parameters with the position of its start."""
+    rows = iter(done), iter(failed)
+    return [(i, next(rows[end.error is not None])) for i, end in later]
+
+
+def _with_ids(
+    later: list[tuple[int, dict[str, Any]]],
+    ids: list[int],
+    done: list[dict[str, Any]],
+    failed: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    for i, row in later:
+        row["row_id"] = ids[i]
     return done, failed
 
 

@@ -468,14 +468,15 @@ def _dry_run(prep: Prepared) -> Outcome:
 
 def _real_run(prep: Prepared) -> Outcome:
     from outflowfile.lock import ProjectLock
-    from outflowfile.recorder import RunRecorder
+    from outflowfile.recorder import LOCAL_BATCH, RunRecorder
 
     request, console = prep.request, prep.console
     with ProjectLock(request.workdir / STATE_DIR):
-        # Jobs on cluster nodes write to the cache too.
+        # Jobs on cluster nodes write to the cache too, and read their rows.
         shared = request.cluster is not None
         recorder = RunRecorder(
-            lambda: _open_cache(request, shared_writers=shared), request.argv or sys.argv
+            lambda: _open_cache(request, shared_writers=shared), request.argv or sys.argv,
+            batch=0.0 if shared else LOCAL_BATCH,
         )
         executor = _executor(request, recorder, console)
         status = "failed"

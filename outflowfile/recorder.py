@@ -8,29 +8,54 @@ Once a write has failed (the database locked, full or unreachable), closing
 does not try again to end the run: that would only wait for the same error.
 
 A job's end is written together with the start of the next job, in one
-transaction, or by ``flush`` (the engine calls it before it waits for jobs
-and before a map expands): so a run makes about one commit per job rather
-than two, and every end is committed before another job starts.
+transaction, or by ``flush`` (before a map expands, and at the end).
+
+With ``batch`` (seconds; a local run, where this process is the only
+writer), the starts of jobs that have no output files wait too: such a job
+leaves nothing to clean up if the run dies, so its row need not exist
+before it starts. What waits is written by ``flush_due`` once its oldest
+item is ``batch`` old, in one transaction for however many jobs came and
+went meanwhile: a run of many short value jobs makes one commit per batch
+rather than one per job. A run killed outright (``kill -9``) loses what
+the last ``batch`` seconds had not written: those jobs run again. A job
+with output files is written before it starts, always, together with
+everything waiting: the next run must know which partial files to remove.
+
+The row of a job whose start waits is not known yet: ``job_started``
+returns a negative ticket in its place, which the other methods accept.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from outflowfile.errors import UserError
 
 if TYPE_CHECKING:
-    from outflowfile.cache import Cache, Finished
+    from outflowfile.cache import Cache, Finished, Started
+
+
+#: How long a local run lets jobs' starts and ends wait to be written
+#: together (see above).
+LOCAL_BATCH = 0.02
 
 
 class RunRecorder:
-    def __init__(self, open_cache: Callable[[], Cache], argv: list[str]) -> None:
+    def __init__(
+        self, open_cache: Callable[[], Cache], argv: list[str], batch: float = 0.0
+    ) -> None:
         self._open_cache = open_cache
         self._argv = argv
+        self._batch = batch
         self._cache: Cache | None = None
         self._run_id: int | None = None
         self._ends: list[Finished] = []  # jobs' ends not written yet
+        self._starts: dict[int, Started] = {}  # by ticket: starts not written yet
+        self._rows: dict[int, int] = {}  # ticket -> row, once written
+        self._tickets = 0
+        self._since: float | None = None  # time.monotonic() of the oldest waiting item
         self.failed = False  # a write raised UserError
 
     @property
@@ -48,15 +73,32 @@ class RunRecorder:
             self._run_id = self.cache.begin_run(self._argv)
         return self._run_id
 
-    def job_started(self, *args: Any) -> int:
-        """``Cache.job_started`` without the run id; the ends waiting to be
-        written go in the same transaction."""
-        ends, self._ends = self._ends, []
-        try:
-            return self.cache.job_started(self._run(), *args, finished=ends)
-        except UserError:
-            self.failed = True
-            raise
+    def job_started(
+        self,
+        key: str,
+        task: str,
+        slot: str,
+        def_hash: str,
+        params: dict[str, Any],
+        output_files: list[str],
+        log: str,
+        host: str,
+        started: float,
+    ) -> int:
+        """``Cache.job_started`` without the run id: the job's row, written
+        with whatever waits; or, for a job without output files when
+        batching, a ticket (negative), written later."""
+        from outflowfile.cache import Started
+
+        start = Started(key, task, slot, def_hash, params, output_files, log, host, started)
+        if self._batch and not output_files:
+            self._run()  # the cache opened and the run begun now, as for any start
+            self._tickets += 1
+            ticket = -self._tickets
+            self._starts[ticket] = start
+            self._waiting()
+            return ticket
+        return self._write([start])[0]
 
     def job_done(
         self,
@@ -71,7 +113,7 @@ class RunRecorder:
         """Like ``Cache.job_done``, written with the next start or flush."""
         from outflowfile.cache import Finished  # the cache is open: a job started
 
-        self._ends.append(
+        self._ended(
             Finished(row_id, ended, values, files, None, exit_status, cpu_seconds, peak_mem)
         )
 
@@ -87,20 +129,59 @@ class RunRecorder:
         """Like ``Cache.job_failed``, written with the next start or flush."""
         from outflowfile.cache import Finished
 
-        self._ends.append(
-            Finished(row_id, ended, {}, {}, error, exit_status, cpu_seconds, peak_mem)
-        )
+        self._ended(Finished(row_id, ended, {}, {}, error, exit_status, cpu_seconds, peak_mem))
+
+    def _ended(self, end: Finished) -> None:
+        if end.row_id < 0:
+            start = self._starts.get(end.row_id)
+            if start is not None:  # start and end go in together
+                start.end = end
+                return
+            row = self._rows.pop(end.row_id, None)
+            if row is None:  # its start was lost with a failed write: no row to end
+                return
+            end.row_id = row
+        self._ends.append(end)
+        self._waiting()
+
+    def _waiting(self) -> None:
+        if self._since is None:
+            self._since = time.monotonic()
 
     def flush(self) -> None:
-        """Write the ends not written yet (one transaction)."""
-        if not self._ends:
-            return
+        """Write what waits (one transaction)."""
+        if self._ends or self._starts:
+            self._write([])
+
+    def flush_due(self) -> float | None:
+        """Write what waits if the oldest of it is ``batch`` seconds old;
+        else how long until it is (None: nothing waits)."""
+        if self._since is None:
+            return None
+        left = self._since + self._batch - time.monotonic()
+        if left > 0:
+            return left
+        self.flush()
+        return None
+
+    def _write(self, starts: list[Started]) -> list[int]:
+        """What waits, then ``starts``: the rows of ``starts``."""
         ends, self._ends = self._ends, []
+        waiting, self._starts = self._starts, {}
+        self._since = None
         try:
-            self.cache.record_many(ends)
+            rows = self.cache.write_jobs(self._run(), list(waiting.values()) + starts, ends)
         except UserError:
             self.failed = True
             raise
+        for ticket, row in zip(waiting, rows, strict=False):
+            if waiting[ticket].end is None:  # still running: its end comes later
+                self._rows[ticket] = row
+        return rows[len(waiting) :]
+
+    def row(self, row_id: int) -> int | None:
+        """The row a ticket stands for, once written (a row stands for itself)."""
+        return self._rows.get(row_id) if row_id < 0 else row_id
 
     def jobs_touched(self, touched: list[Any]) -> None:
         """``Cache.insert_done`` without the run id."""
@@ -111,9 +192,12 @@ class RunRecorder:
             raise
 
     def mark_interrupted(self, row_ids: list[int]) -> None:
+        """Rows or tickets; those of jobs whose start was never written have
+        nothing to mark."""
         try:
             self.flush()
-            self.cache.mark_interrupted(row_ids)
+            rows = [r for r in map(self.row, row_ids) if r is not None]
+            self.cache.mark_interrupted(rows)
         except UserError:
             self.failed = True
             raise

@@ -179,12 +179,13 @@ class Engine:
                 if self.executor is None:
                     break
                 self._dispatch()
-                self._flush()  # no job's end waits unwritten while we wait
+                due = self._flush_due()
                 if not self.running and not (self.queue and not self.stopping):
                     break
-                for result in self.executor.wait(1.0):
+                for result in self.executor.wait(1.0 if due is None else min(due, 1.0)):
                     self._finish(result)
                 self.console.tick()
+            self._flush()
             self._write_touched()
         except KeyboardInterrupt as exc:
             self._interrupt(type(exc).__name__)
@@ -299,6 +300,11 @@ class Engine:
         the next start (see recorder.py)."""
         if self.cache is not None:
             self.cache.flush()
+
+    def _flush_due(self) -> float | None:
+        """Write what the cache holds back if it is due; else in how many
+        seconds it will be (None: nothing waits). See recorder.py."""
+        return self.cache.flush_due() if self.cache is not None else None
 
     def _ready_map(self, node: MapNode) -> None:
         self._flush()  # expanding a big map takes a while
@@ -652,7 +658,7 @@ class Engine:
                 self.host,
                 time.time(),
             )
-        spec.row = row
+        spec.row = row if row is None or row > 0 else None  # a ticket is the recorder's own
         # Running from here on, so that a Ctrl-C at any moment finds it and
         # cleans up after it, whether or not its process has started.
         job.state = "running"

@@ -109,3 +109,77 @@ def test_kill_9_keeps_finished_jobs_and_cleans_up_next_time(tmp_path: Path) -> N
     # quick jobs finished before the kill: not run again.
     assert sorted(lines(p / "ran.log")) == ["slow 1", "slow 2", "slow 3"]
     assert (p / "slow" / "1.txt").read_text() == "partial\ndone\n"
+
+
+VALUES = """
+config:
+    items: list = [1, 2, 3]
+
+task quick(item: int) -> (q: int):
+    run:
+        return item * 10
+
+task slow(q: int) -> (s: int):
+    run:
+        import pathlib, time
+        pathlib.Path(f"started-{q}").write_text("")
+        time.sleep(300)
+        return q
+
+workflow all:
+    map(items -> item) { quick | slow }
+"""
+
+
+def _two_slow_running(project: Path) -> bool:
+    """Both slow jobs started and the cache says so, with every quick job
+    done: what a local run holds back to write in batches is written while
+    it waits, not only when the run ends."""
+    if len(list(project.glob("started-*"))) < 2:
+        return False
+    rows = cache_rows(project, "select task, status from jobs")
+    return sorted(rows) == [("quick", "done")] * 3 + [("slow", "running")] * 2
+
+
+def _slow_workers(project: Path) -> list[psutil.Process]:
+    """The worker processes of this project's run (their working directory
+    is the project while a job runs)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
+        cmd = proc.info["cmdline"] or []
+        if "outflowfile.worker" in " ".join(cmd) and proc.info["cwd"] == str(project):
+            found.append(proc)
+    return found
+
+
+def test_value_jobs_written_in_batches_survive_kill_9(tmp_path: Path) -> None:
+    p = make_project(tmp_path, VALUES)
+    run = _start(p)
+    try:
+        _wait_for(lambda: _two_slow_running(p))
+    finally:
+        os.kill(run.pid, signal.SIGKILL)
+        run.communicate(timeout=30)
+    _wait_for(lambda: not _slow_workers(p), timeout=30)
+    proc = outflow(p, "-n")
+    assert proc.stdout.count("left incomplete by an interrupted run") == 2
+    assert "quick" not in proc.stdout.split("Jobs per task:")[1]
+
+
+def test_ctrl_c_marks_running_value_jobs_interrupted(tmp_path: Path) -> None:
+    p = make_project(tmp_path, VALUES)
+    run = _start(p)
+    try:
+        _wait_for(lambda: _two_slow_running(p))
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 130, err
+    assert "cancelled running jobs: slow item=" in err
+    _wait_for(lambda: not _slow_workers(p), timeout=30)
+    assert sorted(cache_rows(p, "select task, status from jobs")) == (
+        [("quick", "done")] * 3 + [("slow", "interrupted")] * 2)
+    assert cache_rows(p, "select status from runs") == [("interrupted",)]
+    proc = outflow(p, "-n")
+    assert proc.stdout.count("left incomplete by an interrupted run") == 2
