@@ -274,8 +274,9 @@ class LocalExecutor:
             events = self._poll.poll(None if timeout is None else math.ceil(timeout * 1000))
             ended = {self._watched[fd] for fd, _ in events if fd in self._watched}
             ended |= {j.spec.id for j in self._jobs.values() if j.pidfd is None and _exited(j.pid)}
+            readable = {fd for fd, event in events if event & select.POLLIN}
             for job_id in sorted(ended):
-                result = self._collect(self._jobs[job_id])
+                result = self._collect(self._jobs[job_id], readable)
                 if result is not None:
                     results.append(result)
             if not results and end is not None and time.monotonic() >= end:
@@ -467,11 +468,13 @@ class LocalExecutor:
                 self._signal_tree(job, signal.SIGKILL)
                 job.kill_at = None
 
-    def _collect(self, job: _Job) -> JobResult | None:
+    def _collect(self, job: _Job, readable: set[int] | frozenset[int] = frozenset()) -> (
+        JobResult | None
+    ):
         """The result of a job whose pipe or pidfd is ready; None if it is
         not finished after all (its pipe woke us with nothing to read)."""
         if job.worker is not None:
-            result = self._python_result(job)
+            result = self._python_result(job, readable)
         else:
             result = self._shell_result(job)
         if result is None:
@@ -489,12 +492,15 @@ class LocalExecutor:
             _remove(job.log)
         return result
 
-    def _python_result(self, job: _Job) -> JobResult | None:
+    def _python_result(self, job: _Job, readable: set[int] | frozenset[int]) -> (
+        JobResult | None
+    ):
+        """``readable``: descriptors that poll() has just found readable."""
         worker = job.worker
         assert worker is not None
         if job.failure is None:
             try:
-                received = _receive(worker.conn)
+                received = _receive(worker.conn, worker.conn.fileno() in readable)
             except EOFError:  # it died or is dying, or a job closed our pipe
                 received = None
                 if not _exited(worker.proc.pid, within=1.0):
@@ -713,13 +719,15 @@ def _duration(seconds: int) -> str:
 # -- workers ------------------------------------------------------------------
 
 
-def _receive(conn: Connection) -> JobResult | str | None:
+def _receive(conn: Connection, readable: bool = False) -> JobResult | str | None:
     """A worker's answer: its ``JobResult``, an error message if it cannot be
     read here, or None when there is nothing to read yet. Raises ``EOFError``
-    when the worker is gone."""
+    when the worker is gone. ``readable``: poll() has just said so (an
+    answer is there, or the end of the pipe: reading waits at most for the
+    rest of an answer the worker is writing)."""
     try:
         # select() on one descriptor: Connection.poll() builds a selector for it.
-        if not select.select([conn.fileno()], [], [], 0)[0]:
+        if not readable and not select.select([conn.fileno()], [], [], 0)[0]:
             return None
         data = conn.recv_bytes()
     except OSError:
