@@ -38,7 +38,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from outflowfile import values as valuecodec
 from outflowfile.errors import UserError, database_error
+from outflowfile.jobrows import Finished, Started
 from outflowfile.snapshot import (
     APPLICATION,
     ELSEWHERE_HINT,
@@ -135,37 +136,6 @@ specs_table = sa.Table(
 )
 
 OUR_TABLES = frozenset({"meta", "runs", "jobs", "specs"})
-
-@dataclass
-class Finished:
-    """One job's end, for ``record_many``: ``error`` None means done."""
-
-    row_id: int
-    ended: float
-    values: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    exit_status: int | None = None
-    cpu_seconds: float | None = None
-    peak_mem: int | None = None
-
-
-@dataclass
-class Started:
-    """One job's start, for ``write_jobs``; with its ``end`` when that is
-    known before the start is written (its ``row_id`` is then ignored)."""
-
-    key: str
-    task: str
-    slot: str
-    def_hash: str
-    params: dict[str, Any]
-    output_files: list[str]
-    log: str
-    host: str
-    started: float
-    end: Finished | None = None
-
 
 @dataclass
 class Touched:

@@ -21,7 +21,10 @@ the last ``batch`` seconds had not written: those jobs run again. A job
 with output files is written before it starts, always, together with
 everything waiting: the next run must know which partial files to remove.
 
-The row of a job whose start waits is not known yet: ``job_started``
+The cache itself is opened by the first write, so a run whose first jobs
+have no output files starts them (and the workers that run them) while it
+imports SQLAlchemy and opens the cache, not after. The row of a job whose
+start waits is not known yet: ``job_started``
 returns a negative ticket in its place, which the other methods accept.
 """
 
@@ -32,9 +35,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from outflowfile.errors import UserError
+from outflowfile.jobrows import Finished, Started
 
 if TYPE_CHECKING:
-    from outflowfile.cache import Cache, Finished, Started
+    from outflowfile.cache import Cache
 
 
 #: How long a local run lets jobs' starts and ends wait to be written
@@ -88,11 +92,8 @@ class RunRecorder:
         """``Cache.job_started`` without the run id: the job's row, written
         with whatever waits; or, for a job without output files when
         batching, a ticket (negative), written later."""
-        from outflowfile.cache import Started
-
         start = Started(key, task, slot, def_hash, params, output_files, log, host, started)
         if self._batch and not output_files:
-            self._run()  # the cache opened and the run begun now, as for any start
             self._tickets += 1
             ticket = -self._tickets
             self._starts[ticket] = start
@@ -111,8 +112,6 @@ class RunRecorder:
         peak_mem: int | None = None,
     ) -> None:
         """Like ``Cache.job_done``, written with the next start or flush."""
-        from outflowfile.cache import Finished  # the cache is open: a job started
-
         self._ended(
             Finished(row_id, ended, values, files, None, exit_status, cpu_seconds, peak_mem)
         )
@@ -127,8 +126,6 @@ class RunRecorder:
         peak_mem: int | None = None,
     ) -> None:
         """Like ``Cache.job_failed``, written with the next start or flush."""
-        from outflowfile.cache import Finished
-
         self._ended(Finished(row_id, ended, {}, {}, error, exit_status, cpu_seconds, peak_mem))
 
     def _ended(self, end: Finished) -> None:
