@@ -812,11 +812,11 @@ _SQLITE_DELETE_OLDER_DONE = (
 )
 _SQLITE_MARK_DONE = (
     "UPDATE jobs SET status = 'done', outputs = ?, files = ?, ended = ?, exit_status = ?, "
-    "cpu_seconds = ?, peak_mem = ?, error = NULL WHERE id = ?"
+    "cpu_seconds = ?, peak_mem = ?, error = NULL, started = COALESCE(?, started) WHERE id = ?"
 )
 _SQLITE_MARK_FAILED = (
     "UPDATE jobs SET status = 'failed', error = ?, ended = ?, exit_status = ?, "
-    "cpu_seconds = ?, peak_mem = ? WHERE id = ?"
+    "cpu_seconds = ?, peak_mem = ?, started = COALESCE(?, started) WHERE id = ?"
 )
 
 
@@ -832,6 +832,7 @@ def _end_rows(finished: Sequence[Finished]) -> tuple[list[dict[str, Any]], list[
         row = {
             "row_id": f.row_id,
             "p_ended": f.ended,
+            "p_started": f.started,
             "p_exit_status": f.exit_status,
             "p_cpu_seconds": f.cpu_seconds,
             "p_peak_mem": f.peak_mem,
@@ -899,7 +900,7 @@ def _record_sqlite(
             _SQLITE_MARK_DONE,
             [
                 (r["p_outputs"], r["p_files"], r["p_ended"], r["p_exit_status"],
-                 r["p_cpu_seconds"], r["p_peak_mem"], r["row_id"])
+                 r["p_cpu_seconds"], r["p_peak_mem"], r["p_started"], r["row_id"])
                 for r in done
             ],
         )  # fmt: skip
@@ -908,7 +909,7 @@ def _record_sqlite(
             _SQLITE_MARK_FAILED,
             [
                 (r["p_error"], r["p_ended"], r["p_exit_status"], r["p_cpu_seconds"],
-                 r["p_peak_mem"], r["row_id"])
+                 r["p_peak_mem"], r["p_started"], r["row_id"])
                 for r in failed
             ],
         )  # fmt: skip
@@ -949,6 +950,7 @@ _MARK_DONE = (
         cpu_seconds=sa.bindparam("p_cpu_seconds"),
         peak_mem=sa.bindparam("p_peak_mem"),
         error=None,
+        started=sa.func.coalesce(sa.bindparam("p_started", type_=sa.Float), _c.started),
     )
 )
 _MARK_FAILED = (
@@ -961,6 +963,7 @@ _MARK_FAILED = (
         exit_status=sa.bindparam("p_exit_status"),
         cpu_seconds=sa.bindparam("p_cpu_seconds"),
         peak_mem=sa.bindparam("p_peak_mem"),
+        started=sa.func.coalesce(sa.bindparam("p_started", type_=sa.Float), _c.started),
     )
 )
 

@@ -98,6 +98,12 @@ class Console:
             lines.append(_indent(result.output))
         self.say("\n".join(lines))
 
+    def job_not_started(self, job: Job) -> None:
+        """A job announced as started never ran: it waits again."""
+        if self.status is not None:
+            self.status.estimate.ended(job, None)
+            self.status.estimate.queued(job)
+
     def job_retry(self, job: Job, attempt: int, retries: int, error: str) -> None:
         first = _headline(error)
         if self.status is not None:

@@ -20,6 +20,9 @@ class Finished:
     exit_status: int | None = None
     cpu_seconds: float | None = None
     peak_mem: int | None = None
+    # When it really started, if not when its row says (it waited, queued
+    # in a worker, after the row was written).
+    started: float | None = None
 
 
 @dataclass

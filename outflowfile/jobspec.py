@@ -62,6 +62,9 @@ class JobResult:
     cpu_seconds: float | None = None
     peak_mem: int | None = None  # bytes
     output: str = ""  # what the job printed (also in its log), shown on the console
+    # False: the job never started (it was queued in a worker that ended
+    # first, or withdrawn): nothing of it is to be recorded.
+    ran: bool = True
 
 
 def thread_env(cpus: int) -> dict[str, str]:

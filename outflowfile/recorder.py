@@ -30,6 +30,7 @@ returns a negative ticket in its place, which the other methods accept.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -65,11 +66,18 @@ class RunRecorder:
     @property
     def cache(self) -> Cache:
         if self._cache is None:
+            # Opening imports SQLAlchemy, for a good fraction of a second: a
+            # Ctrl-C in the middle would leave it half imported, and the
+            # cleanup that follows could not write. The signal waits.
+            stop = {signal.SIGINT, signal.SIGTERM}
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, stop)
             try:
                 self._cache = self._open_cache()
             except UserError:
                 self.failed = True
                 raise
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         return self._cache
 
     def _run(self) -> int:
@@ -110,11 +118,12 @@ class RunRecorder:
         exit_status: int | None = 0,
         cpu_seconds: float | None = None,
         peak_mem: int | None = None,
+        started: float | None = None,
     ) -> None:
-        """Like ``Cache.job_done``, written with the next start or flush."""
-        self._ended(
-            Finished(row_id, ended, values, files, None, exit_status, cpu_seconds, peak_mem)
-        )
+        """Like ``Cache.job_done``, written with the next start or flush;
+        ``started``: when it really started, if known."""
+        self._ended(Finished(row_id, ended, values, files, None, exit_status, cpu_seconds,
+                             peak_mem, started))
 
     def job_failed(
         self,
@@ -124,9 +133,11 @@ class RunRecorder:
         exit_status: int | None = None,
         cpu_seconds: float | None = None,
         peak_mem: int | None = None,
+        started: float | None = None,
     ) -> None:
         """Like ``Cache.job_failed``, written with the next start or flush."""
-        self._ended(Finished(row_id, ended, {}, {}, error, exit_status, cpu_seconds, peak_mem))
+        self._ended(Finished(row_id, ended, {}, {}, error, exit_status, cpu_seconds, peak_mem,
+                             started))
 
     def _ended(self, end: Finished) -> None:
         if end.row_id < 0:
@@ -162,15 +173,16 @@ class RunRecorder:
         return None
 
     def _write(self, starts: list[Started]) -> list[int]:
-        """What waits, then ``starts``: the rows of ``starts``."""
-        ends, self._ends = self._ends, []
-        waiting, self._starts = self._starts, {}
-        self._since = None
+        """What waits, then ``starts``: the rows of ``starts``. What waits is
+        kept until it is written: a write cut short (Ctrl-C) is rolled back,
+        and the cleanup's own flush writes it."""
+        waiting = self._starts
         try:
-            rows = self.cache.write_jobs(self._run(), list(waiting.values()) + starts, ends)
+            rows = self.cache.write_jobs(self._run(), [*waiting.values(), *starts], self._ends)
         except UserError:
             self.failed = True
             raise
+        self._starts, self._ends, self._since = {}, [], None
         for ticket, row in zip(waiting, rows, strict=False):
             if waiting[ticket].end is None:  # still running: its end comes later
                 self._rows[ticket] = row
@@ -187,6 +199,16 @@ class RunRecorder:
         except UserError:
             self.failed = True
             raise
+
+    def withdraw(self, row_id: int) -> None:
+        """A job that was to start and never did: its start is dropped if it
+        still waits, else its row is marked interrupted (it is not a result)."""
+        if self._starts.pop(row_id, None) is not None:
+            return
+        row = self.row(row_id)
+        if row is not None:
+            self._rows.pop(row_id, None)
+            self.mark_interrupted([row])
 
     def mark_interrupted(self, row_ids: list[int]) -> None:
         """Rows or tickets; those of jobs whose start was never written have

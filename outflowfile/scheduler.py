@@ -115,6 +115,7 @@ class Running:
     spec: JobSpec
     in_stamps: dict[str, Any]
     attempt: int
+    reason: str = ""
 
 
 class Engine:
@@ -212,11 +213,13 @@ class Engine:
     def counts(self) -> Counts:
         """Where the run stands, for the status line."""
         o = self.outcome
+        # Jobs queued in the executor (see executors/local.py) are not running yet.
+        running = self.executor.running() if self.executor is not None else 0
         return Counts(
             done=len(o.ran),
-            running=len(self.running),
+            running=running,
             failed=len(o.failed),
-            queued=len(self.queue),
+            queued=len(self.queue) + len(self.running) - running,
             total=self.jobs_admitted - o.up_to_date - o.blocked,
         )
 
@@ -568,16 +571,28 @@ class Engine:
                 skipped.append((job, reason, attempt))
                 break
             # With nothing of ours running, waiting cannot free anything: start
-            # it, and the executor refuses it if it can never fit.
+            # it, and the executor refuses it if it can never fit. A job may
+            # also be queued behind a running one, when none before it waits.
             if (size in too_big or not self.executor.can_start(spec)) and (
                 self.running or skipped
-            ):
+            ) and (skipped or not self._can_queue(spec)):
                 too_big.add(size)
                 skipped.append((job, reason, attempt))
                 continue
             del self.specs[job.id]
             self._start(job, spec, reason, attempt)
         self.queue.extendleft(reversed(skipped))
+
+    def _can_queue(self, spec: JobSpec) -> bool:
+        can_queue = getattr(self.executor, "can_queue", None)
+        return can_queue is not None and bool(can_queue(spec))
+
+    def _stop(self) -> None:
+        """Start nothing more: a job failed (without -k)."""
+        self.stopping = True
+        withdraw = getattr(self.executor, "withdraw_queued", None)
+        if withdraw is not None:
+            withdraw()
 
     def _spec(self, job: Job) -> JobSpec:
         assert self.executor is not None
@@ -662,7 +677,7 @@ class Engine:
         # Running from here on, so that a Ctrl-C at any moment finds it and
         # cleans up after it, whether or not its process has started.
         job.state = "running"
-        self.running[job.id] = Running(job, row, spec, in_stamps, attempt)
+        self.running[job.id] = Running(job, row, spec, in_stamps, attempt, reason)
         # Only once the cache knows: if it cannot be written, the old outputs
         # stay; if we die now, the next run removes what the row lists.
         problem = self._prepare_outputs(outputs, spec.log)
@@ -699,6 +714,9 @@ class Engine:
     def _finish(self, result: JobResult) -> None:
         run = self.running.pop(result.id)
         job = run.job
+        if not result.ran:
+            self._not_started(run)
+            return
         error = result.error if not result.ok else self._check_result(job, run.spec, result)
         if error is None:
             self._record_success(run, result)
@@ -713,6 +731,7 @@ class Engine:
                 result.exit_status,
                 result.cpu_seconds,
                 result.peak_mem,
+                result.started or None,  # later than the row says, if it was queued
             )
         if run.attempt < job.resources.retries and not self.stopping:
             self.console.job_retry(job, run.attempt + 1, job.resources.retries, error)
@@ -724,7 +743,18 @@ class Engine:
         for dependent in job.dependents:
             self._block(dependent)
         if not self.options.keep_going:
-            self.stopping = True
+            self._stop()
+
+    def _not_started(self, run: Running) -> None:
+        """A job the executor had queued and never started: as if it had
+        never left the queue (what it may have begun to write is removed)."""
+        self._remove_files(list(run.spec.output_files.values()))
+        if self.cache is not None and run.row is not None:
+            self.cache.withdraw(run.row)
+        self.console.job_not_started(run.job)
+        run.job.state = "ready"
+        if not self.stopping:
+            self.queue.appendleft((run.job, run.reason, run.attempt))
 
     def _check_result(self, job: Job, spec: JobSpec, result: JobResult) -> str | None:
         """Why a job that exited well still failed, or None."""
@@ -758,6 +788,7 @@ class Engine:
                 result.exit_status,
                 result.cpu_seconds,
                 result.peak_mem,
+                result.started or None,
             )
         fresh = FreshResult(
             "done", self.def_hashes[job.task.name], run.spec.params, result.values, files
@@ -779,7 +810,7 @@ class Engine:
         for dependent in node.dependents:
             self._block(dependent)
         if not self.options.keep_going:
-            self.stopping = True
+            self._stop()
 
     def _remove_files(self, paths: list[str]) -> list[str]:
         """Remove these files (or directories) where they exist; says why for
@@ -805,24 +836,30 @@ class Engine:
     def _interrupt(self, how: str) -> None:
         if self.executor is None:
             raise Interrupted(how, [])
-        names = [r.job.label for r in self.running.values()]
-        self._cancel_running(tell_cache=True)
+        names = self._cancel_running(tell_cache=True)
         raise Interrupted(how, names)
 
-    def _cancel_running(self, tell_cache: bool) -> None:
+    def _cancel_running(self, tell_cache: bool) -> list[str]:
         """Kill the running jobs, remove their outputs and, with
-        ``tell_cache``, mark them interrupted (one write)."""
+        ``tell_cache``, mark them interrupted (one write); the labels of
+        those that had started."""
         if self.executor is None:
-            return
-        self.executor.cancel_all()
-        rows = []
+            return []
+        never_ran = {r.id for r in self.executor.cancel_all() if not r.ran}
+        rows, names = [], []
         for run in self.running.values():
             self._remove_files(list(run.spec.output_files.values()))
+            if run.job.id in never_ran:
+                if tell_cache and self.cache is not None and run.row is not None:
+                    self.cache.withdraw(run.row)
+                continue
+            names.append(run.job.label)
             if run.row is not None:
                 rows.append(run.row)
         self.running.clear()
         if tell_cache and self.cache is not None and rows:
             self.cache.mark_interrupted(rows)
+        return names
 
 
 def _all_up_to_date(nodes: list[Node]) -> bool:

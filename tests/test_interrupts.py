@@ -134,11 +134,13 @@ workflow all:
 def _two_slow_running(project: Path) -> bool:
     """Both slow jobs started and the cache says so, with every quick job
     done: what a local run holds back to write in batches is written while
-    it waits, not only when the run ends."""
+    it waits, not only when the run ends. (The third slow job may be queued
+    in a worker behind one of them: its row says running too.)"""
     if len(list(project.glob("started-*"))) < 2:
         return False
     rows = cache_rows(project, "select task, status from jobs")
-    return sorted(rows) == [("quick", "done")] * 3 + [("slow", "running")] * 2
+    slow = [status for task, status in rows if task == "slow"]
+    return rows.count(("quick", "done")) == 3 and len(slow) >= 2 and set(slow) == {"running"}
 
 
 def _slow_workers(project: Path) -> list[psutil.Process]:
@@ -161,8 +163,10 @@ def test_value_jobs_written_in_batches_survive_kill_9(tmp_path: Path) -> None:
         os.kill(run.pid, signal.SIGKILL)
         run.communicate(timeout=30)
     _wait_for(lambda: not _slow_workers(p), timeout=30)
+    (running,) = cache_rows(p, "select count(*) from jobs where status = 'running'")[0]
+    assert running >= 2
     proc = outflow(p, "-n")
-    assert proc.stdout.count("left incomplete by an interrupted run") == 2
+    assert proc.stdout.count("left incomplete by an interrupted run") == running
     assert "quick" not in proc.stdout.split("Jobs per task:")[1]
 
 
@@ -178,8 +182,10 @@ def test_ctrl_c_marks_running_value_jobs_interrupted(tmp_path: Path) -> None:
     assert run.returncode == 130, err
     assert "cancelled running jobs: slow item=" in err
     _wait_for(lambda: not _slow_workers(p), timeout=30)
-    assert sorted(cache_rows(p, "select task, status from jobs")) == (
-        [("quick", "done")] * 3 + [("slow", "interrupted")] * 2)
+    rows = cache_rows(p, "select task, status from jobs")
+    slow = [status for task, status in rows if task == "slow"]
+    assert rows.count(("quick", "done")) == 3
+    assert len(slow) >= 2 and set(slow) == {"interrupted"}  # a queued one, too, if written
     assert cache_rows(p, "select status from runs") == [("interrupted",)]
     proc = outflow(p, "-n")
-    assert proc.stdout.count("left incomplete by an interrupted run") == 2
+    assert proc.stdout.count("left incomplete by an interrupted run") == len(slow)

@@ -436,3 +436,127 @@ def test_many_shell_jobs_under_a_small_descriptor_limit(tmp_path: Path) -> None:
                           cwd=project, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert len(list((project / "out").iterdir())) == 150
+
+
+# -- jobs queued in a worker behind a running one -------------------------------------
+
+
+def queue_all(ex: LocalExecutor, specs: list[JobSpec]) -> dict[int, JobResult]:
+    """``run_all``, queueing what does not fit behind running jobs when it can."""
+    pending = list(specs)
+    results: dict[int, JobResult] = {}
+    while pending or ex.running():
+        while pending and (ex.can_start(pending[0]) or ex.can_queue(pending[0])):
+            ex.start(pending.pop(0))
+        for result in ex.wait(30):
+            results[result.id] = result
+    return results
+
+
+def test_a_queued_job_starts_when_the_one_before_it_ends(
+    tmp_path: Path, executor: Any
+) -> None:
+    ex = executor(1)
+    first = job(tmp_path, 1, "run", "import time; time.sleep(0.5)")
+    second = job(tmp_path, 2, "run", "return 2", value_outputs=["x"])
+    ex.start(first)
+    assert not ex.can_start(second) and ex.can_queue(second)
+    ex.start(second)
+    assert ex.running() == 1 and ex.cores_in_use() == 1, "a queued job is not running"
+    results = {r.id: r for r in ex.wait(30)}
+    while len(results) < 2:
+        results.update((r.id, r) for r in ex.wait(30))
+    assert results[1].ok and results[2].ok and results[2].values == {"x": 2}
+    assert results[2].started >= results[1].ended
+    assert ex.running() == 0
+
+
+def test_only_python_jobs_without_memory_needs_are_queued(
+    tmp_path: Path, executor: Any
+) -> None:
+    ex = executor(1)
+    ex.start(job(tmp_path, 1, "run", "import time; time.sleep(0.3)"))
+    assert not ex.can_queue(job(tmp_path, 2, "shell", "true"))
+    assert not ex.can_queue(job(tmp_path, 3, "run", "pass", mem=MiB))
+    assert ex.can_queue(job(tmp_path, 4, "run", "pass"))
+    big = executor(2)
+    big.start(job(tmp_path, 5, "run", "import time; time.sleep(0.3)"))
+    big.start(job(tmp_path, 6, "run", "import time; time.sleep(0.3)"))
+    assert not big.can_queue(job(tmp_path, 7, "run", "pass", cpus=2)), \
+        "it would take more cores than the job before it frees"
+
+
+def test_a_queued_jobs_time_limit_counts_from_its_start(
+    tmp_path: Path, executor: Any
+) -> None:
+    # Queued for 1.5 s, then 0.5 s of its own: within its limit of 1 s only
+    # if the limit counts from when it started.
+    ex = executor(1)
+    results = queue_all(ex, [
+        job(tmp_path, 1, "run", "import time; time.sleep(1.5)"),
+        job(tmp_path, 2, "run", "import time; time.sleep(0.5)", time=1),
+        job(tmp_path, 3, "run", "import time; time.sleep(60)", time=1),
+    ])
+    assert results[1].ok and results[2].ok, results[2].error
+    assert results[3].error == "exceeded its time limit of 1s"
+
+
+def test_a_job_queued_behind_one_killed_for_its_time_comes_back_unstarted(
+    tmp_path: Path, executor: Any
+) -> None:
+    ex = executor(1)
+    marker = tmp_path / "second-ran"
+    ex.start(job(tmp_path, 1, "run", "import time; time.sleep(60)", time=1))
+    ex.start(job(tmp_path, 2, "run", f"open({str(marker)!r}, 'w').close()"))
+    results: dict[int, JobResult] = {}
+    while len(results) < 2:
+        results.update((r.id, r) for r in ex.wait(30))
+    assert results[1].error == "exceeded its time limit of 1s"
+    assert results[2].ran is False and not results[2].ok
+    assert not marker.exists()
+
+
+def test_a_dying_worker_returns_its_queued_job_unstarted(
+    tmp_path: Path, executor: Any
+) -> None:
+    ex = executor(1)
+    ex.start(job(tmp_path, 1, "run", "import os, time; time.sleep(0.3); os._exit(3)"))
+    ex.start(job(tmp_path, 2, "run", "return 1", value_outputs=["x"]))
+    results: dict[int, JobResult] = {}
+    while len(results) < 2:
+        results.update((r.id, r) for r in ex.wait(30))
+    assert "exited with status 3" in (results[1].error or "")
+    assert results[1].ran and results[2].ran is False
+    ex.start(job(tmp_path, 2, "run", "return 1", value_outputs=["x"]))  # as the engine does
+    (again,) = ex.wait(30)
+    assert again.ok and again.values == {"x": 1}
+
+
+def test_cancel_all_reports_queued_jobs_as_never_run(tmp_path: Path, executor: Any) -> None:
+    ex = executor(1)
+    ex.start(job(tmp_path, 1, "run", "import time; time.sleep(60)"))
+    ex.start(job(tmp_path, 2, "run", "return 1"))
+    pid = next(iter(ex._jobs.values())).pid
+    results = {r.id: r for r in ex.cancel_all()}
+    assert set(results) == {1, 2}
+    assert results[1].ran and results[1].error == "cancelled"
+    assert results[2].ran is False
+    assert ex.running() == 0
+    assert gone(pid)
+
+
+def test_a_withdrawn_queued_job_does_not_run(tmp_path: Path, executor: Any) -> None:
+    ex = executor(1)
+    ex.start(job(tmp_path, 1, "run", "import time; time.sleep(0.5)"))
+    ex.start(job(tmp_path, 2, "run", "import time; time.sleep(60)"))
+    ex.withdraw_queued()
+    results: dict[int, JobResult] = {}
+    while len(results) < 2:
+        results.update((r.id, r) for r in ex.wait(30))
+    assert results[1].ok
+    assert results[2].ran is False
+    assert ex.running() == 0
+    # The worker that held it is gone; the next job gets another one.
+    ex.start(job(tmp_path, 3, "run", "return 3", value_outputs=["x"]))
+    (third,) = ex.wait(30)
+    assert third.ok and third.values == {"x": 3}

@@ -7,6 +7,17 @@ a Python start-up. Shell jobs run as ``bash -c`` children in their own session.
 together (one ``poll`` set, kept from one wait to the next), so nothing polls
 in a loop; it wakes up early enough to enforce time limits.
 
+A worker may also hold one job *queued* behind the one it runs: sent
+before the running job ends, so the worker goes on to it at once instead of
+waiting for this process to collect the first result and send the next
+job (``can_queue``; the engine queues only when nothing waits for cores).
+A queued job is not running: it takes no cores (it takes over, when it
+starts, no more cores than the job it follows frees), and its time limit
+counts from its start. If its worker ends without starting it (killed
+with the job before it, or the run cancelled), or the engine withdraws it
+(``withdraw_queued``: the run is stopping), its result says it never ran
+(``JobResult.ran``).
+
 Killing a job means its whole process tree: the descendants found through
 psutil plus, for shell jobs, the process group of their session. SIGTERM
 first, SIGKILL after a grace period.
@@ -133,6 +144,8 @@ class _Worker:
     process: psutil.Process
     conn: Connection
     pidfd: int | None
+    queued: _Job | None = None  # sent, to start when the running job ends
+    withdrawn: bool = False  # the queued job must not start: end the worker first
 
 
 @dataclass
@@ -155,6 +168,9 @@ class _Job:
     since: float = field(default_factory=time.monotonic)
     log_fd: int | None = None  # a shell job's, ours to close
     answered: bool = False  # its worker sent its result (with its output)
+    worker_free: bool = False  # its worker answered and goes on to its next job
+    after_failure: bool = False  # it was queued behind a job that failed
+    withdrawn: bool = False  # killed by withdraw_queued(): it never ran, as far as we say
 
     @property
     def pid(self) -> int:
@@ -224,6 +240,26 @@ class LocalExecutor:
                 return False
         return True
 
+    def can_queue(self, spec: JobSpec) -> bool:
+        """Whether ``start`` would queue ``spec`` behind a running Python job
+        (when ``can_start`` is False): see the module's docstring."""
+        return self._queue_behind(spec) is not None
+
+    def withdraw_queued(self) -> None:
+        """Queued jobs must not start (the run stops after a failure): each
+        one's worker is ended as soon as the job before it answers, and the
+        queued job reported as never run. So is a job that started, queued
+        behind a job that failed, in the moment since that failure: its
+        worker went on to it before we read the failure."""
+        for job in list(self._jobs.values()):
+            if job.worker is None:
+                continue
+            if job.worker.queued is not None:
+                job.worker.withdrawn = True
+            if job.after_failure:
+                job.withdrawn = True
+                self._done += self._cancel([job])
+
     def start(self, spec: JobSpec) -> None:
         if self._closed:
             raise RuntimeError("the executor is closed")
@@ -239,6 +275,11 @@ class LocalExecutor:
                                        log=self._temp_log(spec.id) if temp_log else spec.log)
         log = os.path.join(spec.workdir, spec.log)
         started = time.time()
+        if self.cores_in_use() + cpus > self.cores:
+            behind = self._queue_behind(spec)
+            if behind is not None:
+                self._queue(spec, log, behind, temp_log)
+                return
         try:
             if spec.kind == "shell":
                 job = self._start_shell(spec, log)
@@ -279,6 +320,8 @@ class LocalExecutor:
                 result = self._collect(self._jobs[job_id], readable)
                 if result is not None:
                     results.append(result)
+            results += self._done  # queued jobs that will never start
+            self._done = []
             if not results and end is not None and time.monotonic() >= end:
                 return results
 
@@ -286,7 +329,11 @@ class LocalExecutor:
         return len(self._jobs)
 
     def cancel_all(self) -> list[JobResult]:
-        return self._cancel(list(self._jobs.values()))
+        """The results of running jobs (cancelled) and of queued ones (never ran)."""
+        results = self._cancel(list(self._jobs.values()))
+        results += self._done
+        self._done = []
+        return results
 
     def close(self) -> None:
         if self._closed:
@@ -381,6 +428,74 @@ class LocalExecutor:
             worker.conn.send_bytes(data)
         return _Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
                     process=worker.process, pidfd=worker.pidfd, worker=worker)
+
+    def _queue_behind(self, spec: JobSpec) -> _Job | None:
+        """A running Python job that ``spec`` can be queued behind: its worker
+        holds no other, it is not being killed, and it frees at least the
+        cores ``spec`` takes. Not for jobs asking for memory: whether that is
+        available is known only when they start."""
+        if spec.kind == "shell" or spec.mem:
+            return None
+        cpus = self.grant(spec.cpus)
+        for job in self._jobs.values():
+            worker = job.worker
+            if (worker is not None and worker.queued is None and not worker.withdrawn
+                    and job.failure is None and job.cpus >= cpus):
+                return job
+        return None
+
+    def _queue(self, spec: JobSpec, log: str, behind: _Job, temp_log: bool) -> None:
+        worker = behind.worker
+        assert worker is not None
+        try:
+            data = pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            self._done.append(JobResult(
+                id=spec.id, ok=False, error=f"cannot start the job: its inputs cannot be "
+                f"pickled: {exc}", started=time.time(), ended=time.time(), host=self._host))
+            return
+        job = _Job(spec=spec, cpus=spec.cpus, log=log, started=0.0, process=worker.process,
+                   pidfd=worker.pidfd, worker=worker, temp_log=temp_log)
+        worker.queued = job
+        try:
+            worker.conn.send_bytes(data)
+        except OSError:  # the worker is dying: its running job says why
+            worker.withdrawn = True
+
+    def _next_job(self, worker: _Worker, after_failure: bool) -> None:
+        """The worker answered: its queued job is running from now on, or it
+        is idle."""
+        job, worker.queued = worker.queued, None
+        if job is None:
+            self._idle.append(worker)
+            return
+        if worker.withdrawn:
+            worker.withdrawn = False
+            self._end_worker(worker)
+            self._done.append(_never_ran(job.spec.id, self._host))
+            return
+        job.started = time.time()
+        job.since = time.monotonic()
+        job.after_failure = after_failure
+        if job.spec.time:
+            job.deadline = job.since + job.spec.time
+        self._jobs[job.spec.id] = job
+        self._watch(worker.conn.fileno(), job.spec.id)
+        if worker.pidfd is not None:
+            self._watch(worker.pidfd, job.spec.id)
+
+    def _end_worker(self, worker: _Worker) -> None:
+        """Kill a worker (and what its job started) that has no running job
+        of ours: its queued job may have begun."""
+        _killpg(worker.proc.pid, signal.SIGKILL)
+        try:
+            for child in worker.process.children(recursive=True):
+                child.kill()
+        except psutil.Error:
+            pass
+        self._forget(worker.proc.pid)
+        _reap(worker.proc)
+        _close_worker(worker)
 
     def _env(self, cpus: int) -> dict[str, str]:
         env = self._envs.get(cpus)
@@ -481,6 +596,12 @@ class LocalExecutor:
             return None
         del self._jobs[job.spec.id]
         self._unwatch_job(job)
+        if job.worker is not None:
+            if job.worker_free:
+                self._next_job(job.worker, after_failure=not result.ok)
+            elif job.worker.queued is not None:  # the worker is gone: it never started
+                self._done.append(_never_ran(job.worker.queued.spec.id, self._host))
+                job.worker.queued = None
         if job.log_fd is not None:
             # Not while a process of its group may still write to it.
             printed = not self._logs.close(job.log, job.log_fd, not _group_alive(job.pid))
@@ -488,6 +609,8 @@ class LocalExecutor:
             result.output = read_output(job.log) if printed else ""
         elif not job.answered:  # a worker read its job's log itself
             result.output = read_output(job.log)
+        if job.withdrawn:
+            result.ran = False
         if job.temp_log:
             _remove(job.log)
         return result
@@ -510,11 +633,10 @@ class LocalExecutor:
                 if received is None and not _exited(worker.proc.pid):
                     return None
             if isinstance(received, JobResult):
-                self._idle.append(worker)
-                job.answered = True
+                job.answered = job.worker_free = True
                 return received
             if isinstance(received, str):  # a result that cannot be unpickled here
-                self._idle.append(worker)
+                job.worker_free = True
                 return self._failed(job, received, 1)
         elif not _exited(worker.proc.pid):
             return None
@@ -564,6 +686,8 @@ class LocalExecutor:
 
     def _cancel(self, jobs: list[_Job]) -> list[JobResult]:
         for job in jobs:
+            if job.worker is not None:  # what it holds queued must not start now
+                job.worker.withdrawn = True
             self._killing(job, job.failure or "cancelled")
             self._signal_tree(job, signal.SIGTERM)
         alive = _wait_gone([p for j in jobs for p in j.tree.values()], self.grace)
@@ -577,9 +701,13 @@ class LocalExecutor:
             if result is None:  # cannot happen once its process is gone; be safe
                 del self._jobs[job.spec.id]
                 self._unwatch_job(job)
+                if job.worker is not None and job.worker.queued is not None:
+                    self._done.append(_never_ran(job.worker.queued.spec.id, self._host))
+                    job.worker.queued = None
                 if job.log_fd is not None:
                     self._logs.close(job.log, job.log_fd, reusable=False)
                 result = self._failed(job, job.failure or "cancelled", None)
+                result.ran = not job.withdrawn
             results.append(result)
         return results
 
@@ -739,6 +867,10 @@ def _receive(conn: Connection, readable: bool = False) -> JobResult | str | None
     if not isinstance(result, JobResult):
         return f"the worker sent {type(result).__name__} instead of a result"
     return result
+
+
+def _never_ran(job_id: int, host: str) -> JobResult:
+    return JobResult(id=job_id, ok=False, error="not started", ran=False, host=host)
 
 
 def _close_worker(worker: _Worker) -> None:
