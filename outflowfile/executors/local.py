@@ -169,7 +169,6 @@ class _Job:
     log_fd: int | None = None  # a shell job's, ours to close
     answered: bool = False  # its worker sent its result (with its output)
     worker_free: bool = False  # its worker answered and goes on to its next job
-    after_failure: bool = False  # it was queued behind a job that failed
     withdrawn: bool = False  # killed by withdraw_queued(): it never ran, as far as we say
 
     @property
@@ -209,6 +208,9 @@ class LocalExecutor:
         self._poll = select.poll()
         self._watched: dict[int, int] = {}
         self._idle: list[_Worker] = []
+        # Jobs that started, queued behind a job that failed, since the last
+        # wait() returned: withdraw_queued() ends them (see there).
+        self._after_failure: list[_Job] = []
         self._done: list[JobResult] = []  # failed to start; reported by wait()
         self._tmpdir: str | None = None
         self._closed = False
@@ -251,14 +253,15 @@ class LocalExecutor:
         queued job reported as never run. So is a job that started, queued
         behind a job that failed, in the moment since that failure: its
         worker went on to it before we read the failure."""
-        for job in list(self._jobs.values()):
-            if job.worker is None:
-                continue
-            if job.worker.queued is not None:
+        for job in self._jobs.values():
+            if job.worker is not None and job.worker.queued is not None:
                 job.worker.withdrawn = True
-            if job.after_failure:
-                job.withdrawn = True
-                self._done += self._cancel([job])
+        started = [j for j in self._after_failure if self._jobs.get(j.spec.id) is j]
+        self._after_failure = []
+        for job in started:
+            job.withdrawn = True
+        if started:
+            self._done += self._cancel(started)
 
     def start(self, spec: JobSpec) -> None:
         if self._closed:
@@ -302,6 +305,7 @@ class LocalExecutor:
 
     def wait(self, timeout: float | None) -> list[JobResult]:
         end = None if timeout is None else time.monotonic() + timeout
+        self._after_failure = []
         results, self._done = self._done, []
         while True:
             self._enforce_time_limits()
@@ -476,7 +480,8 @@ class LocalExecutor:
             return
         job.started = time.time()
         job.since = time.monotonic()
-        job.after_failure = after_failure
+        if after_failure:
+            self._after_failure.append(job)
         if job.spec.time:
             job.deadline = job.since + job.spec.time
         self._jobs[job.spec.id] = job
