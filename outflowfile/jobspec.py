@@ -67,6 +67,12 @@ class JobResult:
     ran: bool = True
 
 
+#: What the local pool sends a worker after a job of its failed, once it
+#: knows whether the job queued behind it may start (GO) or not (DROP).
+GO = "go"
+DROP = "drop"
+
+
 def thread_env(cpus: int) -> dict[str, str]:
     """The environment that tells a job how many cores it has."""
     n = str(cpus)

@@ -26,7 +26,7 @@ import psutil
 
 from outflowfile import runner
 from outflowfile import values as valuecodec
-from outflowfile.jobspec import JobResult, JobSpec, thread_env
+from outflowfile.jobspec import GO, JobResult, JobSpec, thread_env
 from outflowfile.logfiles import LogFiles, create, read_output
 
 _PR_SET_PDEATHSIG = 1
@@ -43,17 +43,37 @@ def main(argv: list[str]) -> None:
     host = socket.gethostname()
     me = psutil.Process()
     logs = LogFiles()
+    # After a job fails, the job sent behind it (if any) waits for GO: the
+    # run may be stopping, and then it must not start at all (DROP).
+    failed = False
     try:
         while True:
-            try:
-                spec = conn.recv()
-            except (EOFError, OSError):
-                return
+            spec = _receive(conn)
             if spec is None:
                 return
-            _send(conn, run_job(spec, host, me, logs, with_output=True))
+            if isinstance(spec, str):  # GO: nothing was queued behind the failure
+                failed = False
+                continue
+            if failed:
+                failed = False
+                verdict = _receive(conn)
+                if verdict is None:
+                    return
+                if verdict != GO:
+                    continue
+            result = run_job(spec, host, me, logs, with_output=True)
+            _send(conn, result)
+            failed = not result.ok  # as sent: the pool holds what follows alike
     finally:
         logs.discard()
+
+
+def _receive(conn: Connection) -> Any:
+    """The next message; None at the end (or when told to stop)."""
+    try:
+        return conn.recv()
+    except (EOFError, OSError):
+        return None
 
 
 def _die_with_parent(parent_pid: int) -> None:

@@ -560,3 +560,27 @@ def test_a_withdrawn_queued_job_does_not_run(tmp_path: Path, executor: Any) -> N
     ex.start(job(tmp_path, 3, "run", "return 3", value_outputs=["x"]))
     (third,) = ex.wait(30)
     assert third.ok and third.values == {"x": 3}
+
+
+def test_a_job_queued_behind_a_failure_waits_for_the_callers_word(
+    tmp_path: Path, executor: Any
+) -> None:
+    marker = tmp_path / "queued-ran"
+    ex = executor(1)
+    ex.start(job(tmp_path, 1, "run", "import time; time.sleep(0.3); raise ValueError('x')"))
+    ex.start(job(tmp_path, 2, "run", f"open({str(marker)!r}, 'w').close()"))
+    (failed,) = ex.wait(30)
+    assert failed.id == 1 and not failed.ok
+    time.sleep(0.3)  # were it not held, it would have run by now
+    assert not marker.exists()
+    ex.withdraw_queued()
+    (dropped,) = ex.wait(30)
+    assert dropped.id == 2 and dropped.ran is False
+    assert not marker.exists()
+    # The same again, but the caller goes on: the held job runs.
+    ex.start(job(tmp_path, 3, "run", "import time; time.sleep(0.3); raise ValueError('x')"))
+    ex.start(job(tmp_path, 4, "run", f"open({str(marker)!r}, 'w').close()"))
+    (failed,) = ex.wait(30)
+    assert failed.id == 3
+    (ran,) = ex.wait(30)
+    assert ran.id == 4 and ran.ok and marker.exists()

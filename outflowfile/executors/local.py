@@ -47,7 +47,7 @@ from typing import Any
 import psutil
 
 from outflowfile import machine, runner
-from outflowfile.jobspec import JobResult, JobSpec, thread_env
+from outflowfile.jobspec import DROP, GO, JobResult, JobSpec, thread_env
 from outflowfile.logfiles import LogFiles, read_output
 
 #: How often to look at jobs when pidfds are not available.
@@ -208,9 +208,9 @@ class LocalExecutor:
         self._poll = select.poll()
         self._watched: dict[int, int] = {}
         self._idle: list[_Worker] = []
-        # Jobs that started, queued behind a job that failed, since the last
-        # wait() returned: withdraw_queued() ends them (see there).
-        self._after_failure: list[_Job] = []
+        # Workers whose job failed, holding the job queued behind it until
+        # the next wait() (GO) or withdraw_queued() (DROP): see worker.py.
+        self._held: list[_Worker] = []
         self._done: list[JobResult] = []  # failed to start; reported by wait()
         self._tmpdir: str | None = None
         self._closed = False
@@ -248,20 +248,15 @@ class LocalExecutor:
         return self._queue_behind(spec) is not None
 
     def withdraw_queued(self) -> None:
-        """Queued jobs must not start (the run stops after a failure): each
-        one's worker is ended as soon as the job before it answers, and the
-        queued job reported as never run. So is a job that started, queued
-        behind a job that failed, in the moment since that failure: its
-        worker went on to it before we read the failure."""
+        """Queued jobs must not start (the run stops after a failure). One
+        behind a job that failed has not: its worker waits to be told, and
+        is told to drop it. Any other one's worker is ended as soon as the
+        job before it answers (it may have begun the queued job). Either is
+        reported as never run."""
+        self._release_held(DROP)
         for job in self._jobs.values():
             if job.worker is not None and job.worker.queued is not None:
                 job.worker.withdrawn = True
-        started = [j for j in self._after_failure if self._jobs.get(j.spec.id) is j]
-        self._after_failure = []
-        for job in started:
-            job.withdrawn = True
-        if started:
-            self._done += self._cancel(started)
 
     def start(self, spec: JobSpec) -> None:
         if self._closed:
@@ -305,7 +300,7 @@ class LocalExecutor:
 
     def wait(self, timeout: float | None) -> list[JobResult]:
         end = None if timeout is None else time.monotonic() + timeout
-        self._after_failure = []
+        self._release_held(GO)  # the caller had its chance to withdraw them
         results, self._done = self._done, []
         while True:
             self._enforce_time_limits()
@@ -334,6 +329,7 @@ class LocalExecutor:
 
     def cancel_all(self) -> list[JobResult]:
         """The results of running jobs (cancelled) and of queued ones (never ran)."""
+        self._release_held(DROP)
         results = self._cancel(list(self._jobs.values()))
         results += self._done
         self._done = []
@@ -343,7 +339,7 @@ class LocalExecutor:
         if self._closed:
             return
         self._closed = True
-        if self._jobs:
+        if self._jobs or self._held:
             self.cancel_all()
         for worker in self._idle:
             self._forget(worker.proc.pid)
@@ -368,7 +364,9 @@ class LocalExecutor:
         return results[0] if results else None
 
     def cores_in_use(self) -> int:
-        return sum(j.cpus for j in self._jobs.values())
+        """Of running jobs, and of those held after a failure (they may start)."""
+        held = sum(w.queued.cpus for w in self._held if w.queued is not None)
+        return sum(j.cpus for j in self._jobs.values()) + held
 
     def mem_in_use(self) -> int:
         """The memory running jobs asked for."""
@@ -466,22 +464,61 @@ class LocalExecutor:
         except OSError:  # the worker is dying: its running job says why
             worker.withdrawn = True
 
-    def _next_job(self, worker: _Worker, after_failure: bool) -> None:
-        """The worker answered: its queued job is running from now on, or it
-        is idle."""
+    def _answered(self, worker: _Worker, failed: bool) -> None:
+        """The worker answered. After a failure it waits to hear whether its
+        queued job may start (see worker.py)."""
+        if not failed:
+            self._next_job(worker)
+        elif worker.queued is None:
+            self._tell(worker, GO)
+            self._idle.append(worker)
+        elif worker.withdrawn:
+            self._tell(worker, DROP)
+            self._drop_queued(worker)
+        else:
+            self._held.append(worker)
+
+    def _release_held(self, verdict: str) -> None:
+        held, self._held = self._held, []
+        for worker in held:
+            if not self._tell(worker, verdict):
+                self._end_worker(worker)
+                self._drop_queued(worker, idle=False)
+            elif verdict == DROP:
+                self._drop_queued(worker)
+            else:
+                self._next_job(worker)
+
+    def _tell(self, worker: _Worker, verdict: str) -> bool:
+        try:
+            worker.conn.send(verdict)
+        except OSError:  # it died meanwhile
+            return False
+        return True
+
+    def _drop_queued(self, worker: _Worker, idle: bool = True) -> None:
+        """Its queued job never starts: the worker was told so (or is gone)."""
         job, worker.queued = worker.queued, None
+        worker.withdrawn = False
+        if job is not None:
+            self._done.append(_never_ran(job.spec.id, self._host))
+        if idle:
+            self._idle.append(worker)
+
+    def _next_job(self, worker: _Worker) -> None:
+        """The worker went on: to its queued job, which is running from now
+        on (withdrawn meanwhile, it is ended with its worker), or to waiting."""
+        job = worker.queued
         if job is None:
             self._idle.append(worker)
             return
         if worker.withdrawn:
-            worker.withdrawn = False
             self._end_worker(worker)
-            self._done.append(_never_ran(job.spec.id, self._host))
+            self._drop_queued(worker, idle=False)
             return
+        worker.queued = None
         job.started = time.time()
         job.since = time.monotonic()
-        if after_failure:
-            self._after_failure.append(job)
         if job.spec.time:
             job.deadline = job.since + job.spec.time
         self._jobs[job.spec.id] = job
@@ -603,7 +640,7 @@ class LocalExecutor:
         self._unwatch_job(job)
         if job.worker is not None:
             if job.worker_free:
-                self._next_job(job.worker, after_failure=not result.ok)
+                self._answered(job.worker, failed=job.answered and not result.ok)
             elif job.worker.queued is not None:  # the worker is gone: it never started
                 self._done.append(_never_ran(job.worker.queued.spec.id, self._host))
                 job.worker.queued = None
