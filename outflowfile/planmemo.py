@@ -143,8 +143,11 @@ def check(path: Path, print_: str, db: Path, workdir: Path) -> Check:
     state = read_state(db)
     if state is None or state != header.get("cache"):
         return Check()
+    try:
+        stamps = stamps_line.decode("ascii").split(",") if stamps_line else []
+    except UnicodeDecodeError:
+        return Check()
     paths = paths_text.decode(*_ENCODING).split("\0") if paths_text else []
-    stamps = stamps_line.decode().split(",") if stamps_line else []
     if len(stamps) != 2 * len(paths):
         return Check()
     result = Check(stats={})

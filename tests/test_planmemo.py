@@ -170,10 +170,18 @@ def test_forcing_ignores_the_memo(project: Path) -> None:
     assert "Would run 4 jobs" in proc.stdout
 
 
-def test_a_broken_memo_is_only_a_full_plan(project: Path) -> None:
-    memo_path(project).write_text('{"format": 3, "fingerprint": ')
+@pytest.mark.parametrize(
+    "garbage",
+    [b'{"format": 3, "fingerprint": ', b"\xff\xfe\n\x00", b"", "header\n\xff\n"],
+    ids=["cut short", "binary", "empty", "stamps not ascii"],
+)
+def test_a_broken_memo_is_only_a_full_plan(project: Path, garbage: bytes | str) -> None:
+    if isinstance(garbage, str):  # the real header, then garbage
+        head = memo_path(project).read_bytes().split(b"\n", 1)[0]
+        garbage = head + b"\n\xff\xfe\nsome/path"
+    memo_path(project).write_bytes(garbage)
     proc = outflow(project, "-n")
-    assert "4 jobs up to date" in proc.stdout
+    assert "4 jobs up to date" in proc.stdout and not proc.stderr
     mark_memo(project)  # written anew
     assert answered_from_memo(outflow(project, "-n").stdout)
 
