@@ -278,13 +278,11 @@ class MemoSpot:
 def _memo_spot(request: RunRequest, model: Outflowfile, config: dict[str, Any]) -> MemoSpot | None:
     """None when the memo does not apply: another database than the
     project's SQLite file, or -F/-R (which run jobs whatever the files say)."""
-    if request.db or os.environ.get("OUTFLOW_DB") or request.forceall or request.forcerun:
-        return None
-    if not model.digest:
+    db = own_sqlite(request)
+    if db is None or request.forceall or request.forcerun or not model.digest:
         return None
     from outflowfile import planmemo
 
-    state = request.workdir / STATE_DIR
     try:
         print_ = planmemo.fingerprint(
             request.outflowfile, model.digest, request.workdir, config,
@@ -292,7 +290,7 @@ def _memo_spot(request: RunRequest, model: Outflowfile, config: dict[str, Any]) 
         )  # fmt: skip
     except (TypeError, ValueError):  # a config value that cannot be encoded
         return None
-    return MemoSpot(state / planmemo.FILENAME, state / "outflow.db", print_)
+    return MemoSpot(db.with_name(planmemo.FILENAME), db, print_)
 
 
 def _memo_outcome(memo: MemoSpot, request: RunRequest) -> tuple[Outcome | None, Check]:
@@ -404,10 +402,18 @@ def _plan_snapshot(prep: Prepared) -> Snapshot:
     if prep.cache_state is not None:
         from outflowfile.snapshot import read_sqlite_by_key
 
-        return read_sqlite_by_key(
-            prep.request.workdir / STATE_DIR / "outflow.db", prep.cache_state
-        )
+        db = own_sqlite(prep.request)
+        assert db is not None  # the memo is used only with the project's SQLite file
+        return read_sqlite_by_key(db, prep.cache_state)
     return _load_snapshot(prep.request)
+
+
+def own_sqlite(request: RunRequest) -> Path | None:
+    """The project's own SQLite cache file, unless --db or OUTFLOW_DB names
+    another database."""
+    if request.db or os.environ.get("OUTFLOW_DB"):
+        return None
+    return request.workdir / STATE_DIR / "outflow.db"
 
 
 def _load_snapshot(request: RunRequest, full: bool = False) -> Snapshot:
@@ -416,8 +422,9 @@ def _load_snapshot(request: RunRequest, full: bool = False) -> Snapshot:
     planning does not need unless ``full``."""
     from outflowfile.snapshot import read_sqlite
 
-    if not (request.db or os.environ.get("OUTFLOW_DB")):
-        snapshot = read_sqlite(request.workdir / STATE_DIR / "outflow.db", full)
+    db = own_sqlite(request)
+    if db is not None:
+        snapshot = read_sqlite(db, full)
         if snapshot is not None:
             return snapshot
     cache = _open_cache(request)
@@ -504,11 +511,12 @@ def _real_run(prep: Prepared) -> Outcome:
 
 
 def _cache_state_now(request: RunRequest) -> list[Any] | None:
-    if request.db or os.environ.get("OUTFLOW_DB"):
+    db = own_sqlite(request)
+    if db is None:
         return None
     from outflowfile import planmemo
 
-    return planmemo.read_state(request.workdir / STATE_DIR / "outflow.db")
+    return planmemo.read_state(db)
 
 
 def _history(request: RunRequest, snapshot: Snapshot) -> History:
@@ -524,8 +532,9 @@ def _history(request: RunRequest, snapshot: Snapshot) -> History:
         for r in snapshot.by_key.values()
         if r.ended is not None and r.started is not None
     ]
-    if not rows and not (request.db or os.environ.get("OUTFLOW_DB")):
-        rows = read_durations(request.workdir / STATE_DIR / "outflow.db")
+    db = own_sqlite(request)
+    if not rows and db is not None:
+        rows = read_durations(db)
     return History.from_durations(rows)
 
 

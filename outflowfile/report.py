@@ -58,7 +58,7 @@ class ReportData:
 def collect(request: RunRequest, model: Outflowfile, console: Console) -> ReportData:
     """What the report shows: the plan's task graph, and from the cache the
     last run and every job's latest result. Only reads."""
-    from outflowfile.project import STATE_DIR, open_cache, plan_only
+    from outflowfile.project import open_cache, own_sqlite, plan_only
 
     planned = plan_only(request, model, console)
     data = ReportData(
@@ -67,8 +67,8 @@ def collect(request: RunRequest, model: Outflowfile, console: Console) -> Report
         generated=time.time(),
         graph=graphview.task_view(planned),
     )
-    default_db = request.workdir / STATE_DIR / "outflow.db"
-    if not (request.db or os.environ.get("OUTFLOW_DB")) and not default_db.exists():
+    own = own_sqlite(request)
+    if own is not None and not own.exists():
         return data  # nothing ran yet; do not make an empty cache
     cache = open_cache(request)
     try:
