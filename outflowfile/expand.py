@@ -328,6 +328,18 @@ class Graph:
     def jobs(self) -> list[Job]:
         return [n for n in self.nodes if isinstance(n, Job)]
 
+    def known_files(self) -> list[str]:
+        """The files of every job whose paths are known yet, each once:
+        its output files, then its input files."""
+        paths: dict[str, None] = {}
+        for node in self.nodes:
+            if type(node) is Job and node.output_files is not None:
+                for path in node.output_files.values():
+                    paths[path] = None
+                for path in node.inputs:
+                    paths[path] = None
+        return list(paths)
+
     def _add(self, node: Node) -> None:
         self.nodes.append(node)
         self.fresh.append(node)

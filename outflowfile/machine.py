@@ -17,8 +17,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
-
 CGROUP_ROOT = "/sys/fs/cgroup"
 PROC_CGROUP = "/proc/self/cgroup"
 
@@ -54,6 +52,8 @@ def cpu_quota(cgroup_root: str = CGROUP_ROOT, proc_cgroup: str = PROC_CGROUP) ->
 
 def total_memory(cgroup_root: str = CGROUP_ROOT, proc_cgroup: str = PROC_CGROUP) -> int:
     """Bytes of memory this process's jobs may use in all."""
+    import psutil  # here: a plan (prestat.py) asks only for the cores
+
     total = psutil.virtual_memory().total
     for limit, _usage in _memory_levels(cgroup_root, proc_cgroup):
         total = min(total, limit)
@@ -62,6 +62,8 @@ def total_memory(cgroup_root: str = CGROUP_ROOT, proc_cgroup: str = PROC_CGROUP)
 
 def available_memory(cgroup_root: str = CGROUP_ROOT, proc_cgroup: str = PROC_CGROUP) -> int:
     """Bytes of memory a new job could use now."""
+    import psutil
+
     available = psutil.virtual_memory().available
     for limit, usage in _memory_levels(cgroup_root, proc_cgroup):
         if usage is not None:

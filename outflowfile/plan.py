@@ -64,10 +64,15 @@ _NOT_SEEN: Any = object()
 
 @dataclass
 class FileState:
-    """Stats each file at most once per run; forget a path when a job writes it."""
+    """Stats each file at most once per run; forget a path when a job writes it.
+
+    ``ahead`` holds stats taken before the plan asked (prestat.py): a path
+    is taken from there the first time the plan asks for it, so that
+    ``seen`` holds only the files the plan looked at."""
 
     workdir: str
     _stats: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+    ahead: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     _prefix: str = field(default="", init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -82,6 +87,10 @@ class FileState:
         value = stats.get(path, _NOT_SEEN)
         if value is not _NOT_SEEN:
             return value
+        value = self.ahead.pop(path, _NOT_SEEN)
+        if value is not _NOT_SEEN:
+            stats[path] = value
+            return value
         try:  # full_path, inline: called once per file of the workflow
             st = os.stat(path if path[:1] == "/" else self._prefix + path)
             value = stats[path] = (st.st_mtime_ns, st.st_size)
@@ -91,9 +100,11 @@ class FileState:
 
     def forget(self, path: str) -> None:
         self._stats.pop(path, None)
+        self.ahead.pop(path, None)
 
     def seen(self) -> dict[str, tuple[int, int] | None]:
-        """Every file stat-ed so far: (mtime in ns, size), or None if missing."""
+        """Every file the plan or run looked at, as last stat-ed: (mtime in
+        ns, size), or None if missing."""
         return self._stats
 
     def stamp(self, path: str, with_hash: bool) -> Stamp | None:

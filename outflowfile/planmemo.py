@@ -62,6 +62,9 @@ class Check:
     # deciding), and the state of the cache, the same as the memo's.
     unchanged: set[str] | None = None
     state: list[Any] | None = None
+    # When the fingerprint or the cache differ: the files the memo lists,
+    # for the plan to stat ahead (prestat.py).
+    paths: list[str] | None = None
 
 
 def fingerprint(
@@ -138,16 +141,16 @@ def check(path: Path, print_: str, db: Path, workdir: Path) -> Check:
         return Check()
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         return Check()
+    paths = paths_text.decode(*_ENCODING).split("\0") if paths_text else []
     if header.get("fingerprint") != print_:
-        return Check()
+        return Check(paths=paths)
     state = read_state(db)
     if state is None or state != header.get("cache"):
-        return Check()
+        return Check(paths=paths)
     try:
         stamps = stamps_line.decode("ascii").split(",") if stamps_line else []
     except UnicodeDecodeError:
         return Check()
-    paths = paths_text.decode(*_ENCODING).split("\0") if paths_text else []
     if len(stamps) != 2 * len(paths):
         return Check()
     result = Check(stats={})
@@ -164,10 +167,29 @@ def _compare(
 ) -> tuple[set[str], bool]:
     """Stat each path (into ``stats``): the files that exist with the stamp
     the memo has for them, and whether every path is as the memo has it
-    (missing ones still missing)."""
+    (missing ones still missing). A helper process stats the second half
+    of a long list meanwhile (prestat.py)."""
+    from outflowfile.prestat import Prestat
+
     prefix = os.path.join(workdir, "")
+    half = len(paths) // 2
+    helper = Prestat.start(paths[half:], str(workdir))
+    unchanged: set[str] = set()
+    if helper is None:
+        return unchanged, _stat_and_compare(paths, stamps, prefix, stats, unchanged)
+    same = _stat_and_compare(paths[:half], stamps, prefix, stats, unchanged)
+    rest, flat = stamps[2 * half :], helper.collect_flat()
+    if flat is None:  # the helper failed: stat its half here
+        return unchanged, _stat_and_compare(helper.paths, rest, prefix, stats, unchanged) and same
+    return unchanged, _compare_found(helper.paths, flat, rest, stats, unchanged) and same
+
+
+def _stat_and_compare(
+    paths: list[str], stamps: list[str], prefix: str, stats: Stats, unchanged: set[str]
+) -> bool:
+    """Stat each path and compare it with its stamps (``stamps[2i]``,
+    ``stamps[2i+1]``); True when every one is as the memo has it."""
     stat = os.stat
-    unchanged = set()
     same = True
     for i, p in enumerate(paths):
         try:
@@ -181,4 +203,26 @@ def _compare(
             unchanged.add(p)
         else:
             same = False
-    return unchanged, same
+    return same
+
+
+def _compare_found(
+    paths: list[str], flat: list[int], stamps: list[str], stats: Stats, unchanged: set[str]
+) -> bool:
+    """``_stat_and_compare`` for stats a helper found: ``flat`` holds the
+    mtime and size of each path in turn (prestat.py)."""
+    from outflowfile.prestat import MISSING
+
+    same = True
+    for i, p in enumerate(paths):
+        mtime, size = flat[2 * i], flat[2 * i + 1]
+        if size == MISSING:
+            stats[p] = None
+            same = same and stamps[2 * i] == "-1"
+            continue
+        stats[p] = (mtime, size)
+        if str(mtime) == stamps[2 * i] and str(size) == stamps[2 * i + 1]:
+            unchanged.add(p)
+        else:
+            same = False
+    return same

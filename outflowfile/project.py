@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from outflowfile.executors.base import Executor
     from outflowfile.executors.cluster import ClusterRequest
     from outflowfile.planmemo import Check
+    from outflowfile.prestat import Prestat
     from outflowfile.progress import History
     from outflowfile.recorder import RunRecorder
     from outflowfile.snapshot import Snapshot
@@ -257,13 +258,35 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
             else:
                 console.summary(outcome)
             return outcome
-    prep = prepare(request, model, console, config)
-    if found is not None:
-        prep.seen, prep.unchanged, prep.cache_state = found.stats, found.unchanged, found.state
-    outcome = _dry_run(prep) if request.dry_run else _real_run(prep)
+    # The last run's files, stat-ed while the graph is made (prestat.py).
+    ahead = _prestat(request, found.paths) if found is not None and found.paths else None
+    prep = None
+    try:
+        prep = prepare(request, model, console, config)
+        if found is not None and found.unchanged is not None:
+            prep.seen, prep.unchanged, prep.cache_state = found.stats, found.unchanged, found.state
+        elif ahead is None:  # the graph's files, stat-ed while the cache is read
+            ahead = _prestat(request, prep.graph.known_files())
+        prep.prestat, ahead = ahead, None
+        outcome = _dry_run(prep) if request.dry_run else _real_run(prep)
+    finally:
+        if ahead is not None:
+            ahead.cancel()
+        if prep is not None:
+            prep.drop_prestat()
     if memo is not None:
         _remember(memo, outcome)
     return outcome
+
+
+def _prestat(request: RunRequest, paths: list[str]) -> Prestat | None:
+    """A child stating ``paths`` for the plan; none with -F, which decides
+    from no file."""
+    if request.forceall:
+        return None
+    from outflowfile.prestat import Prestat
+
+    return Prestat.start(paths, str(request.workdir))
 
 
 @dataclass
@@ -448,10 +471,12 @@ class Prepared:
     # against, when only files changed since (planmemo.py).
     unchanged: set[str] | None = None
     cache_state: list[Any] | None = None
+    prestat: Prestat | None = None  # files being stat-ed ahead of the plan
 
     def engine(
         self, snapshot: Snapshot, recorder: RunRecorder | None, executor: Any | None
     ) -> Engine:
+        prestat, self.prestat = self.prestat, None
         return Engine(
             self.graph,
             workdir=self.request.workdir,
@@ -463,8 +488,15 @@ class Prepared:
             console=self.console,
             keep=keeper(self.selection, self.graph),
             seen=self.seen,
+            prestat=prestat,
             unchanged=self.unchanged,
         )
+
+    def drop_prestat(self) -> None:
+        """Do without the stats taken ahead: files changed since."""
+        if self.prestat is not None:
+            self.prestat.cancel()
+            self.prestat = None
 
 
 def _dry_run(prep: Prepared) -> Outcome:
@@ -489,6 +521,8 @@ def _real_run(prep: Prepared) -> Outcome:
         status = "failed"
         try:
             snapshot = _plan_snapshot(prep)
+            if snapshot.running:  # its partial outputs are removed now
+                prep.drop_prestat()
             _clean_interrupted(request.workdir, recorder, snapshot, console)
             engine = prep.engine(snapshot, recorder, executor)
             console.follow(engine.counts, lambda: _history(request, snapshot))

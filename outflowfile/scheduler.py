@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outflowfile import types as typerules
 from outflowfile import values as valuecodec
@@ -53,6 +53,9 @@ from outflowfile.plan import (
 from outflowfile.progress import Counts
 from outflowfile.recorder import RunRecorder
 from outflowfile.snapshot import Snapshot, collector_paused
+
+if TYPE_CHECKING:
+    from outflowfile.prestat import Prestat
 
 COMPLETE = ("done", "skipped", "would-run")
 
@@ -132,6 +135,7 @@ class Engine:
         console: Console,
         keep: Callable[[list[Node]], list[Node]] | None = None,
         seen: dict[str, Any] | None = None,
+        prestat: Prestat | None = None,
         unchanged: set[str] | None = None,
     ) -> None:
         self.graph = graph
@@ -145,6 +149,7 @@ class Engine:
         self.keep = keep
         # Files already stat-ed this run (planmemo.py), not to be stat-ed again.
         self.files = FileState(str(workdir), {} if seen is None else seen)
+        self.prestat = prestat  # files being stat-ed for the plan, in a child
         # Files as the plan memo has them (planmemo.py): see _trusted.
         self.unchanged = unchanged
         self.planned_nodes = len(graph.nodes)  # made before the run, from the fingerprint
@@ -173,6 +178,10 @@ class Engine:
         try:
             # What planning makes lives as long as the run.
             with collector_paused(keep=True):
+                if self.prestat is not None:
+                    self._keys_ahead()  # while the child stats the files
+                    self.files.ahead = self.prestat.collect() or {}
+                    self.prestat = None
                 self._admit(self.graph.take_fresh())
                 self._drain_ready()
             while True:
@@ -197,6 +206,8 @@ class Engine:
             self._cancel_running(tell_cache=False)
             raise
         finally:
+            if self.prestat is not None:
+                self.prestat.cancel()
             self._release_graph()
         if self.stopping:
             left = ("waiting", "ready")
@@ -376,7 +387,26 @@ class Engine:
             self.queue.append((job, reason, 0))
             self.console.job_queued(job)
 
+    def _keys_ahead(self) -> None:
+        """The key of every job whose inputs are known already. One that
+        cannot be made now is made, and its error raised, when the job is
+        decided."""
+        rules_of = self.rules
+        for job in self.graph.nodes:
+            if type(job) is not Job or job.output_files is None:
+                continue
+            rules = rules_of.get(job.task.name)
+            if rules is None:
+                rules = rules_of[job.task.name] = self._rules(job.task)
+            try:
+                self.keys[job.id] = job_key(rules.def_hash, job.params or {}, job.inputs)
+            except valuecodec.UnstorableValue:
+                pass
+
     def _key(self, job: Job, rules: TaskRules) -> str:
+        key = self.keys.get(job.id)
+        if key is not None:
+            return key
         try:
             key = job_key(rules.def_hash, job.params or {}, job.inputs)
         except valuecodec.UnstorableValue as exc:
