@@ -265,7 +265,9 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
         prep = prepare(request, model, console, config)
         if found is not None and found.unchanged is not None:
             prep.seen, prep.unchanged, prep.cache_state = found.stats, found.unchanged, found.state
-        elif ahead is None:  # the graph's files, stat-ed while the cache is read
+        elif ahead is None and _has_records(request):
+            # The graph's files, stat-ed while the cache is read. (With no
+            # record, a plan stats little more than the input files.)
             ahead = _prestat(request, prep.graph.known_files())
         prep.prestat, ahead = ahead, None
         outcome = _dry_run(prep) if request.dry_run else _real_run(prep)
@@ -277,6 +279,18 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
     if memo is not None:
         _remember(memo, outcome)
     return outcome
+
+
+def _has_records(request: RunRequest) -> bool:
+    """Whether the cache holds any job (assumed of a database other than the
+    project's SQLite file)."""
+    db = own_sqlite(request)
+    if db is None:
+        return True
+    from outflowfile.planmemo import read_state
+
+    state = read_state(db)
+    return state is not None and bool(state[1])
 
 
 def _prestat(request: RunRequest, paths: list[str]) -> Prestat | None:
