@@ -16,7 +16,10 @@ fresh temporary project:
             in-process instead (each result recorded as a run records it, the
             ``cp`` done by Python), so that the phases below still run;
   noop      ``outflow -j 2 -q`` and ``outflow -n`` with everything up to date,
-            against make's no-op;
+            against make's no-op: planned in full without the plan memo
+            (``f``), after a comment is added to the Outflowfile (``o``: the
+            memo no longer applies, its list of files does), and answered
+            from the memo;
   edit      after rewriting one input: ``outflow -n`` (it plans one chain) and
             ``outflow -j 2 -q`` (it runs it), against make after the same edit.
 
