@@ -10,6 +10,25 @@ import sys
 import textwrap
 from pathlib import Path
 
+# A map of copies into one total: the shape of the plan memo's tests.
+COPY_THEN_TOTAL = """\
+config:
+    samples: list = glob("data/{sample}.txt")
+    suffix: str = "x"
+
+task copy(sample: str, suffix: str):
+    input:  src = "data/{sample}.txt"
+    output: out = "out/{sample}.{suffix}"
+    shell:  "cp {input.src} {output.out}"
+
+task total(out: list):
+    output: total = "total.txt"
+    shell:  "cat out/*.x > total.txt"
+
+workflow all:
+    map(samples -> sample) { copy } | total
+"""
+
 
 def outflow_command() -> list[str]:
     """The installed console script next to this Python, else ``python -m``."""

@@ -16,25 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.outflowtest import COPY_THEN_TOTAL as OUTFLOWFILE
 from tests.outflowtest import cache_rows, make_project, outflow
-
-OUTFLOWFILE = """\
-config:
-    samples: list = glob("data/{sample}.txt")
-    suffix: str = "x"
-
-task copy(sample: str, suffix: str):
-    input:  src = "data/{sample}.txt"
-    output: out = "out/{sample}.{suffix}"
-    shell:  "cp {input.src} {output.out}"
-
-task total(out: list):
-    output: total = "total.txt"
-    shell:  "cat out/*.x > total.txt"
-
-workflow all:
-    map(samples -> sample) { copy } | total
-"""
 
 SENTINEL = 4242
 

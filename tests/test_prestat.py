@@ -16,6 +16,7 @@ import pytest
 
 from outflowfile.machine import usable_cores
 from outflowfile.prestat import MIN_FILES, Prestat
+from tests.outflowtest import COPY_THEN_TOTAL as OUTFLOWFILE
 from tests.outflowtest import make_project, outflow, outflow_command
 
 # --- the helper itself ------------------------------------------------------
@@ -88,23 +89,6 @@ def test_cancel_ends_the_helper(tmp_path: Path) -> None:
 
 
 # --- plans it helps -----------------------------------------------------------
-
-OUTFLOWFILE = """\
-config:
-    samples: list = glob("data/{sample}.txt")
-
-task copy(sample: str):
-    input:  src = "data/{sample}.txt"
-    output: out = "out/{sample}.x"
-    shell:  "cp {input.src} {output.out}"
-
-task total(out: list):
-    output: total = "total.txt"
-    shell:  "cat out/*.x > total.txt"
-
-workflow all:
-    map(samples -> sample) { copy } | total
-"""
 
 # 10,001 files: the plan memo's check hands half of them to a helper.
 ITEMS = MIN_FILES
