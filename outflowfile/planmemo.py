@@ -174,43 +174,43 @@ def _compare(
     prefix = os.path.join(workdir, "")
     half = len(paths) // 2
     helper = Prestat.start(paths[half:], str(workdir))
+    mine = paths if helper is None else paths[:half]
     unchanged: set[str] = set()
+    same = _compare_found(mine, _stat_flat(mine, prefix), stamps, stats, unchanged)
     if helper is None:
-        return unchanged, _stat_and_compare(paths, stamps, prefix, stats, unchanged)
-    same = _stat_and_compare(paths[:half], stamps, prefix, stats, unchanged)
-    rest, flat = stamps[2 * half :], helper.collect_flat()
-    if flat is None:  # the helper failed: stat its half here
-        return unchanged, _stat_and_compare(helper.paths, rest, prefix, stats, unchanged) and same
-    return unchanged, _compare_found(helper.paths, flat, rest, stats, unchanged) and same
+        return unchanged, same
+    theirs = helper.collect_flat()
+    if theirs is None:  # the helper failed: stat its half here
+        theirs = _stat_flat(helper.paths, prefix)
+    rest = stamps[2 * half :]
+    return unchanged, _compare_found(helper.paths, theirs, rest, stats, unchanged) and same
 
 
-def _stat_and_compare(
-    paths: list[str], stamps: list[str], prefix: str, stats: Stats, unchanged: set[str]
-) -> bool:
-    """Stat each path and compare it with its stamps (``stamps[2i]``,
-    ``stamps[2i+1]``); True when every one is as the memo has it."""
+def _stat_flat(paths: list[str], prefix: str) -> list[int]:
+    """The mtime (ns) and size of each path in turn; (0, MISSING) for one
+    that cannot be stat-ed: what the helper of prestat.py answers."""
+    from outflowfile.prestat import MISSING
+
+    flat: list[int] = []
+    add = flat.append
     stat = os.stat
-    same = True
-    for i, p in enumerate(paths):
+    for p in paths:
         try:
             st = stat(p if p[:1] == "/" else prefix + p)
+            add(st.st_mtime_ns)
+            add(st.st_size)
         except OSError:
-            stats[p] = None
-            same = same and stamps[2 * i] == "-1"
-            continue
-        mtime, size = stats[p] = (st.st_mtime_ns, st.st_size)
-        if str(mtime) == stamps[2 * i] and str(size) == stamps[2 * i + 1]:
-            unchanged.add(p)
-        else:
-            same = False
-    return same
+            add(0)
+            add(MISSING)
+    return flat
 
 
 def _compare_found(
     paths: list[str], flat: list[int], stamps: list[str], stats: Stats, unchanged: set[str]
 ) -> bool:
-    """``_stat_and_compare`` for stats a helper found: ``flat`` holds the
-    mtime and size of each path in turn (prestat.py)."""
+    """Record each path's stat (``flat``: mtime and size in turn) in
+    ``stats``, and the paths whose stamps (``stamps[2i]``, ``stamps[2i+1]``)
+    it matches in ``unchanged``; True when every path is as the memo has it."""
     from outflowfile.prestat import MISSING
 
     same = True

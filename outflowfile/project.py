@@ -294,8 +294,8 @@ def _has_records(request: RunRequest) -> bool:
 
 
 def _prestat(request: RunRequest, paths: list[str]) -> Prestat | None:
-    """A child stating ``paths`` for the plan; none with -F, which decides
-    from no file."""
+    """A helper process stating ``paths`` for the plan; none with -F, which
+    decides from no file."""
     if request.forceall:
         return None
     from outflowfile.prestat import Prestat

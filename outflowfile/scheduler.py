@@ -149,7 +149,7 @@ class Engine:
         self.keep = keep
         # Files already stat-ed this run (planmemo.py), not to be stat-ed again.
         self.files = FileState(str(workdir), {} if seen is None else seen)
-        self.prestat = prestat  # files being stat-ed for the plan, in a child
+        self.prestat = prestat  # files being stat-ed for the plan by a helper
         # Files as the plan memo has them (planmemo.py): see _trusted.
         self.unchanged = unchanged
         self.planned_nodes = len(graph.nodes)  # made before the run, from the fingerprint
@@ -179,7 +179,7 @@ class Engine:
             # What planning makes lives as long as the run.
             with collector_paused(keep=True):
                 if self.prestat is not None:
-                    self._keys_ahead()  # while the child stats the files
+                    self._keys_ahead()  # while the helper stats the files
                     self.files.ahead = self.prestat.collect() or {}
                     self.prestat = None
                 self._admit(self.graph.take_fresh())
@@ -358,9 +358,7 @@ class Engine:
                 if upstream is not None:
                     self._would_run(job, f"upstream {_label(upstream)} will run")
                     return
-        rules = self.rules.get(job.task.name)
-        if rules is None:
-            rules = self.rules[job.task.name] = self._rules(job.task)
+        rules = self._rules_of(job.task)
         params = job.params or {}
         for name, check in rules.checks:
             if not check(params.get(name)):
@@ -389,19 +387,13 @@ class Engine:
 
     def _keys_ahead(self) -> None:
         """The key of every job whose inputs are known already. One that
-        cannot be made now is made, and its error raised, when the job is
-        decided."""
-        rules_of = self.rules
+        cannot be made is left to raise its error when the job is decided."""
         for job in self.graph.nodes:
-            if type(job) is not Job or job.output_files is None:
-                continue
-            rules = rules_of.get(job.task.name)
-            if rules is None:
-                rules = rules_of[job.task.name] = self._rules(job.task)
-            try:
-                self.keys[job.id] = job_key(rules.def_hash, job.params or {}, job.inputs)
-            except valuecodec.UnstorableValue:
-                pass
+            if type(job) is Job and job.output_files is not None:
+                try:
+                    self._key(job, self._rules_of(job.task))
+                except ExpansionError:
+                    pass
 
     def _key(self, job: Job, rules: TaskRules) -> str:
         key = self.keys.get(job.id)
@@ -434,6 +426,12 @@ class Engine:
             if path not in unchanged:
                 return False
         return True
+
+    def _rules_of(self, task: Task) -> TaskRules:
+        rules = self.rules.get(task.name)
+        if rules is None:
+            rules = self.rules[task.name] = self._rules(task)
+        return rules
 
     def _rules(self, task: Task) -> TaskRules:
         def_hash = self.def_hashes[task.name] = definition_hash(task)
