@@ -177,3 +177,23 @@ def test_the_memo_keeps_only_the_files_the_plan_looked_at(big: Path) -> None:
     paths = memo_paths(big)
     assert "total.txt" not in paths
     assert len(paths) == 2 * ITEMS
+
+
+def test_with_postgresql_the_graphs_files_are_stat_ahead(tmp_path: Path, pg_url: str) -> None:
+    # No plan memo for another database: the helper stats the graph's files
+    # while the records are read from PostgreSQL.
+    files = {f"data/s{i}.txt": f"{i}\n" for i in range(ITEMS // 2)}
+    files.update({f"out/s{i}.x": f"{i}\n" for i in range(ITEMS // 2)})
+    files["total.txt"] = "all\n"
+    root = make_project(tmp_path / "pg", OUTFLOWFILE, files)
+    db = ("--db", pg_url)
+    outflow(root, "--touch", "-q", *db)
+    assert "Nothing to do" in outflow(root, "-n", *db).stdout
+    assert not (root / ".outflow" / "plan-memo").exists()
+    (root / "out" / "s3.x").unlink()
+    edit(root / "data" / "s4.txt", "four, edited\n")
+    plan = outflow(root, "-n", *db).stdout
+    assert plan == on_one_core(root, "-n", *db)
+    assert "Would run 3 jobs" in plan
+    assert "output file out/s3.x is missing" in plan
+    assert "input file data/s4.txt is newer than the last run" in plan
