@@ -68,6 +68,8 @@ class Prestat:
         """The helper at work, or None when it is not worth it or cannot be."""
         if len(paths) < MIN_FILES or usable_cores() < 2:
             return None
+        if getattr(sys, "frozen", False):  # a bundled outflow: no Python to start
+            return None
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-S", "-E", "-c", _HELPER, workdir],
