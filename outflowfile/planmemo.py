@@ -147,48 +147,38 @@ def check(path: Path, print_: str, db: Path, workdir: Path) -> Check:
     state = read_state(db)
     if state is None or state != header.get("cache"):
         return Check(paths=paths)
-    try:
-        stamps = stamps_line.decode("ascii").split(",") if stamps_line else []
-    except UnicodeDecodeError:
+    try:  # the memo's stamps, and the files' as they are now: alike when nothing changed
+        stamps = list(map(int, stamps_line.split(b","))) if stamps_line else []
+    except ValueError:
         return Check()
     if len(stamps) != 2 * len(paths):
         return Check()
-    result = Check(stats={})
-    unchanged, same = _compare(paths, stamps, workdir, result.stats)
-    if same and isinstance(header.get("jobs"), int):
-        result.jobs = header["jobs"]
-    else:
-        result.unchanged, result.state = unchanged, state
-    return result
+    now = _stat_all(paths, workdir)
+    jobs = header.get("jobs")
+    if now == stamps and isinstance(jobs, int):
+        return Check(jobs=jobs)
+    stats, unchanged = _compare(paths, now, stamps)
+    return Check(stats=stats, unchanged=unchanged, state=state)
 
 
-def _compare(
-    paths: list[str], stamps: list[str], workdir: Path, stats: Stats
-) -> tuple[set[str], bool]:
-    """Stat each path (into ``stats``): the files that exist with the stamp
-    the memo has for them, and whether every path is as the memo has it
-    (missing ones still missing). A helper process stats the second half
-    of a long list meanwhile (prestat.py)."""
+def _stat_all(paths: list[str], workdir: Path) -> list[int]:
+    """The mtime (ns) and size of each path in turn, -1, -1 for one that
+    cannot be stat-ed (as the memo writes them). A helper process stats the
+    second half of a long list meanwhile (prestat.py)."""
     from outflowfile.prestat import Prestat
 
     prefix = os.path.join(workdir, "")
     half = len(paths) // 2
     helper = Prestat.start(paths[half:], str(workdir))
-    mine = paths if helper is None else paths[:half]
-    unchanged: set[str] = set()
-    same = _compare_found(mine, _stat_flat(mine, prefix), stamps, stats, unchanged)
     if helper is None:
-        return unchanged, same
+        return _stat_flat(paths, prefix)
+    mine = _stat_flat(paths[:half], prefix)
     theirs = helper.collect_flat()
-    if theirs is None:  # the helper failed: stat its half here
-        theirs = _stat_flat(helper.paths, prefix)
-    rest = stamps[2 * half :]
-    return unchanged, _compare_found(helper.paths, theirs, rest, stats, unchanged) and same
+    return mine + (theirs if theirs is not None else _stat_flat(helper.paths, prefix))
 
 
 def _stat_flat(paths: list[str], prefix: str) -> list[int]:
-    """The mtime (ns) and size of each path in turn; (0, MISSING) for one
-    that cannot be stat-ed: what the helper of prestat.py answers."""
+    """``_stat_all`` without a helper: what the helper of prestat.py answers."""
     from outflowfile.prestat import MISSING
 
     flat: list[int] = []
@@ -200,29 +190,24 @@ def _stat_flat(paths: list[str], prefix: str) -> list[int]:
             add(st.st_mtime_ns)
             add(st.st_size)
         except OSError:
-            add(0)
+            add(MISSING)
             add(MISSING)
     return flat
 
 
-def _compare_found(
-    paths: list[str], flat: list[int], stamps: list[str], stats: Stats, unchanged: set[str]
-) -> bool:
-    """Record each path's stat (``flat``: mtime and size in turn) in
-    ``stats``, and the paths whose stamps (``stamps[2i]``, ``stamps[2i+1]``)
-    it matches in ``unchanged``; True when every path is as the memo has it."""
+def _compare(paths: list[str], now: list[int], stamps: list[int]) -> tuple[Stats, set[str]]:
+    """Each path's stat as the plan keeps them (None for a missing file),
+    and the files that exist with the stamp the memo has for them."""
     from outflowfile.prestat import MISSING
 
-    same = True
-    for i, p in enumerate(paths):
-        mtime, size = flat[2 * i], flat[2 * i + 1]
-        if size == MISSING:
+    pairs = list(zip(now[::2], now[1::2], strict=True))
+    recorded = zip(stamps[::2], stamps[1::2], strict=True)
+    unchanged = {
+        p for p, st, then in zip(paths, pairs, recorded, strict=True)
+        if st == then and st[1] != MISSING
+    }  # fmt: skip
+    stats: Stats = dict(zip(paths, pairs, strict=True))
+    for p, st in stats.items():
+        if st[1] == MISSING:
             stats[p] = None
-            same = same and stamps[2 * i] == "-1"
-            continue
-        stats[p] = (mtime, size)
-        if str(mtime) == stamps[2 * i] and str(size) == stamps[2 * i + 1]:
-            unchanged.add(p)
-        else:
-            same = False
-    return same
+    return stats, unchanged

@@ -28,7 +28,9 @@ from outflowfile.machine import usable_cores
 MIN_FILES = 5000
 
 _ENCODING = (sys.getfilesystemencoding(), "surrogateescape")
-MISSING = -1  # the size given for a file that cannot be stat-ed: sizes are never negative
+# Given as the mtime and the size of a file that cannot be stat-ed: sizes are
+# never negative, and the plan memo writes missing files so.
+MISSING = -1
 
 # The helper: the NUL-separated paths on stdin, (mtime in ns, size) of each
 # on stdout as native 64-bit integers. Without site (-S) or the environment
@@ -46,7 +48,7 @@ for p in sys.stdin.buffer.read().split(b"\\0"):
         add(st.st_mtime_ns)
         add(st.st_size)
     except OSError:
-        add(0)
+        add(-1)
         add(-1)
 sys.stdout.buffer.write(array.array("q", found).tobytes())
 """
@@ -102,7 +104,8 @@ class Prestat:
 
     def collect_flat(self) -> list[int] | None:
         """Wait for the helper: mtime in ns and size of each path in turn,
-        (0, MISSING) for one that does not exist; None if it did not finish."""
+        (MISSING, MISSING) for one that does not exist; None if it did not
+        finish."""
         proc = self._proc
         assert proc.stdout is not None
         try:
