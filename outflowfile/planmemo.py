@@ -23,13 +23,23 @@ and two queries. When only some files changed, the plan is made in full,
 but a job whose files are all unchanged, that makes no values and whose
 upstream jobs are all up to date is decided as it was then (see
 ``Engine._trusted``): only what the changed files touch is looked at again.
-Anything else (a different fingerprint or cache, ``-F``/``-R``, a database
-other than the project's SQLite file) plans in full. The memo is a cache of a
-conclusion, never a source of truth: deleting it only costs one full plan.
+
+The memo also keeps the key of every job it found up to date. When the
+fingerprint changed (an edited Outflowfile or config, a new file matching a
+``glob()``, other targets) but the cache did not, the graph may differ, yet
+a job whose key is among the memo's, and whose files and upstream jobs are
+as above, is the job it was then and is decided the same way: adding a
+sample plans only that sample's jobs and those gathering it.
+
+Anything else (a changed cache, ``-F``/``-R``, a database other than the
+project's SQLite file) plans in full. The memo is a cache of a conclusion,
+never a source of truth: deleting it only costs one full plan.
 
 The file is one line of JSON (format, fingerprint, cache summary, job
 count), one line of stamps (``mtime,size,...``, ``-1,-1`` for a missing
-file) and the paths, separated by NUL (last: a path may hold a newline).
+file), one line of keys (``,``-separated, by job id; empty for a node that
+is not a job) and the paths, separated by NUL (last: a path may hold a
+newline).
 """
 
 from __future__ import annotations
@@ -38,18 +48,46 @@ import hashlib
 import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outflowfile import __version__
 from outflowfile import values as valuecodec
 
+if TYPE_CHECKING:
+    from outflowfile.prestat import Prestat
+
 FILENAME = "plan-memo"
-FORMAT = 3
+FORMAT = 4
 _ENCODING = ("utf-8", "surrogateescape")
 
 Stats = dict[str, "tuple[int, int] | None"]
+
+
+@dataclass
+class Trust:
+    """What a plan may decide a job from without reading its record
+    (``Engine._trusted``), while the cache is as the memo found it."""
+
+    unchanged: set[str]  # files that exist with the stamp the memo has for them
+    keys: list[str]  # the memo's keys of up-to-date jobs, by job id ('' for none)
+    # The fingerprint is the memo's: the graph is the memo's graph, so job i
+    # made before the run has key ``keys[i]``. Otherwise a key is looked up.
+    same_graph: bool
+    _key_set: set[str] | None = field(default=None, repr=False)
+
+    def key_of(self, job_id: int) -> str:
+        """The memo's key for job ``job_id`` of the same graph, or ''."""
+        return self.keys[job_id] if job_id < len(self.keys) else ""
+
+    def knows(self, key: str) -> bool:
+        """Whether a job of this key was up to date when the memo was written."""
+        if self._key_set is None:
+            self._key_set = set(self.keys)
+            self._key_set.discard("")
+        return key in self._key_set
 
 
 @dataclass
@@ -57,14 +95,23 @@ class Check:
     """What checking the memo found."""
 
     jobs: int | None = None  # all of them up to date: how many
-    stats: Stats = field(default_factory=dict)  # every file stat-ed, for the plan to reuse
-    # When only files changed: the files as the memo has them (trusted
-    # deciding), and the state of the cache, the same as the memo's.
-    unchanged: set[str] | None = None
+    # Unless the memo answered: the files it lists, for the plan to stat
+    # (ahead, by a helper: prestat.py) and to compare with its stamps.
+    paths: list[str] = field(default_factory=list)
+    # When the cache is as the memo found it (otherwise None): the memo's
+    # stamps and keys, and the cache's state, the memo's.
+    stamps: list[int] | None = None
+    keys: list[str] = field(default_factory=list)
     state: list[Any] | None = None
-    # When the fingerprint or the cache differ: the files the memo lists,
-    # for the plan to stat ahead (prestat.py).
-    paths: list[str] | None = None
+    same_graph: bool = False
+    now: list[int] | None = None  # the files' stamps, when taken already (same graph)
+
+    def settle(self, now: list[int]) -> tuple[Stats, Trust]:
+        """With the files' stamps as they are now (as ``_stat_flat`` gives
+        them): each file's stat for the plan, and what it may trust."""
+        assert self.stamps is not None
+        stats, unchanged = _compare(self.paths, now, self.stamps)
+        return stats, Trust(unchanged, self.keys, self.same_graph)
 
 
 def fingerprint(
@@ -108,7 +155,9 @@ def read_state(db: Path) -> list[Any] | None:
         con.close()
 
 
-def save(path: Path, print_: str, state: list[Any], jobs: int, stats: Stats) -> None:
+def save(
+    path: Path, print_: str, state: list[Any], jobs: int, stats: Stats, keys: list[str]
+) -> None:
     """Write the memo atomically; a project that cannot be written to just
     goes without."""
     stamps: list[int] = []
@@ -118,6 +167,7 @@ def save(path: Path, print_: str, state: list[Any], jobs: int, stats: Stats) -> 
     data = b"\n".join([
         json.dumps(header).encode(),
         ",".join(map(str, stamps)).encode(),
+        ",".join(keys).encode(),
         "\0".join(stats).encode(*_ENCODING),
     ])  # fmt: skip
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
@@ -135,30 +185,33 @@ def check(path: Path, print_: str, db: Path, workdir: Path) -> Check:
     """Check the memo against the project as it is now."""
     try:
         data = path.read_bytes()
-        head, stamps_line, paths_text = data.split(b"\n", 2)
+        head, stamps_line, keys_line, paths_text = data.split(b"\n", 3)
         header = json.loads(head)
     except (OSError, ValueError):
         return Check()
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         return Check()
     paths = paths_text.decode(*_ENCODING).split("\0") if paths_text else []
-    if header.get("fingerprint") != print_:
-        return Check(paths=paths)
     state = read_state(db)
     if state is None or state != header.get("cache"):
         return Check(paths=paths)
-    try:  # the memo's stamps, and the files' as they are now: alike when nothing changed
+    try:
         stamps = list(map(int, stamps_line.split(b","))) if stamps_line else []
-    except ValueError:
+        keys = keys_line.decode("ascii").split(",")
+    except ValueError:  # UnicodeDecodeError too
         return Check()
     if len(stamps) != 2 * len(paths):
         return Check()
+    found = Check(paths=paths, stamps=stamps, keys=keys, state=state)
+    if header.get("fingerprint") != print_:
+        return found  # the plan stats the files while the graph is made
+    # The memo's stamps, and the files' as they are now: alike when nothing changed.
     now = _stat_all(paths, workdir)
     jobs = header.get("jobs")
     if now == stamps and isinstance(jobs, int):
         return Check(jobs=jobs)
-    stats, unchanged = _compare(paths, now, stamps)
-    return Check(stats=stats, unchanged=unchanged, state=state)
+    found.same_graph, found.now = True, now
+    return found
 
 
 def _stat_all(paths: list[str], workdir: Path) -> list[int]:
@@ -167,20 +220,24 @@ def _stat_all(paths: list[str], workdir: Path) -> list[int]:
     second half of a long list meanwhile (prestat.py)."""
     from outflowfile.prestat import Prestat
 
-    prefix = os.path.join(workdir, "")
     half = len(paths) // 2
     helper = Prestat.start(paths[half:], str(workdir))
     if helper is None:
-        return _stat_flat(paths, prefix)
-    mine = _stat_flat(paths[:half], prefix)
-    theirs = helper.collect_flat()
-    return mine + (theirs if theirs is not None else _stat_flat(helper.paths, prefix))
+        return stat_flat(paths, str(workdir))
+    return stat_flat(paths[:half], str(workdir)) + stat_flat(helper.paths, str(workdir), helper)
 
 
-def _stat_flat(paths: list[str], prefix: str) -> list[int]:
-    """``_stat_all`` without a helper: what the helper of prestat.py answers."""
+def stat_flat(paths: Sequence[str], workdir: str, helper: Prestat | None = None) -> list[int]:
+    """The mtime (ns) and size of each path in turn, (MISSING, MISSING)
+    for one that cannot be stat-ed: what a helper started on ``paths``
+    answers (prestat.py), or if there is none or it failed, stat-ed now."""
     from outflowfile.prestat import MISSING
 
+    if helper is not None:
+        answer = helper.collect_flat()
+        if answer is not None:
+            return answer
+    prefix = os.path.join(workdir, "")
     flat: list[int] = []
     add = flat.append
     stat = os.stat

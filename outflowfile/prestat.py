@@ -57,8 +57,9 @@ sys.stdout.buffer.write(array.array("q", found).tobytes())
 class Prestat:
     """A helper process stating ``paths`` (relative ones under the workdir)."""
 
-    def __init__(self, paths: Sequence[str], proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, paths: Sequence[str], workdir: str, proc: subprocess.Popen[bytes]) -> None:
         self.paths = paths
+        self.workdir = workdir
         self._proc = proc
 
     @property
@@ -87,7 +88,7 @@ class Prestat:
         except OSError:  # it died already
             _stop(proc)
             return None
-        return cls(paths, proc)
+        return cls(paths, workdir, proc)
 
     def collect(self) -> dict[str, tuple[int, int] | None] | None:
         """Wait for the helper: every path's (mtime in ns, size), None if it

@@ -24,7 +24,7 @@ from outflowfile.scheduler import Engine, Options, Outcome
 if TYPE_CHECKING:
     from outflowfile.executors.base import Executor
     from outflowfile.executors.cluster import ClusterRequest
-    from outflowfile.planmemo import Check
+    from outflowfile.planmemo import Check, Trust
     from outflowfile.prestat import Prestat
     from outflowfile.progress import History
     from outflowfile.recorder import RunRecorder
@@ -259,12 +259,25 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
                 console.summary(outcome)
             return outcome
     # The last run's files, stat-ed while the graph is made (prestat.py).
-    ahead = _prestat(request, found.paths) if found is not None and found.paths else None
+    ahead = None
+    if found is not None and found.now is None and found.paths:
+        ahead = _prestat(request, found.paths)
     prep = None
     try:
         prep = prepare(request, model, console, config)
-        if found is not None and found.unchanged is not None:
-            prep.seen, prep.unchanged, prep.cache_state = found.stats, found.unchanged, found.state
+        if found is not None and found.stamps is not None:
+            # The cache is as the memo found it: jobs may be decided from it.
+            now = found.now
+            if now is None:
+                from outflowfile.planmemo import stat_flat
+
+                now, ahead = stat_flat(found.paths, str(request.workdir), ahead), None
+            stats, prep.trust = found.settle(now)
+            if found.same_graph:
+                prep.seen = stats
+            else:  # the memo's files are not all the graph's: taken as the plan asks
+                prep.ahead = stats
+            prep.cache_state = found.state
         elif ahead is None and _has_records(request):
             # The graph's files, stat-ed while the cache is read. (With no
             # record, a plan stats little more than the input files.)
@@ -356,8 +369,12 @@ def _remember(memo: MemoSpot, outcome: Outcome) -> None:
         or outcome.touched or outcome.not_touched or outcome.not_started
     )  # fmt: skip
     kept = all(job.resources.cache for job in outcome.ran)
-    if all_done and kept and outcome.cache_state is not None and outcome.files_seen is not None:
-        planmemo.save(memo.path, memo.fingerprint, outcome.cache_state, jobs, outcome.files_seen)
+    seen = outcome.cache_state is not None and outcome.files_seen is not None
+    if all_done and kept and seen:
+        nodes = len(outcome.graph.nodes) if outcome.graph is not None else 0
+        keys = [outcome.keys.get(i, "") for i in range(nodes)]  # by job id
+        state, files = outcome.cache_state, outcome.files_seen
+        planmemo.save(memo.path, memo.fingerprint, state, jobs, files, keys)
 
 
 @dataclass
@@ -481,9 +498,10 @@ class Prepared:
     options: Options
     console: Console
     seen: dict[str, Any] | None = None  # files stat-ed before planning
-    # Files as the plan memo has them, and the cache's state it was checked
-    # against, when only files changed since (planmemo.py).
-    unchanged: set[str] | None = None
+    ahead: dict[str, Any] | None = None  # the same, for the plan to take only those it asks for
+    # What the plan memo lets the plan trust, and the cache's state it was
+    # checked against, when the cache has not changed since (planmemo.py).
+    trust: Trust | None = None
     cache_state: list[Any] | None = None
     prestat: Prestat | None = None  # files being stat-ed ahead of the plan
 
@@ -502,8 +520,9 @@ class Prepared:
             console=self.console,
             keep=keeper(self.selection, self.graph),
             seen=self.seen,
+            ahead=self.ahead,
             prestat=prestat,
-            unchanged=self.unchanged,
+            trust=self.trust,
         )
 
     def drop_prestat(self) -> None:

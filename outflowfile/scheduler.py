@@ -55,6 +55,7 @@ from outflowfile.recorder import RunRecorder
 from outflowfile.snapshot import Snapshot, collector_paused
 
 if TYPE_CHECKING:
+    from outflowfile.planmemo import Trust
     from outflowfile.prestat import Prestat
 
 COMPLETE = ("done", "skipped", "would-run")
@@ -98,6 +99,7 @@ class Outcome:
     # and the summary of the cache's jobs table the snapshot was read with.
     files_seen: dict[str, Any] | None = None
     cache_state: list[Any] | None = None
+    keys: dict[int, str] = field(default_factory=dict)  # job id -> key, of those keyed
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +137,9 @@ class Engine:
         console: Console,
         keep: Callable[[list[Node]], list[Node]] | None = None,
         seen: dict[str, Any] | None = None,
+        ahead: dict[str, Any] | None = None,
         prestat: Prestat | None = None,
-        unchanged: set[str] | None = None,
+        trust: Trust | None = None,
     ) -> None:
         self.graph = graph
         self.workdir = workdir
@@ -149,9 +152,10 @@ class Engine:
         self.keep = keep
         # Files already stat-ed this run (planmemo.py), not to be stat-ed again.
         self.files = FileState(str(workdir), {} if seen is None else seen)
+        self.files.ahead = {} if ahead is None else ahead  # stat-ed before the plan asked
         self.prestat = prestat  # files being stat-ed for the plan by a helper
-        # Files as the plan memo has them (planmemo.py): see _trusted.
-        self.unchanged = unchanged
+        # What the plan memo lets the plan trust (planmemo.py): see _trusted.
+        self.trust = trust
         self.planned_nodes = len(graph.nodes)  # made before the run, from the fingerprint
         self.fresh: dict[str, FreshResult] = {}
         self.ready: deque[Node] = deque()
@@ -216,6 +220,7 @@ class Engine:
             )
         self.outcome.elapsed = time.monotonic() - start
         self.outcome.files_seen = self.files.seen()
+        self.outcome.keys = self.keys
         # A row left running by a dead run is for the next real run to clean
         # up: no plan memo is written over it.
         self.outcome.cache_state = None if self.snapshot.running else self.snapshot.state
@@ -363,7 +368,7 @@ class Engine:
         for name, check in rules.checks:
             if not check(params.get(name)):
                 self._bad_param(job, name)
-        if self.unchanged is not None and rules.trustable and self._trusted(job):
+        if self.trust is not None and rules.trustable and self._trusted(job, rules):
             self.outcome.up_to_date += 1
             job.values = {}
             self._complete(job, "skipped")
@@ -406,25 +411,37 @@ class Engine:
         self.keys[job.id] = key
         return key
 
-    def _trusted(self, job: Job) -> bool:
+    def _trusted(self, job: Job, rules: TaskRules) -> bool:
         """Whether the job is up to date as it was when the plan memo was
-        written, without finding its record: it was made before the run
-        (its key is then what it was), makes no values (there are none to
-        read), and nothing its decision depends on has changed since: its
-        files (the memo's stamps) and what is upstream (all up to date).
-        The memo is used only while the cache has not changed."""
-        if job.id >= self.planned_nodes or not job.resources.cache:
+        written, without finding its record: it is the job it was then (its
+        key is one the memo found up to date), makes no values (there are
+        none to read), and nothing its decision depends on has changed
+        since: its files (the memo's stamps) and what is upstream (all up to
+        date). The memo is used only while the cache has not changed."""
+        if not job.resources.cache or not _all_up_to_date(job.deps):
             return False
-        if not _all_up_to_date(job.deps):
-            return False
-        unchanged = self.unchanged
-        assert unchanged is not None and job.output_files is not None
+        trust = self.trust
+        assert trust is not None and job.output_files is not None
+        unchanged = trust.unchanged
         for path in job.inputs:
             if path not in unchanged:
                 return False
         for path in job.output_files.values():
             if path not in unchanged:
                 return False
+        if trust.same_graph and job.id < self.planned_nodes:
+            key = trust.key_of(job.id)  # the same job of the same graph: no need to make it
+            if not key:
+                return False
+            self.keys[job.id] = key
+            return True
+        if not trust.knows(self._key(job, rules)):
+            return False
+        stat = self.files.stat  # taken from those stat-ed ahead: the memo lists what was used
+        for path in job.inputs:
+            stat(path)
+        for path in job.output_files.values():
+            stat(path)
         return True
 
     def _rules_of(self, task: Task) -> TaskRules:

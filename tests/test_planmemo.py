@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,78 @@ def test_a_removed_output_plans_as_without_the_memo(cutoff: Path) -> None:
     assert "gen           output file mid.txt is missing" in plan
     assert "use sample=a  upstream gen will run" in plan
     assert "Would run 4 jobs" in plan  # gen, and use of each sample
+
+
+# --- deciding from the memo's keys when the graph may have changed -------------
+
+
+def edit_outflowfile(root: Path, old: str, new: str) -> None:
+    path = root / "Outflowfile"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def hide_a_record_change(root: Path, avoid: str = "") -> str:
+    """Change the record of a ``use`` job (not of sample ``avoid``) that is
+    not the cache's last row, which the memo's summary of the cache does not
+    see: a plan that reads that record finds the job out of date, one that
+    trusts the memo does not. Returns the job's sample."""
+    con = sqlite3.connect(root / ".outflow" / "outflow.db")
+    try:
+        rows = con.execute(
+            "SELECT id, params FROM jobs WHERE task = 'use' AND id < (SELECT max(id) FROM jobs)"
+            " ORDER BY id"
+        ).fetchall()
+        job_id, sample = next(
+            (i, s) for i, p in rows if (s := json.loads(p)["sample"]) != avoid
+        )
+        con.execute("UPDATE jobs SET files = '{}' WHERE id = ?", (job_id,))
+        con.commit()
+    finally:
+        con.close()
+    return sample
+
+
+def test_an_outflowfile_edit_that_keeps_the_keys_plans_from_the_memo(cutoff: Path) -> None:
+    sample = hide_a_record_change(cutoff)
+    edit_outflowfile(cutoff, "workflow all:", "# a comment\nworkflow all:")
+    # Every key is the memo's, every file as it has it: no record is read.
+    assert "7 jobs up to date" in outflow(cutoff, "-n").stdout
+    memo_path(cutoff).unlink()  # without it, the changed record is read
+    assert f"use sample={sample}" in outflow(cutoff, "-n").stdout
+
+
+def test_an_edited_task_plans_its_jobs_as_without_the_memo(cutoff: Path) -> None:
+    edit_outflowfile(cutoff, "echo {n} >>", "echo n={n} >>")
+    touch_later(cutoff / "data" / "a.txt", "a, edited\n")
+    plan = plans_agree(cutoff)
+    assert "Would run 4 jobs" in plan  # use of each sample, and count of a
+    assert "count sample=a" in plan and "count sample=b" not in plan
+
+
+def test_a_new_sample_plans_as_without_the_memo_and_runs_only_its_jobs(cutoff: Path) -> None:
+    (cutoff / "data" / "d.txt").write_text("d\n")
+    (cutoff / "other" / "d.txt").write_text("other d\n")
+    memo = memo_path(cutoff).read_bytes()
+    plan = plans_agree(cutoff)
+    assert "Would run 2 jobs" in plan and "count sample=d" in plan and "use sample=d" in plan
+    memo_path(cutoff).write_bytes(memo)
+    sample = hide_a_record_change(cutoff)  # the run trusts the memo too
+    assert "2 ran, 7 up to date" in outflow(cutoff, "-j", "2").stdout
+    assert (cutoff / "out" / "d.txt").read_text() == "d\nseed\nother d\n2\n"
+    # The run's memo keeps every job's key, the trusted ones' included.
+    edit_outflowfile(cutoff, "workflow all:", "# a comment\nworkflow all:")
+    assert "9 jobs up to date" in outflow(cutoff, "-n").stdout
+    memo_path(cutoff).unlink()
+    assert f"use sample={sample}" in outflow(cutoff, "-n").stdout
+
+
+def test_a_run_helped_by_the_memo_keeps_the_keys_of_the_jobs_it_trusted(cutoff: Path) -> None:
+    touch_later(cutoff / "other" / "b.txt", "other b, edited\n")
+    sample = hide_a_record_change(cutoff, avoid="b")
+    assert "1 ran, 6 up to date" in outflow(cutoff, "-j", "2").stdout  # the same graph
+    edit_outflowfile(cutoff, "workflow all:", "# a comment\nworkflow all:")
+    assert "7 jobs up to date" in outflow(cutoff, "-n").stdout  # then keys from its memo
+    memo_path(cutoff).unlink()
+    assert f"use sample={sample}" in outflow(cutoff, "-n").stdout

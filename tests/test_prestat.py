@@ -112,7 +112,7 @@ def big(tmp_path: Path) -> Path:
 
 def memo_paths(root: Path) -> list[str]:
     data = (root / ".outflow" / "plan-memo").read_bytes()
-    return data.split(b"\n", 2)[2].decode("utf-8", "surrogateescape").split("\0")
+    return data.split(b"\n", 3)[3].decode("utf-8", "surrogateescape").split("\0")
 
 
 def on_one_core(root: Path, *args: str) -> str:
