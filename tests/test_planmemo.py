@@ -339,3 +339,39 @@ def test_a_run_helped_by_the_memo_keeps_the_keys_of_the_jobs_it_trusted(cutoff: 
     assert "7 jobs up to date" in outflow(cutoff, "-n").stdout  # then keys from its memo
     memo_path(cutoff).unlink()
     assert f"use sample={sample}" in outflow(cutoff, "-n").stdout
+
+
+OUT_OF_ORDER = """\
+task reader():
+    input:  src = "made.txt"
+    output: out = "read.txt"
+    shell:  "cp {input.src} {output.out}"
+
+task writer():
+    input:  seed = "seed.txt"
+    output: made = "made.txt"
+    shell:  "cp {input.seed} {output.made}"
+
+task other():
+    input:  src = "other.txt"
+    output: copy = "other.out"
+    shell:  "cp {input.src} {output.copy}"
+
+workflow all:
+    (reader, writer, other)
+"""
+
+
+def test_a_job_made_before_the_producer_of_its_input_is_decided_from_the_memo(
+    tmp_path: Path,
+) -> None:
+    # reader is made first and waits on writer, which the memo vouches for as
+    # it is admitted: reader is then decided, and trusted, after it.
+    root = make_project(tmp_path / "o", OUT_OF_ORDER, {"seed.txt": "s\n", "other.txt": "o\n"})
+    assert "3 ran" in outflow(root, "-j", "2").stdout
+    touch_later(root / "other.txt", "o, edited\n")
+    memo = memo_path(root).read_bytes()
+    plan = plans_agree(root)
+    assert "Would run 1 jobs" in plan and "other" in plan and "2 jobs up to date" in plan
+    memo_path(root).write_bytes(memo)
+    assert "1 ran, 2 up to date" in outflow(root, "-j", "2").stdout
