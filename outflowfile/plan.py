@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from typing import Any, Protocol
@@ -97,6 +98,18 @@ class FileState:
         except OSError:
             value = stats[path] = None
         return value
+
+    def note(self, paths: Iterable[str]) -> None:
+        """Count ``paths`` as looked at, as ``stat`` would, when the plan
+        needs no answer: their stats are taken from ``ahead`` (or now)."""
+        stats, ahead = self._stats, self.ahead
+        for path in paths:
+            if path not in stats:
+                value = ahead.pop(path, _NOT_SEEN)
+                if value is _NOT_SEEN:
+                    self.stat(path)
+                else:
+                    stats[path] = value
 
     def forget(self, path: str) -> None:
         self._stats.pop(path, None)

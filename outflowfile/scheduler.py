@@ -453,11 +453,9 @@ class Engine:
             return True
         if not trust.knows(self._key(job, rules)):
             return False
-        stat = self.files.stat  # taken from those stat-ed ahead: the memo lists what was used
-        for path in job.inputs:
-            stat(path)
-        for path in job.output_files.values():
-            stat(path)
+        # The new memo lists the files this plan used (stat-ed ahead: taken from there).
+        self.files.note(job.inputs)
+        self.files.note(job.output_files.values())
         return True
 
     def _rules_of(self, task: Task) -> TaskRules:

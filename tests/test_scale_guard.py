@@ -178,7 +178,7 @@ def in_process_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_planning_work_grows_no_faster_than_jobs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: str | None
 ) -> None:
-    scratch, noop, edited, changed = {}, {}, {}, {}
+    scratch, noop, edited, commented, changed = {}, {}, {}, {}, {}
     for size in (1000, 2000):
         project = chain_project(tmp_path / str(size), size)
         scratch[size] = plan(project, monkeypatch, db)
@@ -197,6 +197,11 @@ def test_planning_work_grows_no_faster_than_jobs(
         edited[size] = plan(project, monkeypatch, db)
         assert edited[size].would_run == 3 and edited[size].jobs == scratch[size].jobs
         assert len(run(project, dry_run=False, db=db).ran) == 3
+        # A comment added to the Outflowfile: every job is decided from the
+        # memo's keys (with the default cache), without its record.
+        (project / "Outflowfile").write_text(OUTFLOWFILE + "# a comment\n")
+        commented[size] = plan(project, monkeypatch, db)
+        assert commented[size].would_run == 0 and commented[size].jobs == scratch[size].jobs
         # A changed definition: no step2 job has a result for its key, each
         # one's reason comes from the latest record of its slot.
         old = "cp {input.src} {output.out2}"
@@ -204,7 +209,7 @@ def test_planning_work_grows_no_faster_than_jobs(
         changed[size] = plan(project, monkeypatch, db)
         assert changed[size].would_run == (size - 1) // 2 + 1
         assert changed[size].reasons["task definition changed"] == (size - 1) // 2
-    for counts in (scratch, noop, edited, changed):
+    for counts in (scratch, noop, edited, commented, changed):
         small, large = counts[1000], counts[2000]
         assert large.jobs >= 2 * small.jobs - 2
         # One query loads what the plan needs, whatever the size (making a
