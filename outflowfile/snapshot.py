@@ -51,6 +51,7 @@ _PLAN_SELECT = "SELECT " + ", ".join(
     c if c in PLAN_COLUMNS else "NULL" for c in RECORD_COLUMNS
 )
 _SLOTS_QUERY = _PLAN_SELECT + " FROM jobs WHERE id <= ? ORDER BY id"
+_SLOT_LATEST = _PLAN_SELECT + " FROM jobs WHERE slot = ? AND id <= ? ORDER BY id DESC LIMIT 1"
 _RUNNING_QUERY = _PLAN_SELECT + " FROM jobs WHERE status = 'running' AND id <= ? ORDER BY id"
 # What a Done record holds, in the order of its arguments.
 _DONE_QUERY = (
@@ -319,13 +320,13 @@ def read_sqlite(path: Path, full: bool = False) -> Snapshot | None:
 def read_sqlite_by_key(path: Path, state: list[Any]) -> Snapshot:
     """The snapshot of an SQLite cache whose jobs table the plan memo has
     just found as ``state`` (planmemo.py): a plan helped by the memo asks
-    for few records, so ``by_key`` reads them a key at a time (up to
-    ``KeyLookup.POINT_READS``, then all at once). The memo is only written
-    when no row is left running, so none is now."""
+    for few records, so ``by_key`` and ``by_slot`` read them one at a time
+    (up to ``KeyLookup.POINT_READS``, then all at once). The memo is only
+    written when no row is left running, so none is now."""
     uri = f"{path.resolve().as_uri()}?mode=ro"
     last = state[0] or 0
-    lookup = KeyLookup(uri, last, f"sqlite:///{path.resolve()}")
-    snapshot = Snapshot(lookup, None, [], lambda: _read_slots(uri, last))
+    where = f"sqlite:///{path.resolve()}"
+    snapshot = Snapshot(KeyLookup(uri, last, where), SlotLookup(uri, last, where), [])  # type: ignore[arg-type]
     snapshot.state = state
     return snapshot
 
@@ -334,33 +335,43 @@ ELSEWHERE_HINT = "move that file away, or give another cache location with --db 
 
 
 class KeyLookup:
-    """``Snapshot.by_key`` read from the database as keys are asked for."""
+    """``Snapshot.by_key`` read from the database as keys are asked for: a
+    row at a time up to ``POINT_READS``, then all at once."""
 
     POINT_READS = 200
+    _ONE = _DONE_BY_KEY  # the record of one key (or slot), newest first
 
     def __init__(self, uri: str, last: int, where: str) -> None:
         self._uri = uri
         self._where = where  # what messages call the database
         self._last = last
         self._reads = 0
-        self._all: dict[str, Done] | None = None
+        self._all: dict[str, Any] | None = None
         self._con: sqlite3.Connection | None = None
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, name: str, default: Any = None) -> Any:
         if self._all is None and self._reads < self.POINT_READS:
             self._reads += 1
-            rows = self._fetch(_DONE_BY_KEY, (key, self._last))
-            return Done(*rows[0]) if rows else default
-        return self._everything().get(key, default)
+            rows = self._fetch(self._ONE, (name, self._last))
+            return self._record(rows[0]) if rows else default
+        return self._everything().get(name, default)
 
     def values(self) -> Any:
         return self._everything().values()
 
-    def _everything(self) -> dict[str, Done]:
+    def items(self) -> Any:
+        return self._everything().items()
+
+    def _record(self, row: Any) -> Any:
+        return Done(*row)
+
+    def _read_all(self) -> dict[str, Any]:
+        return {row[1]: Done(*row) for row in self._fetch(_DONE_QUERY, (self._last,))}
+
+    def _everything(self) -> dict[str, Any]:
         if self._all is None:
             with collector_paused(keep=True):
-                rows = self._fetch(_DONE_QUERY, (self._last,))
-                self._all = {row[1]: Done(*row) for row in rows}
+                self._all = self._read_all()
             if self._con is not None:
                 self._con.close()
                 self._con = None
@@ -375,6 +386,19 @@ class KeyLookup:
             from outflowfile.errors import database_error
 
             raise database_error(self._where, str(exc), ELSEWHERE_HINT) from None
+
+
+class SlotLookup(KeyLookup):
+    """``Snapshot.by_slot`` read from the database as slots are asked for:
+    the latest record of each, of any status."""
+
+    _ONE = _SLOT_LATEST
+
+    def _record(self, row: Any) -> Any:
+        return Record(*row)
+
+    def _read_all(self) -> dict[str, Any]:
+        return build_snapshot(self._fetch(_SLOTS_QUERY, (self._last,))).by_slot
 
 
 def read_durations(path: Path) -> list[tuple[str, str, float]]:
