@@ -745,13 +745,45 @@ class Cache:
 
     # -- reading
 
-    def load(self, tasks: Iterable[str] | None = None) -> Snapshot:
-        """Everything planning needs, in one SELECT, ordered by row id."""
+    def load(self, tasks: Iterable[str] | None = None, state: bool = False) -> Snapshot:
+        """Everything planning needs, in one SELECT, ordered by row id. With
+        ``state``, also the summary of the jobs table it was read with (for
+        the plan memo, planmemo.py), in the same transaction."""
         stmt = sa.select(*_RECORD_COLUMNS).order_by(jobs_table.c.id)
         if tasks is not None:
             stmt = stmt.where(jobs_table.c.task.in_(sorted(set(tasks))))
-        with collector_paused(keep=True), self._reading() as conn:
-            return build_snapshot(conn.execute(stmt).all())
+        with collector_paused(keep=True), self._snapshot_reading() as conn:
+            snapshot = build_snapshot(conn.execute(stmt).all())
+            if state:
+                snapshot.state = self._state(conn)
+        return snapshot
+
+    def state(self) -> list[Any]:
+        """The summary of the jobs table the plan memo compares (planmemo.py)."""
+        with self._snapshot_reading() as conn:
+            return self._state(conn)
+
+    def _state(self, conn: Connection) -> list[Any]:
+        """``planmemo.cache_state``, through SQLAlchemy."""
+        jobs = jobs_table.c
+        last, count = conn.execute(sa.select(sa.func.max(jobs.id), sa.func.count())).one()
+        row = conn.execute(
+            sa.select(jobs.key, jobs.status, jobs.started, jobs.ended).where(jobs.id == last)
+        ).first()
+        pairs = conn.execute(
+            sa.select(meta_table.c.key, meta_table.c.value).order_by(meta_table.c.key)
+        ).all()
+        meta = ";".join(f"{k}={v}" for k, v in pairs)
+        return [last, count, *(tuple(row) if row is not None else ()), meta]
+
+    @contextmanager
+    def _snapshot_reading(self) -> Iterator[Connection]:
+        """A read whose statements all see the database at one moment (what
+        SQLite's read transaction does; PostgreSQL's default does not)."""
+        with self._reading() as conn:
+            if self._is_postgresql:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            yield conn
 
     def last_run(self) -> tuple[RunInfo, list[Record]] | None:
         """The latest run that ran jobs (not a ``--touch``), and its jobs in

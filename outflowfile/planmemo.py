@@ -48,7 +48,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,12 +116,13 @@ class Check:
 
 def fingerprint(
     outflowfile: Path, text_digest: str, workdir: Path, config: dict[str, Any], targets: list[str],
-    until: list[str],
+    until: list[str], database: str,
 ) -> str:
-    """What shapes the job graph and every job's key, hashed."""
+    """What shapes the job graph and every job's key, hashed, and the
+    database the cache is in ('' for the project's SQLite file)."""
     parts = [
         __version__, str(outflowfile.resolve()), text_digest, str(workdir.resolve()),
-        valuecodec.encode(config), targets, until,
+        valuecodec.encode(config), targets, until, database,
     ]  # fmt: skip
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
@@ -181,8 +182,11 @@ def save(
             pass
 
 
-def check(path: Path, print_: str, db: Path, workdir: Path) -> Check:
-    """Check the memo against the project as it is now."""
+def check(
+    path: Path, print_: str, state_now: Callable[[], list[Any] | None], workdir: Path
+) -> Check:
+    """Check the memo against the project as it is now; ``state_now`` reads
+    the summary of the cache's jobs table (None if it cannot)."""
     try:
         data = path.read_bytes()
         head, stamps_line, keys_line, paths_text = data.split(b"\n", 3)
@@ -192,7 +196,7 @@ def check(path: Path, print_: str, db: Path, workdir: Path) -> Check:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         return Check()
     paths = paths_text.decode(*_ENCODING).split("\0") if paths_text else []
-    state = read_state(db)
+    state = state_now()
     if state is None or state != header.get("cache"):
         return Check(paths=paths)
     try:

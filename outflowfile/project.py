@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
@@ -318,29 +319,34 @@ def _prestat(request: RunRequest, paths: list[str]) -> Prestat | None:
 
 @dataclass
 class MemoSpot:
-    """Where this request's plan memo lives, and the fingerprint it must have."""
+    """Where this request's plan memo lives, the fingerprint it must have,
+    and how to read the summary of the cache's jobs table it was written with."""
 
     path: Path
-    db: Path
     fingerprint: str
+    state_now: Callable[[], list[Any] | None]
 
 
 def _memo_spot(request: RunRequest, model: Outflowfile, config: dict[str, Any]) -> MemoSpot | None:
-    """None when the memo does not apply: another database than the
-    project's SQLite file, or -F/-R (which run jobs whatever the files say)."""
-    db = own_sqlite(request)
-    if db is None or request.forceall or request.forcerun or not model.digest:
+    """None when the memo does not apply: -F/-R (which run jobs whatever
+    the files say)."""
+    if request.forceall or request.forcerun or not model.digest:
         return None
     from outflowfile import planmemo
 
+    db = own_sqlite(request)
+    database = "" if db is not None else request.db or os.environ.get("OUTFLOW_DB") or ""
     try:
         print_ = planmemo.fingerprint(
             request.outflowfile, model.digest, request.workdir, config,
-            request.targets, request.until,
+            request.targets, request.until, database,
         )  # fmt: skip
     except (TypeError, ValueError):  # a config value that cannot be encoded
         return None
-    return MemoSpot(db.with_name(planmemo.FILENAME), db, print_)
+    path = request.workdir / STATE_DIR / planmemo.FILENAME
+    if db is not None:
+        return MemoSpot(path, print_, lambda: planmemo.read_state(db))
+    return MemoSpot(path, print_, lambda: _cache_state_now(request))
 
 
 def _memo_outcome(memo: MemoSpot, request: RunRequest) -> tuple[Outcome | None, Check]:
@@ -349,7 +355,7 @@ def _memo_outcome(memo: MemoSpot, request: RunRequest) -> tuple[Outcome | None, 
     from outflowfile import planmemo
 
     start = time.monotonic()
-    found = planmemo.check(memo.path, memo.fingerprint, memo.db, request.workdir)
+    found = planmemo.check(memo.path, memo.fingerprint, memo.state_now, request.workdir)
     if found.jobs is None:
         return None, found
     return Outcome(up_to_date=found.jobs, elapsed=time.monotonic() - start), found
@@ -451,15 +457,18 @@ def _open_cache(request: RunRequest, shared_writers: bool = True):  # noqa: ANN2
 
 
 def _plan_snapshot(prep: Prepared) -> Snapshot:
-    """The cache's content for this plan: when the plan memo found only
-    files changed (``prep.cache_state``), its records a key at a time."""
-    if prep.cache_state is not None:
+    """The cache's content for this plan: when the plan memo found the
+    cache as it left it (``prep.cache_state``), the project's SQLite file
+    read a record at a time; any other database, read whole."""
+    db = own_sqlite(prep.request)
+    if prep.cache_state is not None and db is not None:
         from outflowfile.snapshot import read_sqlite_by_key
 
-        db = own_sqlite(prep.request)
-        assert db is not None  # the memo is used only with the project's SQLite file
         return read_sqlite_by_key(db, prep.cache_state)
-    return _load_snapshot(prep.request)
+    snapshot = _load_snapshot(prep.request)
+    if snapshot.state != prep.cache_state:
+        prep.trust = None  # another run wrote to the cache since the memo was checked
+    return snapshot
 
 
 def own_sqlite(request: RunRequest) -> Path | None:
@@ -483,7 +492,7 @@ def _load_snapshot(request: RunRequest, full: bool = False) -> Snapshot:
             return snapshot
     cache = _open_cache(request)
     try:
-        return cache.load()
+        return cache.load(state=True)
     finally:
         cache.close()
 
@@ -578,12 +587,23 @@ def _real_run(prep: Prepared) -> Outcome:
 
 
 def _cache_state_now(request: RunRequest) -> list[Any] | None:
+    """The summary of the cache's jobs table (planmemo.py), None if it
+    cannot be read."""
     db = own_sqlite(request)
-    if db is None:
-        return None
-    from outflowfile import planmemo
+    if db is not None:
+        from outflowfile import planmemo
 
-    return planmemo.read_state(db)
+        return planmemo.read_state(db)
+    try:
+        cache = _open_cache(request)
+    except UserError:
+        return None
+    try:
+        return cache.state()
+    except UserError:
+        return None
+    finally:
+        cache.close()
 
 
 def _history(request: RunRequest, snapshot: Snapshot) -> History:

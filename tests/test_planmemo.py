@@ -177,6 +177,40 @@ def test_another_database_ignores_the_memo(project: Path, tmp_path: Path) -> Non
     assert answered_from_memo(outflow(project, "-n").stdout)
 
 
+def test_with_postgresql_the_memo_answers_and_helps_too(tmp_path: Path, pg_url: str) -> None:
+    import sqlalchemy as sa
+
+    root = make_project(tmp_path / "pg", OUTFLOWFILE, DATA)
+    db = ("--db", pg_url)
+    assert "4 ran" in outflow(root, "-j", "2", *db).stdout
+    mark_memo(root)
+    assert answered_from_memo(outflow(root, "-n", *db).stdout)
+    # The project's own SQLite cache is another database: not this memo.
+    assert "Would run 4 jobs" in outflow(root, "-n").stdout
+    assert answered_from_memo(outflow(root, "-n", *db).stdout)
+    # An edited input: the plan helped by the memo is the plan without it.
+    touch_later(root / "data" / "b.txt", "b, edited\n")
+    memo = memo_path(root).read_bytes()
+    helped = outflow(root, "-n", *db).stdout
+    assert "Would run 2 jobs" in helped and "copy sample=b" in helped
+    memo_path(root).unlink()
+    assert outflow(root, "-n", *db).stdout == helped
+    # A change to the cache (a job forgotten, as another project sharing
+    # the database could do) is seen: no answer from the memo.
+    memo_path(root).write_bytes(memo)
+    touch_later(root / "data" / "b.txt", "b\n")
+    outflow(root, "-j", "2", "-q", *db)
+    mark_memo(root)
+    engine = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM jobs WHERE task = 'total'"))
+    finally:
+        engine.dispose()
+    proc = outflow(root, "-n", *db)
+    assert not answered_from_memo(proc.stdout) and "Would run 1 jobs" in proc.stdout
+
+
 # --- deciding from the memo when only some files changed ----------------------
 
 CUTOFF = """\
