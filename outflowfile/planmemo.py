@@ -31,9 +31,11 @@ a job whose key is among the memo's, and whose files and upstream jobs are
 as above, is the job it was then and is decided the same way: adding a
 sample plans only that sample's jobs and those gathering it.
 
-Anything else (a changed cache, ``-F``/``-R``, a database other than the
-project's SQLite file) plans in full. The memo is a cache of a conclusion,
-never a source of truth: deleting it only costs one full plan.
+The memo serves any cache database (the fingerprint names it; the
+summary is read through ``sqlite3`` for the project's SQLite file, through
+SQLAlchemy otherwise). A changed cache or ``-F``/``-R`` plans in full.
+The memo is a cache of a conclusion, never a source of truth: deleting it
+only costs one full plan.
 
 The file is one line of JSON (format, fingerprint, cache summary, job
 count), one line of stamps (``mtime,size,...``, ``-1,-1`` for a missing

@@ -223,7 +223,7 @@ class Snapshot:
         self.by_key: dict[str, Any] = {} if by_key is None else by_key
         self.running: list[Record] = [] if running is None else running
         # The summary of the jobs table these were read with (planmemo.py),
-        # when read from the project's SQLite file.
+        # when read for it (the project's SQLite file, Cache.load(state=True)).
         self.state: list[Any] | None = None
         self._by_slot = by_slot
         self._load_slots = load_slots
