@@ -109,7 +109,7 @@ class Check:
     now: list[int] | None = None  # the files' stamps, when taken already (same graph)
 
     def settle(self, now: list[int]) -> tuple[Stats, Trust]:
-        """With the files' stamps as they are now (as ``_stat_flat`` gives
+        """With the files' stamps as they are now (as ``stat_flat`` gives
         them): each file's stat for the plan, and what it may trust."""
         assert self.stamps is not None
         stats, unchanged = _compare(self.paths, now, self.stamps)

@@ -268,10 +268,11 @@ class Engine:
         self.jobs_admitted += jobs
 
     def _trusted_now(self, job: Job) -> bool:
-        """Decide the job as it is admitted if the plan memo vouches for it
-        (``_trusted``): most jobs of a plan helped by the memo, whose
-        upstream jobs were admitted, and decided so, before them. Each is
-        then spared the queue, which the others go through."""
+        """Decide the job up to date if the plan memo vouches for it
+        (``_trusted``). Done as each job is admitted: most jobs of a plan
+        helped by the memo have their upstream jobs admitted, and decided
+        so, before them, and are then spared the queue; the others are
+        asked again when they leave it."""
         rules = self._rules_of(job.task)
         if not rules.trustable or not self._trusted(job, rules):
             return False
@@ -384,10 +385,7 @@ class Engine:
         for name, check in rules.checks:
             if not check(params.get(name)):
                 self._bad_param(job, name)
-        if self.trust is not None and rules.trustable and self._trusted(job, rules):
-            self.outcome.up_to_date += 1
-            job.values = {}
-            self._complete(job, "skipped")
+        if self.trust is not None and self._trusted_now(job):
             return
         key = self._key(job, rules)
         reason = rules.forced or self._reason(job, key, rules.def_hash)
