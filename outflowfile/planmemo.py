@@ -207,18 +207,17 @@ def check(
         return Check()
     if len(stamps) != 2 * len(paths) or not keys_line.isascii():
         return Check()
-    # The keys are decoded only for a plan that follows, not for a no-op.
     found = Check(paths=paths, stamps=stamps, state=state)
-    if header.get("fingerprint") != print_:
-        found.keys = keys_line.decode("ascii").split(",")
-        return found  # the plan stats the files while the graph is made
-    # The memo's stamps, and the files' as they are now: alike when nothing changed.
-    now = _stat_all(paths, workdir)
-    jobs = header.get("jobs")
-    if now == stamps and isinstance(jobs, int):
-        return Check(jobs=jobs)
+    if header.get("fingerprint") == print_:
+        # The memo's stamps, and the files' as they are now: alike when nothing changed.
+        now = _stat_all(paths, workdir)
+        jobs = header.get("jobs")
+        if now == stamps and isinstance(jobs, int):
+            return Check(jobs=jobs)
+        found.same_graph, found.now = True, now
+    # Otherwise the plan stats the files while the graph is made. The keys
+    # are decoded only for a plan that follows, not for a no-op.
     found.keys = keys_line.decode("ascii").split(",")
-    found.same_graph, found.now = True, now
     return found
 
 

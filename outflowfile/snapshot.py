@@ -359,9 +359,6 @@ class KeyLookup:
     def values(self) -> Any:
         return self._everything().values()
 
-    def items(self) -> Any:
-        return self._everything().items()
-
     def _record(self, row: Any) -> Any:
         return Done(*row)
 
