@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from outflowfile.executors.local import LocalExecutor
-from outflowfile.jobspec import JobSpec
+from outflowfile.run.jobspec import JobSpec
 
 
 def spec(workdir: str, job_id: int, kind: str, code: str, values: list[str]) -> JobSpec:

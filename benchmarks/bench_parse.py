@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from outflowfile import parser
+from outflowfile.language import parser
 
 TASKS_PER_GROUP = 5  # each group is 5 tasks and 1 workflow
 
@@ -104,7 +104,7 @@ def report(what: str, seconds: Timing, lines: int) -> None:
 def phases(text: str, repeat: int) -> None:
     """CPU time of each step of parser.parse (private functions: this is for
     finding where the time goes), with the cyclic GC paused as parse() does."""
-    from outflowfile import parser, transform
+    from outflowfile.language import parser, transform
 
     steps: dict[str, list[float]] = {}
 
@@ -128,9 +128,9 @@ def phases(text: str, repeat: int) -> None:
 
 def baseline(text: str, repeat: int) -> None:
     """lark's own parser (``Lark.parse`` with ``OutflowLexer``: how every file
-    was read before ``outflowfile.lalr``, and how files with syntax errors
+    was read before ``outflowfile.language.lalr``, and how files with syntax errors
     still are) against the parser's tree step, alternating, GC paused."""
-    from outflowfile import parser
+    from outflowfile.language import parser
 
     source = parser._Source.of(text)
     prepared = parser._prepare(source, "Outflowfile")
@@ -183,9 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         baseline(text, args.repeat)
 
     try:
-        from outflowfile import check
+        from outflowfile.language import check
     except ImportError:
-        print("check: outflowfile.check not available, not timed")
+        print("check: outflowfile.language.check not available, not timed")
         return 0
     check.check(model)
     report("check", timed(lambda: check.check(model), args.repeat), lines)

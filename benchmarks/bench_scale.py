@@ -132,7 +132,7 @@ def outflow(
 def forget_memo(project: Path) -> Callable[[], None]:
     """Before each run: remove the plan memo, so that the run plans in full
     (as after an edit of the Outflowfile or the config does)."""
-    from outflowfile.planmemo import FILENAME
+    from outflowfile.plan.memo import FILENAME
 
     return lambda: (project / ".outflow" / FILENAME).unlink(missing_ok=True)
 
@@ -230,7 +230,7 @@ class InlineExecutor:
         return True
 
     def start(self, spec: Any) -> None:
-        from outflowfile.jobspec import JobResult
+        from outflowfile.run.jobspec import JobResult
 
         started = time.time()
         words = shlex.split(spec.code)
@@ -261,10 +261,10 @@ class InlineExecutor:
 def fill_cache(project: Path) -> float:
     """Run the project's workflow in this process with ``InlineExecutor``
     (put in place of the local pool, which ``project`` imports when it runs)."""
-    from outflowfile import loader
-    from outflowfile.console import Console
     from outflowfile.executors import local
-    from outflowfile.project import RunRequest, execute
+    from outflowfile.language import loader
+    from outflowfile.run.session import RunRequest, execute
+    from outflowfile.views.console import Console
 
     path = project / "Outflowfile"
     start = time.perf_counter()
@@ -308,7 +308,7 @@ class Config:
 
 
 def bench_chain(work: Path, cfg: Config) -> None:
-    from outflowfile.planmemo import FILENAME
+    from outflowfile.plan.memo import FILENAME
 
     items = items_for(cfg.jobs, cfg.stages)
     n = items * cfg.stages + 1

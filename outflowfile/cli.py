@@ -67,7 +67,7 @@ def _outflowfile_names(ctx: click.Context, tasks_only: bool) -> list[str]:
     points at (-d, -f, else the current directory); none when it cannot be
     read: completion must never fail loudly."""
     try:
-        from outflowfile import loader
+        from outflowfile.language import loader
 
         _, path = _locate(ctx.params.get("directory"), ctx.params.get("file_"))
         model = loader.load(path)
@@ -236,22 +236,22 @@ def _os_error(exc: OSError) -> str:
 
 def _main(opts: dict[str, Any]) -> tuple[int, object]:
     """The exit status, and what the run built (to be freed by the exit)."""
-    from outflowfile import loader
-    from outflowfile.console import Console
-    from outflowfile.project import RunRequest, execute
-    from outflowfile.scheduler import Interrupted
+    from outflowfile.language import loader
+    from outflowfile.run.engine import Interrupted
+    from outflowfile.run.session import RunRequest, execute
+    from outflowfile.views.console import Console
 
     workdir, path = _locate(opts["directory"], opts["file_"])
     model = loader.load(path)
     if opts["list_"]:
-        from outflowfile.listing import describe
+        from outflowfile.commands.listing import describe
 
         click.echo(describe(model))
         return 0, None
     if opts["lint"]:
         click.echo(f"{path}: ok ({len(model.tasks)} tasks, {len(model.workflows)} workflows)")
         return 0, None
-    from outflowfile.config import parse_overrides
+    from outflowfile.language.config import parse_overrides
 
     view, view_format = _view_command(opts)
     request = RunRequest(
@@ -303,22 +303,22 @@ def _housekeeping(
 
         raise UserError(f"--{asked[0]} and --{asked[1]} cannot be used together")
     if opts["touch"]:
-        from outflowfile.housekeeping import touch
+        from outflowfile.commands.housekeeping import touch
 
         outcome = touch(request, model, console)
         return EXIT_JOB_FAILED if outcome.not_touched or outcome.blocked else 0
     if opts["forget"]:
-        from outflowfile.housekeeping import forget
+        from outflowfile.commands.housekeeping import forget
 
         forget(request, model, list(opts["forget"]), console)
         return 0
     if opts["clean"]:
-        from outflowfile.housekeeping import clean
+        from outflowfile.commands.housekeeping import clean
 
         clean(request, model, console, opts["yes"])
         return 0
     if opts["show"]:
-        from outflowfile.housekeeping import show
+        from outflowfile.commands.housekeeping import show
 
         show(request, model, list(opts["show"]), fmt)
         return 0
@@ -353,11 +353,11 @@ def _view_command(opts: dict[str, Any]) -> tuple[str | None, str]:
 
 
 def _print_view(command: str, fmt: str, request: Any, model: Any, console: Any) -> int:
-    from outflowfile import graphview
-    from outflowfile.project import plan_only
+    from outflowfile.run.session import plan_only
+    from outflowfile.views import graphview
 
     if command == "summary":
-        from outflowfile.summary import Collecting, render
+        from outflowfile.views.summary import Collecting, render
 
         collecting = Collecting(quiet=True)
         planned = plan_only(request, model, collecting, full=True)
@@ -373,7 +373,7 @@ def _print_view(command: str, fmt: str, request: Any, model: Any, console: Any) 
 
 
 def _write_report(path: Path, request: Any, model: Any, console: Any) -> int:
-    from outflowfile.report import make_report
+    from outflowfile.views.report import make_report
 
     data = make_report(request, model, console, path)
     failed = sum(1 for r in data.latest if r.status == "failed")
@@ -386,7 +386,7 @@ def _write_report(path: Path, request: Any, model: Any, console: Any) -> int:
 
 def _locate(directory: str | None, file_: str | None) -> tuple[Path, Path]:
     from outflowfile.errors import UserError
-    from outflowfile.loader import find_outflowfile
+    from outflowfile.language.loader import find_outflowfile
 
     workdir = Path(directory or os.getcwd()).resolve()
     if not workdir.is_dir():
@@ -404,8 +404,8 @@ def _cluster_request(opts: dict[str, Any]):  # noqa: ANN202 - ClusterRequest | N
     if not opts["cluster"]:
         return None
     from outflowfile.errors import UserError
-    from outflowfile.executors.cluster import ClusterRequest, Defaults
-    from outflowfile.units import parse_mem, parse_time
+    from outflowfile.executors.cluster.submit import ClusterRequest, Defaults
+    from outflowfile.language.units import parse_mem, parse_time
 
     try:
         mem = parse_mem(opts["mem_default"]) if opts["mem_default"] else None
@@ -425,7 +425,7 @@ def _cluster_request(opts: dict[str, Any]):  # noqa: ANN202 - ClusterRequest | N
 
 def _mem_limit(resources: tuple[str, ...]) -> int | None:
     from outflowfile.errors import UserError
-    from outflowfile.units import parse_mem
+    from outflowfile.language.units import parse_mem
 
     limit = None
     for item in resources:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from outflowfile.model import Location
+from outflowfile.language.model import Location
 
 
 @dataclass

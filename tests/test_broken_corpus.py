@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from outflowfile import loader
 from outflowfile.errors import UserError
+from outflowfile.language import loader
 
 BROKEN = Path(__file__).parent / "broken"
 EXPECT = re.compile(r"# expect: (\d+):(\d+): (.+?)\s*\Z")

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from outflowfile.check import (
+from outflowfile.errors import OutflowfileError, Problem
+from outflowfile.language.check import (
     build_index,
     check,
     check_target,
@@ -15,8 +16,7 @@ from outflowfile.check import (
     normalize_pattern,
     resolve_ref,
 )
-from outflowfile.errors import OutflowfileError, Problem
-from outflowfile.model import (
+from outflowfile.language.model import (
     NO_DEFAULT,
     Branch,
     CallBody,
@@ -809,7 +809,7 @@ workflow all:
 
 
 def parse(text: str) -> Outflowfile:
-    from outflowfile.parser import parse as parse_text
+    from outflowfile.language.parser import parse as parse_text
 
     return parse_text(text, FILE)
 

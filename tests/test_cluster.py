@@ -335,8 +335,9 @@ def test_the_database_password_stays_off_the_job(tmp_path: Path, pg_url: str) ->
         (p / "go").touch()
         _, err = run.communicate(timeout=300)
     assert run.returncode == 0, err
-    assert "outflowfile.nodejob" in script and "--db-file" in script
-    node_lines = [ln for ln in commands.splitlines() if "outflowfile.nodejob" in ln]
+    assert "outflowfile.executors.cluster.nodejob" in script and "--db-file" in script
+    node = "outflowfile.executors.cluster.nodejob"
+    node_lines = [ln for ln in commands.splitlines() if node in ln]
     assert node_lines
     for text in [shown, script, *node_lines]:
         assert secret not in text and pg_url not in text
@@ -550,8 +551,8 @@ def test_resources_reach_grid_engine_and_qdel_is_reported(tmp_path: Path,
 
 def test_native_time_is_written_as_each_way_in_reads_it() -> None:
     """sbatch reads `H:MM` as minutes:seconds, Slurm's DRMAA library only hours:minutes."""
-    from outflowfile.executors.cluster import Defaults, native_args
-    from outflowfile.jobspec import JobSpec
+    from outflowfile.executors.cluster.submit import Defaults, native_args
+    from outflowfile.run.jobspec import JobSpec
 
     spec = JobSpec(id=1, task="t", label="t", kind="shell", code="true", code_line=1,
                    outflowfile="/p/Outflowfile", workdir="/p", params={}, input_files={},
@@ -582,6 +583,6 @@ def test_the_database_password_stays_out_of_grid_engine(tmp_path: Path, sge_drma
         (p / "go").touch()
         _, err = run.communicate(timeout=300)
     assert run.returncode == 0, err
-    assert "outflowfile.nodejob" in shown and "--db-file" in shown
+    assert "outflowfile.executors.cluster.nodejob" in shown and "--db-file" in shown
     assert secret not in shown and "OUTFLOW_DB" not in shown
     assert "0 ran, 1 up to date" in outflow(p, "--db", pg_url).stdout

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from outflowfile.config import parse_overrides, resolve_config
 from outflowfile.errors import UserError
-from outflowfile.model import NO_DEFAULT, ConfigEntry, Glob, Location, Outflowfile, TypeRef
+from outflowfile.language.config import parse_overrides, resolve_config
+from outflowfile.language.model import NO_DEFAULT, ConfigEntry, Glob, Location, Outflowfile, TypeRef
 
 
 def loc(line: int) -> Location:

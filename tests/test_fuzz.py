@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from test_parser import TUTORIAL, WORDCOUNT
 
 from outflowfile.errors import OutflowfileError
-from outflowfile.parser import parse
+from outflowfile.language.parser import parse
 
 MORE = """\
 config:

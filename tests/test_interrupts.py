@@ -149,7 +149,7 @@ def _slow_workers(project: Path) -> list[psutil.Process]:
     found = []
     for proc in psutil.process_iter(["cmdline", "cwd"]):
         cmd = proc.info["cmdline"] or []
-        if "outflowfile.worker" in " ".join(cmd) and proc.info["cwd"] == str(project):
+        if "outflowfile.executors.worker" in " ".join(cmd) and proc.info["cwd"] == str(project):
             found.append(proc)
     return found
 

@@ -1,4 +1,4 @@
-"""``outflowfile.lalr`` builds the tree lark builds: the same tree, the same
+"""``outflowfile.language.lalr`` builds the tree lark builds: the same tree, the same
 tokens at the same positions. Where it cannot (a syntax error, a token only
 lark's contextual lexer reads right) it hands over to lark, whose tree or
 error the parser then uses.
@@ -16,9 +16,9 @@ from lark import Tree
 from lark.exceptions import UnexpectedInput
 from test_fuzz import EXAMPLES, mutated_outflowfiles
 
-from outflowfile import lalr, parser
 from outflowfile.errors import OutflowfileError
-from outflowfile.lexer import IndentError
+from outflowfile.language import lalr, parser
+from outflowfile.language.lexer import IndentError
 
 BROKEN = sorted((Path(__file__).parent / "broken").glob("*.outflow"))
 

@@ -20,9 +20,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.indenter import Indenter
 from test_fuzz import EXAMPLES, mutated_outflowfiles
 
-from outflowfile import parser
 from outflowfile.errors import OutflowfileError
-from outflowfile.lexer import TAB_WIDTH, IndentError
+from outflowfile.language import parser
+from outflowfile.language.lexer import TAB_WIDTH, IndentError
 
 BROKEN = sorted((Path(__file__).parent / "broken").glob("*.outflow"))
 
@@ -74,7 +74,7 @@ def _marker(kind: str, value: str, pos: int, line: int, column: int) -> Token:
 
 @functools.cache
 def reference() -> Lark:
-    grammar = importlib.resources.files("outflowfile.grammar") / "outflowfile.lark"
+    grammar = importlib.resources.files("outflowfile.language.grammar") / "outflowfile.lark"
     return Lark(
         grammar.read_text(encoding="utf-8"),
         parser="lalr",

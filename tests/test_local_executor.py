@@ -19,10 +19,10 @@ from typing import Any
 import psutil
 import pytest
 
-from outflowfile import machine
+from outflowfile.executors import machine
 from outflowfile.executors.local import LocalExecutor
-from outflowfile.jobspec import JobResult, JobSpec
-from outflowfile.patterns import format_command
+from outflowfile.language.patterns import format_command
+from outflowfile.run.jobspec import JobResult, JobSpec
 
 MiB = 1 << 20
 
@@ -382,7 +382,7 @@ def test_worker_dies_with_its_parent(tmp_path: Path) -> None:
         import os, sys, time
         sys.path.insert(0, {os.getcwd()!r})
         from outflowfile.executors.local import LocalExecutor
-        from outflowfile.jobspec import JobSpec
+        from outflowfile.run.jobspec import JobSpec
         ex = LocalExecutor(1)
         ex.start(JobSpec(id=1, task="t", label="t", kind="run",
                          code="import os, time\\nprint(os.getpid(), flush=True)\\ntime.sleep(300)",

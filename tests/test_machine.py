@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from outflowfile import machine
+from outflowfile.executors import machine
 
 GiB = 1 << 30
 

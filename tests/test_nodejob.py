@@ -1,4 +1,4 @@
-"""The job a cluster node runs: python -m outflowfile.nodejob reads its spec
+"""The job a cluster node runs: python -m outflowfile.executors.cluster.nodejob reads its spec
 from the cache (SQLite and PostgreSQL), runs, and reports in its row."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from outflowfile.cache import Cache
-from outflowfile.jobspec import JobSpec
-from outflowfile.nodejob import allocated_cores
+from outflowfile.executors.cluster.nodejob import allocated_cores
+from outflowfile.run.jobspec import JobSpec
+from outflowfile.store.cache import Cache
 
 
 def _spec(tmp_path: Path, kind: str, code: str, **extra: object) -> JobSpec:
@@ -33,7 +33,8 @@ def _submit(tmp_path: Path, url: str | None, spec: JobSpec) -> int:
 
 
 def _node(tmp_path: Path, url: str | None, row: int, env: dict[str, str] | None = None):  # noqa: ANN202
-    argv = [sys.executable, "-m", "outflowfile.nodejob", "--workdir", str(tmp_path)]
+    argv = [sys.executable, "-m", "outflowfile.executors.cluster.nodejob"]
+    argv += ["--workdir", str(tmp_path)]
     argv += ["--db", url] if url else []
     return subprocess.run(argv + [str(row)], capture_output=True, text=True, env=env)
 

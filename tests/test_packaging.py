@@ -22,7 +22,7 @@ def test_wheel_ships_grammar_and_console_script(tmp_path: Path) -> None:
         names = set(zf.namelist())
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         scripts = zf.read(entry_points).decode()
-    assert "outflowfile/grammar/outflowfile.lark" in names
+    assert "outflowfile/language/grammar/outflowfile.lark" in names
     assert "outflowfile/__main__.py" in names
     assert "outflowfile/executors/local.py" in names
     assert "outflow = outflowfile.cli:main" in scripts

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from outflowfile import units
 from outflowfile.errors import OutflowfileError
-from outflowfile.model import (
+from outflowfile.language import units
+from outflowfile.language.model import (
     NO_DEFAULT,
     Branch,
     CallBody,
@@ -19,7 +19,7 @@ from outflowfile.model import (
     StageRef,
     TypeRef,
 )
-from outflowfile.parser import parse
+from outflowfile.language.parser import parse
 
 # The two examples of DESIGN.md, verbatim.
 TUTORIAL = """\

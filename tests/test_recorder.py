@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from outflowfile.cache import Cache
-from outflowfile.recorder import RunRecorder
+from outflowfile.store.cache import Cache
+from outflowfile.store.recorder import RunRecorder
 
 FILES = {"in": {}, "out": {}}
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from outflowfile.jobspec import JobSpec
-from outflowfile.runner import Files, TaskError, run_python, run_shell_command
+from outflowfile.executors.body import Files, TaskError, run_python, run_shell_command
+from outflowfile.run.jobspec import JobSpec
 
 OUTFLOWFILE = """\
 config:

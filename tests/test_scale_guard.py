@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from outflowfile import loader
-from outflowfile.console import Console
-from outflowfile.jobspec import JobResult, JobSpec
-from outflowfile.project import RunRequest, execute
-from outflowfile.snapshot import KeyLookup
+from outflowfile.language import loader
+from outflowfile.run.jobspec import JobResult, JobSpec
+from outflowfile.run.session import RunRequest, execute
+from outflowfile.store.snapshot import KeyLookup
+from outflowfile.views.console import Console
 
 OUTFLOWFILE = """\
 config:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from outflowtest import cache_rows, make_project, outflow
 
-from outflowfile.cache import Cache
-from outflowfile.snapshot import read_sqlite
+from outflowfile.store.cache import Cache
+from outflowfile.store.snapshot import read_sqlite
 
 
 def _fill(project: Path) -> Path:

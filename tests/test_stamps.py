@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outflowfile.plan import FileState, stamps_unchanged
+from outflowfile.plan.files import FileState, stamps_unchanged
 from outflowfile.values import canonical_json
 
 # Path characters that JSON escapes or that delimit the record's text.

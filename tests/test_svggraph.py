@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from outflowfile.graphview import UP_TO_DATE, WILL_RUN, View, ViewNode
-from outflowfile.svggraph import layers, to_svg
+from outflowfile.views.graphview import UP_TO_DATE, WILL_RUN, View, ViewNode
+from outflowfile.views.svggraph import layers, to_svg
 
 
 def view(edges: list[tuple[str, str]], names: str) -> View:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from outflowfile.model import TypeRef
-from outflowfile.types import (
+from outflowfile.language.model import TypeRef
+from outflowfile.language.typerules import (
     KNOWN_TYPES,
     coerce_text,
     compatible,

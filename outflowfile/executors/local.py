@@ -1,7 +1,7 @@
 """The local pool (``-j N``; serial is ``-j 1``): jobs run on this machine.
 
 Python jobs (``run:``, ``call:``) go to long-lived worker processes
-(``outflowfile.worker``), so a trivial job costs a pipe round trip rather than
+(``outflowfile.executors.worker``), so a trivial job costs a pipe round trip rather than
 a Python start-up. Shell jobs run as ``bash -c`` children in their own session.
 ``wait`` blocks on the workers' pipes and on pidfds of every job's process
 together (one ``poll`` set, kept from one wait to the next), so nothing polls
@@ -46,9 +46,9 @@ from typing import Any
 
 import psutil
 
-from outflowfile import machine, runner
-from outflowfile.jobspec import DROP, GO, JobResult, JobSpec, thread_env
-from outflowfile.logfiles import LogFiles, read_output
+from outflowfile.executors import body, machine
+from outflowfile.executors.logs import LogFiles, read_output
+from outflowfile.run.jobspec import DROP, GO, JobResult, JobSpec, thread_env
 
 #: How often to look at jobs when pidfds are not available.
 _POLL = 0.05
@@ -61,7 +61,7 @@ _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspat
 # PYTHONPATH, which jobs would otherwise inherit.
 _WORKER_BOOT = (
     "import sys; sys.path.append(sys.argv.pop(1)); "
-    "from outflowfile.worker import main; main(sys.argv[1:])"
+    "from outflowfile.executors.worker import main; main(sys.argv[1:])"
 )
 
 
@@ -400,7 +400,7 @@ class LocalExecutor:
         out = self._logs.open(log)
         try:
             proc = subprocess.Popen(
-                runner.run_shell_command(spec),
+                body.run_shell_command(spec),
                 cwd=spec.workdir,
                 env=self._env(spec.cpus),
                 stdin=subprocess.DEVNULL,

@@ -1,0 +1,65 @@
+"""``outflow --list``: the workflows and tasks of an Outflowfile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from outflowfile.language.model import Glob, Outflowfile, Resources, Task
+
+
+def describe(model: Outflowfile) -> str:
+    lines = ["Workflows:"]
+    default = model.default_workflow()
+    for wf in model.workflows:
+        mark = "  (default)" if default is not None and wf.name == default.name else ""
+        lines.append(f"  {wf.name}{mark}")
+    if not model.workflows:
+        lines.append("  (none)")
+    lines.append("")
+    lines.append("Tasks:")
+    for task in model.tasks:
+        lines.append(f"  {signature(task)}{_resources(task.resources)}")
+    if model.config:
+        lines.append("")
+        lines.append("Config:")
+        for entry in model.config:
+            typ = f": {entry.type}" if entry.type else ""
+            lines.append(f"  {entry.name}{typ} = {_default(entry.default)}")
+    return "\n".join(lines)
+
+
+def _default(value: Any) -> str:
+    """A config default as written in the Outflowfile."""
+    if isinstance(value, Glob):
+        return 'glob("' + value.pattern + '")'
+    return repr(value)
+
+
+def signature(task: Task) -> str:
+    params = ", ".join(f"{p.name}: {p.type}" if p.type else p.name for p in task.params)
+    outs = [f"{o.name}: {o.type}" if o.type else o.name for o in task.outputs]
+    outs += [f"{f.name}: path" for f in task.output_files]
+    arrow = f" -> ({', '.join(outs)})" if outs else ""
+    return f"{task.name}({params}){arrow}"
+
+
+def _resources(res: Resources) -> str:
+    from outflowfile.language.units import format_mem, format_time
+
+    parts = []
+    if res.cpus != 1:
+        parts.append(f"cpus={res.cpus}")
+    if res.mem is not None:
+        parts.append(f"mem={format_mem(res.mem)}")
+    if res.time is not None:
+        parts.append(f"time={format_time(res.time)}")
+    for name in ("partition", "cluster"):
+        if getattr(res, name):
+            parts.append(f"{name}={getattr(res, name)}")
+    if res.retries:
+        parts.append(f"retries={res.retries}")
+    if res.local:
+        parts.append("local")
+    if not res.cache:
+        parts.append("cache=false")
+    return f"  [{', '.join(parts)}]" if parts else ""

@@ -1,0 +1,130 @@
+"""A job on a cluster node:
+``python -m outflowfile.executors.cluster.nodejob --workdir DIR [--db URL] ROW``,
+or, as an element of a job array, ``... --rows ROW,ROW,...``: the element
+runs the row at its index (Slurm's SLURM_ARRAY_TASK_ID or Grid Engine's
+SGE_TASK_ID, counted from 1).
+
+Reads its ``JobSpec`` from the cache database (row ``ROW``), runs the task in
+the project directory with the cores the scheduler gave it, writes how it
+ended back to the same row, and exits with the task's status. The outflow
+that submitted it reads that report when the scheduler says the job is over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from outflowfile.executors import body
+from outflowfile.run.jobspec import JobResult, JobSpec, thread_env
+
+EXIT_NO_SPEC = 2
+
+
+def allocated_cores(asked: int, environ: dict[str, str] | os._Environ[str] = os.environ) -> int:
+    """The cores this job was given: Grid Engine's NSLOTS, Slurm's
+    SLURM_CPUS_PER_TASK (absent for jobs sent through Slurm's DRMAA), else
+    what the job asked for."""
+    for name in ("NSLOTS", "SLURM_CPUS_PER_TASK"):
+        value = environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return asked
+
+
+def array_row(rows: str, environ: dict[str, str] | os._Environ[str] = os.environ) -> int | None:
+    """The row of this array element: ``rows`` at the scheduler's index."""
+    from outflowfile.executors.cluster.submit import ARRAY_INDEX_VARIABLES
+
+    for name in ARRAY_INDEX_VARIABLES:
+        value = environ.get(name, "")
+        if value.isdigit():
+            listed = rows.split(",")
+            index = int(value) - 1
+            return int(listed[index]) if 0 <= index < len(listed) else None
+    return None
+
+
+def run_shell(spec: JobSpec, host: str) -> JobResult:
+
+    result = JobResult(id=spec.id, ok=False, host=host, started=time.time())
+    log = Path(spec.workdir) / spec.log
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            body.run_shell_command(spec),
+            cwd=spec.workdir,
+            env=os.environ | thread_env(spec.cpus),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    result.ended = time.time()
+    result.exit_status = proc.returncode
+    result.ok = proc.returncode == 0
+    result.cpu_seconds = usage.ru_utime + usage.ru_stime
+    result.peak_mem = usage.ru_maxrss * 1024
+    if not result.ok:
+        result.error = f"command exited with status {proc.returncode}: {spec.code}"
+    return result
+
+
+def run_python(spec: JobSpec, host: str) -> JobResult:
+    import psutil
+
+    from outflowfile.executors.worker import run_job
+
+    return run_job(spec, host, psutil.Process())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="outflowfile.executors.cluster.nodejob")
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--db", default=None)
+    # The URL in a file, so that its password is not on the command line.
+    parser.add_argument("--db-file", default=None)
+    parser.add_argument("row", type=int, nargs="?")
+    parser.add_argument("--rows", default=None)
+    args = parser.parse_args(argv)
+    row = args.row if args.rows is None else array_row(args.rows)
+    if row is None:
+        print("outflow job: no row, and no array index in the environment", file=sys.stderr)
+        return EXIT_NO_SPEC
+
+    from outflowfile.store.cache import Cache
+
+    db = Path(args.db_file).read_text().strip() if args.db_file else args.db
+    cache = Cache.open(Path(args.workdir), db)
+    try:
+        text = cache.read_spec(row)
+        if text is None:
+            print(f"outflow job: no job {row} in the cache {cache.where}", file=sys.stderr)
+            return EXIT_NO_SPEC
+        spec = JobSpec.from_text(text)
+        spec.cpus = allocated_cores(spec.cpus)
+        os.chdir(spec.workdir)
+        host = socket.gethostname()
+        result = run_shell(spec, host) if spec.kind == "shell" else run_python(spec, host)
+        report = asdict(result)
+        report.pop("output", None)
+        cache.node_finished(row, report)
+    finally:
+        cache.close()
+    if result.error:
+        print(result.error, file=sys.stderr)
+    if result.ok:
+        return 0
+    code = result.exit_status or 1
+    return code if 0 < code < 256 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,404 @@
+"""Run jobs on a cluster: each job is submitted to the scheduler, through
+DRMAA or Slurm's ``sbatch``, and runs ``python -m outflowfile.executors.cluster.nodejob`` on a
+node, which reads its spec from the cache database and writes back how it
+ended.
+
+The executor follows its jobs by asking the scheduler about all of them at
+once, at a short interval that grows while nothing happens (never a blocking
+DRMAA ``wait``: Slurm's library checks only every 10 s). Jobs of tasks marked
+``local: true`` run on this host, in a local pool.
+
+Unlike the local pool, this executor touches the cache: it is how a job on a
+node gets its inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from outflowfile.executors.local import LocalExecutor
+from outflowfile.run.jobspec import JobResult, JobSpec
+
+POLL_MIN = 0.2  # seconds between status checks right after something happened
+POLL_MAX = 2.0  # ... and after a while of nothing
+
+
+#: What a node runs: ``python -m NODE_JOB_MODULE``.
+NODE_JOB_MODULE = "outflowfile.executors.cluster.nodejob"
+
+
+@dataclass
+class Defaults:
+    """Resources for jobs whose task does not say (command-line options)."""
+
+    cpus: int | None = None
+    mem: int | None = None  # bytes
+    time: int | None = None  # seconds
+    partition: str | None = None
+    args: str = ""  # --cluster-args: native arguments for every job
+
+
+@dataclass
+class Ended:
+    """What the scheduler says of a job that is no longer queued or running."""
+
+    state: str  # COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, ...
+    exit_status: int | None = None
+    reason: str = ""
+
+
+class Submitter(Protocol):
+    # How resources are written: "slurm" (sbatch), "slurm-drmaa" (Slurm's
+    # DRMAA library: the same options, its own time format) or "sge".
+    flavour: str
+
+    def describe(self) -> str: ...
+
+    def submit(self, name: str, command: list[str], native: list[str], log: str,
+               workdir: str) -> str: ...
+
+    def submit_array(self, name: str, command: list[str], native: list[str], size: int,
+                     log_dir: str, workdir: str) -> list[str]:
+        """One array of ``size`` elements, numbered from 1, each running
+        ``command``; returns each element's job id, in order."""
+        ...
+
+    def finished(self, ids: list[str]) -> dict[str, Ended]: ...
+
+    def cancel(self, ids: list[str]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# --- native arguments ---------------------------------------------------------
+
+
+def native_args(flavour: str, spec: JobSpec, defaults: Defaults) -> list[str]:
+    """The scheduler's own arguments for a job's resources; the defaults
+    (command-line options) fill what the task leaves at its default."""
+    cpus = spec.cpus if spec.cpus != 1 else (defaults.cpus or 1)
+    mem = spec.mem or defaults.mem
+    seconds = spec.time or defaults.time
+    partition = spec.resources.get("partition") or defaults.partition
+    extra = shlex.split(spec.resources.get("cluster") or "") + shlex.split(defaults.args)
+    if flavour in ("slurm", "slurm-drmaa"):
+        args = [f"--cpus-per-task={cpus}"]
+        if mem:
+            args.append(f"--mem={math.ceil(mem / 2**20)}M")
+        if seconds:
+            args.append(f"--time={_slurm_time(flavour, seconds)}")
+        if partition:
+            args.append(f"--partition={partition}")
+        return args + extra
+    # -w e: refuse at once a job no queue can ever take (it would pend forever).
+    args = ["-w", "e", "-pe", "smp", str(cpus)]
+    if mem:
+        args += ["-l", f"h_vmem={math.ceil(mem / cpus / 2**20)}M"]  # per slot
+    if seconds:
+        args += ["-l", f"h_rt={seconds}"]
+    if partition:
+        args += ["-q", partition]
+    return args + extra
+
+
+def _slurm_time(flavour: str, seconds: int) -> str:
+    """Whole minutes, rounded up: sbatch reads a bare number as minutes (and
+    ``H:MM`` as minutes:seconds); Slurm's DRMAA library reads only hours:minutes."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if flavour == "slurm":
+        return str(minutes)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+# --- the executor ---------------------------------------------------------------
+
+
+@dataclass
+class _Submitted:
+    spec: JobSpec
+    job_id: str
+    started: float
+
+
+ARRAY_INDEX_VARIABLES = ("SLURM_ARRAY_TASK_ID", "SGE_TASK_ID")
+# Grid Engine shows a job's environment to every user (qstat -j); the node
+# job gets the cache's URL from a private file instead (--db-file).
+SECRET_VARIABLES = ("OUTFLOW_DB", "PGPASSWORD")
+
+
+def job_environment() -> dict[str, str]:
+    """The environment a job gets: ours, less our own array index (were
+    outflow itself an array element: the scheduler sets the job's) and secrets."""
+    dropped = ARRAY_INDEX_VARIABLES + SECRET_VARIABLES
+    return {k: v for k, v in os.environ.items() if k not in dropped}
+
+
+@dataclass
+class ClusterExecutor:
+    submitter: Submitter
+    cache: Any  # outflowfile.store.cache.Cache: specs out, node reports in
+    cores: int  # -j: jobs in flight
+    defaults: Defaults = field(default_factory=Defaults)
+    db_url: str | None = None
+    latency_wait: float = 5.0
+    arrays: bool = True  # --no-cluster-arrays: every job on its own
+    local: LocalExecutor | None = None
+    tag: str = field(default_factory=lambda: f"outflow-{os.getpid()}")
+    _jobs: dict[int, _Submitted] = field(default_factory=dict)
+    # Started but not yet submitted: the jobs of one dispatch round go out
+    # together, those of one task with the same resources as one array.
+    _held: list[JobSpec] = field(default_factory=list)
+    _poll: float = POLL_MIN
+    _url_file: str | None = None
+
+    def grant(self, cpus: int) -> int:
+        return cpus  # the scheduler decides what fits on a node
+
+    def can_start(self, spec: JobSpec) -> bool:
+        if self._is_local(spec):
+            return self._local().can_start(spec)
+        return len(self._jobs) + len(self._held) < self.cores
+
+    def start(self, spec: JobSpec) -> None:
+        if self._is_local(spec):
+            self._local().start(spec)
+            return
+        assert spec.row is not None, "a cluster job needs its cache row"
+        self.cache.store_spec(spec.row, spec.to_text())
+        self._held.append(spec)
+
+    def wait(self, timeout: float | None) -> list[JobResult]:
+        end = None if timeout is None else time.monotonic() + timeout
+        failed = self._submit_held()
+        if failed:
+            return failed
+        while True:
+            results = self._local().wait(0) if self.local is not None else []
+            results += self._collect()
+            if results:
+                self._poll = POLL_MIN
+                return results
+            if end is not None and time.monotonic() >= end:
+                return results
+            pause = self._poll if end is None else min(self._poll, end - time.monotonic())
+            time.sleep(max(0.0, pause))
+            self._poll = min(POLL_MAX, self._poll * 1.5)
+
+    def running(self) -> int:
+        local = self.local.running() if self.local is not None else 0
+        return len(self._jobs) + len(self._held) + local
+
+    def cancel_all(self) -> list[JobResult]:
+        results = self.local.cancel_all() if self.local is not None else []
+        for spec in self._held:
+            results.append(self._failed(_Submitted(spec, "", time.time()), "cancelled"))
+        self._held.clear()
+        if self._jobs:
+            self.submitter.cancel([s.job_id for s in self._jobs.values()])
+        for sub in self._jobs.values():
+            results.append(self._failed(sub, "cancelled"))
+        self._jobs.clear()
+        return results
+
+    def close(self) -> None:
+        if self._jobs or self._held:
+            self.cancel_all()
+        if self.local is not None:
+            self.local.close()
+        self.submitter.close()
+        if self._url_file is not None:
+            Path(self._url_file).unlink(missing_ok=True)
+            self._url_file = None
+
+    # -- internals --
+
+    def _submit_held(self) -> list[JobResult]:
+        """Submit what start() held; the results of jobs the scheduler refused."""
+        groups: dict[tuple[str, tuple[str, ...]], list[JobSpec]] = {}
+        for spec in self._held:
+            native = native_args(self.submitter.flavour, spec, self.defaults)
+            task = spec.task if self.arrays else f"{spec.task} {spec.id}"
+            groups.setdefault((task, tuple(native)), []).append(spec)
+        self._held = []
+        refused = []
+        for (_, native), specs in groups.items():
+            try:
+                ids = self._submit_group(specs, list(native))
+            except OSError as exc:
+                now = time.time()
+                refused += [self._failed(_Submitted(s, "", now), str(exc)) for s in specs]
+                continue
+            now = time.time()
+            for spec, job_id in zip(specs, ids, strict=True):
+                self._jobs[spec.id] = _Submitted(spec, job_id, now)
+        self._poll = POLL_MIN
+        return refused
+
+    def _submit_group(self, specs: list[JobSpec], native: list[str]) -> list[str]:
+        workdir = specs[0].workdir
+        log_dir = os.path.join(workdir, ".outflow", "cluster")
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", NODE_JOB_MODULE, "--workdir", workdir]
+        if self.db_url:
+            command += ["--db-file", self._db_url_file(log_dir)]
+        if len(specs) == 1:
+            log = os.path.join(log_dir, f"{specs[0].row}.out")
+            return [self.submitter.submit(self.tag, command + [str(specs[0].row)], native, log,
+                                          workdir)]
+        rows = ",".join(str(s.row) for s in specs)
+        return self.submitter.submit_array(self.tag, command + ["--rows", rows], native,
+                                           len(specs), log_dir, workdir)
+
+    def _db_url_file(self, log_dir: str) -> str:
+        """The cache's URL in a file only this user can read: on a job's command
+        line (or in its environment) a password would show in ``ps``, ``scontrol
+        show job`` and ``qstat -j`` to every user of the cluster."""
+        if self._url_file is None:
+            path = os.path.join(log_dir, f"db-{os.getpid()}.url")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                os.fchmod(out.fileno(), 0o600)  # it may have been there, open to others
+                out.write(self.db_url or "")
+            self._url_file = path
+        return self._url_file
+
+    def _is_local(self, spec: JobSpec) -> bool:
+        return bool(spec.resources.get("local"))
+
+    def _local(self) -> LocalExecutor:
+        if self.local is None:
+            self.local = LocalExecutor(cores=max(1, os.cpu_count() or 1))
+        return self.local
+
+    def _collect(self) -> list[JobResult]:
+        if not self._jobs:
+            return []
+        by_job_id = {s.job_id: s for s in self._jobs.values()}
+        ended = self.submitter.finished(list(by_job_id))
+        results = []
+        for job_id, info in ended.items():
+            sub = by_job_id[job_id]
+            del self._jobs[sub.spec.id]
+            results.append(self._result(sub, info))
+        return results
+
+    def _result(self, sub: _Submitted, info: Ended) -> JobResult:
+        spec = sub.spec
+        report = self.cache.node_result(spec.row)
+        if report is None:  # the job died before its end: the scheduler knows why
+            return self._failed(sub, _scheduler_says(info, sub) + f"; job {sub.job_id}",
+                                info.exit_status)
+        result = JobResult(
+            id=spec.id,
+            # UNKNOWN: the scheduler forgot the job already; the node's report decides.
+            ok=report["error"] is None and info.state in ("COMPLETED", "UNKNOWN"),
+            values=report["values"],
+            error=report["error"],
+            exit_status=report["exit_status"],
+            started=report["started"] or sub.started,
+            ended=report["ended"],
+            host=report["host"] or "",
+            cpu_seconds=report["cpu_seconds"],
+            peak_mem=report["peak_mem"],
+            output=_read_log(Path(spec.workdir) / spec.log),
+        )
+        if result.ok:
+            missing = self._wait_for_outputs(spec)
+            if missing:
+                result.ok = False
+                result.error = (f"the job finished but its output file {missing[0]} did not "
+                                f"appear within {self.latency_wait:g} s (--latency-wait)")
+        elif info.state not in ("COMPLETED", "FAILED", "UNKNOWN"):
+            # The node reported, then lost its node, its time or its memory.
+            said = _scheduler_says(info, sub)
+            result.error = f"{result.error}; {said}" if result.error else said
+        elif result.error is None:
+            result.error = _scheduler_says(info, sub)
+        return result
+
+    def _wait_for_outputs(self, spec: JobSpec) -> list[str]:
+        """Shared filesystems may show a node's files late (--latency-wait);
+        the outputs still missing after the wait."""
+        deadline = time.monotonic() + self.latency_wait
+        while True:
+            missing = [p for p in spec.output_files.values()
+                       if not (Path(spec.workdir) / p).exists()]
+            if not missing or time.monotonic() >= deadline:
+                return missing
+            time.sleep(0.2)
+
+    def _failed(self, sub: _Submitted, error: str, code: int | None = None) -> JobResult:
+        return JobResult(
+            id=sub.spec.id, ok=False, error=error, exit_status=code, started=sub.started,
+            ended=time.time(), host=socket.gethostname(),
+            output=_read_log(Path(sub.spec.workdir) / sub.spec.log),
+        )
+
+
+def _scheduler_says(info: Ended, sub: _Submitted) -> str:
+    reason = f"the scheduler reports {info.state}"
+    if info.reason:
+        reason += f" ({info.reason})"
+    if info.exit_status not in (None, 0):
+        reason += f", exit status {info.exit_status}"
+    limit = sub.spec.time
+    if limit and info.state != "CANCELLED" and time.time() - sub.started >= limit:
+        from outflowfile.language.units import format_time
+
+        reason += f"; it ran past its time limit of {format_time(limit)}"
+    return reason
+
+
+def _read_log(path: Path, cap: int = 1 << 20) -> str:
+    try:
+        data = path.read_bytes()[-cap:]
+    except OSError:
+        return ""
+    return data.decode("utf-8", errors="replace")
+
+
+# --- choosing the way in --------------------------------------------------------
+
+
+@dataclass
+class ClusterRequest:
+    """``--cluster SCHEDULER [--cluster-submit drmaa|sbatch]`` and friends."""
+
+    scheduler: str  # slurm | sge | drmaa
+    submit: str | None = None  # drmaa | sbatch | None: DRMAA if a library is named
+    defaults: Defaults = field(default_factory=Defaults)
+    latency_wait: float = 5.0
+    arrays: bool = True
+
+
+def make_submitter(request: ClusterRequest) -> Submitter:
+    from outflowfile.errors import UserError
+
+    way = request.submit
+    if request.scheduler == "slurm" and way is None:
+        way = "drmaa" if os.environ.get("DRMAA_LIBRARY_PATH") else "sbatch"
+    if way == "sbatch":
+        if request.scheduler != "slurm":
+            raise UserError("--cluster-submit sbatch goes with --cluster slurm")
+        import shutil
+
+        if shutil.which("sbatch") is None:
+            raise UserError(
+                "--cluster slurm: no sbatch on the PATH and no DRMAA library named",
+                hint="run outflow where Slurm's commands are, or set DRMAA_LIBRARY_PATH",
+            )
+        from outflowfile.executors.cluster.sbatch import SbatchSubmitter
+
+        return SbatchSubmitter()
+    from outflowfile.executors.cluster.drmaa_session import DrmaaSubmitter
+
+    flavour = None if request.scheduler == "drmaa" else request.scheduler
+    return DrmaaSubmitter(flavour)

@@ -1,0 +1,652 @@
+"""Expansion: a workflow becomes a graph of jobs.
+
+A job is a task whose inputs are bound to *expressions*: a constant (a config
+value, a map item, a default), a reference to another job's output, or the
+gathered outputs of a map. Expressions are resolved to values only when the
+jobs they refer to are complete, so the same graph serves a dry run (where
+some values stay unknown) and a real run.
+
+A map whose source is known when it is reached expands at once; otherwise it
+becomes a ``MapNode`` that expands when its source is complete. The scheduler
+drives that (see ``scheduler.py``); this module only builds nodes.
+
+Every job has a *slot*: its identity across runs and edits (task name plus
+where its inputs come from: config names, map item values, upstream slots),
+used to explain why a job must run (``plan.py``) and to share a job between
+workflows that contain the same stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from outflowfile import values as valuecodec
+from outflowfile.language.model import (
+    Branch,
+    Map,
+    ModelIndex,
+    Outflowfile,
+    Param,
+    Pipe,
+    Resources,
+    Stage,
+    StageRef,
+    Task,
+)
+from outflowfile.language.patterns import format_pattern
+
+# --- expressions -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A value known when the graph is built. ``origin`` names where it came
+    from: ``config:NAME``, ``item``, ``default``."""
+
+    value: Any
+    origin: str
+
+
+@dataclass(eq=False, slots=True)
+class Ref:
+    """Output ``name`` of ``node`` (a Job or a MapNode)."""
+
+    node: Node
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Gather:
+    """A map's output: one expression per item, in item order."""
+
+    items: tuple[Expr, ...]
+
+
+Expr = Const | Ref | Gather
+Env = dict[str, Expr]
+
+
+class Unknown:
+    """The value of an expression whose producer will run but has not yet
+    (dry run)."""
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN: Any = Unknown()
+
+
+# --- nodes -------------------------------------------------------------------
+
+
+@dataclass(eq=False, slots=True)
+class Node:
+    id: int
+    deps: list[Node] = field(default_factory=list)
+    dependents: list[Node] = field(default_factory=list)
+    # Scheduler state: waiting | ready | running | done | failed | skipped
+    state: str = "waiting"
+    waiting: int = 0
+
+
+@dataclass(eq=False, slots=True, init=False)
+class Job(Node):
+    task: Task
+    # What makes it the same job as another of the graph (``identity_part``).
+    identity: tuple[Any, ...]
+    label: str
+    bindings: Env
+    resources: Resources
+    # Filled when the job's inputs are known (resolve_files).
+    params: dict[str, Any] | None
+    input_files: dict[str, str] | None  # input: patterns, formatted, by name
+    output_files: dict[str, str] | None
+    # Every input file: the input: files, then producers' output files among
+    # the job's values.
+    inputs: list[str]
+    # Filled when the job is complete (ran, or found up to date).
+    values: dict[str, Any] | None
+    _slot: str | None
+
+    # Written out rather than generated: a map makes a job per item, and the
+    # generated keyword __init__ took twice as long.
+    def __init__(
+        self,
+        id: int,
+        deps: list[Node],
+        task: Task,
+        identity: tuple[Any, ...],
+        label: str,
+        bindings: Env,
+        resources: Resources,
+    ) -> None:
+        self.id = id
+        self.deps = deps
+        self.dependents = []
+        self.state = "waiting"
+        self.waiting = 0
+        self.task = task
+        self.identity = identity
+        self.label = label
+        self.bindings = bindings
+        self.resources = resources
+        self.params = None
+        self.input_files = None
+        self.output_files = None
+        self.inputs = []
+        self.values = None
+        self._slot = None
+
+    @property
+    def slot(self) -> str:
+        """What identifies the job across runs: task name, and where its
+        inputs come from (``slot_part``). Made when first asked for: a run
+        with nothing to do mostly does not."""
+        if self._slot is None:
+            parts = [[k, slot_part(e)] for k, e in self.bindings.items()]
+            self._slot = _hash(repr([self.task.name, parts]))
+        return self._slot
+
+    def output(self, name: str) -> Any:
+        if self.output_files is not None and name in self.output_files:
+            return self.output_files[name]
+        if self.values is None:
+            return UNKNOWN
+        return self.values.get(name, UNKNOWN)
+
+
+@dataclass(eq=False, slots=True)
+class MapNode(Node):
+    map: Map = None  # type: ignore[assignment]
+    source: Expr = None  # type: ignore[assignment]
+    target: str = ""
+    earlier: Env = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    label_prefix: str = ""
+    slot: str = ""
+    expanded: bool = False
+    outputs: Env = field(default_factory=dict)  # name -> Gather, once expanded
+    output_names: list[str] = field(default_factory=list)
+    # Ids of the nodes its expansion made (``range(*members)``), for views
+    # that gather a map's jobs (graphview.py). A nested map expanded later
+    # has its own range; its MapNode is in the enclosing one.
+    members: tuple[int, int] = (0, 0)
+
+    def output(self, name: str) -> Any:
+        if not self.expanded:
+            return UNKNOWN
+        return resolve(self.outputs[name])
+
+
+# --- resolution --------------------------------------------------------------
+
+
+def resolve(expr: Expr) -> Any:
+    """The value of an expression, or UNKNOWN if a producer has no value yet."""
+    if type(expr) is Const:
+        return expr.value
+    if type(expr) is Ref:
+        return expr.node.output(expr.name)
+    # A map's output: one item per job of the map, often tens of thousands.
+    items = []
+    for e in expr.items:  # type: ignore[union-attr]
+        value = e.node.output(e.name) if type(e) is Ref else resolve(e)
+        if value is UNKNOWN:
+            return UNKNOWN
+        items.append(value)
+    return items
+
+
+def producers(expr: Expr) -> list[Node]:
+    if isinstance(expr, Const):
+        return []
+    if isinstance(expr, Ref):
+        return [expr.node]
+    out: list[Node] = []
+    for e in expr.items:
+        out.extend(producers(e))
+    return out
+
+
+def file_paths(expr: Expr) -> list[str]:
+    """Paths among an expression's values that are other jobs' output files."""
+    if type(expr) is Const:
+        return []
+    if type(expr) is Ref:
+        node = expr.node
+        if type(node) is Job:
+            path = _output_file(node, expr.name)
+            return [] if path is None else [path]
+        if type(node) is MapNode and node.expanded:
+            return file_paths(node.outputs[expr.name])
+        return []
+    out: list[str] = []
+    for e in expr.items:  # type: ignore[union-attr]
+        if type(e) is Ref and type(e.node) is Job:  # the usual item, without recursing
+            path = _output_file(e.node, e.name)
+            if path is not None:
+                out.append(path)
+        else:
+            out.extend(file_paths(e))
+    return out
+
+
+def _output_file(job: Job, name: str) -> str | None:
+    files = job.output_files
+    return files.get(name) if files else None
+
+
+def slot_part(expr: Expr) -> Any:
+    """What of an expression identifies a job across runs: config *names*
+    (a changed value is a changed parameter of the same job), item values,
+    upstream slots."""
+    if isinstance(expr, Const):
+        if expr.origin == "item":
+            return ["item", valuecodec.digest(expr.value)]
+        return [expr.origin]
+    if isinstance(expr, Ref):
+        return ["ref", expr.node.slot, expr.name]  # type: ignore[attr-defined]
+    return ["gather", [slot_part(e) for e in expr.items]]
+
+
+def identity_part(expr: Expr) -> Any:
+    """What ``slot_part`` says, as a key that is cheap to make: it finds the
+    same job again within one graph, where hashing every item's value would
+    cost more than the rest of making the job. Jobs are made once per
+    identity, so a job stands for its slot; maps are not, so they are
+    named by theirs."""
+    if type(expr) is Const:
+        if expr.origin != "item":
+            return expr.origin
+        value = expr.value
+        return ("str", value) if type(value) is str else ("item", valuecodec.encode(value))
+    if type(expr) is Ref:
+        node = expr.node
+        if type(node) is Job:
+            return ("job", id(node), expr.name)
+        return ("map", node.slot, expr.name)  # type: ignore[attr-defined]
+    return ("gather", tuple(identity_part(e) for e in expr.items))  # type: ignore[union-attr]
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def short_value(value: Any, limit: int = 30) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- the graph ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TaskShape:
+    """What making each job of a task reads of it, laid out once per graph:
+    a map makes thousands of jobs of the same task."""
+
+    params: tuple[tuple[str, Param], ...]
+    input_files: tuple[tuple[str, str], ...]  # name, pattern
+    output_files: tuple[tuple[str, str], ...]
+    output_names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, task: Task) -> TaskShape:
+        return cls(
+            params=tuple((p.name, p) for p in task.params),
+            input_files=tuple((f.name, f.pattern) for f in task.input_files),
+            output_files=tuple((f.name, f.pattern) for f in task.output_files),
+            output_names=tuple(task.output_names()),
+        )
+
+
+class ExpansionError(Exception):
+    """A problem found while expanding (e.g. a map source that is not a list
+    at run time). The engine turns it into a user-facing error."""
+
+
+@dataclass
+class Graph:
+    model: Outflowfile
+    index: ModelIndex
+    config: dict[str, Any]
+    nodes: list[Node] = field(default_factory=list)
+    by_identity: dict[tuple[Any, ...], Job] = field(default_factory=dict)
+    producer_of: dict[str, Job] = field(default_factory=dict)  # output path -> job
+    fresh: list[Node] = field(default_factory=list)  # created since last taken
+    # Made once per graph rather than once per job.
+    _config_consts: dict[str, Const] = field(default_factory=dict, init=False, repr=False)
+    _shapes: dict[str, TaskShape] = field(default_factory=dict, init=False, repr=False)
+
+    def take_fresh(self) -> list[Node]:
+        fresh, self.fresh = self.fresh, []
+        return fresh
+
+    def jobs(self) -> list[Job]:
+        return [n for n in self.nodes if isinstance(n, Job)]
+
+    def known_files(self) -> list[str]:
+        """The files of every job whose paths are known yet, each once:
+        its output files, then its input files."""
+        paths: dict[str, None] = {}
+        for node in self.nodes:
+            if type(node) is Job and node.output_files is not None:
+                for path in node.output_files.values():
+                    paths[path] = None
+                for path in node.inputs:
+                    paths[path] = None
+        return list(paths)
+
+    def _add(self, node: Node) -> None:
+        self.nodes.append(node)
+        self.fresh.append(node)
+
+    def next_id(self) -> int:
+        return len(self.nodes)
+
+    # -- stages --
+
+    def expand_workflow(self, name: str) -> Env:
+        wf = self.index.workflows[name]
+        return self.expand_stage(wf.pipeline, {}, {}, {}, "")
+
+    def expand_task(self, task: Task) -> Env:
+        """A task named as a target outside any workflow: inputs from config
+        and defaults."""
+        return self.make_job(task, {}, {}, {}, "")
+
+    def expand_stage(
+        self, stage: Stage, prev: Env, earlier: Env, options: dict[str, Any], label: str
+    ) -> Env:
+        if isinstance(stage, StageRef):
+            task = self.index.tasks.get(stage.name)
+            if task is not None:
+                return self.make_job(task, prev, earlier, options, label)
+            wf = self.index.workflows[stage.name]
+            return self.expand_stage(wf.pipeline, prev, earlier, options, label)
+        if isinstance(stage, Pipe):
+            return self._expand_pipe(stage, prev, earlier, options, label)
+        if isinstance(stage, Branch):
+            out: Env = {}
+            for branch in stage.branches:
+                out.update(self.expand_stage(branch, prev, earlier, options, label))
+            return out
+        return self._expand_map(stage, prev, earlier, options, label)
+
+    def _expand_pipe(
+        self, pipe: Pipe, prev: Env, earlier: Env, options: dict[str, Any], label: str
+    ) -> Env:
+        visible = dict(earlier)
+        current = prev
+        for stage in pipe.stages:
+            out = self.expand_stage(stage, current, visible, options, label)
+            visible.update(current)
+            current = out
+        return current
+
+    def _lookup(self, name: str, prev: Env, earlier: Env) -> Expr | None:
+        expr = prev.get(name)
+        if expr is None:
+            expr = earlier.get(name)
+        if expr is None and name in self.config:
+            expr = self._config_consts.get(name)
+            if expr is None:
+                expr = Const(self.config[name], f"config:{name}")
+                self._config_consts[name] = expr
+        return expr
+
+    def _expand_map(
+        self, m: Map, prev: Env, earlier: Env, options: dict[str, Any], label: str
+    ) -> Env:
+        source_name, target = self.map_names(m, prev)
+        source = self._lookup(source_name, prev, earlier)
+        if source is None:
+            raise ExpansionError(f"map source {source_name!r} is not available")
+        merged = dict(options)
+        merged.update({o.name: o.value for o in m.options})
+        node = MapNode(
+            id=self.next_id(),
+            map=m,
+            source=source,
+            target=target,
+            earlier={**earlier, **prev},
+            options=merged,
+            label_prefix=label,
+            output_names=self.last_outputs(m.body),
+        )
+        node.slot = _hash(repr(["map", source_name, target, slot_part(source), label]))
+        # Inner jobs may read any earlier output, not only the source: the map
+        # expands only once all of them are complete.
+        node.deps = _unique(d for e in [source, *node.earlier.values()] for d in producers(e))
+        self._add(node)
+        if isinstance(source, Const):
+            # Known now (a config list): expand at once, so the plan and file
+            # targets see every item's jobs before anything runs.
+            self.expand_map_items(node, checked_items(source.value, source_name))
+            node.deps = _unique(d for e in node.outputs.values() for d in producers(e))
+        return {name: Ref(node, name) for name in node.output_names}
+
+    def map_names(self, m: Map, prev: Env) -> tuple[str, str]:
+        if m.source is not None and m.target is not None:
+            return m.source, m.target
+        # Short form: the single output before the map feeds the single input
+        # of the inner pipeline's first task (the checker guarantees both).
+        (source,) = prev.keys()
+        first = self.first_tasks(m.body)[0]
+        return source, first.params[0].name
+
+    def expand_map_items(self, node: MapNode, items: list[Any]) -> None:
+        """Expand a map whose source is now known; fills ``node.outputs``."""
+        per_item: list[Env] = []
+        body, target, options = node.map.body, node.target, node.options
+        first = len(self.nodes)
+        prefix = f"{node.label_prefix} {target}=".lstrip()
+        for item in items:
+            item_expr = Const(item, "item")
+            earlier = node.earlier.copy()
+            earlier[target] = item_expr
+            label = (prefix + short_value(item)).rstrip()
+            per_item.append(self.expand_stage(body, {target: item_expr}, earlier, options, label))
+        node.outputs = {
+            name: Gather(tuple(env[name] for env in per_item)) for name in node.output_names
+        }
+        node.members = (first, len(self.nodes))
+        node.expanded = True
+
+    def last_outputs(self, stage: Stage) -> list[str]:
+        """Output names of a stage (statically, from the model)."""
+        if isinstance(stage, StageRef):
+            task = self.index.tasks.get(stage.name)
+            if task is not None:
+                return task.output_names()
+            return self.last_outputs(self.index.workflows[stage.name].pipeline)
+        if isinstance(stage, Pipe):
+            return self.last_outputs(stage.stages[-1])
+        if isinstance(stage, Branch):
+            names: list[str] = []
+            for b in stage.branches:
+                names.extend(self.last_outputs(b))
+            return names
+        return self.last_outputs(stage.body)
+
+    def first_tasks(self, stage: Stage) -> list[Task]:
+        if isinstance(stage, StageRef):
+            task = self.index.tasks.get(stage.name)
+            if task is not None:
+                return [task]
+            return self.first_tasks(self.index.workflows[stage.name].pipeline)
+        if isinstance(stage, Pipe):
+            return self.first_tasks(stage.stages[0])
+        if isinstance(stage, Branch):
+            return [t for b in stage.branches for t in self.first_tasks(b)]
+        return []
+
+    # -- jobs --
+
+    def make_job(
+        self, task: Task, prev: Env, earlier: Env, options: dict[str, Any], label: str
+    ) -> Env:
+        shape = self._shapes.get(task.name)
+        if shape is None:
+            shape = self._shapes[task.name] = TaskShape.of(task)
+        bindings: Env = {}
+        ident: list[Any] = [task.name]
+        consts = True  # every input known now: the usual case, made quickly
+        for name, param in shape.params:
+            expr = prev.get(name) or earlier.get(name) or self._lookup(name, prev, earlier)
+            if expr is None:
+                if not param.has_default:
+                    raise ExpansionError(f"task {task.name!r} input {name!r} is not provided")
+                expr = Const(param.default, "default")
+            elif type(expr) is not Const:
+                consts = False
+            bindings[name] = expr
+            ident.append((name, identity_part(expr)))
+        identity = tuple(ident)
+        job = self.by_identity.get(identity)
+        if job is None:
+            job = Job(
+                len(self.nodes),
+                [] if consts else _producers_of(bindings.values()),
+                task,
+                identity,
+                f"{task.name} {label}".strip() if label else task.name,
+                bindings,
+                effective_resources(task, options) if options else task.resources,
+            )
+            self.by_identity[identity] = job
+            self.nodes.append(job)
+            self.fresh.append(job)
+            if consts:
+                params = {}
+                for name, expr in bindings.items():
+                    params[name] = expr.value  # type: ignore[union-attr]
+                self._format_files(job, params, shape)
+            elif not job.deps:
+                self.resolve_files(job)
+        # Loops rather than comprehensions here and below: for the one or two
+        # names a task has, a comprehension's own call costs more than its work.
+        env: Env = {}
+        for name in shape.output_names:
+            env[name] = Ref(job, name)
+        return env
+
+    def resolve_files(self, job: Job) -> None:
+        """Bind the job's parameters to values and format its file patterns.
+        Call when every producer it refers to is complete."""
+        params: dict[str, Any] = {}
+        unknown = False
+        for name, e in job.bindings.items():
+            if type(e) is Const:
+                params[name] = e.value
+            else:
+                value = params[name] = resolve(e)
+                unknown = unknown or value is UNKNOWN
+        if unknown:
+            job.params = params
+            return
+        task = job.task
+        shape = self._shapes.get(task.name)
+        if shape is None:
+            shape = self._shapes[task.name] = TaskShape.of(task)
+        self._format_files(job, params, shape)
+
+    def _format_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> None:
+        """With every parameter known: the job's file paths, and the jobs
+        making them."""
+        job.params = params
+        inputs: dict[str, str] = {}
+        outputs: dict[str, str] = {}
+        try:
+            for name, pattern in shape.input_files:
+                inputs[name] = pattern.format_map(params)
+            for name, pattern in shape.output_files:
+                outputs[name] = pattern.format_map(params)
+        except Exception:  # noqa: BLE001 - format_pattern says what is wrong
+            try:
+                for _, pattern in shape.input_files + shape.output_files:
+                    format_pattern(pattern, params)
+            except ValueError as exc:
+                raise ExpansionError(f"{job.label}: {exc}") from None
+            raise
+        job.input_files = inputs
+        job.output_files = outputs
+        paths = list(inputs.values())
+        if job.deps:
+            for e in job.bindings.values():
+                if type(e) is not Const:
+                    paths.extend(file_paths(e))
+        job.inputs = paths
+        claim = self.producer_of.setdefault
+        for path in outputs.values():
+            claim(path, job)
+
+    def link_file_dependencies(self, job: Job) -> list[Job]:
+        """Jobs producing this job's input files that it does not already
+        depend on (a file dependency without a pipe)."""
+        extra: list[Job] = []
+        deps = job.deps
+        have: set[int] | None = None  # ids of deps, made only when needed
+        for path in (job.input_files or {}).values():
+            producer = self.producer_of.get(path)
+            if producer is None or producer is job or producer in extra:
+                continue
+            if deps:
+                if have is None:
+                    have = set(map(id, deps))
+                if id(producer) in have:
+                    continue
+            extra.append(producer)
+        return extra
+
+
+def checked_items(value: Any, source: str) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        from outflowfile.language.typerules import describe
+
+        raise ExpansionError(f"map source {source!r} is {describe(value)}, not a list")
+    return list(value)
+
+
+def effective_resources(task: Task, options: dict[str, Any]) -> Resources:
+    """The task's resources, with map options as defaults for what the task
+    does not set itself."""
+    if not options:
+        return task.resources
+    values = dict(task.resources.__dict__)
+    for name, value in options.items():
+        if name not in task.directive_locs and name in values:
+            values[name] = _option_value(name, value)
+    return Resources(**values)
+
+
+def _option_value(name: str, value: Any) -> Any:
+    from outflowfile.language import units
+
+    if name == "mem" and isinstance(value, (str, int)):
+        return units.parse_mem(value)
+    if name == "time" and isinstance(value, (str, int)):
+        return units.parse_time(value)
+    return value
+
+
+def _producers_of(exprs: Any) -> list[Node]:
+    """The nodes a job bound to these expressions depends on, each once."""
+    out: list[Node] = []
+    for e in exprs:
+        if type(e) is not Const:
+            out.extend(producers(e))
+    return _unique(out) if len(out) > 1 else out
+
+
+def _unique(nodes: Any) -> list[Node]:
+    seen: set[int] = set()
+    out: list[Node] = []
+    for n in nodes:
+        if id(n) not in seen:
+            seen.add(id(n))
+            out.append(n)
+    return out

@@ -1,0 +1,94 @@
+"""Config values: the ``config:`` block's defaults and ``--config`` overrides.
+
+Whether the declared defaults match their declared types is checked with the
+rest of the Outflowfile (``outflowfile.language.check``), where the entry's location
+is known; here the errors are about what was typed on the command line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from outflowfile.errors import Problem, UserError
+from outflowfile.language import typerules
+from outflowfile.language.model import LIST, NO_DEFAULT, ConfigEntry, Glob, Outflowfile
+from outflowfile.language.patterns import PatternError, glob_values
+
+
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    """``["n=3", "name=a=b"]`` -> ``{"n": "3", "name": "a=b"}``; the last
+    setting of a key wins, as with any repeated command-line option."""
+    overrides: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(
+                f"--config {item}: expected KEY=VALUE",
+                hint="for example: --config multiplier=15",
+            )
+        overrides[key] = value
+    return overrides
+
+
+def resolve_config(model: Outflowfile, overrides: dict[str, str], workdir: Path) -> dict[str, Any]:
+    """The value of every config entry, in declaration order.
+
+    Overrides are read as the entry's declared type (``typerules.coerce_text``);
+    a ``glob(...)`` default lists the matching files under ``workdir``.
+    Raises ``UserError`` listing every bad override at once.
+    """
+    entries: dict[str, ConfigEntry] = {}
+    for entry in model.config:
+        entries.setdefault(entry.name, entry)  # the checker reports duplicates
+    problems = [
+        _unknown_key(key, text, entries) for key, text in overrides.items() if key not in entries
+    ]
+    values: dict[str, Any] = {}
+    for name, entry in entries.items():
+        try:
+            if name in overrides:
+                values[name] = _coerce_override(entry, overrides[name])
+            else:
+                values[name] = _default_value(entry, workdir)
+        except UserError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise UserError(problems[0].message, problems=problems)
+    return values
+
+
+def _unknown_key(key: str, value: str, entries: dict[str, ConfigEntry]) -> Problem:
+    message = f"--config {key}={value}: unknown config key '{key}'"
+    if not entries:
+        return Problem(message, hint="the Outflowfile has no config: block")
+    known = "known keys: " + ", ".join(entries)
+    near = typerules.suggest(key, set(entries))
+    return Problem(message, hint=f"did you mean '{near}'? {known}" if near else known)
+
+
+def _coerce_override(entry: ConfigEntry, text: str) -> Any:
+    declared = entry.type
+    if declared is None and isinstance(entry.default, Glob):
+        declared = LIST
+    try:
+        return typerules.coerce_text(text, declared)
+    except ValueError as exc:
+        raise UserError(f"--config {entry.name}={text}: {exc}") from None
+
+
+def _default_value(entry: ConfigEntry, workdir: Path) -> Any:
+    default = entry.default
+    if default is NO_DEFAULT:
+        raise UserError(
+            f"config '{entry.name}' has no default value",
+            loc=entry.loc,
+            hint=f"set it with --config {entry.name}=VALUE",
+        )
+    if isinstance(default, Glob):
+        try:
+            return glob_values(default.pattern, workdir)
+        except PatternError as exc:
+            raise UserError(str(exc), loc=default.loc) from None
+    return default

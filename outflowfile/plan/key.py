@@ -1,0 +1,55 @@
+"""Job keys: what identifies a result in the cache.
+
+A job's key hashes its task's *definition* (normalised body and the
+directives that shape its results), its input values and its input file
+paths. Scheduling directives (cpus, mem, time, partition, cluster, retries,
+local) are left out on purpose: asking for more cores must not throw away
+finished results. A ``run:`` body is normalised through Python's AST, so
+editing a comment or blank lines does not rerun anything.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from typing import Any
+
+from outflowfile import values as valuecodec
+from outflowfile.language.model import CallBody, RunBody, ShellBody, Task
+
+
+def normalised_body(task: Task) -> list[str]:
+    body = task.body
+    if isinstance(body, RunBody):
+        try:
+            return ["run", ast.dump(ast.parse(body.code))]
+        except SyntaxError:
+            return ["run", body.code]
+    if isinstance(body, ShellBody):
+        return ["shell", body.command.strip()]
+    if isinstance(body, CallBody):
+        return ["call", f"{body.module}:{body.function}"]
+    raise TypeError(f"unknown body {body!r}")
+
+
+def definition_hash(task: Task) -> str:
+    """A hash of everything in a task's definition that shapes its results."""
+    described = {
+        "name": task.name,
+        "body": normalised_body(task),
+        "params": [[p.name, str(p.type), valuecodec.encode(p.default) if p.has_default else None]
+                   for p in task.params],
+        "outputs": [[o.name, str(o.type)] for o in task.outputs],
+        "input": [[f.name, f.pattern] for f in task.input_files],
+        "output": [[f.name, f.pattern] for f in task.output_files],
+    }
+    text = json.dumps(described, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def job_key(def_hash: str, params: dict[str, Any], input_paths: list[str]) -> str:
+    """The cache key of a job: definition, input values, input file paths."""
+    paths = "\0".join(sorted(input_paths)) if len(input_paths) > 1 else "".join(input_paths)
+    text = f"{def_hash}\0{valuecodec.encode(params)}\0{paths}"
+    return hashlib.sha256(text.encode()).hexdigest()[:40]

@@ -1,0 +1,277 @@
+"""The memo of a plan with nothing to do.
+
+Deciding that 100,000 jobs are up to date means building each job, hashing
+its key and finding its record: most of a no-op run's time, spent to reach
+the same answer as last time. After a plan that finds nothing to do, or a run
+in which every job that ran succeeded, this module writes down what the
+next plan's answer (nothing to do) would be decided from:
+
+- a fingerprint of the inputs that shape the job graph and the job keys:
+  outflow's version, the project and its Outflowfile's text, the resolved
+  config (``glob()`` results included) and the targets;
+- a summary of the cache's ``jobs`` table (row count, and the highest row:
+  its id, key, status and times), read in the same transaction as the plan's
+  records, or after the run's last write and before it lets go of the
+  project. Rows are only ever added, finished (by the run that added them)
+  or deleted, so any change since shows in it;
+- the stamp (mtime in ns, size) of every file the plan or run looked at
+  (as it last saw it: after a job made it), or that it was missing.
+
+The plan is a function of these three, so when all three are unchanged the
+next run has nothing to do either, and says so after one ``stat`` per file
+and two queries. When only some files changed, the plan is made in full,
+but a job whose files are all unchanged, that makes no values and whose
+upstream jobs are all up to date is decided as it was then (see
+``Engine._trusted``): only what the changed files touch is looked at again.
+
+The memo also keeps the key of every job it found up to date. When the
+fingerprint changed (an edited Outflowfile or config, a new file matching a
+``glob()``, other targets) but the cache did not, the graph may differ, yet
+a job whose key is among the memo's, and whose files and upstream jobs are
+as above, is the job it was then and is decided the same way: adding a
+sample plans only that sample's jobs and those gathering it.
+
+The memo serves any cache database (the fingerprint names it; the
+summary is read through ``sqlite3`` for the project's SQLite file, through
+SQLAlchemy otherwise). A changed cache or ``-F``/``-R`` plans in full.
+The memo is a cache of a conclusion, never a source of truth: deleting it
+only costs one full plan.
+
+The file is one line of JSON (format, fingerprint, cache summary, job
+count), one line of stamps (``mtime,size,...``, ``-1,-1`` for a missing
+file), one line of keys (``,``-separated, by job id; empty for a node that
+is not a job) and the paths, separated by NUL (last: a path may hold a
+newline).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from outflowfile import __version__
+from outflowfile import values as valuecodec
+
+if TYPE_CHECKING:
+    from outflowfile.plan.prestat import Prestat
+
+FILENAME = "plan-memo"
+FORMAT = 4
+_ENCODING = ("utf-8", "surrogateescape")
+
+Stats = dict[str, "tuple[int, int] | None"]
+
+
+@dataclass
+class Trust:
+    """What a plan may decide a job from without reading its record
+    (``Engine._trusted``), while the cache is as the memo found it."""
+
+    unchanged: set[str]  # files that exist with the stamp the memo has for them
+    keys: list[str]  # the memo's keys of up-to-date jobs, by job id ('' for none)
+    # The fingerprint is the memo's: the graph is the memo's graph, so job i
+    # made before the run has key ``keys[i]``. Otherwise a key is looked up.
+    same_graph: bool
+    _key_set: set[str] | None = field(default=None, repr=False)
+
+    def key_of(self, job_id: int) -> str:
+        """The memo's key for job ``job_id`` of the same graph, or ''."""
+        return self.keys[job_id] if job_id < len(self.keys) else ""
+
+    def knows(self, key: str) -> bool:
+        """Whether a job of this key was up to date when the memo was written."""
+        if self._key_set is None:
+            self._key_set = set(self.keys)
+            self._key_set.discard("")
+        return key in self._key_set
+
+
+@dataclass
+class Check:
+    """What checking the memo found."""
+
+    jobs: int | None = None  # all of them up to date: how many
+    # Unless the memo answered: the files it lists, for the plan to stat
+    # (ahead, by a helper: prestat.py) and to compare with its stamps.
+    paths: list[str] = field(default_factory=list)
+    # When the cache is as the memo found it (otherwise None): the memo's
+    # stamps and keys, and the cache's state, the memo's.
+    stamps: list[int] | None = None
+    keys: list[str] = field(default_factory=list)
+    state: list[Any] | None = None
+    same_graph: bool = False
+    now: list[int] | None = None  # the files' stamps, when taken already (same graph)
+
+    def settle(self, now: list[int]) -> tuple[Stats, Trust]:
+        """With the files' stamps as they are now (as ``stat_flat`` gives
+        them): each file's stat for the plan, and what it may trust."""
+        assert self.stamps is not None
+        stats, unchanged = _compare(self.paths, now, self.stamps)
+        return stats, Trust(unchanged, self.keys, self.same_graph)
+
+
+def fingerprint(
+    outflowfile: Path, text_digest: str, workdir: Path, config: dict[str, Any], targets: list[str],
+    until: list[str], database: str,
+) -> str:
+    """What shapes the job graph and every job's key, hashed, and the
+    database the cache is in ('' for the project's SQLite file)."""
+    parts = [
+        __version__, str(outflowfile.resolve()), text_digest, str(workdir.resolve()),
+        valuecodec.encode(config), targets, until, database,
+    ]  # fmt: skip
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def cache_state(con: sqlite3.Connection) -> list[Any]:
+    """The highest id of jobs (first: what planning reads up to), the row
+    count, the highest row's key, status and times, and the cache's
+    metadata (which schema it has)."""
+    last, count = con.execute("SELECT max(id), count(*) FROM jobs").fetchone()
+    row = con.execute(
+        "SELECT key, status, started, ended FROM jobs WHERE id = ?", (last,)
+    ).fetchone()
+    meta = ";".join(f"{k}={v}" for k, v in con.execute("SELECT key, value FROM meta ORDER BY key"))
+    return [last, count, *(row or ()), meta]
+
+
+def read_state(db: Path) -> list[Any] | None:
+    """The summary of an SQLite cache's jobs table, or None if unreadable."""
+    if not db.exists():
+        return None
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return None
+    try:
+        con.execute("BEGIN")
+        return cache_state(con)
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+
+
+def save(
+    path: Path, print_: str, state: list[Any], jobs: int, stats: Stats, keys: list[str]
+) -> None:
+    """Write the memo atomically; a project that cannot be written to just
+    goes without."""
+    stamps: list[int] = []
+    for st in stats.values():
+        stamps.extend((-1, -1) if st is None else st)
+    header = {"format": FORMAT, "fingerprint": print_, "cache": state, "jobs": jobs}
+    data = b"\n".join([
+        json.dumps(header).encode(),
+        ",".join(map(str, stamps)).encode(),
+        ",".join(keys).encode(),
+        "\0".join(stats).encode(*_ENCODING),
+    ])  # fmt: skip
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
+def check(
+    path: Path, print_: str, state_now: Callable[[], list[Any] | None], workdir: Path
+) -> Check:
+    """Check the memo against the project as it is now; ``state_now`` reads
+    the summary of the cache's jobs table (None if it cannot)."""
+    try:
+        data = path.read_bytes()
+        head, stamps_line, keys_line, paths_text = data.split(b"\n", 3)
+        header = json.loads(head)
+    except (OSError, ValueError):
+        return Check()
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        return Check()
+    paths = paths_text.decode(*_ENCODING).split("\0") if paths_text else []
+    state = state_now()
+    if state is None or state != header.get("cache"):
+        return Check(paths=paths)
+    try:
+        stamps = list(map(int, stamps_line.split(b","))) if stamps_line else []
+    except ValueError:
+        return Check()
+    if len(stamps) != 2 * len(paths) or not keys_line.isascii():
+        return Check()
+    found = Check(paths=paths, stamps=stamps, state=state)
+    if header.get("fingerprint") == print_:
+        # The memo's stamps, and the files' as they are now: alike when nothing changed.
+        now = _stat_all(paths, workdir)
+        jobs = header.get("jobs")
+        if now == stamps and isinstance(jobs, int):
+            return Check(jobs=jobs)
+        found.same_graph, found.now = True, now
+    # Otherwise the plan stats the files while the graph is made. The keys
+    # are decoded only for a plan that follows, not for a no-op.
+    found.keys = keys_line.decode("ascii").split(",")
+    return found
+
+
+def _stat_all(paths: list[str], workdir: Path) -> list[int]:
+    """The mtime (ns) and size of each path in turn, -1, -1 for one that
+    cannot be stat-ed (as the memo writes them). A helper process stats the
+    second half of a long list meanwhile (prestat.py)."""
+    from outflowfile.plan.prestat import Prestat
+
+    half = len(paths) // 2
+    helper = Prestat.start(paths[half:], str(workdir))
+    if helper is None:
+        return stat_flat(paths, str(workdir))
+    return stat_flat(paths[:half], str(workdir)) + stat_flat(helper.paths, str(workdir), helper)
+
+
+def stat_flat(paths: Sequence[str], workdir: str, helper: Prestat | None = None) -> list[int]:
+    """The mtime (ns) and size of each path in turn, (MISSING, MISSING)
+    for one that cannot be stat-ed: what a helper started on ``paths``
+    answers (prestat.py), or if there is none or it failed, stat-ed now."""
+    from outflowfile.plan.prestat import MISSING
+
+    if helper is not None:
+        answer = helper.collect_flat()
+        if answer is not None:
+            return answer
+    prefix = os.path.join(workdir, "")
+    flat: list[int] = []
+    add = flat.append
+    stat = os.stat
+    for p in paths:
+        try:
+            st = stat(p if p[:1] == "/" else prefix + p)
+            add(st.st_mtime_ns)
+            add(st.st_size)
+        except OSError:
+            add(MISSING)
+            add(MISSING)
+    return flat
+
+
+def _compare(paths: list[str], now: list[int], stamps: list[int]) -> tuple[Stats, set[str]]:
+    """Each path's stat as the plan keeps them (None for a missing file),
+    and the files that exist with the stamp the memo has for them."""
+    from outflowfile.plan.prestat import MISSING
+
+    pairs = list(zip(now[::2], now[1::2], strict=True))
+    recorded = zip(stamps[::2], stamps[1::2], strict=True)
+    unchanged = {
+        p for p, st, then in zip(paths, pairs, recorded, strict=True)
+        if st == then and st[1] != MISSING
+    }  # fmt: skip
+    stats: Stats = dict(zip(paths, pairs, strict=True))
+    for p, st in stats.items():
+        if st[1] == MISSING:
+            stats[p] = None
+    return stats, unchanged

@@ -1,0 +1,674 @@
+"""A project run from start to end: the Outflowfile, its config, the targets,
+the cache, the lock and an executor, handed to the engine.
+
+This is what ``outflow`` does after reading its options; ``cli.py`` only
+translates the command line into a ``RunRequest``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from outflowfile.errors import UserError
+from outflowfile.graph.expand import Const, ExpansionError, Graph, Job, MapNode, Node
+from outflowfile.language.model import Branch, Map, ModelIndex, Outflowfile, Pipe, Stage, StageRef
+from outflowfile.run.engine import Engine, Options, Outcome
+from outflowfile.views.console import Console
+
+if TYPE_CHECKING:
+    from outflowfile.executors.cluster.submit import ClusterRequest
+    from outflowfile.plan.memo import Check, Trust
+    from outflowfile.plan.prestat import Prestat
+    from outflowfile.run.executor import Executor
+    from outflowfile.store.recorder import RunRecorder
+    from outflowfile.store.snapshot import Snapshot
+    from outflowfile.views.progress import History
+
+STATE_DIR = ".outflow"
+CLUSTER_JOBS = 100  # jobs in flight on a cluster when -j is not given
+SQLITE_WRITERS = 4  # cluster jobs writing to SQLite at once before a warning
+
+
+@dataclass
+class RunRequest:
+    workdir: Path
+    outflowfile: Path
+    targets: list[str] = field(default_factory=list)
+    config: dict[str, str] = field(default_factory=dict)
+    jobs: int | None = None
+    dry_run: bool = False
+    forceall: bool = False
+    forcerun: list[str] = field(default_factory=list)
+    until: list[str] = field(default_factory=list)
+    keep_going: bool = False
+    mem_limit: int | None = None
+    db: str | None = None
+    argv: list[str] = field(default_factory=list)
+    cluster: ClusterRequest | None = None
+
+
+@dataclass
+class Selection:
+    """What the targets ask for: whole workflows, or only the jobs of some
+    tasks (and everything upstream), or the jobs making some files."""
+
+    workflows: list[str] = field(default_factory=list)
+    standalone: list[str] = field(default_factory=list)  # tasks in no workflow
+    tasks: set[str] = field(default_factory=set)
+    paths: set[str] = field(default_factory=set)
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.tasks or self.paths)
+
+
+def stage_tasks(stage: Stage, index: ModelIndex, seen: frozenset[str] = frozenset()) -> set[str]:
+    """Names of every task a stage contains, through workflow references."""
+    if isinstance(stage, StageRef):
+        if stage.name in index.tasks:
+            return {stage.name}
+        if stage.name in seen or stage.name not in index.workflows:
+            return set()
+        return stage_tasks(index.workflows[stage.name].pipeline, index, seen | {stage.name})
+    if isinstance(stage, Pipe):
+        return set().union(*(stage_tasks(s, index, seen) for s in stage.stages))
+    if isinstance(stage, Branch):
+        return set().union(*(stage_tasks(s, index, seen) for s in stage.branches))
+    if isinstance(stage, Map):
+        return stage_tasks(stage.body, index, seen)
+    return set()
+
+
+def select(model: Outflowfile, targets: list[str], until: list[str], workdir: Path) -> Selection:
+    index = model.index()
+    default = model.default_workflow()
+    sel = Selection()
+    for name in until:
+        if name not in index.tasks:
+            raise UserError(
+                f"-U/--until names {name!r}, which is not a task", hint=_did_you_mean(name, index)
+            )
+        sel.tasks.add(name)
+    if not targets:
+        if default is None:
+            raise UserError(
+                "the Outflowfile defines no workflow",
+                hint="name a task to run on the command line, or add a workflow",
+            )
+        targets = [default.name]
+    for target in targets:
+        if target in index.workflows:
+            sel.workflows.append(target)
+        elif target in index.tasks:
+            sel.tasks.add(target)
+        elif _looks_like_path(target):
+            sel.paths.add(_relative(target, workdir))
+        else:
+            raise UserError(
+                f"unknown target {target!r}: not a workflow, task or file of the Outflowfile",
+                hint=_did_you_mean(target, index),
+            )
+    for task in sel.tasks:
+        homes = [w.name for w in model.workflows if task in stage_tasks(w.pipeline, index)]
+        if default is not None and default.name in homes:
+            homes = [default.name]
+        if homes:
+            if homes[0] not in sel.workflows:
+                sel.workflows.append(homes[0])
+        else:
+            sel.standalone.append(task)
+    if sel.paths:
+        sel.workflows.extend(w.name for w in model.workflows if w.name not in sel.workflows)
+    return sel
+
+
+def _did_you_mean(name: str, index: ModelIndex) -> str | None:
+    names = list(index.workflows) + list(index.tasks)
+    close = get_close_matches(name, names, n=1)
+    known = ", ".join(names[:12])
+    return f"did you mean {close[0]!r}? " if close else f"known workflows and tasks: {known}"
+
+
+def _looks_like_path(target: str) -> bool:
+    return "/" in target or "." in target
+
+
+def _relative(target: str, workdir: Path) -> str:
+    path = Path(target)
+    if path.is_absolute():
+        try:
+            return path.relative_to(workdir).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return Path(os.path.normpath(target)).as_posix()
+
+
+def build_graph(model: Outflowfile, config: dict[str, Any], sel: Selection) -> Graph:
+    from outflowfile.store.snapshot import collector_paused
+
+    graph = Graph(model=model, index=model.index(), config=config)
+    try:
+        with collector_paused(keep=True):  # a large map makes many objects, no garbage
+            for name in sel.workflows:
+                graph.expand_workflow(name)
+            for name in sel.standalone:
+                graph.expand_task(graph.index.tasks[name])
+    except ExpansionError as exc:
+        raise UserError(str(exc)) from None
+    if sel.paths:
+        pending = [n for n in graph.nodes if isinstance(n, Job) and n.output_files is None]
+        missing = sorted(
+            p for p in sel.paths
+            if p not in graph.producer_of and not any(may_make(j, {p}) for j in pending)
+        )
+        if missing:
+            raise UserError(
+                f"no job makes {missing[0]}",
+                hint="a file target must be an output file of a job of the workflows",
+            )
+    return graph
+
+
+def keeper(sel: Selection, graph: Graph):  # noqa: ANN201 - returns a closure
+    """The filter applied to each batch of new nodes when targets are limited:
+    the seeds (jobs of the target tasks, jobs making the target files, maps
+    containing a target task) and everything upstream of them."""
+    if not sel.limited:
+        return None
+    index = graph.index
+
+    def keep(nodes: list[Node]) -> list[Node]:
+        batch = {id(n) for n in nodes}
+        seeds = [n for n in nodes if is_seed(n, sel, index)]
+        kept: dict[int, Node] = {}
+        stack = list(seeds)
+        while stack:
+            n = stack.pop()
+            if id(n) in kept or id(n) not in batch:
+                continue
+            kept[id(n)] = n
+            stack.extend(n.deps)
+            if isinstance(n, Job) and n.input_files is not None:
+                stack.extend(graph.link_file_dependencies(n))
+        return [n for n in nodes if id(n) in kept]
+
+    return keep
+
+
+def may_make(job: Job, paths: set[str]) -> bool:
+    """Whether ``job`` makes one of ``paths``: by its file names once they
+    are known, else (it waits for upstream values) by its task's output
+    patterns, with the parameters already known."""
+    if job.output_files is not None:
+        return not paths.isdisjoint(job.output_files.values())
+    from outflowfile.language.patterns import glob_regex
+
+    known = {n: str(e.value) for n, e in job.bindings.items() if type(e) is Const}
+    for spec in job.task.output_files:
+        try:
+            regex, _ = glob_regex(spec.pattern)
+        except re.error:  # a field with an attribute or a format: cannot tell
+            return True
+        for path in paths:
+            found = regex.match(path)
+            if found and all(known.get(n, v) == v for n, v in found.groupdict().items()):
+                return True
+    return False
+
+
+def is_seed(node: Node, sel: Selection, index: ModelIndex) -> bool:
+    if isinstance(node, Job):
+        if node.task.name in sel.tasks:
+            return True
+        return bool(sel.paths) and may_make(node, sel.paths)
+    if isinstance(node, MapNode):
+        # Kept so that it expands; once expanded, its items are seeds on their
+        # own, and keeping the map itself would pull in its whole body.
+        return not node.expanded and bool(sel.tasks & stage_tasks(node.map.body, index))
+    return False
+
+
+def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
+    """Plan, and unless it is a dry run, run. Returns what happened.
+
+    When the last plan found nothing to do and nothing it was decided from
+    has changed since, say so without planning again (planmemo.py)."""
+    from outflowfile.language.config import resolve_config
+
+    config = resolve_config(model, request.config, request.workdir)
+    memo = _memo_spot(request, model, config)
+    found = None
+    if memo is not None:
+        if request.dry_run:
+            outcome, found = _memo_outcome(memo, request)
+        else:
+            from outflowfile.run.lock import ProjectLock
+
+            with ProjectLock(request.workdir / STATE_DIR):
+                outcome, found = _memo_outcome(memo, request)
+        if outcome is not None:
+            if request.dry_run:
+                console.dry_run(outcome)
+            else:
+                console.summary(outcome)
+            return outcome
+    # The last run's files, stat-ed while the graph is made (prestat.py).
+    ahead = None
+    if found is not None and found.now is None and found.paths:
+        ahead = _prestat(request, found.paths)
+    prep = None
+    try:
+        prep = prepare(request, model, console, config)
+        if found is not None and found.stamps is not None:
+            # The cache is as the memo found it: jobs may be decided from it.
+            now = found.now
+            if now is None:
+                from outflowfile.plan.memo import stat_flat
+
+                now, ahead = stat_flat(found.paths, str(request.workdir), ahead), None
+            stats, prep.trust = found.settle(now)
+            if found.same_graph:
+                prep.seen = stats
+            else:  # the memo's files are not all the graph's: taken as the plan asks
+                prep.ahead = stats
+            prep.cache_state = found.state
+        elif ahead is None and _has_records(request):
+            # The graph's files, stat-ed while the cache is read. (With no
+            # record, a plan stats little more than the input files.)
+            ahead = _prestat(request, prep.graph.known_files())
+        prep.prestat, ahead = ahead, None
+        outcome = _dry_run(prep) if request.dry_run else _real_run(prep)
+    finally:
+        if ahead is not None:
+            ahead.cancel()
+        if prep is not None:
+            prep.drop_prestat()
+    if memo is not None:
+        _remember(memo, outcome)
+    return outcome
+
+
+def _has_records(request: RunRequest) -> bool:
+    """Whether the cache holds any job (assumed of a database other than the
+    project's SQLite file)."""
+    db = own_sqlite(request)
+    if db is None:
+        return True
+    from outflowfile.plan.memo import read_state
+
+    state = read_state(db)
+    return state is not None and bool(state[1])
+
+
+def _prestat(request: RunRequest, paths: list[str]) -> Prestat | None:
+    """A helper process stating ``paths`` for the plan; none with -F, which
+    decides from no file."""
+    if request.forceall:
+        return None
+    from outflowfile.plan.prestat import Prestat
+
+    return Prestat.start(paths, str(request.workdir))
+
+
+@dataclass
+class MemoSpot:
+    """Where this request's plan memo lives, the fingerprint it must have,
+    and how to read the summary of the cache's jobs table it was written with."""
+
+    path: Path
+    fingerprint: str
+    state_now: Callable[[], list[Any] | None]
+
+
+def _memo_spot(request: RunRequest, model: Outflowfile, config: dict[str, Any]) -> MemoSpot | None:
+    """None when the memo does not apply: -F/-R (which run jobs whatever
+    the files say)."""
+    if request.forceall or request.forcerun or not model.digest:
+        return None
+    from outflowfile.plan import memo as planmemo
+
+    db = own_sqlite(request)
+    database = "" if db is not None else request.db or os.environ.get("OUTFLOW_DB") or ""
+    try:
+        print_ = planmemo.fingerprint(
+            request.outflowfile, model.digest, request.workdir, config,
+            request.targets, request.until, database,
+        )  # fmt: skip
+    except (TypeError, ValueError):  # a config value that cannot be encoded
+        return None
+    path = request.workdir / STATE_DIR / planmemo.FILENAME
+    if db is not None:
+        return MemoSpot(path, print_, lambda: planmemo.read_state(db))
+    return MemoSpot(path, print_, lambda: _cache_state_now(request))
+
+
+def _memo_outcome(memo: MemoSpot, request: RunRequest) -> tuple[Outcome | None, Check]:
+    import time
+
+    from outflowfile.plan import memo as planmemo
+
+    start = time.monotonic()
+    found = planmemo.check(memo.path, memo.fingerprint, memo.state_now, request.workdir)
+    if found.jobs is None:
+        return None, found
+    return Outcome(up_to_date=found.jobs, elapsed=time.monotonic() - start), found
+
+
+def _remember(memo: MemoSpot, outcome: Outcome) -> None:
+    """Write the memo when the next plan would find every job up to date:
+    after a plan that found nothing to run, or a run in which every job that
+    ran succeeded (and keeps its result: not ``cache: false``). Otherwise
+    the old one stays: it no longer matches the cache if jobs ran, and while
+    it does, it helps the next plans (only files changed)."""
+    from outflowfile.plan import memo as planmemo
+
+    jobs = outcome.up_to_date + len(outcome.ran)
+    all_done = jobs > 0 and not (
+        outcome.would_run or outcome.failed or outcome.blocked or outcome.unsized
+        or outcome.touched or outcome.not_touched or outcome.not_started
+    )  # fmt: skip
+    kept = all(job.resources.cache for job in outcome.ran)
+    seen = outcome.cache_state is not None and outcome.files_seen is not None
+    if all_done and kept and seen:
+        nodes = len(outcome.graph.nodes) if outcome.graph is not None else 0
+        keys = [outcome.keys.get(i, "") for i in range(nodes)]  # by job id
+        state, files = outcome.cache_state, outcome.files_seen
+        planmemo.save(memo.path, memo.fingerprint, state, jobs, files, keys)
+
+
+@dataclass
+class Planned:
+    """A dry run's result with what it was decided from, for views of the
+    plan (``--dag``, ``--taskgraph``, ``--report``)."""
+
+    graph: Graph
+    outcome: Outcome
+    snapshot: Snapshot
+
+
+def plan_only(
+    request: RunRequest, model: Outflowfile, console: Console, full: bool = False
+) -> Planned:
+    """Decide what would run, as ``-n`` does, printing nothing: no job runs
+    and the cache is only read. With ``full``, the snapshot's records have
+    their timings and host too."""
+    prep = prepare(request, model, console)
+    prep.options.dry_run = True
+    snapshot = _load_snapshot(request, full)
+    outcome = prep.engine(snapshot, None, None).run()
+    return Planned(prep.graph, outcome, snapshot)
+
+
+def prepare(
+    request: RunRequest, model: Outflowfile, console: Console, config: dict[str, Any] | None = None
+) -> Prepared:
+    """The graph of the targets and the engine's options."""
+    from outflowfile.language.config import resolve_config
+
+    if config is None:
+        config = resolve_config(model, request.config, request.workdir)
+    sel = select(model, request.targets, request.until, request.workdir)
+    for name in request.forcerun:
+        if name not in model.index().tasks:
+            raise UserError(f"-R/--forcerun names {name!r}, which is not a task")
+    graph = build_graph(model, config, sel)
+    options = Options(
+        dry_run=request.dry_run,
+        forceall=request.forceall,
+        forcerun=frozenset(request.forcerun),
+        keep_going=request.keep_going,
+    )
+    return Prepared(request, graph, sel, options, console)
+
+
+def check_task_name(name: str, model: Outflowfile, option: str) -> None:
+    """A UserError unless ``name`` is a task of the Outflowfile."""
+    index = model.index()
+    if name in index.tasks:
+        return
+    if name in index.workflows:
+        raise UserError(
+            f"{option} names {name!r}, which is a workflow, not a task",
+            hint="name one of its tasks (outflow --list shows them)",
+        )
+    raise UserError(
+        f"{option} names {name!r}, which is not a task of the Outflowfile",
+        hint=_did_you_mean(name, index),
+    )
+
+
+def open_cache(request: RunRequest):  # noqa: ANN201 - a cache.Cache
+    """The project's cache, to read (``--report``)."""
+    return _open_cache(request)
+
+
+def _open_cache(request: RunRequest, shared_writers: bool = True):  # noqa: ANN202
+    from outflowfile.store.cache import Cache
+
+    url = request.db or os.environ.get("OUTFLOW_DB")
+    return Cache.open(request.workdir, url, shared_writers=shared_writers)
+
+
+def _plan_snapshot(prep: Prepared) -> Snapshot:
+    """The cache's content for this plan: when the plan memo found the
+    cache as it left it (``prep.cache_state``), the project's SQLite file
+    read a record at a time; any other database, read whole."""
+    db = own_sqlite(prep.request)
+    if prep.cache_state is not None and db is not None:
+        from outflowfile.store.snapshot import read_sqlite_by_key
+
+        return read_sqlite_by_key(db, prep.cache_state)
+    snapshot = _load_snapshot(prep.request)
+    if snapshot.state != prep.cache_state:
+        prep.trust = None  # another run wrote to the cache since the memo was checked
+    return snapshot
+
+
+def own_sqlite(request: RunRequest) -> Path | None:
+    """The project's own SQLite cache file, unless --db or OUTFLOW_DB names
+    another database."""
+    if request.db or os.environ.get("OUTFLOW_DB"):
+        return None
+    return request.workdir / STATE_DIR / "outflow.db"
+
+
+def _load_snapshot(request: RunRequest, full: bool = False) -> Snapshot:
+    """The cache's content for planning; for the default SQLite cache, read
+    without loading SQLAlchemy (see snapshot.py), and without the columns
+    planning does not need unless ``full``."""
+    from outflowfile.store.snapshot import read_sqlite
+
+    db = own_sqlite(request)
+    if db is not None:
+        snapshot = read_sqlite(db, full)
+        if snapshot is not None:
+            return snapshot
+    cache = _open_cache(request)
+    try:
+        return cache.load(state=True)
+    finally:
+        cache.close()
+
+
+@dataclass
+class Prepared:
+    """A run prepared: what a dry run and a real run both hand to the engine."""
+
+    request: RunRequest
+    graph: Graph
+    selection: Selection
+    options: Options
+    console: Console
+    seen: dict[str, Any] | None = None  # files stat-ed before planning
+    ahead: dict[str, Any] | None = None  # the same, for the plan to take only those it asks for
+    # What the plan memo lets the plan trust, and the cache's state it was
+    # checked against, when the cache has not changed since (planmemo.py).
+    trust: Trust | None = None
+    cache_state: list[Any] | None = None
+    prestat: Prestat | None = None  # files being stat-ed ahead of the plan
+
+    def engine(
+        self, snapshot: Snapshot, recorder: RunRecorder | None, executor: Any | None
+    ) -> Engine:
+        prestat, self.prestat = self.prestat, None
+        return Engine(
+            self.graph,
+            workdir=self.request.workdir,
+            outflowfile=self.request.outflowfile,
+            snapshot=snapshot,
+            recorder=recorder,
+            executor=executor,
+            options=self.options,
+            console=self.console,
+            keep=keeper(self.selection, self.graph),
+            seen=self.seen,
+            ahead=self.ahead,
+            prestat=prestat,
+            trust=self.trust,
+        )
+
+    def drop_prestat(self) -> None:
+        """Do without the stats taken ahead: files changed since."""
+        if self.prestat is not None:
+            self.prestat.cancel()
+            self.prestat = None
+
+
+def _dry_run(prep: Prepared) -> Outcome:
+    outcome = prep.engine(_plan_snapshot(prep), None, None).run()
+    prep.console.dry_run(outcome)
+    return outcome
+
+
+def _real_run(prep: Prepared) -> Outcome:
+    from outflowfile.run.lock import ProjectLock
+    from outflowfile.store.recorder import LOCAL_BATCH, RunRecorder
+
+    request, console = prep.request, prep.console
+    with ProjectLock(request.workdir / STATE_DIR):
+        # Jobs on cluster nodes write to the cache too, and read their rows.
+        shared = request.cluster is not None
+        recorder = RunRecorder(
+            lambda: _open_cache(request, shared_writers=shared), request.argv or sys.argv,
+            batch=0.0 if shared else LOCAL_BATCH,
+        )
+        executor = _executor(request, recorder, console)
+        status = "failed"
+        try:
+            snapshot = _plan_snapshot(prep)
+            if snapshot.running:  # its partial outputs are removed now
+                prep.drop_prestat()
+            _clean_interrupted(request.workdir, recorder, snapshot, console)
+            engine = prep.engine(snapshot, recorder, executor)
+            console.follow(engine.counts, lambda: _history(request, snapshot))
+            outcome = engine.run()
+            console.unfollow()
+            status = "failed" if outcome.failed else "done"
+            console.summary(outcome)
+        except BaseException:
+            status = "interrupted"
+            raise
+        finally:
+            console.unfollow()
+            executor.close()
+            recorder.close(status)
+        if outcome.ran or snapshot.running:
+            # The run wrote to the cache: the plan memo needs the table as
+            # it is now, read before another run can change it.
+            outcome.cache_state = _cache_state_now(request)
+        return outcome
+
+
+def _cache_state_now(request: RunRequest) -> list[Any] | None:
+    """The summary of the cache's jobs table (planmemo.py), None if it
+    cannot be read."""
+    db = own_sqlite(request)
+    if db is not None:
+        from outflowfile.plan import memo as planmemo
+
+        return planmemo.read_state(db)
+    try:
+        cache = _open_cache(request)
+    except UserError:
+        return None
+    try:
+        return cache.state()
+    except UserError:
+        return None
+    finally:
+        cache.close()
+
+
+def _history(request: RunRequest, snapshot: Snapshot) -> History:
+    """How long the jobs took when they last ran, for the status line's
+    estimate. The default SQLite cache's snapshot leaves timings out (they
+    would slow down every run's planning); they are read here, only when a
+    terminal shows the status line and a job is to run."""
+    from outflowfile.store.snapshot import read_durations
+    from outflowfile.views.progress import History
+
+    rows = [
+        (r.slot, r.task, r.ended - r.started)
+        for r in snapshot.by_key.values()
+        if r.ended is not None and r.started is not None
+    ]
+    db = own_sqlite(request)
+    if not rows and db is not None:
+        rows = read_durations(db)
+    return History.from_durations(rows)
+
+
+def _executor(request: RunRequest, recorder: RunRecorder, console: Console) -> Executor:
+    if request.cluster is None:
+        from outflowfile.executors.local import LocalExecutor
+        from outflowfile.executors.machine import usable_cores
+
+        return LocalExecutor(cores=request.jobs or usable_cores(), mem_limit=request.mem_limit)
+    from outflowfile.executors.cluster.submit import ClusterExecutor, make_submitter
+
+    submitter = make_submitter(request.cluster)
+    console.say(f"outflow: submitting to {submitter.describe()}")
+    db_url = request.db or os.environ.get("OUTFLOW_DB")
+    in_flight = request.jobs or CLUSTER_JOBS
+    if in_flight > SQLITE_WRITERS and (db_url is None or db_url.startswith("sqlite")):
+        console.warn(
+            f"up to {in_flight} jobs will write to an SQLite cache, one at a time; "
+            "past a handful, use PostgreSQL (--db postgresql://...)"
+        )
+    return ClusterExecutor(
+        submitter,
+        recorder.cache,
+        cores=in_flight,
+        defaults=request.cluster.defaults,
+        db_url=db_url,
+        latency_wait=request.cluster.latency_wait,
+        arrays=request.cluster.arrays,
+    )
+
+
+def _clean_interrupted(
+    workdir: Path, recorder: RunRecorder, snapshot: Snapshot, console: Console
+) -> None:
+    """Remove what jobs of a dead run left half-made, and say so."""
+    if not snapshot.running:
+        return
+    removed = []
+    for record in snapshot.running:
+        for path in record.files.get("out", {}):
+            try:
+                os.remove(workdir / path)
+                removed.append(path)
+            except OSError:
+                pass
+    recorder.mark_interrupted([r.id for r in snapshot.running])
+    console.say(
+        f"outflow: {len(snapshot.running)} jobs were left incomplete by an interrupted run; "
+        f"removed {len(removed)} partial output files"
+    )

@@ -1,0 +1,191 @@
+"""What a run prints: one line per finished job, failures in full, a summary.
+
+A job's own output is printed in one piece when it ends, so the lines of
+jobs running side by side never interleave. On a terminal a status line
+(``progress.py``) stays below them, redrawn in place; elsewhere (a file, a
+pipe, a CI log) the lines are all there is.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from outflowfile.graph.expand import Job
+    from outflowfile.run.engine import Outcome
+    from outflowfile.run.jobspec import JobResult, JobSpec
+    from outflowfile.views.progress import Counts, History, StatusLine
+
+
+@dataclass
+class Console:
+    quiet: bool = False
+    verbose: bool = False
+    print_commands: bool = False
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    err: TextIO = field(default_factory=lambda: sys.stderr)
+    status: StatusLine | None = None
+
+    # --- the status line --------------------------------------------------
+
+    def follow(self, counts: Callable[[], Counts], history: Callable[[], History]) -> None:
+        """Show a status line from here on, if the output is a terminal;
+        ``history`` (past durations) is read when a first job is to run."""
+        from outflowfile.views.progress import Estimate, StatusLine, is_terminal
+
+        if self.quiet or not is_terminal(self.out):
+            return
+        # Drawn when a first job starts: a run with nothing to do draws nothing.
+        self.status = StatusLine(self.out, counts, Estimate(history))
+
+    def unfollow(self) -> None:
+        """Erase the status line for good."""
+        if self.status is not None:
+            self.status.clear()
+            self.status = None
+
+    def tick(self) -> None:
+        if self.status is not None:
+            self.status.tick()
+
+    def job_queued(self, job: Job) -> None:
+        if self.status is not None:
+            self.status.estimate.queued(job)
+
+    # --- lines --------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self.status is not None:
+            self.status.above(text)
+        else:
+            print(text, file=self.out, flush=True)
+
+    def _error(self, text: str) -> None:
+        """Print to stderr, which is most often the same terminal: the status
+        line is erased first, and drawn again below."""
+        if self.status is not None:
+            self.status.clear()
+        print(text, file=self.err, flush=True)
+        if self.status is not None:
+            self.status.draw()
+
+    def warn(self, text: str) -> None:
+        self._error(f"outflow: warning: {text}")
+
+    def job_started(self, job: Job, reason: str, spec: JobSpec) -> None:
+        if self.status is not None:
+            self.status.estimate.started(job, self.status.clock())
+            self.status.tick()
+        if self.verbose:
+            self.say(f"start {job.label}: {reason}")
+        if (self.print_commands or self.verbose) and spec.kind == "shell":
+            self.say(f"    $ {spec.code}")
+
+    def job_done(self, job: Job, result: JobResult, done: int, total: int) -> None:
+        duration = max(result.ended - result.started, 0.0)
+        if self.status is not None:
+            self.status.estimate.ended(job, duration)
+        if self.quiet:
+            return
+        lines = [f"[{done}/{total}] {job.label}  {duration:.1f}s"]
+        if result.output.strip():
+            lines.append(_indent(result.output))
+        self.say("\n".join(lines))
+
+    def job_not_started(self, job: Job) -> None:
+        """A job announced as started never ran: it waits again."""
+        if self.status is not None:
+            self.status.estimate.ended(job, None)
+            self.status.estimate.queued(job)
+
+    def job_retry(self, job: Job, attempt: int, retries: int, error: str) -> None:
+        first = _headline(error)
+        if self.status is not None:
+            self.status.estimate.ended(job, None)
+            self.status.estimate.queued(job)
+        self.say(f"retry {attempt}/{retries} {job.label}: {first}")
+
+    def job_failed(self, job: Job, spec: JobSpec, result: JobResult, error: str) -> None:
+        if self.status is not None:
+            self.status.estimate.ended(job, None)
+        lines = [f"error: job {job.label} failed"]
+        if result.exit_status not in (None, 0):
+            lines[0] += f" (exit status {result.exit_status})"
+        if spec.kind == "shell":
+            lines.append(f"  command: {spec.code}")
+        if result.output:
+            lines.append(f"  log: {spec.log}")
+        else:  # no log file is kept for it (see logfiles.py)
+            lines.append(f"  log: {spec.log} (none: the job printed nothing)")
+        if result.output.strip():
+            lines.append("  output:")
+            lines.append(_indent(result.output, "    "))
+        lines.append(_indent(error.rstrip(), "  "))
+        self._error("\n".join(lines))
+
+    def node_error(self, label: str, message: str) -> None:
+        self._error(f"error: {label}: {message}")
+
+    def dry_run(self, outcome: Outcome) -> None:
+        out = []
+        if outcome.would_run:
+            out.append(f"Would run {len(outcome.would_run)} jobs:")
+            width = min(max(len(j.label) for j, _ in outcome.would_run), 50)
+            for job, reason in outcome.would_run:
+                out.append(f"  {job.label:<{width}}  {reason}")
+            out.append("")
+            out.append("Jobs per task:")
+            counts = Counter(j.task.name for j, _ in outcome.would_run)
+            tw = max(len(n) for n in counts)
+            for name, n in counts.items():
+                out.append(f"  {name:<{tw}}  {n}")
+        else:
+            out.append("Nothing to do: every job is up to date.")
+        if outcome.unsized:
+            out.append("")
+            out.append("Maps not sized yet (they expand when their source is computed):")
+            for node in outcome.unsized:
+                waits = ", ".join(sorted({getattr(d, "label", "?") for d in node.deps})) or "?"
+                m = node.map
+                desc = f"map({m.source} -> {m.target})" if m.source else "map"
+                loc = f" at line {m.loc.line}" if m.loc else ""
+                out.append(f"  {desc}{loc}: waits for {waits}")
+        if outcome.up_to_date:
+            out.append("")
+            out.append(f"{outcome.up_to_date} jobs up to date.")
+        print("\n".join(out), file=self.out, flush=True)
+
+    def summary(self, outcome: Outcome) -> None:
+        parts = [f"{len(outcome.ran)} ran", f"{outcome.up_to_date} up to date"]
+        if outcome.failed:
+            parts.append(f"{len(outcome.failed)} failed")
+        if outcome.blocked:
+            parts.append(f"{outcome.blocked} not run (upstream failed)")
+        if outcome.not_started:
+            parts.append(f"{outcome.not_started} not started (stopped at the failure; -k goes on)")
+        text = ", ".join(parts) + f" in {outcome.elapsed:.1f}s"
+        if outcome.failed:
+            self._error(f"outflow: {text}")
+        else:
+            self.say(f"outflow: {text}")
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line for line in text.rstrip("\n").splitlines())
+
+
+def _headline(error: str) -> str:
+    """One line saying why a job failed: a traceback's last line (the
+    exception), else the first (a shell command's status, before the command
+    itself, which may run over many lines)."""
+    lines = error.strip().splitlines()
+    if not lines:
+        return "failed"
+    line = lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    return line if len(line) <= 120 else line[:117] + "..."
