@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from outflowfile.language.model import Location
+if TYPE_CHECKING:
+    from outflowfile.language.model import Location
 
 
 @dataclass

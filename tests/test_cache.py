@@ -23,7 +23,7 @@ from outflowfile.store.cache import (
     filesystem_type,
     is_network_filesystem,
 )
-from outflowfile.values import UnstorableValue, digest
+from outflowfile.valuecodec import UnstorableValue, digest
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 import psutil
 import pytest
 
-from outflowfile.executors import machine
+from outflowfile import machine
 from outflowfile.executors.local import LocalExecutor
 from outflowfile.language.patterns import format_command
 from outflowfile.run.jobspec import JobResult, JobSpec

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from outflowfile.executors import machine
+from outflowfile import machine
 
 GiB = 1 << 30
 

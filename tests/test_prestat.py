@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from outflowfile.executors.machine import usable_cores
+from outflowfile.machine import usable_cores
 from outflowfile.plan.prestat import MIN_FILES, Prestat
 from tests.outflowtest import COPY_THEN_TOTAL as OUTFLOWFILE
 from tests.outflowtest import make_project, outflow, outflow_command

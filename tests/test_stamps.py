@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outflowfile.plan.files import FileState, stamps_unchanged
-from outflowfile.values import canonical_json
+from outflowfile.valuecodec import canonical_json
 
 # Path characters that JSON escapes or that delimit the record's text.
 PATHS = st.text(

@@ -23,7 +23,7 @@ from pathlib import Path
 from faults import wait_for
 from outflowtest import cache_rows, make_project, outflow_command
 
-from outflowfile import values as valuecodec
+from outflowfile import valuecodec
 
 N = 2000
 SEED = 20240607

@@ -271,7 +271,7 @@ def _short(value: object) -> str:
 
 
 def _job_json(record: Record) -> dict[str, object]:
-    """A record as JSON; values in the cache's tagged form (outflowfile.values)."""
+    """A record as JSON; values in the cache's tagged form (outflowfile.valuecodec)."""
     return {
         "task": record.task,
         "id": record.id,

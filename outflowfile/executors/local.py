@@ -46,7 +46,8 @@ from typing import Any
 
 import psutil
 
-from outflowfile.executors import body, machine
+from outflowfile import machine
+from outflowfile.executors import body
 from outflowfile.executors.logs import LogFiles, read_output
 from outflowfile.run.jobspec import DROP, GO, JobResult, JobSpec, thread_env
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import psutil
 
-from outflowfile import values as valuecodec
+from outflowfile import valuecodec
 from outflowfile.executors import body
 from outflowfile.executors.logs import LogFiles, create, read_output
 from outflowfile.run.jobspec import GO, JobResult, JobSpec, thread_env

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
-from outflowfile import values as valuecodec
+from outflowfile import valuecodec
 from outflowfile.language.model import (
     Branch,
     Map,
@@ -82,13 +83,29 @@ UNKNOWN: Any = Unknown()
 # --- nodes -------------------------------------------------------------------
 
 
+class NodeState(Enum):
+    """Where a node is on its way through a run (or a dry run)."""
+
+    WAITING = "waiting"  # some of its dependencies are not complete
+    READY = "ready"  # to be decided (a job) or expanded (a map)
+    RUNNING = "running"  # handed to the executor
+    DONE = "done"  # ran, or found up to date
+    SKIPPED = "skipped"  # up to date: its cached values were taken
+    WOULD_RUN = "would-run"  # dry run: it would run
+    FAILED = "failed"  # its job failed (or it cannot be planned)
+    BLOCKED = "blocked"  # something it depends on failed
+
+
+#: The states in which what depends on a node may go ahead.
+COMPLETE = frozenset({NodeState.DONE, NodeState.SKIPPED, NodeState.WOULD_RUN})
+
+
 @dataclass(eq=False, slots=True)
 class Node:
     id: int
     deps: list[Node] = field(default_factory=list)
     dependents: list[Node] = field(default_factory=list)
-    # Scheduler state: waiting | ready | running | done | failed | skipped
-    state: str = "waiting"
+    state: NodeState = NodeState.WAITING
     waiting: int = 0
 
 
@@ -126,7 +143,7 @@ class Job(Node):
         self.id = id
         self.deps = deps
         self.dependents = []
-        self.state = "waiting"
+        self.state = NodeState.WAITING
         self.waiting = 0
         self.task = task
         self.identity = identity

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from typing import Any, Protocol
 
-from outflowfile import values as valuecodec
+from outflowfile import valuecodec
 from outflowfile.graph.expand import Job, short_value
 
 # A file's stamp: [mtime_ns, size, sha256 or None].

@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Any
 
-from outflowfile import values as valuecodec
+from outflowfile import valuecodec
 from outflowfile.language.model import CallBody, RunBody, ShellBody, Task
 
 

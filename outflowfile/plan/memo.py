@@ -55,8 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from outflowfile import __version__
-from outflowfile import values as valuecodec
+from outflowfile import __version__, valuecodec
 
 if TYPE_CHECKING:
     from outflowfile.plan.prestat import Prestat

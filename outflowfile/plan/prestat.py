@@ -22,7 +22,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from outflowfile.executors.machine import usable_cores
+from outflowfile.machine import usable_cores
 
 # Below this many files, starting the helper costs about what it saves.
 MIN_FILES = 5000

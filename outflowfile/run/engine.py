@@ -25,15 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from outflowfile import values as valuecodec
+from outflowfile import valuecodec
 from outflowfile.errors import UserError
 from outflowfile.graph.expand import (
+    COMPLETE,
     UNKNOWN,
     ExpansionError,
     Graph,
     Job,
     MapNode,
     Node,
+    NodeState,
     checked_items,
     resolve,
 )
@@ -57,8 +59,6 @@ from outflowfile.views.progress import Counts
 if TYPE_CHECKING:
     from outflowfile.plan.memo import Trust
     from outflowfile.plan.prestat import Prestat
-
-COMPLETE = ("done", "skipped", "would-run")
 
 
 @dataclass
@@ -214,7 +214,7 @@ class Engine:
                 self.prestat.cancel()
             self._release_graph()
         if self.stopping:
-            left = ("waiting", "ready")
+            left = (NodeState.WAITING, NodeState.READY)
             self.outcome.not_started = sum(
                 1 for n in self.graph.nodes if isinstance(n, Job) and n.state in left
             )
@@ -278,7 +278,7 @@ class Engine:
             return False
         self.outcome.up_to_date += 1
         job.values = {}
-        self._complete(job, "skipped")
+        self._complete(job, NodeState.SKIPPED)
         return True
 
     def _wait_on(self, node: Node, deps: list[Node]) -> None:
@@ -286,7 +286,7 @@ class Engine:
         for dep in deps:
             if dep.state in COMPLETE:
                 continue
-            if dep.state in ("failed", "blocked"):
+            if dep.state in (NodeState.FAILED, NodeState.BLOCKED):
                 self._block(node)
                 return
             node.waiting += 1
@@ -300,7 +300,7 @@ class Engine:
         with collector_paused():
             while self.ready:
                 node = self.ready.popleft()
-                if node.state in ("failed", "blocked"):
+                if node.state in (NodeState.FAILED, NodeState.BLOCKED):
                     continue
                 try:
                     if isinstance(node, MapNode):
@@ -314,7 +314,7 @@ class Engine:
         node.state = state
         for dependent in node.dependents:
             dependent.waiting -= 1
-            if dependent.waiting == 0 and dependent.state == "waiting":
+            if dependent.waiting == 0 and dependent.state == NodeState.WAITING:
                 self.ready.append(dependent)
 
     def _block(self, node: Node) -> None:
@@ -322,9 +322,9 @@ class Engine:
         stack = [node]
         while stack:
             n = stack.pop()
-            if n.state in ("blocked", "failed") or n.state in COMPLETE:
+            if n.state in (NodeState.BLOCKED, NodeState.FAILED) or n.state in COMPLETE:
                 continue
-            n.state = "blocked"
+            n.state = NodeState.BLOCKED
             if isinstance(n, Job):
                 self.outcome.blocked += 1
             stack.extend(n.dependents)
@@ -345,18 +345,18 @@ class Engine:
     def _ready_map(self, node: MapNode) -> None:
         self._flush()  # expanding a big map takes a while
         if node.expanded:
-            unknown = any(d.state == "would-run" for d in node.deps)
-            self._complete(node, "would-run" if unknown else "done")
+            unknown = any(d.state == NodeState.WOULD_RUN for d in node.deps)
+            self._complete(node, NodeState.WOULD_RUN if unknown else NodeState.DONE)
             return
         items = resolve(node.source)
         if items is UNKNOWN:
             self.outcome.unsized.append(node)
-            self._complete(node, "would-run")
+            self._complete(node, NodeState.WOULD_RUN)
             return
         self.graph.expand_map_items(node, checked_items(items, node.map.source or "value"))
         inner = [d for e in node.outputs.values() for d in _producers(e)]
         node.deps = inner
-        node.state = "waiting"
+        node.state = NodeState.WAITING
         self._admit(self.graph.take_fresh())
         self._wait_on(node, inner)
 
@@ -391,7 +391,7 @@ class Engine:
         reason = rules.forced or self._reason(job, key, rules.def_hash)
         if not reason:  # then every input file exists: _reason has seen them
             self.outcome.up_to_date += 1
-            self._complete(job, "skipped")
+            self._complete(job, NodeState.SKIPPED)
             return
         if self.options.touch:
             self._touch(job, key, reason)
@@ -483,7 +483,7 @@ class Engine:
         what running it gives, leave it (and so everything downstream) alone."""
         why = self._untouchable(job, reason)
         if why is not None:
-            job.state = "failed"  # not failed, but what depends on it is blocked
+            job.state = NodeState.FAILED  # not failed, but what depends on it is blocked
             self.outcome.not_touched.append((job, why))
             for dependent in job.dependents:
                 self._block(dependent)
@@ -500,7 +500,7 @@ class Engine:
         self.records[job.id] = fresh
         job.values = {}
         self.outcome.touched.append(job)
-        self._complete(job, "done")
+        self._complete(job, NodeState.DONE)
 
     def _write_touched(self) -> None:
         """Record the touched jobs, in one transaction."""
@@ -542,7 +542,7 @@ class Engine:
 
     def _would_run(self, job: Job, reason: str) -> None:
         self.outcome.would_run.append((job, reason))
-        self._complete(job, "would-run")
+        self._complete(job, NodeState.WOULD_RUN)
 
     def _bad_param(self, job: Job, name: str) -> None:
         """Stop a job whose input ``name`` is not of its declared type."""
@@ -582,7 +582,7 @@ class Engine:
         if producer is None:
             return None
         result = self.records.get(producer.id)
-        if result is None and producer.state == "skipped":
+        if result is None and producer.state == NodeState.SKIPPED:
             result = self._record_of(producer)  # decided from the memo: found now
         if result is None:
             return None
@@ -733,7 +733,7 @@ class Engine:
         spec.row = row if row is None or row > 0 else None  # a ticket is the recorder's own
         # Running from here on, so that a Ctrl-C at any moment finds it and
         # cleans up after it, whether or not its process has started.
-        job.state = "running"
+        job.state = NodeState.RUNNING
         self.running[job.id] = Running(job, row, spec, in_stamps, attempt, reason)
         # Only once the cache knows: if it cannot be written, the old outputs
         # stay; if we die now, the next run removes what the row lists.
@@ -794,7 +794,7 @@ class Engine:
             self.console.job_retry(job, run.attempt + 1, job.resources.retries, error)
             self.queue.appendleft((job, "retry", run.attempt + 1))
             return
-        job.state = "failed"
+        job.state = NodeState.FAILED
         self.outcome.failed.append(job)
         self.console.job_failed(job, run.spec, result, error)
         for dependent in job.dependents:
@@ -809,7 +809,7 @@ class Engine:
         if self.cache is not None and run.row is not None:
             self.cache.withdraw(run.row)
         self.console.job_not_started(run.job)
-        run.job.state = "ready"
+        run.job.state = NodeState.READY
         if not self.stopping:
             self.queue.appendleft((run.job, run.reason, run.attempt))
 
@@ -855,11 +855,11 @@ class Engine:
         job.values = result.values
         self.outcome.ran.append(job)
         self.console.job_done(job, result, len(self.outcome.ran), self.to_run)
-        self._complete(job, "done")
+        self._complete(job, NodeState.DONE)
 
     def _fail_before_start(self, node: Node, message: str) -> None:
         """A node that cannot even start (bad input value, missing file)."""
-        node.state = "failed"
+        node.state = NodeState.FAILED
         if isinstance(node, Job):
             self.outcome.failed.append(node)
         label = _label(node)
@@ -923,9 +923,9 @@ def _all_up_to_date(nodes: list[Node]) -> bool:
     """Every node found up to date this run (a map: every job it holds)."""
     for node in nodes:
         if type(node) is MapNode:
-            if node.state != "done" or not _all_up_to_date(node.deps):
+            if node.state != NodeState.DONE or not _all_up_to_date(node.deps):
                 return False
-        elif node.state != "skipped":
+        elif node.state != NodeState.SKIPPED:
             return False
     return True
 
@@ -935,7 +935,7 @@ def _would_run_cause(node: Node) -> Node | None:
     to the job inside them."""
     dep = None
     for d in node.deps:
-        if d.state == "would-run":
+        if d.state == NodeState.WOULD_RUN:
             dep = d
             break
     if isinstance(dep, MapNode) and dep.expanded:

@@ -38,15 +38,15 @@ class JobSpec:
     row: int | None = None  # its row in the cache (cluster jobs read their spec there)
 
     def to_text(self) -> str:
-        from outflowfile import values
+        from outflowfile import valuecodec
 
-        return values.encode(asdict(self))
+        return valuecodec.encode(asdict(self))
 
     @classmethod
     def from_text(cls, text: str) -> JobSpec:
-        from outflowfile import values
+        from outflowfile import valuecodec
 
-        return cls(**values.decode(text))
+        return cls(**valuecodec.decode(text))
 
 
 @dataclass

@@ -628,7 +628,7 @@ def _history(request: RunRequest, snapshot: Snapshot) -> History:
 def _executor(request: RunRequest, recorder: RunRecorder, console: Console) -> Executor:
     if request.cluster is None:
         from outflowfile.executors.local import LocalExecutor
-        from outflowfile.executors.machine import usable_cores
+        from outflowfile.machine import usable_cores
 
         return LocalExecutor(cores=request.jobs or usable_cores(), mem_limit=request.mem_limit)
     from outflowfile.executors.cluster.submit import ClusterExecutor, make_submitter

@@ -9,7 +9,7 @@ processes may write at the same time: SQLite writers are serialised by a
 file lock next to the database plus SQLite's own locking; PostgreSQL takes
 them as they come.
 
-Values are stored with :mod:`outflowfile.values` (canonical JSON, never
+Values are stored with :mod:`outflowfile.valuecodec` (canonical JSON, never
 pickle), so reading the cache never runs code. ``load`` reads what planning
 needs in one SELECT and decodes a record's values, parameters and file stamps
 only when they are asked for.
@@ -48,7 +48,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine
 
-from outflowfile import values as valuecodec
+from outflowfile import valuecodec
 from outflowfile.errors import UserError, database_error
 from outflowfile.store.rows import Finished, Started
 from outflowfile.store.snapshot import (

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from outflowfile import values as valuecodec
+from outflowfile import valuecodec
 from outflowfile.plan.memo import cache_state
 
 SCHEMA_VERSION = 1

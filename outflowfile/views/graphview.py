@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from outflowfile.graph.expand import Graph, Job, MapNode, Node, producers
+from outflowfile.graph.expand import Graph, Job, MapNode, Node, NodeState, producers
 
 if TYPE_CHECKING:
     from outflowfile.run.session import Planned
@@ -81,13 +81,13 @@ def job_statuses(planned: Planned) -> dict[int, tuple[str, str]]:
 
 def _job_status(job: Job, failed_slots: set[str]) -> str | None:
     state = job.state
-    if state == "skipped":
+    if state == NodeState.SKIPPED:
         return UP_TO_DATE
-    if state == "would-run":
+    if state == NodeState.WOULD_RUN:
         return FAILED if failed_slots and job.slot in failed_slots else WILL_RUN
-    if state == "failed":
+    if state == NodeState.FAILED:
         return FAILED
-    if state == "blocked":
+    if state == NodeState.BLOCKED:
         return BLOCKED
     return None
 

@@ -20,7 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from outflowfile.graph.expand import Job, short_value
+from outflowfile.graph.expand import Job, NodeState, short_value
 from outflowfile.views.console import Console
 
 if TYPE_CHECKING:
@@ -96,13 +96,13 @@ def _status(
     job: Job, planned: Planned, reasons: dict[int, str], errors: dict[str, str]
 ) -> tuple[str | None, str]:
     state = job.state
-    if state == "skipped":
+    if state == NodeState.SKIPPED:
         return UP_TO_DATE, ""
-    if state == "failed":
+    if state == NodeState.FAILED:
         return FAILED, errors.get(job.label, "cannot be planned")
-    if state == "blocked":
+    if state == NodeState.BLOCKED:
         return BLOCKED, "an upstream job cannot be planned"
-    if state != "would-run":
+    if state != NodeState.WOULD_RUN:
         return None, ""  # not needed by the targets
     reason = reasons.get(id(job), "")
     last = planned.snapshot.by_slot.get(job.slot)

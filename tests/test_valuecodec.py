@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outflowfile.values import UnstorableValue, decode, digest, digest_encoded, encode
+from outflowfile.valuecodec import UnstorableValue, decode, digest, digest_encoded, encode
 
 
 def same(a: Any, b: Any) -> bool:
@@ -291,7 +291,7 @@ def test_decoding_imports_nothing() -> None:
     """In a fresh interpreter, decoding hostile text loads no new module."""
     script = f"""
 import sys, json
-from outflowfile.values import decode
+from outflowfile.valuecodec import decode
 texts = json.loads({json.dumps(json.dumps(MALICIOUS[:-1]))})
 before = set(sys.modules)
 for text in texts:
