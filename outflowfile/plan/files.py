@@ -11,26 +11,24 @@ The rules (DESIGN.md, "Planning"), checked in this order:
 - an input file differs from what the job recorded, unless it was remade by
   its producer with the same content (early cutoff, by content hash).
 
-Every file is stat-ed at most once per run (``FileState``).
+Every file is stat-ed at most once per run (``FileState``). What a file's
+stamp is, and how it is taken and written, is stamps.py's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring_ascii
 from typing import Any, Protocol
 
 from outflowfile import valuecodec
 from outflowfile.graph.expand import Job, short_value
+from outflowfile.plan import stamps
+from outflowfile.plan.stamps import Stamp, Stat, Stats
 
-# A file's stamp: [mtime_ns, size, sha256 or None].
-Stamp = list[Any]
-
-# Output files larger than this are not hashed: no early cutoff through them.
-HASH_LIMIT = 1 << 30
+# A job's record of its files: "in" and "out", each path -> its stamp then.
+RecordedFiles = dict[str, dict[str, "Stamp | None"]]
 
 
 class ResultLike(Protocol):
@@ -46,7 +44,7 @@ class ResultLike(Protocol):
     def values(self) -> dict[str, Any]: ...
 
     @property
-    def files(self) -> dict[str, dict[str, Stamp]]: ...
+    def files(self) -> RecordedFiles: ...
 
 
 @dataclass
@@ -57,7 +55,7 @@ class FreshResult:
     def_hash: str
     params: dict[str, Any]
     values: dict[str, Any]
-    files: dict[str, dict[str, Stamp]]
+    files: RecordedFiles
 
 
 _NOT_SEEN: Any = object()
@@ -72,8 +70,8 @@ class FileState:
     ``seen`` holds only the files the plan looked at."""
 
     workdir: str
-    _stats: dict[str, tuple[int, int] | None] = field(default_factory=dict)
-    ahead: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+    _stats: Stats = field(default_factory=dict)
+    ahead: Stats = field(default_factory=dict)
     _prefix: str = field(default="", init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -83,7 +81,8 @@ class FileState:
         """``os.path.join(workdir, path)``, as cheaply as it can be."""
         return path if path.startswith("/") else self._prefix + path
 
-    def stat(self, path: str) -> tuple[int, int] | None:
+    def stat(self, path: str) -> Stat | None:
+        """The file's (mtime in ns, size), or None if it is missing."""
         stats = self._stats
         value = stats.get(path, _NOT_SEEN)
         if value is not _NOT_SEEN:
@@ -92,11 +91,8 @@ class FileState:
         if value is not _NOT_SEEN:
             stats[path] = value
             return value
-        try:  # full_path, inline: called once per file of the workflow
-            st = os.stat(path if path[:1] == "/" else self._prefix + path)
-            value = stats[path] = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            value = stats[path] = None
+        # full_path, inline: called once per file of the workflow
+        value = stats[path] = stamps.stat_file(path if path[:1] == "/" else self._prefix + path)
         return value
 
     def note(self, paths: Iterable[str]) -> None:
@@ -115,30 +111,17 @@ class FileState:
         self._stats.pop(path, None)
         self.ahead.pop(path, None)
 
-    def seen(self) -> dict[str, tuple[int, int] | None]:
+    def seen(self) -> Stats:
         """Every file the plan or run looked at, as last stat-ed: (mtime in
         ns, size), or None if missing."""
         return self._stats
 
     def stamp(self, path: str, with_hash: bool) -> Stamp | None:
+        """The stamp to record for the file as it is (None if missing)."""
         st = self.stat(path)
         if st is None:
             return None
-        digest = None
-        if with_hash and st[1] <= HASH_LIMIT:
-            digest = file_digest(self.full_path(path))
-        return [st[0], st[1], digest]
-
-
-def file_digest(path: str) -> str | None:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-    except OSError:
-        return None
-    return h.hexdigest()
+        return stamps.recorded(st, self.full_path(path), with_hash)
 
 
 def reason_without_result(previous: ResultLike | None, def_hash: str, params: dict) -> str:
@@ -168,25 +151,36 @@ def changed_params(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
-def check_files(
-    job: Job, result: ResultLike, files: FileState, producer_hash: Any
-) -> str:
+# Given the path of an input file that another job makes: the content hash
+# its producer recorded for it (None if unknown).
+ProducerHash = Callable[[str], "str | None"]
+
+
+def check_files(job: Job, result: ResultLike, files: FileState, producer_hash: ProducerHash) -> str:
     """The reason a job with a cached result must run anyway, or ''.
 
-    ``producer_hash(path)`` gives the content hash its producer recorded for
-    an input file that another job makes (None if unknown)."""
+    The one comparison of a job's recorded stamps with its files now. When
+    the record's text is at hand and the job has few files, that text is
+    searched first (``stamps_unchanged``): an up-to-date job, the common
+    case, is then decided without decoding its record."""
     text = getattr(result, "files_text", None)
     few = len(job.inputs) + len(job.output_files or ()) <= FEW_FILES
     if text is not None and few and stamps_unchanged(text, job, files):
         return ""
-    recorded = result.files
+    return first_change(job, result.files, files, producer_hash)
+
+
+def first_change(
+    job: Job, recorded: RecordedFiles, files: FileState, producer_hash: ProducerHash
+) -> str:
+    """What differs between a job's files now and its decoded ``files``
+    record, as a reason to run it; '' if nothing does."""
     out_rec = recorded.get("out", {})
     for path in (job.output_files or {}).values():
         st = files.stat(path)
         if st is None:
             return f"output file {path} is missing"
-        rec = out_rec.get(path)
-        if rec is None or (rec[0], rec[1]) != st:
+        if not stamps.same(out_rec.get(path), st):
             return f"output file {path} changed since it was made"
     in_rec = recorded.get("in", {})
     for path in job.inputs:
@@ -196,7 +190,7 @@ def check_files(
             return f"input file {path} is missing"
         if rec is None:
             return f"input file {path} is new"
-        if (rec[0], rec[1]) == st:
+        if stamps.same(rec, st):
             continue
         if rec[2] is not None and producer_hash(path) == rec[2]:
             continue  # remade with the same content: early cutoff
@@ -229,7 +223,7 @@ def stamps_unchanged(text: str, job: Job, files: FileState) -> bool:
     split = text.find(_OUT_MAP)
     if split < 0:
         return False
-    seen, stat = files._stats, files.stat
+    seen, stat, text_key = files._stats, files.stat, stamps.text_key
     first_out = split + len(_OUT_MAP)
     for path in (job.output_files or {}).values():
         st = seen.get(path, _NOT_SEEN)
@@ -237,7 +231,7 @@ def stamps_unchanged(text: str, job: Job, files: FileState) -> bool:
             st = stat(path)
         if st is None:
             return False
-        needle = f"{encode_basestring_ascii(path)}:[{st[0]},{st[1]},"
+        needle = text_key(path, st)
         if not text.startswith(needle, first_out) and text.find("," + needle, split) < 0:
             return False
     for path in job.inputs:
@@ -246,7 +240,7 @@ def stamps_unchanged(text: str, job: Job, files: FileState) -> bool:
             st = stat(path)
         if st is None:
             return False
-        needle = f"{encode_basestring_ascii(path)}:[{st[0]},{st[1]},"
+        needle = text_key(path, st)
         if not text.startswith(needle, _FIRST_IN, split) and text.find("," + needle, 0, split) < 0:
             return False
     return True

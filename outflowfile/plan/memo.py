@@ -50,12 +50,14 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outflowfile import __version__, valuecodec
+from outflowfile.plan import stamps
+from outflowfile.plan.stamps import Stats
 
 if TYPE_CHECKING:
     from outflowfile.plan.prestat import Prestat
@@ -63,8 +65,6 @@ if TYPE_CHECKING:
 FILENAME = "plan-memo"
 FORMAT = 4
 _ENCODING = ("utf-8", "surrogateescape")
-
-Stats = dict[str, "tuple[int, int] | None"]
 
 
 @dataclass
@@ -162,13 +162,10 @@ def save(
 ) -> None:
     """Write the memo atomically; a project that cannot be written to just
     goes without."""
-    stamps: list[int] = []
-    for st in stats.values():
-        stamps.extend((-1, -1) if st is None else st)
     header = {"format": FORMAT, "fingerprint": print_, "cache": state, "jobs": jobs}
     data = b"\n".join([
         json.dumps(header).encode(),
-        ",".join(map(str, stamps)).encode(),
+        ",".join(map(str, stamps.to_flat(stats))).encode(),
         ",".join(keys).encode(),
         "\0".join(stats).encode(*_ENCODING),
     ])  # fmt: skip
@@ -201,17 +198,17 @@ def check(
     if state is None or state != header.get("cache"):
         return Check(paths=paths)
     try:
-        stamps = list(map(int, stamps_line.split(b","))) if stamps_line else []
+        then = list(map(int, stamps_line.split(b","))) if stamps_line else []
     except ValueError:
         return Check()
-    if len(stamps) != 2 * len(paths) or not keys_line.isascii():
+    if len(then) != 2 * len(paths) or not keys_line.isascii():
         return Check()
-    found = Check(paths=paths, stamps=stamps, state=state)
+    found = Check(paths=paths, stamps=then, state=state)
     if header.get("fingerprint") == print_:
         # The memo's stamps, and the files' as they are now: alike when nothing changed.
         now = _stat_all(paths, workdir)
         jobs = header.get("jobs")
-        if now == stamps and isinstance(jobs, int):
+        if now == then and isinstance(jobs, int):
             return Check(jobs=jobs)
         found.same_graph, found.now = True, now
     # Otherwise the plan stats the files while the graph is made. The keys
@@ -221,56 +218,37 @@ def check(
 
 
 def _stat_all(paths: list[str], workdir: Path) -> list[int]:
-    """The mtime (ns) and size of each path in turn, -1, -1 for one that
-    cannot be stat-ed (as the memo writes them). A helper process stats the
+    """The stats of ``paths``, flat (stamps.py). A helper process stats the
     second half of a long list meanwhile (prestat.py)."""
     from outflowfile.plan.prestat import Prestat
 
     half = len(paths) // 2
     helper = Prestat.start(paths[half:], str(workdir))
     if helper is None:
-        return stat_flat(paths, str(workdir))
-    return stat_flat(paths[:half], str(workdir)) + stat_flat(helper.paths, str(workdir), helper)
+        return stamps.stat_paths(paths, str(workdir))
+    return stamps.stat_paths(paths[:half], str(workdir)) + stat_flat(
+        helper.paths, str(workdir), helper
+    )
 
 
-def stat_flat(paths: Sequence[str], workdir: str, helper: Prestat | None = None) -> list[int]:
-    """The mtime (ns) and size of each path in turn, (MISSING, MISSING)
-    for one that cannot be stat-ed: what a helper started on ``paths``
-    answers (prestat.py), or if there is none or it failed, stat-ed now."""
-    from outflowfile.plan.prestat import MISSING
-
+def stat_flat(paths: list[str], workdir: str, helper: Prestat | None = None) -> list[int]:
+    """The stats of ``paths``, flat (stamps.py): what a helper started on
+    ``paths`` answers (prestat.py), or if there is none or it failed,
+    stat-ed now."""
     if helper is not None:
         answer = helper.collect_flat()
         if answer is not None:
             return answer
-    prefix = os.path.join(workdir, "")
-    flat: list[int] = []
-    add = flat.append
-    stat = os.stat
-    for p in paths:
-        try:
-            st = stat(p if p[:1] == "/" else prefix + p)
-            add(st.st_mtime_ns)
-            add(st.st_size)
-        except OSError:
-            add(MISSING)
-            add(MISSING)
-    return flat
+    return stamps.stat_paths(paths, workdir)
 
 
-def _compare(paths: list[str], now: list[int], stamps: list[int]) -> tuple[Stats, set[str]]:
+def _compare(paths: list[str], now: list[int], then: list[int]) -> tuple[Stats, set[str]]:
     """Each path's stat as the plan keeps them (None for a missing file),
     and the files that exist with the stamp the memo has for them."""
-    from outflowfile.plan.prestat import MISSING
-
-    pairs = list(zip(now[::2], now[1::2], strict=True))
-    recorded = zip(stamps[::2], stamps[1::2], strict=True)
+    pairs = zip(now[::2], now[1::2], strict=True)
+    recorded = zip(then[::2], then[1::2], strict=True)
     unchanged = {
-        p for p, st, then in zip(paths, pairs, recorded, strict=True)
-        if st == then and st[1] != MISSING
+        p for p, st, was in zip(paths, pairs, recorded, strict=True)
+        if st == was and st[1] != stamps.MISSING
     }  # fmt: skip
-    stats: Stats = dict(zip(paths, pairs, strict=True))
-    for p, st in stats.items():
-        if st[1] == MISSING:
-            stats[p] = None
-    return stats, unchanged
+    return stamps.from_flat(paths, now), unchanged

@@ -18,46 +18,35 @@ start or dies) leaves the plan to stat its files itself, as it would anyway.
 from __future__ import annotations
 
 import array
+import os
 import subprocess
 import sys
-from collections.abc import Sequence
 
 from outflowfile.machine import usable_cores
+from outflowfile.plan import stamps
 
 # Below this many files, starting the helper costs about what it saves.
 MIN_FILES = 5000
 
 _ENCODING = (sys.getfilesystemencoding(), "surrogateescape")
-# Given as the mtime and the size of a file that cannot be stat-ed: sizes are
-# never negative, and the plan memo writes missing files so.
-MISSING = -1
 
-# The helper: the NUL-separated paths on stdin, (mtime in ns, size) of each
-# on stdout as native 64-bit integers. Without site (-S) or the environment
-# (-E), it starts in a few milliseconds, and no module of the project can
-# shadow one of its own.
-_HELPER = """
-import array, os, sys
-prefix = os.fsencode(os.path.join(sys.argv[1], ""))
-found = []
-add = found.append
-stat = os.stat
-for p in sys.stdin.buffer.read().split(b"\\0"):
-    try:
-        st = stat(p if p[:1] == b"/" else prefix + p)
-        add(st.st_mtime_ns)
-        add(st.st_size)
-    except OSError:
-        add(-1)
-        add(-1)
-sys.stdout.buffer.write(array.array("q", found).tobytes())
-"""
+# The helper's program: stamps.serve, imported from where this outflow is
+# (found after the standard library's modules, so that none is shadowed).
+_HELPER = (
+    "import sys; sys.path.append(sys.argv[1]); "
+    "from outflowfile.plan.stamps import serve; serve(sys.argv[2], sys.argv[3])"
+)
 
 
 class Prestat:
-    """A helper process stating ``paths`` (relative ones under the workdir)."""
+    """A helper process stating ``paths`` (relative ones under the workdir).
 
-    def __init__(self, paths: Sequence[str], workdir: str, proc: subprocess.Popen[bytes]) -> None:
+    The helper runs ``stamps.serve``: the paths go NUL-separated to its
+    stdin, their stats come back flat (stamps.py) as native 64-bit
+    integers. Isolated (-I) and without site (-S), it starts in a few
+    milliseconds, and no module of the project can shadow one of its own."""
+
+    def __init__(self, paths: list[str], workdir: str, proc: subprocess.Popen[bytes]) -> None:
         self.paths = paths
         self.workdir = workdir
         self._proc = proc
@@ -67,15 +56,17 @@ class Prestat:
         return self._proc.pid
 
     @classmethod
-    def start(cls, paths: Sequence[str], workdir: str) -> Prestat | None:
+    def start(cls, paths: list[str], workdir: str) -> Prestat | None:
         """The helper at work, or None when it is not worth it or cannot be."""
         if len(paths) < MIN_FILES or usable_cores() < 2:
             return None
         if getattr(sys, "frozen", False):  # a bundled outflow: no Python to start
             return None
+        # The folder holding the outflowfile package.
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(stamps.__file__))))
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-S", "-E", "-c", _HELPER, workdir],
+                [sys.executable, "-I", "-S", "-c", _HELPER, root, workdir, _ENCODING[0]],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             )  # fmt: skip
         except OSError:
@@ -90,23 +81,15 @@ class Prestat:
             return None
         return cls(paths, workdir, proc)
 
-    def collect(self) -> dict[str, tuple[int, int] | None] | None:
+    def collect(self) -> stamps.Stats | None:
         """Wait for the helper: every path's (mtime in ns, size), None if it
         does not exist; None if the helper did not finish."""
         flat = self.collect_flat()
-        if flat is None:
-            return None
-        pairs = zip(flat[::2], flat[1::2], strict=True)
-        stats: dict[str, tuple[int, int] | None] = dict(zip(self.paths, pairs, strict=True))
-        for path, st in stats.items():
-            if st[1] == MISSING:
-                stats[path] = None
-        return stats
+        return None if flat is None else stamps.from_flat(self.paths, flat)
 
     def collect_flat(self) -> list[int] | None:
-        """Wait for the helper: mtime in ns and size of each path in turn,
-        (MISSING, MISSING) for one that does not exist; None if it did not
-        finish."""
+        """Wait for the helper: the paths' stats, flat (stamps.py); None if
+        it did not finish."""
         proc = self._proc
         assert proc.stdout is not None
         try:
