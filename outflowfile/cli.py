@@ -353,13 +353,14 @@ def _view_command(opts: dict[str, Any]) -> tuple[str | None, str]:
 
 
 def _print_view(command: str, fmt: str, request: Any, model: Any, console: Any) -> int:
+    """Plan as ``-n`` would, printing nothing, and print the view of that plan."""
     from outflowfile.run.session import plan_only
     from outflowfile.views import graphview
 
     if command == "summary":
         from outflowfile.views.summary import Collecting, render
 
-        collecting = Collecting(quiet=True)
+        collecting = Collecting(quiet=True)  # the planner's errors go in the table
         planned = plan_only(request, model, collecting, full=True)
         click.echo(render(planned, collecting.errors, fmt), nl=False)
         return 0
@@ -373,9 +374,11 @@ def _print_view(command: str, fmt: str, request: Any, model: Any, console: Any) 
 
 
 def _write_report(path: Path, request: Any, model: Any, console: Any) -> int:
+    """Plan as ``-n`` would, printing nothing, and write the report of that plan."""
+    from outflowfile.run.session import plan_only
     from outflowfile.views.report import make_report
 
-    data = make_report(request, model, console, path)
+    data = make_report(request, plan_only(request, model, console), path)
     failed = sum(1 for r in data.latest if r.status == "failed")
     console.say(
         f"outflow: report written to {path} ({len(data.run_jobs)} jobs in the last run, "

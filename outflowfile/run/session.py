@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from outflowfile.errors import UserError
 from outflowfile.graph.expand import Const, ExpansionError, Graph, Job, MapNode, Node
-from outflowfile.language.model import Branch, Map, ModelIndex, Outflowfile, Pipe, Stage, StageRef
+from outflowfile.graph.stages import stage_tasks
+from outflowfile.language.model import ModelIndex, Outflowfile
 from outflowfile.run.engine import Engine, Options, Outcome
 from outflowfile.views.console import Console
 
@@ -67,23 +68,6 @@ class Selection:
     @property
     def limited(self) -> bool:
         return bool(self.tasks or self.paths)
-
-
-def stage_tasks(stage: Stage, index: ModelIndex, seen: frozenset[str] = frozenset()) -> set[str]:
-    """Names of every task a stage contains, through workflow references."""
-    if isinstance(stage, StageRef):
-        if stage.name in index.tasks:
-            return {stage.name}
-        if stage.name in seen or stage.name not in index.workflows:
-            return set()
-        return stage_tasks(index.workflows[stage.name].pipeline, index, seen | {stage.name})
-    if isinstance(stage, Pipe):
-        return set().union(*(stage_tasks(s, index, seen) for s in stage.stages))
-    if isinstance(stage, Branch):
-        return set().union(*(stage_tasks(s, index, seen) for s in stage.branches))
-    if isinstance(stage, Map):
-        return stage_tasks(stage.body, index, seen)
-    return set()
 
 
 def select(model: Outflowfile, targets: list[str], until: list[str], workdir: Path) -> Selection:

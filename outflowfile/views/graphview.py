@@ -1,8 +1,10 @@
 """The plan as a graph to look at: jobs (``--dag``) or tasks (``--taskgraph``).
 
-A view is built from a dry run (``project.plan_only``): each job's state says
-whether it is up to date or would run, the cache says whether its last run
-failed, and maps whose source is not computed yet are nodes of their own.
+A view is built from a finished dry run, which the command makes and hands
+in (a ``Planned``): each job's state says whether it is up to date or would
+run, the cache's records the plan read say whether its last run failed, and
+maps whose source is not computed yet are nodes of their own. Nothing here
+plans or reads the cache.
 Many jobs of one task under one map are drawn as one node with a count.
 Renderers for Graphviz dot and Mermaid are here; ``report.py`` draws the
 same views as SVG.
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from outflowfile.graph.expand import Graph, Job, MapNode, Node, NodeState, producers
+from outflowfile.graph.stages import stage_tasks
 
 if TYPE_CHECKING:
     from outflowfile.run.session import Planned
@@ -238,8 +241,6 @@ def _add_unsized_map(view: View, made: dict[str, ViewNode], node: MapNode, graph
 
 
 def map_label(node: MapNode, graph: Graph) -> str:
-    from outflowfile.run.session import stage_tasks
-
     m = node.map
     what = f"map({m.source} -> {m.target})" if m.source else "map"
     tasks = ", ".join(sorted(stage_tasks(m.body, graph.index)))

@@ -23,11 +23,9 @@ from outflowfile.graph.expand import short_value
 from outflowfile.views import graphview, svggraph
 
 if TYPE_CHECKING:
-    from outflowfile.language.model import Outflowfile
-    from outflowfile.run.session import RunRequest
+    from outflowfile.run.session import Planned, RunRequest
     from outflowfile.store.cache import RunInfo
     from outflowfile.store.snapshot import Record
-    from outflowfile.views.console import Console
 
 LOG_TAIL = 64 * 1024  # bytes of a failed job's log shown (its end)
 POINTS_PER_TASK = 400  # points drawn per task and plot; the box uses all values
@@ -55,12 +53,11 @@ class ReportData:
 # --- gathering ---------------------------------------------------------------
 
 
-def collect(request: RunRequest, model: Outflowfile, console: Console) -> ReportData:
-    """What the report shows: the plan's task graph, and from the cache the
-    last run and every job's latest result. Only reads."""
-    from outflowfile.run.session import open_cache, own_sqlite, plan_only
+def collect(request: RunRequest, planned: Planned) -> ReportData:
+    """What the report shows: the task graph of the plan the command made,
+    and from the cache the last run and every job's latest result. Only reads."""
+    from outflowfile.run.session import open_cache, own_sqlite
 
-    planned = plan_only(request, model, console)
     data = ReportData(
         project=str(request.workdir),
         outflowfile=str(request.outflowfile),
@@ -479,9 +476,8 @@ def write(path: Path, html: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def make_report(
-    request: RunRequest, model: Outflowfile, console: Console, path: Path
-) -> ReportData:
-    data = collect(request, model, console)
+def make_report(request: RunRequest, planned: Planned, path: Path) -> ReportData:
+    """Write the report of ``planned`` (made for ``request``) to ``path``."""
+    data = collect(request, planned)
     write(path, render(data))
     return data

@@ -1,9 +1,10 @@
 """``outflow --summary``: every job of the targets, its status and its last run.
 
-Built from a dry run (``project.plan_only``), so the statuses and reasons are
-the planner's own, and from the cache's latest record of each job's slot
-(when it last ran, how long, CPU time, peak memory, host). Nothing runs and
-nothing is written.
+Built from a finished dry run, which the command makes and hands in (a
+``Planned``, planned with the records' timings): the statuses and reasons are
+the planner's own, and the latest record of each job's slot, as the plan
+read it, says when it last ran, how long, CPU time, peak memory and host.
+Nothing here plans, runs, reads the cache or writes.
 
 Statuses: ``up to date``; ``outdated`` (it ran before, and would run again:
 the reason says why); ``missing`` (never ran); ``failed`` (its last run
