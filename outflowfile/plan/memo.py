@@ -245,10 +245,8 @@ def stat_flat(paths: list[str], workdir: str, helper: Prestat | None = None) -> 
 def _compare(paths: list[str], now: list[int], then: list[int]) -> tuple[Stats, set[str]]:
     """Each path's stat as the plan keeps them (None for a missing file),
     and the files that exist with the stamp the memo has for them."""
-    pairs = zip(now[::2], now[1::2], strict=True)
-    recorded = zip(then[::2], then[1::2], strict=True)
-    unchanged = {
-        p for p, st, was in zip(paths, pairs, recorded, strict=True)
-        if st == was and st[1] != stamps.MISSING
-    }  # fmt: skip
+    missing = stamps.MISSING
+    flat = zip(paths, now[::2], now[1::2], then[::2], then[1::2], strict=True)
+    unchanged = {p for p, mtime, size, was_mtime, was_size in flat
+                 if mtime == was_mtime and size == was_size and size != missing}  # fmt: skip
     return stamps.from_flat(paths, now), unchanged
