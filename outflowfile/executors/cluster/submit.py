@@ -229,9 +229,9 @@ class ClusterExecutor:
             groups.setdefault((task, tuple(native)), []).append(spec)
         self._held = []
         refused = []
-        for (_, native), specs in groups.items():
+        for (_, native_key), specs in groups.items():
             try:
-                ids = self._submit_group(specs, list(native))
+                ids = self._submit_group(specs, list(native_key))
             except OSError as exc:
                 now = time.time()
                 refused += [self._failed(_Submitted(s, "", now), str(exc)) for s in specs]
