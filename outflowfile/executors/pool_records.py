@@ -16,6 +16,8 @@ from outflowfile.run.jobspec import JobSpec
 
 @dataclass
 class Worker:
+    """A Python worker process, busy or idle, and the one job it may hold queued."""
+
     proc: subprocess.Popen[bytes]
     process: psutil.Process
     conn: Connection
@@ -26,6 +28,8 @@ class Worker:
 
 @dataclass
 class Job:
+    """A job the pool runs (or holds queued in a worker), until its result is collected."""
+
     spec: JobSpec
     cpus: int
     log: str  # absolute path
