@@ -23,7 +23,7 @@ from outflowfile.run.engine import Engine, Options, Outcome
 from outflowfile.views.console import Console
 
 if TYPE_CHECKING:
-    from outflowfile.executors.cluster.submit import ClusterRequest
+    from outflowfile.executors.cluster.executor import ClusterRequest
     from outflowfile.plan.memo import Check, Trust
     from outflowfile.plan.prestat import Prestat
     from outflowfile.run.executor import Executor
@@ -631,7 +631,7 @@ def _executor(request: RunRequest, recorder: RunRecorder, console: Console) -> E
         from outflowfile.machine import usable_cores
 
         return LocalExecutor(cores=request.jobs or usable_cores(), mem_limit=request.mem_limit)
-    from outflowfile.executors.cluster.submit import ClusterExecutor, make_submitter
+    from outflowfile.executors.cluster.executor import ClusterExecutor, make_submitter
 
     submitter = make_submitter(request.cluster)
     console.say(f"outflow: submitting to {submitter.describe()}")
