@@ -22,10 +22,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from outflowfile.executors.local import LocalExecutor
 from outflowfile.run.jobspec import JobResult, JobSpec
+
+if TYPE_CHECKING:
+    from outflowfile.store.database import Cache
 
 POLL_MIN = 0.2  # seconds between status checks right after something happened
 POLL_MAX = 2.0  # ... and after a while of nothing
@@ -144,7 +147,7 @@ def job_environment() -> dict[str, str]:
 @dataclass
 class ClusterExecutor:
     submitter: Submitter
-    cache: Any  # outflowfile.store.cache.Cache: specs out, node reports in
+    cache: Cache  # specs out, node reports in
     cores: int  # -j: jobs in flight
     defaults: Defaults = field(default_factory=Defaults)
     db_url: str | None = None
@@ -229,9 +232,9 @@ class ClusterExecutor:
             groups.setdefault((task, tuple(native)), []).append(spec)
         self._held = []
         refused = []
-        for (_, native), specs in groups.items():
+        for (_, args), specs in groups.items():
             try:
-                ids = self._submit_group(specs, list(native))
+                ids = self._submit_group(specs, list(args))
             except OSError as exc:
                 now = time.time()
                 refused += [self._failed(_Submitted(s, "", now), str(exc)) for s in specs]
@@ -292,6 +295,7 @@ class ClusterExecutor:
 
     def _result(self, sub: _Submitted, info: Ended) -> JobResult:
         spec = sub.spec
+        assert spec.row is not None, "a cluster job has its cache row"
         report = self.cache.node_result(spec.row)
         if report is None:  # the job died before its end: the scheduler knows why
             return self._failed(sub, _scheduler_says(info, sub) + f"; job {sub.job_id}",
