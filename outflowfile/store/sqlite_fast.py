@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from outflowfile.errors import UserError, database_error
 from outflowfile.store.location import lock_timeout
 from outflowfile.store.records import Done, Record
-from outflowfile.store.rows import Row
 from outflowfile.store.schema import (
     APPLICATION,
     DONE_COLUMNS,
@@ -44,6 +43,7 @@ from outflowfile.store.snapshot import Snapshot, build_snapshot, collector_pause
 
 if TYPE_CHECKING:
     from outflowfile.store.door import Reader
+    from outflowfile.store.rows import Row
 
 # --- reading -------------------------------------------------------------------------
 
