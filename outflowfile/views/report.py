@@ -25,8 +25,7 @@ from outflowfile.views import graphview, svggraph
 if TYPE_CHECKING:
     from outflowfile.language.model import Outflowfile
     from outflowfile.run.session import RunRequest
-    from outflowfile.store.cache import RunInfo
-    from outflowfile.store.snapshot import Record
+    from outflowfile.store.records import Record, RunInfo
     from outflowfile.views.console import Console
 
 LOG_TAIL = 64 * 1024  # bytes of a failed job's log shown (its end)
@@ -58,7 +57,7 @@ class ReportData:
 def collect(request: RunRequest, model: Outflowfile, console: Console) -> ReportData:
     """What the report shows: the plan's task graph, and from the cache the
     last run and every job's latest result. Only reads."""
-    from outflowfile.run.session import open_cache, own_sqlite, plan_only
+    from outflowfile.run.session import plan_only, store_of
 
     planned = plan_only(request, model, console)
     data = ReportData(
@@ -67,15 +66,11 @@ def collect(request: RunRequest, model: Outflowfile, console: Console) -> Report
         generated=time.time(),
         graph=graphview.task_view(planned),
     )
-    own = own_sqlite(request)
-    if own is not None and not own.exists():
+    store = store_of(request)
+    if not store.exists():
         return data  # nothing ran yet; do not make an empty cache
-    cache = open_cache(request)
-    try:
-        last = cache.last_run()
-        data.latest = [r for r in cache.load().by_slot.values() if r.status != "running"]
-    finally:
-        cache.close()
+    last, slots = store.last_run_and_slots()
+    data.latest = [r for r in slots if r.status != "running"]
     if last is not None:
         data.run, data.run_jobs = last
     for record in data.latest:

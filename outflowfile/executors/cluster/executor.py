@@ -41,7 +41,7 @@ from outflowfile.executors.local import LocalExecutor
 from outflowfile.run.jobspec import JobResult, JobSpec
 
 if TYPE_CHECKING:
-    from outflowfile.store.cache import Cache
+    from outflowfile.store.database import Cache
 
 POLL_MIN = 0.2  # seconds between status checks right after something happened
 POLL_MAX = 2.0  # ... and after a while of nothing

@@ -106,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         print("outflow job: no row, and no array index in the environment", file=sys.stderr)
         return EXIT_NO_SPEC
 
-    from outflowfile.store.cache import Cache
+    from outflowfile.store.door import open_store
 
     db = Path(args.db_file).read_text().strip() if args.db_file else args.db
-    cache = Cache.open(Path(args.workdir), db)
+    cache = open_store(Path(args.workdir), db).open_cache()
     try:
         text = cache.read_spec(row)
         if text is None:
