@@ -132,7 +132,7 @@ def local_loop(n: int) -> Timing:
 # Grid Engine's needs jemalloc preloaded). Argument: JSON; prints JSON.
 SUBMIT_PROBE = """
 import json, os, sys, time
-from outflowfile.executors.cluster.submit import ClusterRequest, make_submitter
+from outflowfile.executors.cluster.executor import ClusterRequest, make_submitter
 
 a = json.loads(sys.argv[1])
 sub = make_submitter(ClusterRequest(a["scheduler"], a["way"]))

@@ -407,7 +407,8 @@ def _cluster_request(opts: dict[str, Any]):  # noqa: ANN202 - ClusterRequest | N
     if not opts["cluster"]:
         return None
     from outflowfile.errors import UserError
-    from outflowfile.executors.cluster.submit import ClusterRequest, Defaults
+    from outflowfile.executors.cluster.executor import ClusterRequest
+    from outflowfile.executors.cluster.native import Defaults
     from outflowfile.language.units import parse_mem, parse_time
 
     try:

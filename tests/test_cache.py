@@ -17,12 +17,9 @@ import pytest
 import sqlalchemy as sa
 
 from outflowfile.errors import UserError
-from outflowfile.store.cache import (
-    Cache,
-    Finished,
-    filesystem_type,
-    is_network_filesystem,
-)
+from outflowfile.store.database import Cache
+from outflowfile.store.location import filesystem_type, is_network_filesystem
+from outflowfile.store.records import Finished
 from outflowfile.valuecodec import UnstorableValue, digest
 
 
@@ -373,7 +370,7 @@ def test_sqlite_on_a_network_filesystem_uses_the_rollback_journal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     Cache.open(tmp_path).close()  # made in WAL mode on the local disk
-    monkeypatch.setattr("outflowfile.store.cache.filesystem_type", lambda path: "nfs4")
+    monkeypatch.setattr("outflowfile.store.database.filesystem_type", lambda path: "nfs4")
     with Cache.open(tmp_path) as c, c.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
@@ -440,7 +437,7 @@ def test_a_held_writer_lock(tmp_path: Path) -> None:
 WRITER = """
 import sys, time
 from pathlib import Path
-from outflowfile.store.cache import Cache
+from outflowfile.store.database import Cache
 project, url, name, count, start_at = sys.argv[1:6]
 cache = Cache.open(Path(project), url or None)
 run = cache.begin_run(["writer", name])
@@ -513,7 +510,7 @@ def test_concurrent_writers_lose_nothing(
 OPEN_AT_ONCE = """
 import sys, time
 from pathlib import Path
-from outflowfile.store.cache import Cache
+from outflowfile.store.database import Cache
 project, url, name, start_at = sys.argv[1:5]
 while time.time() < float(start_at):
     time.sleep(0.002)
@@ -551,7 +548,7 @@ def test_load_100k_rows(tmp_path: Path) -> None:
 
 def fill(c: Cache, n: int) -> None:
     """n completed jobs, inserted in one transaction (the setup, not under test)."""
-    from outflowfile.store.cache import jobs_table
+    from outflowfile.store.tables import jobs_table
 
     run = c.begin_run(["fill"])
     rows = [

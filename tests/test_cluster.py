@@ -551,7 +551,7 @@ def test_resources_reach_grid_engine_and_qdel_is_reported(tmp_path: Path,
 
 def test_native_time_is_written_as_each_way_in_reads_it() -> None:
     """sbatch reads `H:MM` as minutes:seconds, Slurm's DRMAA library only hours:minutes."""
-    from outflowfile.executors.cluster.submit import Defaults, native_args
+    from outflowfile.executors.cluster.native import Defaults, native_args
     from outflowfile.run.jobspec import JobSpec
 
     spec = JobSpec(id=1, task="t", label="t", kind="shell", code="true", code_line=1,

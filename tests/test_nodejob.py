@@ -10,7 +10,7 @@ from pathlib import Path
 
 from outflowfile.executors.cluster.nodejob import allocated_cores
 from outflowfile.run.jobspec import JobSpec
-from outflowfile.store.cache import Cache
+from outflowfile.store.database import Cache
 
 
 def _spec(tmp_path: Path, kind: str, code: str, **extra: object) -> JobSpec:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from outflowfile.store.cache import Cache
+from outflowfile.store.database import Cache
 from outflowfile.store.recorder import RunRecorder
 
 FILES = {"in": {}, "out": {}}

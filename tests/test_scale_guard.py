@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from outflowfile.language import loader
 from outflowfile.run.jobspec import JobResult, JobSpec
 from outflowfile.run.session import RunRequest, execute
-from outflowfile.store.snapshot import KeyLookup
+from outflowfile.store.sqlite_fast import KeyLookup
 from outflowfile.views.console import Console
 
 OUTFLOWFILE = """\

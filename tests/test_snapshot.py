@@ -9,8 +9,8 @@ from pathlib import Path
 
 from outflowtest import cache_rows, make_project, outflow
 
-from outflowfile.store.cache import Cache
-from outflowfile.store.snapshot import read_sqlite
+from outflowfile.store.database import Cache
+from outflowfile.store.sqlite_fast import read_sqlite
 
 
 def _fill(project: Path) -> Path:

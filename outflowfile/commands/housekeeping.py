@@ -25,16 +25,15 @@ from outflowfile.run.lock import ProjectLock
 from outflowfile.run.session import (
     STATE_DIR,
     RunRequest,
-    _load_snapshot,
-    _open_cache,
     check_task_name,
     prepare,
+    store_of,
 )
 
 if TYPE_CHECKING:
     from outflowfile.language.model import Outflowfile
     from outflowfile.run.engine import Outcome
-    from outflowfile.store.snapshot import Record
+    from outflowfile.store.records import Record
     from outflowfile.views.console import Console
 
 
@@ -43,19 +42,20 @@ def touch(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
     files all exist, as done with those files as they are now (``-n``: only
     say which). Jobs that produce values, or whose outputs are missing, are
     left alone, and so is everything downstream of them."""
-    from outflowfile.store.cache import TOUCHED
     from outflowfile.store.recorder import RunRecorder
+    from outflowfile.store.schema import TOUCHED
 
     prep = prepare(request, model, console)
     prep.options.touch = True
+    store = store_of(request)
     if request.dry_run:
-        outcome = prep.engine(_load_snapshot(request), None, None).run()
+        outcome = prep.engine(store.snapshot(), None, None).run()
     else:
         with ProjectLock(request.workdir / STATE_DIR):
-            recorder = RunRecorder(lambda: _open_cache(request), request.argv)
+            recorder = RunRecorder(store.open_cache, request.argv)
             status = "failed"
             try:
-                outcome = prep.engine(_load_snapshot(request), recorder, None).run()
+                outcome = prep.engine(store.snapshot(), recorder, None).run()
                 status = TOUCHED
             finally:
                 recorder.close(status)
@@ -91,7 +91,7 @@ def forget(request: RunRequest, model: Outflowfile, tasks: list[str], console: C
         check_task_name(name, model, "--forget")
     total = 0
     with ProjectLock(request.workdir / STATE_DIR):
-        cache = _open_cache(request)
+        cache = store_of(request).open_cache()
         try:
             for name in dict.fromkeys(tasks):
                 count = cache.forget(name)
@@ -230,12 +230,8 @@ def show(request: RunRequest, model: Outflowfile, tasks: list[str], fmt: str) ->
     value outputs and files, as text or JSON. Returns how many jobs."""
     for name in tasks:
         check_task_name(name, model, "--show")
-    cache = _open_cache(request)
-    try:
-        found = {name: [r for r in cache.records_for(name) if r.status == "done"]
-                 for name in dict.fromkeys(tasks)}
-    finally:
-        cache.close()
+    records = store_of(request).records_of(tasks)
+    found = {name: [r for r in rs if r.status == "done"] for name, rs in records.items()}
     if fmt == "json":
         click.echo(json.dumps([_job_json(r) for rs in found.values() for r in rs], indent=2))
     else:

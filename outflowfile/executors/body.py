@@ -211,10 +211,11 @@ def _shift_columns(body: list[ast.stmt], by: int) -> None:
         return
     for stmt in body:
         for node in ast.walk(stmt):
-            if isinstance(getattr(node, "col_offset", None), int):
-                node.col_offset += by
-            if isinstance(getattr(node, "end_col_offset", None), int):
-                node.end_col_offset += by
+            located: Any = node  # not every kind of node has a position
+            if isinstance(getattr(located, "col_offset", None), int):
+                located.col_offset += by
+            if isinstance(getattr(located, "end_col_offset", None), int):
+                located.end_col_offset += by
 
 
 def import_call(target: str, workdir: str) -> Callable[..., Any]:

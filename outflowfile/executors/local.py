@@ -18,12 +18,14 @@ with the job before it, or the run cancelled), or the engine withdraws it
 (``withdraw_queued``: the run is stopping), its result says it never ran
 (``JobResult.ran``).
 
-Killing a job means its whole process tree: the descendants found through
-psutil plus, for shell jobs, the process group of their session. SIGTERM
-first, SIGKILL after a grace period.
+Killing a job means its whole process tree (``process_tree.py``): SIGTERM
+first, SIGKILL after a grace period. If this process dies without cleaning
+up (``kill -9``, a crash), a small guard process kills what is left
+(``guard.py``).
 
-If this process dies without cleaning up (``kill -9``, a crash), a small
-guard process kills what is left: see ``_Guard``.
+The pool's records of its jobs and workers are in ``pool_records.py``; the
+workers, seen from here, in ``pool_workers.py``; waiting for and reaping
+child processes in ``processes.py``.
 """
 
 from __future__ import annotations
@@ -40,151 +42,36 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from typing import Any
 
 import psutil
 
 from outflowfile import machine
 from outflowfile.executors import body
+from outflowfile.executors.guard import Guard
 from outflowfile.executors.logs import LogFiles, read_output
+from outflowfile.executors.pool_records import Job, Worker
+from outflowfile.executors.pool_workers import (
+    close_worker,
+    discard_worker,
+    receive,
+    spawn_worker,
+    stop_worker,
+)
+from outflowfile.executors.process_tree import finish_tree, killpg, signal_tree, wait_gone
+from outflowfile.executors.processes import (
+    POLL,
+    describe_exit,
+    exited,
+    group_alive,
+    pidfd,
+    reap,
+    sigkill_note,
+)
 from outflowfile.run.jobspec import DROP, GO, JobResult, JobSpec, thread_env
 
-#: How often to look at jobs when pidfds are not available.
-_POLL = 0.05
 #: For this long after it starts, a job's memory counts as taken even if it
 #: has not allocated it yet, so that one round of starts cannot overcommit.
 MEM_RAMP_UP = 5.0
-
-_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# Started with -c rather than -m so the worker finds this very package without
-# PYTHONPATH, which jobs would otherwise inherit.
-_WORKER_BOOT = (
-    "import sys; sys.path.append(sys.argv.pop(1)); "
-    "from outflowfile.executors.worker import main; main(sys.argv[1:])"
-)
-
-
-# The guard reads "+PGID" / "-PGID" lines on its stdin: the process groups of
-# running jobs and workers. At end-of-file (we closed the pipe, or died
-# however we died) it kills every group still listed. No imports beyond os
-# and signal, and python -I -S: it starts in a few milliseconds.
-_GUARD_CODE = """\
-import os, signal
-groups, rest = set(), b""
-while True:
-    data = os.read(0, 65536)
-    if not data:
-        break
-    *lines, rest = (rest + data).split(b"\\n")
-    for line in lines:
-        (groups.add if line[:1] == b"+" else groups.discard)(int(line[1:]))
-for pgid in groups:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except OSError:
-        pass
-"""
-
-
-class _Guard:
-    """Kills the process groups of our jobs and workers when this process
-    dies, even by SIGKILL, which nothing inside it can catch.
-
-    PR_SET_PDEATHSIG (what workers use) reaches only the process that set
-    it: a killed ``bash -c`` leaves its children running. Every job runs in
-    its own session, so its process group holds its whole tree; a process
-    outside ours learns of our death from the end of a pipe and kills the
-    groups. A job that moves itself to another session escapes it."""
-
-    def __init__(self, python: str) -> None:
-        self._proc = subprocess.Popen(
-            [python, "-I", "-S", "-c", _GUARD_CODE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd="/",  # never keep a project's filesystem busy
-            start_new_session=True,  # a Ctrl-C in the terminal must not reach it
-        )
-        assert self._proc.stdin is not None
-        self._fd: int | None = self._proc.stdin.fileno()
-
-    def watch(self, pgid: int) -> None:
-        self._send(b"+%d\n" % pgid)
-
-    def forget(self, pgid: int) -> None:
-        self._send(b"-%d\n" % pgid)
-
-    def _send(self, line: bytes) -> None:
-        if self._fd is None:
-            return
-        try:
-            os.write(self._fd, line)  # a line is far below PIPE_BUF: atomic
-        except OSError:  # the guard was killed: jobs are still killed by every other path
-            self._fd = None
-
-    def close(self) -> None:
-        """End the guard; it kills any group still listed."""
-        assert self._proc.stdin is not None
-        self._fd = None
-        try:
-            self._proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-
-
-@dataclass
-class _Worker:
-    proc: subprocess.Popen[bytes]
-    process: psutil.Process
-    conn: Connection
-    pidfd: int | None
-    queued: _Job | None = None  # sent, to start when the running job ends
-    withdrawn: bool = False  # the queued job must not start: end the worker first
-
-
-@dataclass
-class _Job:
-    spec: JobSpec
-    cpus: int
-    log: str  # absolute path
-    started: float
-    # The worker, or the shell (made on first use: reading /proc costs a
-    # file open, and most shell jobs end without ever being killed).
-    process: psutil.Process | None
-    pidfd: int | None
-    worker: _Worker | None = None  # Python jobs
-    proc: subprocess.Popen[bytes] | None = None  # shell jobs
-    deadline: float | None = None  # time.monotonic() when its time limit is up
-    failure: str | None = None  # set once we kill it: why
-    kill_at: float | None = None  # when SIGTERM becomes SIGKILL
-    tree: dict[int, psutil.Process] = field(default_factory=dict)
-    temp_log: bool = False
-    since: float = field(default_factory=time.monotonic)
-    log_fd: int | None = None  # a shell job's, ours to close
-    answered: bool = False  # its worker sent its result (with its output)
-    worker_free: bool = False  # its worker answered and goes on to its next job
-    withdrawn: bool = False  # killed by withdraw_queued(): it never ran, as far as we say
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid if self.proc is not None else self.ps().pid
-
-    def ps(self) -> psutil.Process:
-        if self.process is None:
-            assert self.proc is not None
-            self.process = psutil.Process(self.proc.pid)
-        return self.process
-
-    @property
-    def mem(self) -> int:
-        return self.spec.mem or 0
 
 
 class LocalExecutor:
@@ -203,19 +90,19 @@ class LocalExecutor:
         self.python = python
         self.grace = grace
         self._host = socket.gethostname()
-        self._jobs: dict[int, _Job] = {}
+        self._jobs: dict[int, Job] = {}
         # What wait() blocks on: running jobs' pidfds and their workers'
         # pipes, by descriptor, with the job each belongs to.
         self._poll = select.poll()
         self._watched: dict[int, int] = {}
-        self._idle: list[_Worker] = []
+        self._idle: list[Worker] = []
         # Workers whose job failed, holding the job queued behind it until
         # the next wait() (GO) or withdraw_queued() (DROP): see worker.py.
-        self._held: list[_Worker] = []
+        self._held: list[Worker] = []
         self._done: list[JobResult] = []  # failed to start; reported by wait()
         self._tmpdir: str | None = None
         self._closed = False
-        self._guard_: _Guard | None = None  # started with the first process
+        self._guard_: Guard | None = None  # started with the first process
         # Shell jobs' environments by core count. Built once: copying
         # os.environ costs more than starting the process. Like the workers,
         # they see the environment as it was when first needed.
@@ -314,7 +201,7 @@ class LocalExecutor:
             timeout = self._next_timeout(end)
             events = self._poll.poll(None if timeout is None else math.ceil(timeout * 1000))
             ended = {self._watched[fd] for fd, _ in events if fd in self._watched}
-            ended |= {j.spec.id for j in self._jobs.values() if j.pidfd is None and _exited(j.pid)}
+            ended |= {j.spec.id for j in self._jobs.values() if j.pidfd is None and exited(j.pid)}
             readable = {fd for fd, event in events if event & select.POLLIN}
             for job_id in sorted(ended):
                 result = self._collect(self._jobs[job_id], readable)
@@ -344,7 +231,7 @@ class LocalExecutor:
             self.cancel_all()
         for worker in self._idle:
             self._forget(worker.proc.pid)
-            _stop_worker(worker)
+            stop_worker(worker)
         self._idle.clear()
         if self._guard_ is not None:
             self._guard_.close()
@@ -396,7 +283,7 @@ class LocalExecutor:
             raise ValueError(f"job {spec.label} asks for {spec.mem} bytes of memory, "
                              f"more than this machine has ({total})")
 
-    def _start_shell(self, spec: JobSpec, log: str) -> _Job:
+    def _start_shell(self, spec: JobSpec, log: str) -> Job:
         guard = self._guard()
         out = self._logs.open(log)
         try:
@@ -413,26 +300,26 @@ class LocalExecutor:
             self._logs.close(log, out)
             raise
         guard.watch(proc.pid)
-        return _Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
-                    process=None, pidfd=_pidfd(proc.pid), proc=proc, log_fd=out)
+        return Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
+                   process=None, pidfd=pidfd(proc.pid), proc=proc, log_fd=out)
 
-    def _start_python(self, spec: JobSpec, log: str) -> _Job:
+    def _start_python(self, spec: JobSpec, log: str) -> Job:
         try:
             data = pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
             raise pickle.PicklingError(f"its inputs cannot be pickled: {exc}") from None
-        worker = self._idle.pop() if self._idle else self._spawn_worker()
+        worker = self._idle.pop() if self._idle else spawn_worker(self.python, self._guard())
         try:
             worker.conn.send_bytes(data)
         except OSError:  # it died while idle (the OOM killer, say): use a new one
             self._forget(worker.proc.pid)
-            _discard_worker(worker)
-            worker = self._spawn_worker()
+            discard_worker(worker)
+            worker = spawn_worker(self.python, self._guard())
             worker.conn.send_bytes(data)
-        return _Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
-                    process=worker.process, pidfd=worker.pidfd, worker=worker)
+        return Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
+                   process=worker.process, pidfd=worker.pidfd, worker=worker)
 
-    def _queue_behind(self, spec: JobSpec) -> _Job | None:
+    def _queue_behind(self, spec: JobSpec) -> Job | None:
         """A running Python job that ``spec`` can be queued behind: its worker
         holds no other, it is not being killed, and it frees at least the
         cores ``spec`` takes. Not for jobs asking for memory: whether that is
@@ -447,7 +334,7 @@ class LocalExecutor:
                 return job
         return None
 
-    def _queue(self, spec: JobSpec, log: str, behind: _Job, temp_log: bool) -> None:
+    def _queue(self, spec: JobSpec, log: str, behind: Job, temp_log: bool) -> None:
         worker = behind.worker
         assert worker is not None
         try:
@@ -457,15 +344,15 @@ class LocalExecutor:
                 id=spec.id, ok=False, error=f"cannot start the job: its inputs cannot be "
                 f"pickled: {exc}", started=time.time(), ended=time.time(), host=self._host))
             return
-        job = _Job(spec=spec, cpus=spec.cpus, log=log, started=0.0, process=worker.process,
-                   pidfd=worker.pidfd, worker=worker, temp_log=temp_log)
+        job = Job(spec=spec, cpus=spec.cpus, log=log, started=0.0, process=worker.process,
+                  pidfd=worker.pidfd, worker=worker, temp_log=temp_log)
         worker.queued = job
         try:
             worker.conn.send_bytes(data)
         except OSError:  # the worker is dying: its running job says why
             worker.withdrawn = True
 
-    def _answered(self, worker: _Worker, failed: bool) -> None:
+    def _answered(self, worker: Worker, failed: bool) -> None:
         """The worker answered. After a failure it waits to hear whether its
         queued job may start (see worker.py)."""
         if not failed:
@@ -490,14 +377,14 @@ class LocalExecutor:
             else:
                 self._next_job(worker)
 
-    def _tell(self, worker: _Worker, verdict: str) -> bool:
+    def _tell(self, worker: Worker, verdict: str) -> bool:
         try:
             worker.conn.send(verdict)
         except OSError:  # it died meanwhile
             return False
         return True
 
-    def _drop_queued(self, worker: _Worker, idle: bool = True) -> None:
+    def _drop_queued(self, worker: Worker, idle: bool = True) -> None:
         """Its queued job never starts: the worker was told so (or is gone)."""
         job, worker.queued = worker.queued, None
         worker.withdrawn = False
@@ -506,7 +393,7 @@ class LocalExecutor:
         if idle:
             self._idle.append(worker)
 
-    def _next_job(self, worker: _Worker) -> None:
+    def _next_job(self, worker: Worker) -> None:
         """The worker went on: to its queued job, which is running from now
         on (withdrawn meanwhile, it is ended with its worker), or to waiting."""
         job = worker.queued
@@ -527,18 +414,18 @@ class LocalExecutor:
         if worker.pidfd is not None:
             self._watch(worker.pidfd, job.spec.id)
 
-    def _end_worker(self, worker: _Worker) -> None:
+    def _end_worker(self, worker: Worker) -> None:
         """Kill a worker (and what its job started) that has no running job
         of ours: its queued job may have begun."""
-        _killpg(worker.proc.pid, signal.SIGKILL)
+        killpg(worker.proc.pid, signal.SIGKILL)
         try:
             for child in worker.process.children(recursive=True):
                 child.kill()
         except psutil.Error:
             pass
         self._forget(worker.proc.pid)
-        _reap(worker.proc)
-        _close_worker(worker)
+        reap(worker.proc)
+        close_worker(worker)
 
     def _env(self, cpus: int) -> dict[str, str]:
         env = self._envs.get(cpus)
@@ -546,9 +433,9 @@ class LocalExecutor:
             env = self._envs[cpus] = os.environ | thread_env(cpus)
         return env
 
-    def _guard(self) -> _Guard:
+    def _guard(self) -> Guard:
         if self._guard_ is None:
-            self._guard_ = _Guard(self.python)
+            self._guard_ = Guard(self.python)
         return self._guard_
 
     def _forget(self, pgid: int) -> None:
@@ -556,23 +443,6 @@ class LocalExecutor:
         Called before its leader is reaped, while its id cannot be reused."""
         if self._guard_ is not None:
             self._guard_.forget(pgid)
-
-    def _spawn_worker(self) -> _Worker:
-        guard = self._guard()
-        ours, theirs = socket.socketpair()
-        with ours, theirs:
-            proc = subprocess.Popen(
-                [self.python, "-c", _WORKER_BOOT, _PACKAGE_PARENT,
-                 str(theirs.fileno()), str(os.getpid())],
-                pass_fds=[theirs.fileno()],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                start_new_session=True,  # a Ctrl-C in the terminal reaches only us
-            )
-            conn = Connection(ours.detach())
-        guard.watch(proc.pid)
-        return _Worker(proc=proc, process=psutil.Process(proc.pid), conn=conn,
-                       pidfd=_pidfd(proc.pid))
 
     def _temp_log(self, job_id: int) -> str:
         if self._tmpdir is None:
@@ -589,12 +459,12 @@ class LocalExecutor:
         if self._watched.pop(fd, None) is not None:
             self._poll.unregister(fd)
 
-    def _unwatch_job(self, job: _Job) -> None:
+    def _unwatch_job(self, job: Job) -> None:
         """Before its descriptors are closed (their numbers get reused)."""
         for fd in [fd for fd, job_id in self._watched.items() if job_id == job.spec.id]:
             self._unwatch(fd)
 
-    def _killing(self, job: _Job, why: str) -> None:
+    def _killing(self, job: Job, why: str) -> None:
         """From now on only the job's end matters, not what it sends."""
         job.failure = why
         if job.worker is not None:
@@ -610,7 +480,7 @@ class LocalExecutor:
             if job.kill_at is not None:
                 moments.append(job.kill_at)
             if job.pidfd is None:
-                moments.append(time.monotonic() + _POLL)
+                moments.append(time.monotonic() + POLL)
         if not moments:
             return None
         return max(0.0, min(moments) - time.monotonic())
@@ -620,13 +490,13 @@ class LocalExecutor:
         for job in self._jobs.values():
             if job.failure is None and job.deadline is not None and now >= job.deadline:
                 self._killing(job, f"exceeded its time limit of {_duration(job.spec.time or 0)}")
-                self._signal_tree(job, signal.SIGTERM)
+                signal_tree(job, signal.SIGTERM)
                 job.kill_at = now + self.grace
             elif job.kill_at is not None and now >= job.kill_at:
-                self._signal_tree(job, signal.SIGKILL)
+                signal_tree(job, signal.SIGKILL)
                 job.kill_at = None
 
-    def _collect(self, job: _Job, readable: set[int] | frozenset[int] = frozenset()) -> (
+    def _collect(self, job: Job, readable: set[int] | frozenset[int] = frozenset()) -> (
         JobResult | None
     ):
         """The result of a job whose pipe or pidfd is ready; None if it is
@@ -647,7 +517,7 @@ class LocalExecutor:
                 job.worker.queued = None
         if job.log_fd is not None:
             # Not while a process of its group may still write to it.
-            printed = not self._logs.close(job.log, job.log_fd, not _group_alive(job.pid))
+            printed = not self._logs.close(job.log, job.log_fd, not group_alive(job.pid))
             job.log_fd = None
             result.output = read_output(job.log) if printed else ""
         elif not job.answered:  # a worker read its job's log itself
@@ -658,7 +528,7 @@ class LocalExecutor:
             _remove(job.log)
         return result
 
-    def _python_result(self, job: _Job, readable: set[int] | frozenset[int]) -> (
+    def _python_result(self, job: Job, readable: set[int] | frozenset[int]) -> (
         JobResult | None
     ):
         """``readable``: descriptors that poll() has just found readable."""
@@ -666,14 +536,14 @@ class LocalExecutor:
         assert worker is not None
         if job.failure is None:
             try:
-                received = _receive(worker.conn, worker.conn.fileno() in readable)
+                received = receive(worker.conn, worker.conn.fileno() in readable)
             except EOFError:  # it died or is dying, or a job closed our pipe
                 received = None
-                if not _exited(worker.proc.pid, within=1.0):
+                if not exited(worker.proc.pid, within=1.0):
                     self._killing(job, "the job closed the worker's pipe")
-                    self._signal_tree(job, signal.SIGKILL)
+                    signal_tree(job, signal.SIGKILL)
             else:
-                if received is None and not _exited(worker.proc.pid):
+                if received is None and not exited(worker.proc.pid):
                     return None
             if isinstance(received, JobResult):
                 job.answered = job.worker_free = True
@@ -681,34 +551,34 @@ class LocalExecutor:
             if isinstance(received, str):  # a result that cannot be unpickled here
                 job.worker_free = True
                 return self._failed(job, received, 1)
-        elif not _exited(worker.proc.pid):
+        elif not exited(worker.proc.pid):
             return None
         self._forget(worker.proc.pid)
-        code, _ = _reap(worker.proc)
+        code, _ = reap(worker.proc)
         self._unwatch_job(job)
-        _close_worker(worker)
-        self._finish_tree(job)
+        close_worker(worker)
+        finish_tree(job)
         if job.failure is not None:
             return self._failed(job, job.failure, code)
         if code is not None and code >= 0:
             error = f"the worker process exited with status {code} without finishing the task"
         else:
-            error = f"the worker process died: {_describe_exit(code)}{_sigkill_note(code)}"
+            error = f"the worker process died: {describe_exit(code)}{sigkill_note(code)}"
         return self._failed(job, error, code)
 
-    def _shell_result(self, job: _Job) -> JobResult | None:
+    def _shell_result(self, job: Job) -> JobResult | None:
         assert job.proc is not None
-        if not _exited(job.pid):
+        if not exited(job.pid):
             return None
         self._forget(job.pid)
-        code, usage = _reap(job.proc)
+        code, usage = reap(job.proc)
         if job.pidfd is not None:  # a worker's pidfd lives with the worker; this one is ours
             self._unwatch(job.pidfd)
             os.close(job.pidfd)
             job.pidfd = None
         if code != 0 or job.failure is not None:
-            _killpg(job.pid, signal.SIGKILL)  # what it left running in the background
-            self._finish_tree(job)
+            killpg(job.pid, signal.SIGKILL)  # what it left running in the background
+            finish_tree(job)
         result = JobResult(id=job.spec.id, ok=code == 0 and job.failure is None,
                            exit_status=code, started=job.started, ended=time.time(),
                            host=self._host)
@@ -718,26 +588,26 @@ class LocalExecutor:
         if job.failure is not None:
             result.error = job.failure
         elif code != 0:
-            result.error = f"command {_describe_exit(code)}{_sigkill_note(code)}: {job.spec.code}"
+            result.error = f"command {describe_exit(code)}{sigkill_note(code)}: {job.spec.code}"
         return result
 
-    def _failed(self, job: _Job, error: str, code: int | None) -> JobResult:
+    def _failed(self, job: Job, error: str, code: int | None) -> JobResult:
         return JobResult(id=job.spec.id, ok=False, error=error, exit_status=code,
                          started=job.started, ended=time.time(), host=self._host)
 
     # -- killing --------------------------------------------------------------
 
-    def _cancel(self, jobs: list[_Job]) -> list[JobResult]:
+    def _cancel(self, jobs: list[Job]) -> list[JobResult]:
         for job in jobs:
             if job.worker is not None:  # what it holds queued must not start now
                 job.worker.withdrawn = True
             self._killing(job, job.failure or "cancelled")
-            self._signal_tree(job, signal.SIGTERM)
-        alive = _wait_gone([p for j in jobs for p in j.tree.values()], self.grace)
+            signal_tree(job, signal.SIGTERM)
+        alive = wait_gone([p for j in jobs for p in j.tree.values()], self.grace)
         if alive:
             for job in jobs:
-                self._signal_tree(job, signal.SIGKILL)
-            _wait_gone([p for j in jobs for p in j.tree.values()], self.grace)
+                signal_tree(job, signal.SIGKILL)
+            wait_gone([p for j in jobs for p in j.tree.values()], self.grace)
         results = []
         for job in jobs:
             result = self._collect(job)
@@ -754,129 +624,6 @@ class LocalExecutor:
             results.append(result)
         return results
 
-    def _signal_tree(self, job: _Job, sig: int) -> None:
-        """Signal the job's process and every descendant (those seen before
-        too: a child whose parent died is no longer found by walking down)."""
-        job.tree.setdefault(job.pid, job.ps())
-        try:
-            for child in job.ps().children(recursive=True):
-                job.tree.setdefault(child.pid, child)
-        except psutil.Error:
-            pass
-        for proc in job.tree.values():
-            try:
-                proc.send_signal(sig)  # psutil checks it is still the same process
-            except psutil.Error:
-                pass
-        if job.proc is not None:
-            _killpg(job.pid, sig)
-
-    def _finish_tree(self, job: _Job) -> None:
-        """Once a killed job's own process is gone, what is left of its tree
-        gets SIGKILL right away."""
-        if not job.tree:
-            return
-        for proc in job.tree.values():
-            if proc.pid != job.pid:
-                try:
-                    proc.kill()
-                except psutil.Error:
-                    pass
-
-
-# -- processes ----------------------------------------------------------------
-
-
-def _pidfd(pid: int) -> int | None:
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
-
-
-def _exited(pid: int, within: float = 0.0) -> bool:
-    """True when our child ``pid`` has ended (and is not yet reaped), or
-    does so ``within`` that many seconds."""
-    end = time.monotonic() + within
-    while True:
-        try:
-            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return True
-        if info is not None:
-            return True
-        if time.monotonic() >= end:
-            return False
-        time.sleep(0.005)
-
-
-def _reap(proc: subprocess.Popen[bytes]) -> tuple[int | None, Any]:
-    """Reap a child: its exit code (negative: killed by that signal) and
-    resource usage. ``Popen`` learns the code so it will not wait again."""
-    try:
-        _, status, usage = os.wait4(proc.pid, 0)
-    except ChildProcessError:
-        return proc.returncode, None
-    code = os.waitstatus_to_exitcode(status)
-    proc.returncode = code
-    return code, usage
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
-    """Wait until every process has ended (a zombie has); those still alive.
-
-    Our own children stay zombies until reaped, and orphans are reaped by
-    init whenever it gets to them, so neither is waited for with waitpid."""
-    end = time.monotonic() + timeout
-    while True:
-        alive = [p for p in procs if _alive(p)]
-        if not alive or time.monotonic() >= end:
-            return alive
-        time.sleep(0.02)
-
-
-def _alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "ended (status unknown)"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = "unknown signal"
-        return f"killed by signal {-code} ({name})"
-    return f"exited with status {code}"
-
-
-def _sigkill_note(code: int | None) -> str:
-    """For a SIGKILL we did not send: the usual sender."""
-    if code == -signal.SIGKILL:
-        return "; out of memory, perhaps (the kernel's OOM killer sends it)"
-    return ""
-
 
 def _duration(seconds: int) -> str:
     """``2s``, ``1m30s``, ``2h``."""
@@ -887,62 +634,10 @@ def _duration(seconds: int) -> str:
     return "".join(parts)
 
 
-# -- workers ------------------------------------------------------------------
-
-
-def _receive(conn: Connection, readable: bool = False) -> JobResult | str | None:
-    """A worker's answer: its ``JobResult``, an error message if it cannot be
-    read here, or None when there is nothing to read yet. Raises ``EOFError``
-    when the worker is gone. ``readable``: poll() has just said so (an
-    answer is there, or the end of the pipe: reading waits at most for the
-    rest of an answer the worker is writing)."""
-    try:
-        # select() on one descriptor: Connection.poll() builds a selector for it.
-        if not readable and not select.select([conn.fileno()], [], [], 0)[0]:
-            return None
-        data = conn.recv_bytes()
-    except OSError:
-        raise EOFError from None
-    try:
-        result = pickle.loads(data)
-    except Exception as exc:  # e.g. a value of a class this process cannot import
-        return f"cannot receive the job's outputs: {type(exc).__name__}: {exc}"
-    if not isinstance(result, JobResult):
-        return f"the worker sent {type(result).__name__} instead of a result"
-    return result
-
 
 def _never_ran(job_id: int, host: str) -> JobResult:
     return JobResult(id=job_id, ok=False, error="not started", ran=False, host=host)
 
-
-def _close_worker(worker: _Worker) -> None:
-    worker.conn.close()
-    if worker.pidfd is not None:
-        os.close(worker.pidfd)
-        worker.pidfd = None
-
-
-def _discard_worker(worker: _Worker) -> None:
-    """Forget a worker that died while idle."""
-    _reap(worker.proc)
-    _close_worker(worker)
-
-
-def _stop_worker(worker: _Worker) -> None:
-    try:
-        worker.conn.send(None)
-    except OSError:
-        pass
-    _close_worker(worker)
-    try:
-        worker.proc.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        worker.proc.kill()
-        worker.proc.wait()
-
-
-# -- logs -----------------------------------------------------------------------
 
 
 def _remove(path: str) -> None:

@@ -32,8 +32,7 @@ as above, is the job it was then and is decided the same way: adding a
 sample plans only that sample's jobs and those gathering it.
 
 The memo serves any cache database (the fingerprint names it; the
-summary is read through ``sqlite3`` for the project's SQLite file, through
-SQLAlchemy otherwise). A changed cache or ``-F``/``-R`` plans in full.
+store reads the summary: ``Store.state``). A changed cache or ``-F``/``-R`` plans in full.
 The memo is a cache of a conclusion, never a source of truth: deleting it
 only costs one full plan.
 
@@ -49,7 +48,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,35 +124,6 @@ def fingerprint(
         valuecodec.encode(config), targets, until, database,
     ]  # fmt: skip
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-
-
-def cache_state(con: sqlite3.Connection) -> list[Any]:
-    """The highest id of jobs (first: what planning reads up to), the row
-    count, the highest row's key, status and times, and the cache's
-    metadata (which schema it has)."""
-    last, count = con.execute("SELECT max(id), count(*) FROM jobs").fetchone()
-    row = con.execute(
-        "SELECT key, status, started, ended FROM jobs WHERE id = ?", (last,)
-    ).fetchone()
-    meta = ";".join(f"{k}={v}" for k, v in con.execute("SELECT key, value FROM meta ORDER BY key"))
-    return [last, count, *(row or ()), meta]
-
-
-def read_state(db: Path) -> list[Any] | None:
-    """The summary of an SQLite cache's jobs table, or None if unreadable."""
-    if not db.exists():
-        return None
-    try:
-        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
-    except sqlite3.Error:
-        return None
-    try:
-        con.execute("BEGIN")
-        return cache_state(con)
-    except sqlite3.Error:
-        return None
-    finally:
-        con.close()
 
 
 def save(

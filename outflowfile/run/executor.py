@@ -1,8 +1,19 @@
-"""The interface every executor offers the scheduler.
+"""The interface every executor offers the engine (``run/engine.py``).
 
-The scheduler keeps the ready queue and asks ``can_start`` before each
-``start``; it calls ``wait`` to collect finished jobs. An executor never
-touches the cache: it runs jobs and reports ``JobResult``s.
+The engine keeps the ready queue and asks ``can_start`` before each
+``start``; it calls ``wait`` to collect finished jobs. An executor runs jobs
+and reports ``JobResult``s; the engine records them in the cache (the row it
+opens for a job before starting it, and the job's end).
+
+The local pool (``executors/local.py``) never touches the cache. The cluster
+side does, because the cache database is the only thing a job on a node
+shares with the outflow that submitted it: the cluster executor
+(``executors/cluster/executor.py``) stores each job's ``JobSpec`` under the
+job's cache row before submitting it; the node job
+(``executors/cluster/nodejob.py``) reads it, runs the job and writes its own
+report of how it ended into that row; the cluster executor reads the report
+back when the scheduler says the job is over and returns it as the job's
+``JobResult``, which the engine then records like any other.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 These two records are the whole contract between the engine (planning,
 scheduling, the cache) and the executors (serial, local pool, cluster). A
 ``JobSpec`` holds only plain data, so it can be pickled to a worker process,
-stored in the cache database for a job running on a cluster node, or turned
-into a command line.
+stored in the cache database for a job running on a cluster node (``row``;
+the node's report comes back through the same row: see ``run/executor.py``),
+or turned into a command line.
 """
 
 from __future__ import annotations

@@ -24,10 +24,11 @@ from outflowfile.run.engine import Engine, Options, Outcome
 from outflowfile.views.console import Console
 
 if TYPE_CHECKING:
-    from outflowfile.executors.cluster.submit import ClusterRequest
+    from outflowfile.executors.cluster.executor import ClusterRequest
     from outflowfile.plan.memo import Check, Trust
     from outflowfile.plan.prestat import Prestat
     from outflowfile.run.executor import Executor
+    from outflowfile.store.door import Store
     from outflowfile.store.recorder import RunRecorder
     from outflowfile.store.snapshot import Snapshot
     from outflowfile.views.progress import History
@@ -263,7 +264,7 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
             else:  # the memo's files are not all the graph's: taken as the plan asks
                 prep.ahead = stats
             prep.cache_state = found.state
-        elif ahead is None and _has_records(request):
+        elif ahead is None and store_of(request).might_have_records():
             # The graph's files, stat-ed while the cache is read. (With no
             # record, a plan stats little more than the input files.)
             ahead = _prestat(request, prep.graph.known_files())
@@ -277,18 +278,6 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
     if memo is not None:
         _remember(memo, outcome)
     return outcome
-
-
-def _has_records(request: RunRequest) -> bool:
-    """Whether the cache holds any job (assumed of a database other than the
-    project's SQLite file)."""
-    db = own_sqlite(request)
-    if db is None:
-        return True
-    from outflowfile.plan.memo import read_state
-
-    state = read_state(db)
-    return state is not None and bool(state[1])
 
 
 def _prestat(request: RunRequest, paths: list[str]) -> Prestat | None:
@@ -318,19 +307,16 @@ def _memo_spot(request: RunRequest, model: Outflowfile, config: dict[str, Any]) 
         return None
     from outflowfile.plan import memo as planmemo
 
-    db = own_sqlite(request)
-    database = "" if db is not None else request.db or os.environ.get("OUTFLOW_DB") or ""
+    store = store_of(request)
     try:
         print_ = planmemo.fingerprint(
             request.outflowfile, model.digest, request.workdir, config,
-            request.targets, request.until, database,
+            request.targets, request.until, store.name,
         )  # fmt: skip
     except (TypeError, ValueError):  # a config value that cannot be encoded
         return None
     path = request.workdir / STATE_DIR / planmemo.FILENAME
-    if db is not None:
-        return MemoSpot(path, print_, lambda: planmemo.read_state(db))
-    return MemoSpot(path, print_, lambda: _cache_state_now(request))
+    return MemoSpot(path, print_, store.state)
 
 
 def _memo_outcome(memo: MemoSpot, request: RunRequest) -> tuple[Outcome | None, Check]:
@@ -359,11 +345,10 @@ def _remember(memo: MemoSpot, outcome: Outcome) -> None:
         or outcome.touched or outcome.not_touched or outcome.not_started
     )  # fmt: skip
     kept = all(job.resources.cache for job in outcome.ran)
-    seen = outcome.cache_state is not None and outcome.files_seen is not None
-    if all_done and kept and seen:
+    state, files = outcome.cache_state, outcome.files_seen
+    if all_done and kept and state is not None and files is not None:
         nodes = len(outcome.graph.nodes) if outcome.graph is not None else 0
         keys = [outcome.keys.get(i, "") for i in range(nodes)]  # by job id
-        state, files = outcome.cache_state, outcome.files_seen
         planmemo.save(memo.path, memo.fingerprint, state, jobs, files, keys)
 
 
@@ -385,7 +370,7 @@ def plan_only(
     their timings and host too."""
     prep = prepare(request, model, console)
     prep.options.dry_run = True
-    snapshot = _load_snapshot(request, full)
+    snapshot = store_of(request).snapshot(full)
     outcome = prep.engine(snapshot, None, None).run()
     return Planned(prep.graph, outcome, snapshot)
 
@@ -428,57 +413,25 @@ def check_task_name(name: str, model: Outflowfile, option: str) -> None:
     )
 
 
-def open_cache(request: RunRequest):  # noqa: ANN201 - a cache.Cache
-    """The project's cache, to read (``--report``)."""
-    return _open_cache(request)
+def store_of(request: RunRequest) -> Store:
+    """The project's cache: ``--db``, else ``OUTFLOW_DB``, else the project's own file."""
+    from outflowfile.store.door import open_store
 
-
-def _open_cache(request: RunRequest, shared_writers: bool = True):  # noqa: ANN202
-    from outflowfile.store.cache import Cache
-
-    url = request.db or os.environ.get("OUTFLOW_DB")
-    return Cache.open(request.workdir, url, shared_writers=shared_writers)
+    return open_store(request.workdir, request.db or os.environ.get("OUTFLOW_DB"))
 
 
 def _plan_snapshot(prep: Prepared) -> Snapshot:
     """The cache's content for this plan: when the plan memo found the
-    cache as it left it (``prep.cache_state``), the project's SQLite file
-    read a record at a time; any other database, read whole."""
-    db = own_sqlite(prep.request)
-    if prep.cache_state is not None and db is not None:
-        from outflowfile.store.snapshot import read_sqlite_by_key
-
-        return read_sqlite_by_key(db, prep.cache_state)
-    snapshot = _load_snapshot(prep.request)
+    cache as it left it (``prep.cache_state``), read as the plan asks for
+    records where the store can (see ``Store.snapshot_at``)."""
+    store = store_of(prep.request)
+    if prep.cache_state is not None:
+        snapshot = store.snapshot_at(prep.cache_state)
+    else:
+        snapshot = store.snapshot()
     if snapshot.state != prep.cache_state:
         prep.trust = None  # another run wrote to the cache since the memo was checked
     return snapshot
-
-
-def own_sqlite(request: RunRequest) -> Path | None:
-    """The project's own SQLite cache file, unless --db or OUTFLOW_DB names
-    another database."""
-    if request.db or os.environ.get("OUTFLOW_DB"):
-        return None
-    return request.workdir / STATE_DIR / "outflow.db"
-
-
-def _load_snapshot(request: RunRequest, full: bool = False) -> Snapshot:
-    """The cache's content for planning; for the default SQLite cache, read
-    without loading SQLAlchemy (see snapshot.py), and without the columns
-    planning does not need unless ``full``."""
-    from outflowfile.store.snapshot import read_sqlite
-
-    db = own_sqlite(request)
-    if db is not None:
-        snapshot = read_sqlite(db, full)
-        if snapshot is not None:
-            return snapshot
-    cache = _open_cache(request)
-    try:
-        return cache.load(state=True)
-    finally:
-        cache.close()
 
 
 @dataclass
@@ -536,14 +489,15 @@ def _real_run(prep: Prepared) -> Outcome:
     from outflowfile.store.recorder import LOCAL_BATCH, RunRecorder
 
     request, console = prep.request, prep.console
+    store = store_of(request)
     with ProjectLock(request.workdir / STATE_DIR):
         # Jobs on cluster nodes write to the cache too, and read their rows.
         shared = request.cluster is not None
         recorder = RunRecorder(
-            lambda: _open_cache(request, shared_writers=shared), request.argv or sys.argv,
+            lambda: store.open_cache(shared_writers=shared), request.argv or sys.argv,
             batch=0.0 if shared else LOCAL_BATCH,
         )
-        executor = _executor(request, recorder, console)
+        executor = _executor(request, store, recorder, console)
         status = "failed"
         try:
             snapshot = _plan_snapshot(prep)
@@ -551,7 +505,7 @@ def _real_run(prep: Prepared) -> Outcome:
                 prep.drop_prestat()
             _clean_interrupted(request.workdir, recorder, snapshot, console)
             engine = prep.engine(snapshot, recorder, executor)
-            console.follow(engine.counts, lambda: _history(request, snapshot))
+            console.follow(engine.counts, lambda: _history(store, snapshot))
             outcome = engine.run()
             console.unfollow()
             status = "failed" if outcome.failed else "done"
@@ -566,62 +520,33 @@ def _real_run(prep: Prepared) -> Outcome:
         if outcome.ran or snapshot.running:
             # The run wrote to the cache: the plan memo needs the table as
             # it is now, read before another run can change it.
-            outcome.cache_state = _cache_state_now(request)
+            outcome.cache_state = store.state()
         return outcome
 
 
-def _cache_state_now(request: RunRequest) -> list[Any] | None:
-    """The summary of the cache's jobs table (planmemo.py), None if it
-    cannot be read."""
-    db = own_sqlite(request)
-    if db is not None:
-        from outflowfile.plan import memo as planmemo
-
-        return planmemo.read_state(db)
-    try:
-        cache = _open_cache(request)
-    except UserError:
-        return None
-    try:
-        return cache.state()
-    except UserError:
-        return None
-    finally:
-        cache.close()
-
-
-def _history(request: RunRequest, snapshot: Snapshot) -> History:
+def _history(store: Store, snapshot: Snapshot) -> History:
     """How long the jobs took when they last ran, for the status line's
-    estimate. The default SQLite cache's snapshot leaves timings out (they
-    would slow down every run's planning); they are read here, only when a
-    terminal shows the status line and a job is to run."""
-    from outflowfile.store.snapshot import read_durations
+    estimate; read only when a terminal shows the status line and a job is
+    to run."""
     from outflowfile.views.progress import History
 
-    rows = [
-        (r.slot, r.task, r.ended - r.started)
-        for r in snapshot.by_key.values()
-        if r.ended is not None and r.started is not None
-    ]
-    db = own_sqlite(request)
-    if not rows and db is not None:
-        rows = read_durations(db)
-    return History.from_durations(rows)
+    return History.from_durations(store.durations(snapshot))
 
 
-def _executor(request: RunRequest, recorder: RunRecorder, console: Console) -> Executor:
+def _executor(
+    request: RunRequest, store: Store, recorder: RunRecorder, console: Console
+) -> Executor:
     if request.cluster is None:
         from outflowfile.executors.local import LocalExecutor
         from outflowfile.machine import usable_cores
 
         return LocalExecutor(cores=request.jobs or usable_cores(), mem_limit=request.mem_limit)
-    from outflowfile.executors.cluster.submit import ClusterExecutor, make_submitter
+    from outflowfile.executors.cluster.executor import ClusterExecutor, make_submitter
 
     submitter = make_submitter(request.cluster)
     console.say(f"outflow: submitting to {submitter.describe()}")
-    db_url = request.db or os.environ.get("OUTFLOW_DB")
     in_flight = request.jobs or CLUSTER_JOBS
-    if in_flight > SQLITE_WRITERS and (db_url is None or db_url.startswith("sqlite")):
+    if in_flight > SQLITE_WRITERS and store.is_sqlite:
         console.warn(
             f"up to {in_flight} jobs will write to an SQLite cache, one at a time; "
             "past a handful, use PostgreSQL (--db postgresql://...)"
@@ -631,7 +556,7 @@ def _executor(request: RunRequest, recorder: RunRecorder, console: Console) -> E
         recorder.cache,
         cores=in_flight,
         defaults=request.cluster.defaults,
-        db_url=db_url,
+        db_url=store.url,
         latency_wait=request.cluster.latency_wait,
         arrays=request.cluster.arrays,
     )

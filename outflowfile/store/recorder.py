@@ -36,10 +36,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from outflowfile.errors import UserError
-from outflowfile.store.rows import Finished, Started
+from outflowfile.store.records import Finished, Started, Touched
 
 if TYPE_CHECKING:
-    from outflowfile.store.cache import Cache
+    from outflowfile.store.database import Cache
 
 
 #: How long a local run lets jobs' starts and ends wait to be written
@@ -192,7 +192,7 @@ class RunRecorder:
         """The row a ticket stands for, once written (a row stands for itself)."""
         return self._rows.get(row_id) if row_id < 0 else row_id
 
-    def jobs_touched(self, touched: list[Any]) -> None:
+    def jobs_touched(self, touched: list[Touched]) -> None:
         """``Cache.insert_done`` without the run id."""
         try:
             self.cache.insert_done(self._run(), touched)

@@ -24,8 +24,7 @@ from outflowfile.views import graphview, svggraph
 
 if TYPE_CHECKING:
     from outflowfile.run.session import Planned, RunRequest
-    from outflowfile.store.cache import RunInfo
-    from outflowfile.store.snapshot import Record
+    from outflowfile.store.records import Record, RunInfo
 
 LOG_TAIL = 64 * 1024  # bytes of a failed job's log shown (its end)
 POINTS_PER_TASK = 400  # points drawn per task and plot; the box uses all values
@@ -56,7 +55,7 @@ class ReportData:
 def collect(request: RunRequest, planned: Planned) -> ReportData:
     """What the report shows: the task graph of the plan the command made,
     and from the cache the last run and every job's latest result. Only reads."""
-    from outflowfile.run.session import open_cache, own_sqlite
+    from outflowfile.run.session import store_of
 
     data = ReportData(
         project=str(request.workdir),
@@ -64,15 +63,11 @@ def collect(request: RunRequest, planned: Planned) -> ReportData:
         generated=time.time(),
         graph=graphview.task_view(planned),
     )
-    own = own_sqlite(request)
-    if own is not None and not own.exists():
+    store = store_of(request)
+    if not store.exists():
         return data  # nothing ran yet; do not make an empty cache
-    cache = open_cache(request)
-    try:
-        last = cache.last_run()
-        data.latest = [r for r in cache.load().by_slot.values() if r.status != "running"]
-    finally:
-        cache.close()
+    last, slots = store.last_run_and_slots()
+    data.latest = [r for r in slots if r.status != "running"]
     if last is not None:
         data.run, data.run_jobs = last
     for record in data.latest:

@@ -26,7 +26,7 @@ from outflowfile.views.console import Console
 
 if TYPE_CHECKING:
     from outflowfile.run.session import Planned
-    from outflowfile.store.snapshot import Record
+    from outflowfile.store.records import Record
 
 UP_TO_DATE = "up to date"
 OUTDATED = "outdated"

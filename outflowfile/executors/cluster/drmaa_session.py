@@ -9,7 +9,7 @@ import shlex
 from typing import Any
 
 from outflowfile.errors import UserError
-from outflowfile.executors.cluster.submit import Ended, job_environment
+from outflowfile.executors.cluster.scheduler import Ended, job_environment
 
 
 def _load() -> Any:

@@ -4,10 +4,19 @@ or, as an element of a job array, ``... --rows ROW,ROW,...``: the element
 runs the row at its index (Slurm's SLURM_ARRAY_TASK_ID or Grid Engine's
 SGE_TASK_ID, counted from 1).
 
-Reads its ``JobSpec`` from the cache database (row ``ROW``), runs the task in
-the project directory with the cores the scheduler gave it, writes how it
-ended back to the same row, and exits with the task's status. The outflow
-that submitted it reads that report when the scheduler says the job is over.
+Reads its ``JobSpec`` from the cache database, where the cluster executor
+stored it under the job's row ``ROW`` (``Cache.read_spec``), runs the task
+in the project directory with the cores the scheduler gave it, writes its
+report of how it ended (value outputs, error, exit status, host, CPU time,
+peak memory) into that row (``Cache.node_finished``), and exits with the
+task's status. The row stays ``running``: the outflow that submitted the job
+reads the report (``Cache.node_result``) when the scheduler says the job is
+over, and its engine records the job done or failed. This is the one place a
+job writes to the cache itself (why: see ``executor.py`` here).
+
+The cache's URL comes in a file (``--db-file``) rather than on the command
+line, where other users could read its password; without one the cache is
+the project's SQLite database.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from outflowfile.executors import body
+from outflowfile.executors.cluster.scheduler import ARRAY_INDEX_VARIABLES
 from outflowfile.run.jobspec import JobResult, JobSpec, thread_env
 
 EXIT_NO_SPEC = 2
@@ -40,8 +50,6 @@ def allocated_cores(asked: int, environ: dict[str, str] | os._Environ[str] = os.
 
 def array_row(rows: str, environ: dict[str, str] | os._Environ[str] = os.environ) -> int | None:
     """The row of this array element: ``rows`` at the scheduler's index."""
-    from outflowfile.executors.cluster.submit import ARRAY_INDEX_VARIABLES
-
     for name in ARRAY_INDEX_VARIABLES:
         value = environ.get(name, "")
         if value.isdigit():
@@ -52,7 +60,6 @@ def array_row(rows: str, environ: dict[str, str] | os._Environ[str] = os.environ
 
 
 def run_shell(spec: JobSpec, host: str) -> JobResult:
-
     result = JobResult(id=spec.id, ok=False, host=host, started=time.time())
     log = Path(spec.workdir) / spec.log
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -99,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         print("outflow job: no row, and no array index in the environment", file=sys.stderr)
         return EXIT_NO_SPEC
 
-    from outflowfile.store.cache import Cache
+    from outflowfile.store.door import open_store
 
     db = Path(args.db_file).read_text().strip() if args.db_file else args.db
-    cache = Cache.open(Path(args.workdir), db)
+    cache = open_store(Path(args.workdir), db).open_cache()
     try:
         text = cache.read_spec(row)
         if text is None:

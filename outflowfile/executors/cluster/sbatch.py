@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 
-from outflowfile.executors.cluster.submit import Ended, job_environment
+from outflowfile.executors.cluster.scheduler import Ended, job_environment
 
 
 class SubmitError(OSError):

@@ -1,31 +1,47 @@
-"""Run jobs on a cluster: each job is submitted to the scheduler, through
-DRMAA or Slurm's ``sbatch``, and runs ``python -m outflowfile.executors.cluster.nodejob`` on a
-node, which reads its spec from the cache database and writes back how it
-ended.
+"""The cluster executor: each job is submitted to the scheduler, through
+DRMAA or Slurm's ``sbatch`` (a ``Submitter``, chosen by ``make_submitter``),
+and runs ``python -m outflowfile.executors.cluster.nodejob`` on a node.
 
-The executor follows its jobs by asking the scheduler about all of them at
-once, at a short interval that grows while nothing happens (never a blocking
-DRMAA ``wait``: Slurm's library checks only every 10 s). Jobs of tasks marked
+It follows its jobs by asking the scheduler about all of them at once, at a
+short interval that grows while nothing happens (never a blocking DRMAA
+``wait``: Slurm's library checks only every 10 s). Jobs of tasks marked
 ``local: true`` run on this host, in a local pool.
 
-Unlike the local pool, this executor touches the cache: it is how a job on a
-node gets its inputs.
+Unlike the local pool, the cluster side talks to the cache database, in
+these places and no others:
+
+* ``ClusterExecutor.start`` stores the job's ``JobSpec`` under its cache row
+  (``Cache.store_spec``);
+* the node job reads it there (``Cache.read_spec``), runs the job, and writes
+  how it ended, its value outputs included, into that row
+  (``Cache.node_finished``);
+* once the scheduler says the job is over, the executor reads that report
+  (``Cache.node_result``) and turns it into the ``JobResult`` it returns.
+
+Why: a job on a node shares no process, pipe or memory with the outflow that
+submitted it, and the scheduler tells only whether a job ended, not its
+values. The cache database is the one place both sides reach (PostgreSQL,
+or SQLite on a shared filesystem). Recording the job as done or failed
+stays the engine's, as for any executor.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import shlex
 import socket
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
+from outflowfile.executors.cluster.native import Defaults, native_args
+from outflowfile.executors.cluster.scheduler import Ended, Submitter
 from outflowfile.executors.local import LocalExecutor
 from outflowfile.run.jobspec import JobResult, JobSpec
+
+if TYPE_CHECKING:
+    from outflowfile.store.database import Cache
 
 POLL_MIN = 0.2  # seconds between status checks right after something happened
 POLL_MAX = 2.0  # ... and after a while of nothing
@@ -36,115 +52,16 @@ NODE_JOB_MODULE = "outflowfile.executors.cluster.nodejob"
 
 
 @dataclass
-class Defaults:
-    """Resources for jobs whose task does not say (command-line options)."""
-
-    cpus: int | None = None
-    mem: int | None = None  # bytes
-    time: int | None = None  # seconds
-    partition: str | None = None
-    args: str = ""  # --cluster-args: native arguments for every job
-
-
-@dataclass
-class Ended:
-    """What the scheduler says of a job that is no longer queued or running."""
-
-    state: str  # COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, ...
-    exit_status: int | None = None
-    reason: str = ""
-
-
-class Submitter(Protocol):
-    # How resources are written: "slurm" (sbatch), "slurm-drmaa" (Slurm's
-    # DRMAA library: the same options, its own time format) or "sge".
-    flavour: str
-
-    def describe(self) -> str: ...
-
-    def submit(self, name: str, command: list[str], native: list[str], log: str,
-               workdir: str) -> str: ...
-
-    def submit_array(self, name: str, command: list[str], native: list[str], size: int,
-                     log_dir: str, workdir: str) -> list[str]:
-        """One array of ``size`` elements, numbered from 1, each running
-        ``command``; returns each element's job id, in order."""
-        ...
-
-    def finished(self, ids: list[str]) -> dict[str, Ended]: ...
-
-    def cancel(self, ids: list[str]) -> None: ...
-
-    def close(self) -> None: ...
-
-
-# --- native arguments ---------------------------------------------------------
-
-
-def native_args(flavour: str, spec: JobSpec, defaults: Defaults) -> list[str]:
-    """The scheduler's own arguments for a job's resources; the defaults
-    (command-line options) fill what the task leaves at its default."""
-    cpus = spec.cpus if spec.cpus != 1 else (defaults.cpus or 1)
-    mem = spec.mem or defaults.mem
-    seconds = spec.time or defaults.time
-    partition = spec.resources.get("partition") or defaults.partition
-    extra = shlex.split(spec.resources.get("cluster") or "") + shlex.split(defaults.args)
-    if flavour in ("slurm", "slurm-drmaa"):
-        args = [f"--cpus-per-task={cpus}"]
-        if mem:
-            args.append(f"--mem={math.ceil(mem / 2**20)}M")
-        if seconds:
-            args.append(f"--time={_slurm_time(flavour, seconds)}")
-        if partition:
-            args.append(f"--partition={partition}")
-        return args + extra
-    # -w e: refuse at once a job no queue can ever take (it would pend forever).
-    args = ["-w", "e", "-pe", "smp", str(cpus)]
-    if mem:
-        args += ["-l", f"h_vmem={math.ceil(mem / cpus / 2**20)}M"]  # per slot
-    if seconds:
-        args += ["-l", f"h_rt={seconds}"]
-    if partition:
-        args += ["-q", partition]
-    return args + extra
-
-
-def _slurm_time(flavour: str, seconds: int) -> str:
-    """Whole minutes, rounded up: sbatch reads a bare number as minutes (and
-    ``H:MM`` as minutes:seconds); Slurm's DRMAA library reads only hours:minutes."""
-    minutes = max(1, math.ceil(seconds / 60))
-    if flavour == "slurm":
-        return str(minutes)
-    return f"{minutes // 60}:{minutes % 60:02d}"
-
-
-# --- the executor ---------------------------------------------------------------
-
-
-@dataclass
 class _Submitted:
     spec: JobSpec
     job_id: str
     started: float
 
 
-ARRAY_INDEX_VARIABLES = ("SLURM_ARRAY_TASK_ID", "SGE_TASK_ID")
-# Grid Engine shows a job's environment to every user (qstat -j); the node
-# job gets the cache's URL from a private file instead (--db-file).
-SECRET_VARIABLES = ("OUTFLOW_DB", "PGPASSWORD")
-
-
-def job_environment() -> dict[str, str]:
-    """The environment a job gets: ours, less our own array index (were
-    outflow itself an array element: the scheduler sets the job's) and secrets."""
-    dropped = ARRAY_INDEX_VARIABLES + SECRET_VARIABLES
-    return {k: v for k, v in os.environ.items() if k not in dropped}
-
-
 @dataclass
 class ClusterExecutor:
     submitter: Submitter
-    cache: Any  # outflowfile.store.cache.Cache: specs out, node reports in
+    cache: Cache  # specs out, node reports in (see the module's docstring)
     cores: int  # -j: jobs in flight
     defaults: Defaults = field(default_factory=Defaults)
     db_url: str | None = None
@@ -229,9 +146,9 @@ class ClusterExecutor:
             groups.setdefault((task, tuple(native)), []).append(spec)
         self._held = []
         refused = []
-        for (_, native), specs in groups.items():
+        for (_, native_key), specs in groups.items():
             try:
-                ids = self._submit_group(specs, list(native))
+                ids = self._submit_group(specs, list(native_key))
             except OSError as exc:
                 now = time.time()
                 refused += [self._failed(_Submitted(s, "", now), str(exc)) for s in specs]
@@ -292,6 +209,7 @@ class ClusterExecutor:
 
     def _result(self, sub: _Submitted, info: Ended) -> JobResult:
         spec = sub.spec
+        assert spec.row is not None  # start() saw to it
         report = self.cache.node_result(spec.row)
         if report is None:  # the job died before its end: the scheduler knows why
             return self._failed(sub, _scheduler_says(info, sub) + f"; job {sub.job_id}",
