@@ -19,6 +19,13 @@ from lark import Token, Tree
 
 from outflowfile.errors import OutflowfileError, ProblemList
 from outflowfile.language import units
+from outflowfile.language.directives import (
+    BODY_DIRECTIVES,
+    DIRECTIVES,
+    KEYWORDS,
+    MAP_OPTIONS,
+    RESOURCE_DIRECTIVES,
+)
 from outflowfile.language.model import (
     NO_DEFAULT,
     Body,
@@ -43,16 +50,7 @@ from outflowfile.language.model import (
     TypeRef,
     Workflow,
 )
-from outflowfile.language.parser import RunBlock
-
-KEYWORDS = frozenset({"config", "task", "workflow", "map"})
-BODY_DIRECTIVES = ("run", "shell", "call")
-RESOURCE_DIRECTIVES = (
-    "cpus", "mem", "time", "partition", "cluster", "retries", "local", "cache",
-)  # fmt: skip
-DIRECTIVES = ("input", "output", "log", *RESOURCE_DIRECTIVES, *BODY_DIRECTIVES)
-# Map options set defaults for the jobs inside the map: the resource directives.
-MAP_OPTIONS = RESOURCE_DIRECTIVES
+from outflowfile.language.runblocks import RunBlock
 
 
 class _Invalid(Exception):
