@@ -48,6 +48,8 @@ class ScopeWalk(ABC, Generic[S, V]):
     reference to a task or workflow, a map, and the joined outputs of a
     branch's parts give."""
 
+    __slots__ = ()
+
     def walk(self, stage: Stage, prev: S, earlier: S) -> S:
         """The outputs of ``stage`` given the two scopes."""
         if isinstance(stage, StageRef):
