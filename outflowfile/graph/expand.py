@@ -110,8 +110,13 @@ class Node:
     state: NodeState = NodeState.WAITING
     waiting: int = 0
 
+    def output(self, name: str) -> Any:
+        """The value of output ``name``, or UNKNOWN until it has one."""
+        raise NotImplementedError
 
-@dataclass(eq=False, slots=True, init=False)
+
+# kw_only: the fields follow Node's defaulted ones; the __init__ is written out.
+@dataclass(eq=False, slots=True, init=False, kw_only=True)
 class Job(Node):
     task: Task
     # What makes it the same job as another of the graph (``identity_part``).

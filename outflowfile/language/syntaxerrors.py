@@ -39,7 +39,10 @@ def _unexpected_characters(
     exc: UnexpectedCharacters, source: Source, path: str
 ) -> OutflowfileError:
     loc = Location(path, exc.line, exc.column)
-    rest = source.text[exc.pos_in_stream : exc.pos_in_stream + 3]
+    # lark declares ``pos_in_stream = None`` on the base class, so its type
+    # reads as None; UnexpectedCharacters always sets the int offset.
+    start: int = exc.pos_in_stream  # type: ignore[assignment]
+    rest = source.text[start : start + 3]
     char = exc.char
     if rest in ('"""', "'''"):
         return OutflowfileError(
@@ -207,7 +210,7 @@ class _ErrorContext:
         if token.type in ("$END", "_DEDENT") or not token.line:
             line, column = len(self.lines) + 1, 1
         else:
-            line, column = token.line, token.column
+            line, column = token.line, token.column or 1
         if line <= len(self.lines):
             before = self.lines[line - 1][: column - 1]
             if before.strip() and token.type != "_NL":
@@ -225,16 +228,17 @@ class _ErrorContext:
         token = self.token
         if token.type in ("_NL", "_DEDENT", "$END"):
             return True
-        return bool(token.line) and token.line > self.prev_code[0]
+        return token.line is not None and token.line > self.prev_code[0]
 
     def position(self, where: str | tuple[int, int]) -> tuple[int, int]:
         if isinstance(where, tuple):
             return where
         if where == _BEFORE or (where == _AUTO and self.on_later_line()):
             return self.prev_code
-        if self.token.type in ("$END", "_DEDENT") or not self.token.line:
+        line, column = self.token.line, self.token.column
+        if self.token.type in ("$END", "_DEDENT") or not line or not column:
             return self.prev_code
-        return self.token.line, self.token.column
+        return line, column
 
     # ---- what -----------------------------------------------------------
 
