@@ -342,8 +342,8 @@ class Graph:
     producer_of: dict[str, Job] = field(default_factory=dict)  # output path -> job
     fresh: list[Node] = field(default_factory=list)  # created since last taken
     # Made once per graph rather than once per job.
-    _config_consts: dict[str, Const] = field(default_factory=dict, init=False, repr=False)
-    _shapes: dict[str, TaskShape] = field(default_factory=dict, init=False, repr=False)
+    config_consts: dict[str, Const] = field(default_factory=dict, init=False, repr=False)
+    shapes: dict[str, TaskShape] = field(default_factory=dict, init=False, repr=False)
 
     def take_fresh(self) -> list[Node]:
         fresh, self.fresh = self.fresh, []
@@ -382,13 +382,6 @@ class Graph:
         and defaults."""
         return _Expansion(self, {}, "").make_job(task, {}, {})
 
-    def config_const(self, name: str) -> Const | None:
-        """The value of config entry ``name`` as an expression (one per graph)."""
-        expr = self._config_consts.get(name)
-        if expr is None and name in self.config:
-            expr = self._config_consts[name] = Const(self.config[name], f"config:{name}")
-        return expr
-
     def map_names(self, m: Map, prev: Env) -> tuple[str, str]:
         if m.source is not None and m.target is not None:
             return m.source, m.target
@@ -404,12 +397,10 @@ class Graph:
         body, target, options = node.map.body, node.target, node.options
         first = len(self.nodes)
         prefix = f"{node.label_prefix} {target}=".lstrip()
+        walk = _Expansion(self, options, "")
         for item in items:
-            item_expr = Const(item, "item")
-            label = (prefix + short_value(item)).rstrip()
-            walk = _Expansion(self, options, label)
-            prev, earlier = walk.item_scopes(node.earlier, {target: item_expr})
-            per_item.append(walk.walk(body, prev, earlier))
+            walk.label = (prefix + short_value(item)).rstrip()
+            per_item.append(walk.walk_item(body, node.earlier, {target: Const(item, "item")}))
         node.outputs = {
             name: Gather(tuple(env[name] for env in per_item)) for name in node.output_names
         }
@@ -447,46 +438,10 @@ class Graph:
     # -- jobs --
 
     def shape(self, task: Task) -> TaskShape:
-        shape = self._shapes.get(task.name)
+        shape = self.shapes.get(task.name)
         if shape is None:
-            shape = self._shapes[task.name] = TaskShape.of(task)
+            shape = self.shapes[task.name] = TaskShape.of(task)
         return shape
-
-    def add_job(
-        self,
-        task: Task,
-        shape: TaskShape,
-        bindings: Env,
-        identity: tuple[Any, ...],
-        consts: bool,
-        options: dict[str, Any],
-        label: str,
-    ) -> Job:
-        """The job of ``task`` with these bound inputs: the graph's, or a new
-        one. ``consts``: every binding is a ``Const``."""
-        job = self.by_identity.get(identity)
-        if job is not None:
-            return job
-        job = Job(
-            len(self.nodes),
-            [] if consts else _producers_of(bindings.values()),
-            task,
-            identity,
-            f"{task.name} {label}".strip() if label else task.name,
-            bindings,
-            effective_resources(task, options) if options else task.resources,
-        )
-        self.by_identity[identity] = job
-        self.nodes.append(job)
-        self.fresh.append(job)
-        if consts:
-            params = {}
-            for name, expr in bindings.items():
-                params[name] = expr.value  # type: ignore[union-attr]
-            self._format_files(job, params, shape)
-        elif not job.deps:
-            self.resolve_files(job)
-        return job
 
     def resolve_files(self, job: Job) -> None:
         """Bind the job's parameters to values and format its file patterns.
@@ -502,9 +457,9 @@ class Graph:
         if unknown:
             job.params = params
             return
-        self._format_files(job, params, self.shape(job.task))
+        self.format_files(job, params, self.shape(job.task))
 
-    def _format_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> None:
+    def format_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> None:
         """With every parameter known: the job's file paths, and the jobs
         making them."""
         job.params = params
@@ -569,7 +524,11 @@ class _Expansion(ScopeWalk[Env, Expr]):
         return {**earlier, **later}
 
     def from_config(self, name: str) -> Expr | None:
-        return self.graph.config_const(name)
+        graph = self.graph
+        expr = graph.config_consts.get(name)
+        if expr is None and name in graph.config:
+            expr = graph.config_consts[name] = Const(graph.config[name], f"config:{name}")
+        return expr
 
     def walk_ref(self, ref: StageRef, prev: Env, earlier: Env) -> Env:
         index = self.graph.index
@@ -615,13 +574,16 @@ class _Expansion(ScopeWalk[Env, Expr]):
         return {name: Ref(node, name) for name in node.output_names}
 
     def make_job(self, task: Task, prev: Env, earlier: Env) -> Env:
-        """The job of ``task`` with its inputs bound here; its outputs."""
-        shape = self.graph.shape(task)
+        """The job of ``task`` with its inputs bound here (the graph's, or a
+        new one); its outputs."""
+        graph = self.graph
+        shape = graph.shapes.get(task.name) or graph.shape(task)
         bindings: Env = {}
         ident: list[Any] = [task.name]
         consts = True  # every input known now: the usual case, made quickly
+        lookup = self.lookup
         for name, param in shape.params:
-            expr = self.lookup(name, prev, earlier)
+            expr = lookup(name, prev, earlier)
             if expr is None:
                 if not param.has_default:
                     raise ExpansionError(f"task {task.name!r} input {name!r} is not provided")
@@ -630,9 +592,28 @@ class _Expansion(ScopeWalk[Env, Expr]):
                 consts = False
             bindings[name] = expr
             ident.append((name, identity_part(expr)))
-        job = self.graph.add_job(
-            task, shape, bindings, tuple(ident), consts, self.options, self.label
-        )
+        identity = tuple(ident)
+        job = graph.by_identity.get(identity)
+        if job is None:
+            job = Job(
+                len(graph.nodes),
+                [] if consts else _producers_of(bindings.values()),
+                task,
+                identity,
+                f"{task.name} {self.label}".strip() if self.label else task.name,
+                bindings,
+                effective_resources(task, self.options) if self.options else task.resources,
+            )
+            graph.by_identity[identity] = job
+            graph.nodes.append(job)
+            graph.fresh.append(job)
+            if consts:
+                params = {}
+                for name, expr in bindings.items():
+                    params[name] = expr.value  # type: ignore[union-attr]
+                graph.format_files(job, params, shape)
+            elif not job.deps:
+                graph.resolve_files(job)
         # Loops rather than comprehensions here and below: for the one or two
         # names a task has, a comprehension's own call costs more than its work.
         env: Env = {}

@@ -158,7 +158,7 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
         source, target = names
         item_type = self.check_map_source(m, source, prev, earlier)
         item = Scope({target: Sym(item_type, f"the items of '{source}'")})
-        return self.collect(self.walk(m.body, *self.item_scopes(inherited, item)))
+        return self.collect(self.walk_item(m.body, inherited, item))
 
     def map_names(self, m: Map, prev: Scope) -> tuple[str, str] | None:
         """``(source, target)`` of a map, or None when they cannot be told."""

@@ -18,7 +18,7 @@ name shadows an earlier one). A task input binds to, in order: ``prev``,
 - ``map(xs -> x) { inner }``: ``xs`` is looked up like a task input. The
   body inherits earlier + prev (``map_scope``); for each item, ``inner``
   gets prev = {x: item} and earlier = that inheritance + {x}
-  (``item_scopes``). Each output of its last stage comes out as a list under
+  (``walk_item``). Each output of its last stage comes out as a list under
   the same name.
 """
 
@@ -61,11 +61,13 @@ class ScopeWalk(ABC, Generic[S, V]):
         return self.walk_map(stage, prev, earlier)
 
     def walk_pipe(self, pipe: Pipe, prev: S, earlier: S) -> S:
-        for stage in pipe.stages:
+        out = prev
+        for i, stage in enumerate(pipe.stages):
+            if i:  # the stage before's outputs, and what it saw before them
+                earlier = self.extend(earlier, prev)
+                prev = out
             out = self.walk(stage, prev, earlier)
-            earlier = self.extend(earlier, prev)
-            prev = out
-        return prev
+        return out
 
     def walk_branch(self, branch: Branch, prev: S, earlier: S) -> S:
         # A generator: each part is walked as join_branches reaches it.
@@ -81,10 +83,10 @@ class ScopeWalk(ABC, Generic[S, V]):
         """What a map's body inherits, whatever its items."""
         return self.extend(earlier, prev)
 
-    def item_scopes(self, inherited: S, item: S) -> tuple[S, S]:
-        """``(prev, earlier)`` of a map's body for one item (``item`` binds the
-        map's target); ``inherited`` is what ``map_scope`` gave."""
-        return item, self.extend(inherited, item)
+    def walk_item(self, body: Stage, inherited: S, item: S) -> S:
+        """A map's body for one item (``item`` binds the map's target):
+        prev = the item, earlier = ``inherited`` (what ``map_scope`` gave) + it."""
+        return self.walk(body, item, self.extend(inherited, item))
 
     @abstractmethod
     def extend(self, earlier: S, later: S) -> S:
@@ -101,7 +103,7 @@ class ScopeWalk(ABC, Generic[S, V]):
 
     @abstractmethod
     def walk_map(self, m: Map, prev: S, earlier: S) -> S:
-        """A map: its body walked in ``item_scopes``, its outputs gathered."""
+        """A map: its body walked by ``walk_item``, its outputs gathered."""
 
     @abstractmethod
     def join_branches(self, branch: Branch, parts: Iterator[tuple[Stage, S]]) -> S:
