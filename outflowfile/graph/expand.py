@@ -364,7 +364,7 @@ class Graph:
                     paths[path] = None
         return list(paths)
 
-    def _add(self, node: Node) -> None:
+    def add_node(self, node: Node) -> None:
         self.nodes.append(node)
         self.fresh.append(node)
 
@@ -397,7 +397,7 @@ class Graph:
         body, target, options = node.map.body, node.target, node.options
         first = len(self.nodes)
         prefix = f"{node.label_prefix} {target}=".lstrip()
-        walk = _Expansion(self, options, "")
+        walk = _Expansion(self, options, "")  # one for all items; each gets its label
         for item in items:
             walk.label = (prefix + short_value(item)).rstrip()
             per_item.append(walk.walk_item(body, node.earlier, {target: Const(item, "item")}))
@@ -565,7 +565,7 @@ class _Expansion(ScopeWalk[Env, Expr]):
         # Inner jobs may read any earlier output, not only the source: the map
         # expands only once all of them are complete.
         node.deps = _unique(d for e in [source, *node.earlier.values()] for d in producers(e))
-        graph._add(node)
+        graph.add_node(node)
         if isinstance(source, Const):
             # Known now (a config list): expand at once, so the plan and file
             # targets see every item's jobs before anything runs.

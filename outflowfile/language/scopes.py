@@ -76,7 +76,8 @@ class ScopeWalk(ABC, Generic[S, V]):
 
     def lookup(self, name: str, prev: Names[V], earlier: Names[V]) -> V | None:
         """What ``name`` is bound to before any default: the stage before's
-        output, else an earlier one, else the config entry."""
+        output, else an earlier one, else the config entry. (A bound value is
+        never falsy: a symbol or an expression object.)"""
         return prev.get(name) or earlier.get(name) or self.from_config(name)
 
     def map_scope(self, prev: S, earlier: S) -> S:
