@@ -105,6 +105,8 @@ def phases(text: str, repeat: int) -> None:
     """CPU time of each step of parser.parse (private functions: this is for
     finding where the time goes), with the cyclic GC paused as parse() does."""
     from outflowfile.language import parser, transform
+    from outflowfile.language.runblocks import prepare
+    from outflowfile.language.source import Source
 
     steps: dict[str, list[float]] = {}
 
@@ -116,8 +118,8 @@ def phases(text: str, repeat: int) -> None:
 
     for _ in range(repeat):
         gc.disable()
-        source = step("read (lines, strings)", parser._Source.of, text)
-        prepared = step("run: pre-pass", parser._prepare, source, "Outflowfile")
+        source = step("read (lines, strings)", Source.of, text)
+        prepared = step("run: pre-pass", prepare, source, "Outflowfile")
         tree = step("lex + LALR", parser._parse_tree, prepared.text, source, "Outflowfile")
         step("build model", transform.build, tree, "Outflowfile", prepared.run_blocks)
         gc.enable()
@@ -131,9 +133,11 @@ def baseline(text: str, repeat: int) -> None:
     was read before ``outflowfile.language.lalr``, and how files with syntax errors
     still are) against the parser's tree step, alternating, GC paused."""
     from outflowfile.language import parser
+    from outflowfile.language.runblocks import prepare
+    from outflowfile.language.source import Source
 
-    source = parser._Source.of(text)
-    prepared = parser._prepare(source, "Outflowfile")
+    source = Source.of(text)
+    prepared = prepare(source, "Outflowfile")
     runs: dict[str, list[float]] = {"lark": [], "ours": []}
     for _ in range(repeat):
         for name, function in (

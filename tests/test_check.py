@@ -8,14 +8,7 @@ from typing import Any
 import pytest
 
 from outflowfile.errors import OutflowfileError, Problem
-from outflowfile.language.check import (
-    build_index,
-    check,
-    check_target,
-    first_tasks,
-    normalize_pattern,
-    resolve_ref,
-)
+from outflowfile.language.check import check, check_target
 from outflowfile.language.model import (
     NO_DEFAULT,
     Branch,
@@ -39,6 +32,8 @@ from outflowfile.language.model import (
     TypeRef,
     Workflow,
 )
+from outflowfile.language.patterns import normalize_pattern
+from outflowfile.language.stages import build_index, first_tasks, resolve_ref
 
 FILE = "Outflowfile"
 

@@ -19,6 +19,8 @@ from test_fuzz import EXAMPLES, mutated_outflowfiles
 from outflowfile.errors import OutflowfileError
 from outflowfile.language import lalr, parser
 from outflowfile.language.lexer import IndentError
+from outflowfile.language.runblocks import prepare
+from outflowfile.language.source import Source
 
 BROKEN = sorted((Path(__file__).parent / "broken").glob("*.outflow"))
 
@@ -47,7 +49,7 @@ def tokens(tree: Tree) -> list[tuple]:
 
 def prepared(text: str) -> str | None:
     try:
-        return parser._prepare(parser._Source.of(text), "Outflowfile").text
+        return prepare(Source.of(text), "Outflowfile").text
     except OutflowfileError:
         return None  # rejected before lark sees it
 

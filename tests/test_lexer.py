@@ -23,6 +23,8 @@ from test_fuzz import EXAMPLES, mutated_outflowfiles
 from outflowfile.errors import OutflowfileError
 from outflowfile.language import parser
 from outflowfile.language.lexer import TAB_WIDTH, IndentError
+from outflowfile.language.runblocks import prepare
+from outflowfile.language.source import Source
 
 BROKEN = sorted((Path(__file__).parent / "broken").glob("*.outflow"))
 
@@ -115,9 +117,9 @@ def _described(token: Token) -> tuple:
 
 
 def assert_same_tokens(text: str) -> None:
-    source = parser._Source.of(text)
+    source = Source.of(text)
     try:
-        prepared = parser._prepare(source, "Outflowfile")
+        prepared = prepare(source, "Outflowfile")
     except OutflowfileError:
         return  # rejected before lark sees it
     ours = fed_tokens(parser._lark(), prepared.text)

@@ -19,6 +19,7 @@ workflows that contain the same stage.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -37,6 +38,7 @@ from outflowfile.language.model import (
     Task,
 )
 from outflowfile.language.patterns import format_pattern
+from outflowfile.language.scopes import ScopeWalk
 
 # --- expressions -------------------------------------------------------------
 
@@ -108,8 +110,13 @@ class Node:
     state: NodeState = NodeState.WAITING
     waiting: int = 0
 
+    def output(self, name: str) -> Any:
+        """The value of output ``name``, or UNKNOWN until it has one."""
+        raise NotImplementedError
 
-@dataclass(eq=False, slots=True, init=False)
+
+# kw_only: the fields follow Node's defaulted ones; the __init__ is written out.
+@dataclass(eq=False, slots=True, init=False, kw_only=True)
 class Job(Node):
     task: Task
     # What makes it the same job as another of the graph (``identity_part``).
@@ -335,8 +342,8 @@ class Graph:
     producer_of: dict[str, Job] = field(default_factory=dict)  # output path -> job
     fresh: list[Node] = field(default_factory=list)  # created since last taken
     # Made once per graph rather than once per job.
-    _config_consts: dict[str, Const] = field(default_factory=dict, init=False, repr=False)
-    _shapes: dict[str, TaskShape] = field(default_factory=dict, init=False, repr=False)
+    config_consts: dict[str, Const] = field(default_factory=dict, init=False, repr=False)
+    shapes: dict[str, TaskShape] = field(default_factory=dict, init=False, repr=False)
 
     def take_fresh(self) -> list[Node]:
         fresh, self.fresh = self.fresh, []
@@ -357,7 +364,7 @@ class Graph:
                     paths[path] = None
         return list(paths)
 
-    def _add(self, node: Node) -> None:
+    def add_node(self, node: Node) -> None:
         self.nodes.append(node)
         self.fresh.append(node)
 
@@ -368,83 +375,12 @@ class Graph:
 
     def expand_workflow(self, name: str) -> Env:
         wf = self.index.workflows[name]
-        return self.expand_stage(wf.pipeline, {}, {}, {}, "")
+        return _Expansion(self, {}, "").walk(wf.pipeline, {}, {})
 
     def expand_task(self, task: Task) -> Env:
         """A task named as a target outside any workflow: inputs from config
         and defaults."""
-        return self.make_job(task, {}, {}, {}, "")
-
-    def expand_stage(
-        self, stage: Stage, prev: Env, earlier: Env, options: dict[str, Any], label: str
-    ) -> Env:
-        if isinstance(stage, StageRef):
-            task = self.index.tasks.get(stage.name)
-            if task is not None:
-                return self.make_job(task, prev, earlier, options, label)
-            wf = self.index.workflows[stage.name]
-            return self.expand_stage(wf.pipeline, prev, earlier, options, label)
-        if isinstance(stage, Pipe):
-            return self._expand_pipe(stage, prev, earlier, options, label)
-        if isinstance(stage, Branch):
-            out: Env = {}
-            for branch in stage.branches:
-                out.update(self.expand_stage(branch, prev, earlier, options, label))
-            return out
-        return self._expand_map(stage, prev, earlier, options, label)
-
-    def _expand_pipe(
-        self, pipe: Pipe, prev: Env, earlier: Env, options: dict[str, Any], label: str
-    ) -> Env:
-        visible = dict(earlier)
-        current = prev
-        for stage in pipe.stages:
-            out = self.expand_stage(stage, current, visible, options, label)
-            visible.update(current)
-            current = out
-        return current
-
-    def _lookup(self, name: str, prev: Env, earlier: Env) -> Expr | None:
-        expr = prev.get(name)
-        if expr is None:
-            expr = earlier.get(name)
-        if expr is None and name in self.config:
-            expr = self._config_consts.get(name)
-            if expr is None:
-                expr = Const(self.config[name], f"config:{name}")
-                self._config_consts[name] = expr
-        return expr
-
-    def _expand_map(
-        self, m: Map, prev: Env, earlier: Env, options: dict[str, Any], label: str
-    ) -> Env:
-        source_name, target = self.map_names(m, prev)
-        source = self._lookup(source_name, prev, earlier)
-        if source is None:
-            raise ExpansionError(f"map source {source_name!r} is not available")
-        merged = dict(options)
-        merged.update({o.name: o.value for o in m.options})
-        node = MapNode(
-            id=self.next_id(),
-            map=m,
-            source=source,
-            target=target,
-            earlier={**earlier, **prev},
-            options=merged,
-            label_prefix=label,
-            output_names=self.last_outputs(m.body),
-        )
-        node.slot = _hash(repr(["map", source_name, target, slot_part(source), label]))
-        # Inner jobs may read any earlier output, not only the source: the map
-        # expands only once all of them are complete.
-        node.deps = _unique(d for e in [source, *node.earlier.values()] for d in producers(e))
-        self._add(node)
-        if isinstance(source, Const):
-            # Known now (a config list): expand at once, so the plan and file
-            # targets see every item's jobs before anything runs.
-            self.expand_map_items(node, checked_items(source.value, source_name))
-            node.deps = _unique(d for e in node.outputs.values() for d in producers(e))
-        return {name: Ref(node, name) for name in node.output_names}
+        return _Expansion(self, {}, "").make_job(task, {}, {})
 
     def map_names(self, m: Map, prev: Env) -> tuple[str, str]:
         if m.source is not None and m.target is not None:
@@ -461,12 +397,10 @@ class Graph:
         body, target, options = node.map.body, node.target, node.options
         first = len(self.nodes)
         prefix = f"{node.label_prefix} {target}=".lstrip()
+        walk = _Expansion(self, options, "")  # one for all items; each gets its label
         for item in items:
-            item_expr = Const(item, "item")
-            earlier = node.earlier.copy()
-            earlier[target] = item_expr
-            label = (prefix + short_value(item)).rstrip()
-            per_item.append(self.expand_stage(body, {target: item_expr}, earlier, options, label))
+            walk.label = (prefix + short_value(item)).rstrip()
+            per_item.append(walk.walk_item(body, node.earlier, {target: Const(item, "item")}))
         node.outputs = {
             name: Gather(tuple(env[name] for env in per_item)) for name in node.output_names
         }
@@ -503,53 +437,11 @@ class Graph:
 
     # -- jobs --
 
-    def make_job(
-        self, task: Task, prev: Env, earlier: Env, options: dict[str, Any], label: str
-    ) -> Env:
-        shape = self._shapes.get(task.name)
+    def shape(self, task: Task) -> TaskShape:
+        shape = self.shapes.get(task.name)
         if shape is None:
-            shape = self._shapes[task.name] = TaskShape.of(task)
-        bindings: Env = {}
-        ident: list[Any] = [task.name]
-        consts = True  # every input known now: the usual case, made quickly
-        for name, param in shape.params:
-            expr = prev.get(name) or earlier.get(name) or self._lookup(name, prev, earlier)
-            if expr is None:
-                if not param.has_default:
-                    raise ExpansionError(f"task {task.name!r} input {name!r} is not provided")
-                expr = Const(param.default, "default")
-            elif type(expr) is not Const:
-                consts = False
-            bindings[name] = expr
-            ident.append((name, identity_part(expr)))
-        identity = tuple(ident)
-        job = self.by_identity.get(identity)
-        if job is None:
-            job = Job(
-                len(self.nodes),
-                [] if consts else _producers_of(bindings.values()),
-                task,
-                identity,
-                f"{task.name} {label}".strip() if label else task.name,
-                bindings,
-                effective_resources(task, options) if options else task.resources,
-            )
-            self.by_identity[identity] = job
-            self.nodes.append(job)
-            self.fresh.append(job)
-            if consts:
-                params = {}
-                for name, expr in bindings.items():
-                    params[name] = expr.value  # type: ignore[union-attr]
-                self._format_files(job, params, shape)
-            elif not job.deps:
-                self.resolve_files(job)
-        # Loops rather than comprehensions here and below: for the one or two
-        # names a task has, a comprehension's own call costs more than its work.
-        env: Env = {}
-        for name in shape.output_names:
-            env[name] = Ref(job, name)
-        return env
+            shape = self.shapes[task.name] = TaskShape.of(task)
+        return shape
 
     def resolve_files(self, job: Job) -> None:
         """Bind the job's parameters to values and format its file patterns.
@@ -565,13 +457,9 @@ class Graph:
         if unknown:
             job.params = params
             return
-        task = job.task
-        shape = self._shapes.get(task.name)
-        if shape is None:
-            shape = self._shapes[task.name] = TaskShape.of(task)
-        self._format_files(job, params, shape)
+        self.format_files(job, params, self.shape(job.task))
 
-    def _format_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> None:
+    def format_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> None:
         """With every parameter known: the job's file paths, and the jobs
         making them."""
         job.params = params
@@ -618,6 +506,120 @@ class Graph:
                     continue
             extra.append(producer)
         return extra
+
+
+class _Expansion(ScopeWalk[Env, Expr]):
+    """Adds the nodes of a stage to a graph, binding names by the rule of
+    ``outflowfile.language.scopes``; its jobs get the map ``options`` as
+    resource defaults and ``label`` (the map items they are for)."""
+
+    __slots__ = ("graph", "options", "label")
+
+    def __init__(self, graph: Graph, options: dict[str, Any], label: str) -> None:
+        self.graph = graph
+        self.options = options
+        self.label = label
+
+    def extend(self, earlier: Env, later: Env) -> Env:
+        return {**earlier, **later}
+
+    def from_config(self, name: str) -> Expr | None:
+        graph = self.graph
+        expr = graph.config_consts.get(name)
+        if expr is None and name in graph.config:
+            expr = graph.config_consts[name] = Const(graph.config[name], f"config:{name}")
+        return expr
+
+    def walk_ref(self, ref: StageRef, prev: Env, earlier: Env) -> Env:
+        index = self.graph.index
+        task = index.tasks.get(ref.name)
+        if task is not None:
+            return self.make_job(task, prev, earlier)
+        return self.walk(index.workflows[ref.name].pipeline, prev, earlier)
+
+    def join_branches(self, branch: Branch, parts: Iterator[tuple[Stage, Env]]) -> Env:
+        out: Env = {}
+        for _, env in parts:
+            out.update(env)
+        return out
+
+    def walk_map(self, m: Map, prev: Env, earlier: Env) -> Env:
+        graph = self.graph
+        source_name, target = graph.map_names(m, prev)
+        source = self.lookup(source_name, prev, earlier)
+        if source is None:
+            raise ExpansionError(f"map source {source_name!r} is not available")
+        merged = dict(self.options)
+        merged.update({o.name: o.value for o in m.options})
+        node = MapNode(
+            id=graph.next_id(),
+            map=m,
+            source=source,
+            target=target,
+            earlier=self.map_scope(prev, earlier),
+            options=merged,
+            label_prefix=self.label,
+            output_names=graph.last_outputs(m.body),
+        )
+        node.slot = _hash(repr(["map", source_name, target, slot_part(source), self.label]))
+        # Inner jobs may read any earlier output, not only the source: the map
+        # expands only once all of them are complete.
+        node.deps = _unique(d for e in [source, *node.earlier.values()] for d in producers(e))
+        graph.add_node(node)
+        if isinstance(source, Const):
+            # Known now (a config list): expand at once, so the plan and file
+            # targets see every item's jobs before anything runs.
+            graph.expand_map_items(node, checked_items(source.value, source_name))
+            node.deps = _unique(d for e in node.outputs.values() for d in producers(e))
+        return {name: Ref(node, name) for name in node.output_names}
+
+    def make_job(self, task: Task, prev: Env, earlier: Env) -> Env:
+        """The job of ``task`` with its inputs bound here (the graph's, or a
+        new one); its outputs."""
+        graph = self.graph
+        shape = graph.shapes.get(task.name) or graph.shape(task)
+        bindings: Env = {}
+        ident: list[Any] = [task.name]
+        consts = True  # every input known now: the usual case, made quickly
+        lookup = self.lookup
+        for name, param in shape.params:
+            expr = lookup(name, prev, earlier)
+            if expr is None:
+                if not param.has_default:
+                    raise ExpansionError(f"task {task.name!r} input {name!r} is not provided")
+                expr = Const(param.default, "default")
+            elif type(expr) is not Const:
+                consts = False
+            bindings[name] = expr
+            ident.append((name, identity_part(expr)))
+        identity = tuple(ident)
+        job = graph.by_identity.get(identity)
+        if job is None:
+            job = Job(
+                len(graph.nodes),
+                [] if consts else _producers_of(bindings.values()),
+                task,
+                identity,
+                f"{task.name} {self.label}".strip() if self.label else task.name,
+                bindings,
+                effective_resources(task, self.options) if self.options else task.resources,
+            )
+            graph.by_identity[identity] = job
+            graph.nodes.append(job)
+            graph.fresh.append(job)
+            if consts:
+                params = {}
+                for name, expr in bindings.items():
+                    params[name] = expr.value  # type: ignore[union-attr]
+                graph.format_files(job, params, shape)
+            elif not job.deps:
+                graph.resolve_files(job)
+        # Loops rather than comprehensions here and below: for the one or two
+        # names a task has, a comprehension's own call costs more than its work.
+        env: Env = {}
+        for name in shape.output_names:
+            env[name] = Ref(job, name)
+        return env
 
 
 def checked_items(value: Any, source: str) -> list[Any]:

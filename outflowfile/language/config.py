@@ -12,8 +12,17 @@ from typing import Any
 
 from outflowfile.errors import Problem, UserError
 from outflowfile.language import typerules
-from outflowfile.language.model import LIST, NO_DEFAULT, ConfigEntry, Glob, Outflowfile
+from outflowfile.language.model import (
+    LIST,
+    NO_DEFAULT,
+    ConfigEntry,
+    Glob,
+    Outflowfile,
+    TypeRef,
+)
 from outflowfile.language.patterns import PatternError, glob_values
+
+LIST_OF_STR = TypeRef("list", (TypeRef("str"),))
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:
@@ -92,3 +101,13 @@ def _default_value(entry: ConfigEntry, workdir: Path) -> Any:
         except PatternError as exc:
             raise UserError(str(exc), loc=default.loc) from None
     return default
+
+
+def config_type(entry: ConfigEntry) -> TypeRef | None:
+    """The type a config entry's value has: the declared one, else ``list[str]``
+    for a ``glob(...)``, else None (any)."""
+    if entry.type is not None:
+        return entry.type
+    if isinstance(entry.default, Glob):
+        return LIST_OF_STR
+    return None

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lark import Lark, Token, Tree
+from lark.grammar import Terminal
 from lark.parse_tree_builder import ChildFilterLALR, ChildFilterLALR_NoPlaceholders
 from lark.parsers.lalr_analysis import Shift
 
@@ -79,7 +80,12 @@ def tables_of(lark: Lark) -> Tables:
                 callback = _compiled(callbacks[arg])
                 reductions.append((len(arg.expansion), callback, str(arg.origin.name)))
             actions[state][symbol] = ~rules[arg]
-    kept = {s.name for rule in lark.rules for s in rule.expansion if s.is_term and not s.filter_out}
+    kept = {
+        s.name
+        for rule in lark.rules
+        for s in rule.expansion
+        if isinstance(s, Terminal) and not s.filter_out
+    }
     return Tables(
         pattern=lexer.pattern,
         keywords=lexer.keywords,
@@ -149,7 +155,9 @@ def tree(tables: Tables, text: str) -> Tree:
     levels = [0]  # the indentation widths of the open blocks
     depth = 0  # brackets open
     line, line_start, pos, end = 1, 0, 0, len(text)
-    match = tables.pattern.scanner(text).match  # each match starts at the last end
+    # typeshed lacks the (undocumented) Pattern.scanner: a match per call, each
+    # starting where the last one ended, without re-parsing arguments.
+    match = tables.pattern.scanner(text).match  # type: ignore[attr-defined]
     while pos < end:
         found = match()
         if found is None:

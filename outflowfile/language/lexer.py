@@ -84,7 +84,9 @@ class OutflowLexer(LarkLexer):
         # without a property call per token).
         actions, states = parser_state.parse_conf.states, parser_state.state_stack
         line, line_start = 1 + text.count("\n", 0, pos), text.rfind("\n", 0, pos) + 1
-        match = self.pattern.scanner(text, pos, end).match  # each match starts at the last end
+        # typeshed lacks the (undocumented) Pattern.scanner: a match per call, each
+        # starting where the last one ended, without re-parsing arguments.
+        match = self.pattern.scanner(text, pos, end).match  # type: ignore[attr-defined]
         while pos < end:
             found = match()
             if found is not None:
@@ -111,9 +113,10 @@ class OutflowLexer(LarkLexer):
             token = self._contextual_token(lexer_state, parser_state, pos, line, line_start)
             if token is None:
                 return
+            assert token.end_pos is not None and token.end_line is not None  # lark sets them
             pos, line = token.end_pos, token.end_line
             line_start = lexer_state.line_ctr.line_start_pos
-            match = self.pattern.scanner(text, pos, end).match
+            match = self.pattern.scanner(text, pos, end).match  # type: ignore[attr-defined]
             yield token
 
     def _contextual_token(
@@ -174,15 +177,17 @@ _new_str = str.__new__
 def _token(
     kind: str,
     value: str,
-    pos: int,
-    line: int,
-    column: int,
-    end_line: int,
-    end_column: int,
-    end_pos: int,
+    pos: int | None,
+    line: int | None,
+    column: int | None,
+    end_line: int | None,
+    end_column: int | None,
+    end_pos: int | None,
 ) -> Token:
     """``Token(kind, value, pos, line, column, end_line, end_column, end_pos)``,
-    without the keyword-argument shim of ``Token.__new__`` (a third of the cost)."""
+    without the keyword-argument shim of ``Token.__new__`` (a third of the cost).
+    The positions are typed as ``Token``'s own (optional); every token lexed
+    here has them."""
     token = _new_str(Token, value)
     token.type = kind
     token.value = value
@@ -224,6 +229,7 @@ def _indented(tokens: Iterator[Token]) -> Iterator[Token]:
             levels.pop()
             yield _token(DEDENT, indent, pos, line, column, line, column, pos)
         if width != levels[-1]:
+            assert line is not None and column is not None  # a lexed token has them
             raise IndentError(line, column)
     line = token.end_line if token else 1
     column = token.end_column if token else 1

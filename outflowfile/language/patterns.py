@@ -7,6 +7,7 @@ Patterns and commands use Python's ``str.format`` syntax: ``{name}``,
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shlex
 import string
@@ -153,3 +154,33 @@ def _candidates(pattern: str, workdir: str) -> list[str]:
     base = Path(workdir)
     return [p.relative_to(base).as_posix() for p in base.glob(wildcard) if p.is_file()]
 
+
+def normalize_pattern(pattern: str) -> str:
+    """A pattern with its wildcards renamed, so that ``a/{x}.txt`` and
+    ``./a/{y}.txt`` compare equal. Raises ``PatternError`` when malformed."""
+    try:
+        parts = []
+        for literal, name, _, _ in _FORMATTER.parse(pattern):
+            parts.append(literal.replace("{", "{{").replace("}", "}}"))
+            if name is not None:
+                parts.append("{}")
+    except ValueError as exc:
+        raise PatternError(f"malformed pattern {pattern!r}: {exc}") from None
+    return posixpath.normpath("".join(parts))
+
+
+def escapes_project(pattern: str) -> bool:
+    """True for a relative pattern whose ``..`` climb above the directory
+    it starts in, each ``{field}`` counting as one directory level."""
+    if posixpath.isabs(pattern):
+        return False
+    try:
+        parts = []
+        for literal, name, _, _ in _FORMATTER.parse(pattern):
+            parts.append(literal)
+            if name is not None:
+                parts.append("_")
+    except ValueError:
+        return False  # a malformed pattern, reported by the pattern checks
+    path = posixpath.normpath("".join(parts))
+    return path == ".." or path.startswith("../")

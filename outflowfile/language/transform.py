@@ -19,6 +19,13 @@ from lark import Token, Tree
 
 from outflowfile.errors import OutflowfileError, ProblemList
 from outflowfile.language import units
+from outflowfile.language.directives import (
+    BODY_DIRECTIVES,
+    DIRECTIVES,
+    KEYWORDS,
+    MAP_OPTIONS,
+    RESOURCE_DIRECTIVES,
+)
 from outflowfile.language.model import (
     NO_DEFAULT,
     Body,
@@ -43,16 +50,11 @@ from outflowfile.language.model import (
     TypeRef,
     Workflow,
 )
-from outflowfile.language.parser import RunBlock
+from outflowfile.language.runblocks import RunBlock
 
-KEYWORDS = frozenset({"config", "task", "workflow", "map"})
-BODY_DIRECTIVES = ("run", "shell", "call")
-RESOURCE_DIRECTIVES = (
-    "cpus", "mem", "time", "partition", "cluster", "retries", "local", "cache",
-)  # fmt: skip
-DIRECTIVES = ("input", "output", "log", *RESOURCE_DIRECTIVES, *BODY_DIRECTIVES)
-# Map options set defaults for the jobs inside the map: the resource directives.
-MAP_OPTIONS = RESOURCE_DIRECTIVES
+# A node's children, read by position as the grammar lays them out: a Token,
+# a Tree, or None for a missing optional part. lark types each as Token | Tree.
+Parts = list[Any]
 
 
 class _Invalid(Exception):
@@ -92,7 +94,9 @@ class _Builder:
         self.compiled: set[str] = set()
 
     def loc(self, token: Token) -> Location:
-        return Location(self.path, token.line, token.column)
+        line, column = token.line, token.column
+        assert line is not None and column is not None  # every lexed token has them
+        return Location(self.path, line, column)
 
     def node_loc(self, node: Tree | Token) -> Location:
         """Where a value or stage starts: its first token."""
@@ -123,7 +127,8 @@ class _Builder:
         return model
 
     def config_entry(self, tree: Tree) -> ConfigEntry:
-        name, type_, value = tree.children
+        children: Parts = tree.children
+        name, type_, value = children
         return ConfigEntry(
             name=str(name),
             type=self.type_ref(type_) if type_ is not None else None,
@@ -148,7 +153,7 @@ class _Builder:
     # ---- tasks ------------------------------------------------------------
 
     def task(self, tree: Tree) -> Task | None:
-        children = tree.children
+        children: Parts = tree.children
         name_token, params_tree = children[1], children[2]
         if tree.data == "task_single":
             output_name, output_type = children[3].children[0], children[4]
@@ -206,7 +211,8 @@ class _Builder:
             )
 
     def param(self, tree: Tree) -> Param:
-        name, type_, default = tree.children
+        children: Parts = tree.children
+        name, type_, default = children
         self.check_python_name(name, "an input")
         return Param(
             name=str(name),
@@ -226,7 +232,8 @@ class _Builder:
     # ---- directives -------------------------------------------------------
 
     def directive(self, task: _TaskParts, tree: Tree) -> None:
-        name_token, *values = tree.children
+        children: Parts = tree.children
+        name_token, *values = children
         values = [v for v in values if v is not None]
         name = str(name_token)
         loc = self.loc(name_token)
@@ -273,7 +280,7 @@ class _Builder:
             raise
 
     def run_body(self, task: _TaskParts, name_token: Token) -> RunBody:
-        block = self.run_blocks.get(name_token.line)
+        block = self.run_blocks.get(name_token.line or 0)
         if block is None or not block.code.strip():
             raise _Invalid(
                 "'run:' needs a block of Python code",
@@ -341,7 +348,8 @@ class _Builder:
             for spec in node.children:
                 if spec is None:
                     continue
-                spec_name, pattern_node = spec.children
+                parts: Parts = spec.children
+                spec_name, pattern_node = parts
                 pattern = self.value(pattern_node)
                 if not isinstance(pattern, str):
                     raise _Invalid(
@@ -379,7 +387,8 @@ class _Builder:
     # ---- workflows --------------------------------------------------------
 
     def workflow(self, tree: Tree) -> Workflow:
-        _, name, pipeline = tree.children
+        children: Parts = tree.children
+        _, name, pipeline = children
         self.check_name(name, "a workflow")
         return Workflow(str(name), self.stage(pipeline), self.loc(name))
 
@@ -393,12 +402,14 @@ class _Builder:
         if kind == "group":
             return self.stage(node.children[1])
         if kind == "branch":
-            paren, *branches = node.children
+            children: Parts = node.children
+            paren, *branches = children
             return Branch([self.stage(b) for b in branches if b is not None], self.loc(paren))
         return self.map(node)
 
     def map(self, tree: Tree) -> Map:
-        map_token, args, _, body = tree.children
+        children: Parts = tree.children
+        map_token, args, _, body = children
         source = target = None
         options: list[MapOption] = []
         for arg in _present(args):
@@ -437,7 +448,8 @@ class _Builder:
         if isinstance(node, Token):
             return self.token_value(node)
         kind = node.data
-        items = [c for c in node.children[1:] if c is not None]
+        children: Parts = node.children
+        items = [c for c in children[1:] if c is not None]
         if kind == "list":
             return [self.value(c) for c in items]
         if kind == "tuple":
@@ -447,11 +459,11 @@ class _Builder:
         if kind == "dict":
             return self.dict_value(items)
         if kind == "set":
-            return self.set_value(node.children[0], items)
+            return self.set_value(children[0], items)
         if kind == "strings":
-            return self.strings(node.children)
+            return self.strings(children)
         if kind == "glob":
-            return self.glob_value(node.children[0], items[0])
+            return self.glob_value(children[0], items[0])
         raise _Invalid(f"expected a value, found {kind}", self.node_loc(node))
 
     def token_value(self, token: Token) -> Any:

@@ -65,6 +65,7 @@ def parse_time(value: int | str) -> int:
     """A duration in seconds: an int is minutes, a string may carry units."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"time: expected {_TIME_EXAMPLES}, got {value!r}")
+    seconds: int | None
     if isinstance(value, int):
         seconds = value * 60
     else:

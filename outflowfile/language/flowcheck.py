@@ -1,0 +1,281 @@
+"""The data-flow check: every task input bound, with a compatible type.
+
+Walks each workflow with the binding rule of ``outflowfile.language.scopes``
+(the rule expansion applies at run time) on symbolic scopes: each name's
+declared type and where it comes from. Part of ``outflowfile.language.check``.
+
+- ``(b, c)``: a name produced by two branches is an error.
+- ``map(xs -> x) { inner }``: ``xs`` must be a list; ``x`` must be an input of
+  the inner pipeline's first task; ``map { inner }`` infers both from the one
+  output before it and the one input of the body's first task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from outflowfile.language import typerules
+from outflowfile.language.config import config_type
+from outflowfile.language.findings import Findings, did_you_mean, join_hints, quoted
+from outflowfile.language.model import (
+    Branch,
+    Location,
+    Map,
+    ModelIndex,
+    Stage,
+    StageRef,
+    Task,
+    TypeRef,
+)
+from outflowfile.language.scopes import ScopeWalk
+from outflowfile.language.stages import entry_points, resolve_ref, stage_loc
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A name's declared type and where its value comes from (for messages)."""
+
+    type: TypeRef | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Names visible to a stage. ``open`` means an unknown stage fed in, so any
+    name may be present: the checker then stays quiet instead of cascading."""
+
+    names: dict[str, Sym] = field(default_factory=dict)
+    open: bool = False
+
+    def get(self, name: str) -> Sym | None:
+        return self.names.get(name)
+
+    def merged(self, later: Scope) -> Scope:
+        return Scope({**self.names, **later.names}, self.open or later.open)
+
+
+_OPEN = Scope(open=True)
+
+
+@dataclass
+class FlowCheck(ScopeWalk[Scope, Sym]):
+    """Walks workflows with the binding rule of ``outflowfile.language.scopes``
+    on declared types, reporting inputs nothing provides, type mismatches,
+    names two branches produce and maps that cannot be bound."""
+
+    findings: Findings
+    index: ModelIndex
+    stack: list[str] = field(default_factory=list)  # workflows being walked
+
+    def add(self, message: str, loc: Location | None, hint: str | None = None) -> None:
+        self.findings.add(message, loc, hint)
+
+    def extend(self, earlier: Scope, later: Scope) -> Scope:
+        return earlier.merged(later)
+
+    def walk_ref(self, ref: StageRef, prev: Scope, earlier: Scope) -> Scope:
+        target = resolve_ref(ref, self.index)
+        if isinstance(target, Task):
+            self.bind_task(target, ref, prev, earlier)
+            return self.task_outputs(target)
+        if target is None or target.name in self.stack:
+            return _OPEN  # unknown name or cycle: reported elsewhere
+        self.stack.append(target.name)
+        try:
+            return self.walk(target.pipeline, prev, earlier)
+        finally:
+            self.stack.pop()
+
+    def join_branches(self, branch: Branch, parts: Iterator[tuple[Stage, Scope]]) -> Scope:
+        names: dict[str, Sym] = {}
+        is_open = False
+        for b, out in parts:
+            is_open = is_open or out.open
+            for name, sym in out.names.items():
+                if name in names:
+                    self.add(
+                        f"output '{name}' comes from two branches: from {names[name].source} "
+                        f"and from {sym.source}",
+                        stage_loc(b) or branch.loc,
+                        "the stage after a branch receives the outputs of all branches; "
+                        "rename one of them",
+                    )
+                else:
+                    names[name] = sym
+        return Scope(names, is_open)
+
+    def task_outputs(self, task: Task) -> Scope:
+        source = f"'{task.name}'"
+        names = {o.name: Sym(_known(o.type), source) for o in task.outputs}
+        for spec in task.output_files:
+            names.setdefault(spec.name, Sym(TypeRef("path"), source))
+        return Scope(names)
+
+    def from_config(self, name: str) -> Sym | None:
+        entry = self.index.config.get(name)
+        if entry is None:
+            return None
+        return Sym(_known(config_type(entry)), f"config entry '{name}'")
+
+    def available(self, prev: Scope, earlier: Scope) -> str:
+        names = set(prev.names) | set(earlier.names) | set(self.index.config)
+        return f"available here: {quoted(names)}" if names else "nothing is available here"
+
+    def bind_task(self, task: Task, ref: StageRef, prev: Scope, earlier: Scope) -> None:
+        for p in task.params:
+            sym = self.lookup(p.name, prev, earlier)
+            if sym is None:
+                if not p.has_default and not prev.open and not earlier.open:
+                    self.report_unbound(task, p.name, ref, prev, earlier)
+                continue
+            expected = _known(p.type)
+            if not typerules.compatible(sym.type, expected):
+                self.add(
+                    f"task '{task.name}' input '{p.name}' expects {expected} but receives "
+                    f"{sym.type} from {sym.source}",
+                    ref.loc,
+                )
+
+    def report_unbound(
+        self, task: Task, name: str, ref: StageRef, prev: Scope, earlier: Scope
+    ) -> None:
+        candidates = set(prev.names) | set(earlier.names) | set(self.index.config)
+        self.add(
+            f"task '{task.name}' input '{name}' is not provided: no upstream output, "
+            "map item, config value or default has that name",
+            ref.loc,
+            join_hints(did_you_mean(name, candidates), self.available(prev, earlier)),
+        )
+
+    # -- maps --
+
+    def walk_map(self, m: Map, prev: Scope, earlier: Scope) -> Scope:
+        inherited = self.map_scope(prev, earlier)
+        names = self.map_names(m, prev)
+        if names is None:  # no item to bind (reported, or hidden by an unknown stage)
+            return self.collect(self.walk(m.body, _OPEN, inherited))
+        source, target = names
+        item_type = self.check_map_source(m, source, prev, earlier)
+        item = Scope({target: Sym(item_type, f"the items of '{source}'")})
+        return self.collect(self.walk_item(m.body, inherited, item))
+
+    def map_names(self, m: Map, prev: Scope) -> tuple[str, str] | None:
+        """``(source, target)`` of a map, or None when they cannot be told."""
+        if m.source is None or m.target is None:
+            return self.short_map(m, prev)
+        if not self.check_map_target(m, m.target):
+            return None
+        return m.source, m.target
+
+    def collect(self, out: Scope) -> Scope:
+        names = {
+            name: Sym(_list_of(sym.type), f"{sym.source} through a map")
+            for name, sym in out.names.items()
+        }
+        return Scope(names, out.open)
+
+    def check_map_source(self, m: Map, source: str, prev: Scope, earlier: Scope) -> TypeRef | None:
+        sym = self.lookup(source, prev, earlier)
+        if sym is None:
+            if not prev.open and not earlier.open:
+                candidates = set(prev.names) | set(earlier.names) | set(self.index.config)
+                self.add(
+                    f"map source '{source}' is not an output of an earlier stage or a config entry",
+                    m.loc,
+                    join_hints(did_you_mean(source, candidates), self.available(prev, earlier)),
+                )
+            return None
+        if sym.type is not None and sym.type.name not in ("list", "any"):
+            self.add(
+                f"map source '{source}' is {sym.type}, not a list",
+                m.loc,
+                f"'{source}' comes from {sym.source}; a map runs its body once per item of a list",
+            )
+            return None
+        return typerules.element_type(sym.type)
+
+    def check_map_target(self, m: Map, target: str) -> bool:
+        """Is ``target`` an input of the body's first task(s)? Reports it if not."""
+        entries = entry_points(m.body, self.index, set(self.stack), into_maps=False)
+        for entry in entries:
+            if isinstance(entry, Map) and entry.source in (target, None):
+                return True
+            if isinstance(entry, Task) and entry.param(target) is not None:
+                return True
+        tasks = [e for e in entries if isinstance(e, Task)]
+        if not tasks:
+            return True
+        described = " or ".join(
+            f"'{t.name}' (its inputs: {', '.join(p.name for p in t.params) or 'none'})"
+            for t in tasks
+        )
+        candidates = {p.name for t in tasks for p in t.params}
+        self.add(
+            f"map target '{target}' is not an input of {described}",
+            m.loc,
+            join_hints(
+                did_you_mean(target, candidates),
+                "the target names the input of the map's first task that receives each item",
+            ),
+        )
+        return False
+
+    def short_map(self, m: Map, prev: Scope) -> tuple[str, str] | None:
+        """``(source, target)`` of ``map { ... }``, or None after reporting why
+        it cannot be inferred (or when an unknown stage hides it)."""
+        hint = "write map(source -> target) { ... }"
+        entries = entry_points(m.body, self.index, set(self.stack), into_maps=False)
+        tasks = [e for e in entries if isinstance(e, Task)]
+        if prev.open or not entries:
+            return None
+        if len(tasks) != len(entries):
+            self.add(
+                "map { ... } without (source -> target) needs a task, not a map, first in its body",
+                m.loc,
+                hint,
+            )
+            return None
+        if len(prev.names) != 1:
+            listed = f" ({quoted(set(prev.names))})" if prev.names else ""
+            self.add(
+                "map { ... } without (source -> target) needs exactly one output from the "
+                f"stage before it, but there are {len(prev.names)}{listed}",
+                m.loc,
+                hint,
+            )
+            return None
+        for t in tasks:
+            if len(t.params) != 1:
+                self.add(
+                    "map { ... } without (source -> target) needs its first task to have "
+                    f"exactly one input, but '{t.name}' has {len(t.params)}"
+                    + (f" ({', '.join(p.name for p in t.params)})" if t.params else ""),
+                    m.loc,
+                    hint,
+                )
+                return None
+        targets = {t.params[0].name for t in tasks}
+        if len(targets) != 1:
+            self.add(
+                "map { ... } without (source -> target) needs its first tasks to share "
+                f"one input, but they take {quoted(targets)}",
+                m.loc,
+                hint,
+            )
+            return None
+        return next(iter(prev.names)), targets.pop()
+
+
+def _known(t: TypeRef | None) -> TypeRef | None:
+    """A declared type, or None when it is invalid (already reported): an
+    unknown type must not cause a second, confusing mismatch error."""
+    if t is None or typerules.type_problem(t) is not None:
+        return None
+    return t
+
+
+def _list_of(t: TypeRef | None) -> TypeRef:
+    if t is None or t.name == "any":
+        return TypeRef("list")
+    return TypeRef("list", (t,))

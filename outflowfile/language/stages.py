@@ -1,0 +1,98 @@
+"""Lookups on the model's stage tree: names to tasks and workflows, the
+tasks a stage starts with, every stage inside a stage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from outflowfile.language.model import (
+    Branch,
+    ConfigEntry,
+    Location,
+    Map,
+    ModelIndex,
+    Outflowfile,
+    Pipe,
+    Stage,
+    StageRef,
+    Task,
+    Workflow,
+)
+
+
+def build_index(model: Outflowfile) -> ModelIndex:
+    """Name lookups where the first definition of a name wins (the checker
+    reports the later ones)."""
+    tasks: dict[str, Task] = {}
+    workflows: dict[str, Workflow] = {}
+    config: dict[str, ConfigEntry] = {}
+    for t in model.tasks:
+        tasks.setdefault(t.name, t)
+    for w in model.workflows:
+        workflows.setdefault(w.name, w)
+    for c in model.config:
+        config.setdefault(c.name, c)
+    return ModelIndex(tasks=tasks, workflows=workflows, config=config)
+
+
+def resolve(name: str, index: ModelIndex) -> Task | Workflow | None:
+    """The task, else the workflow, called ``name``."""
+    return index.tasks.get(name) or index.workflows.get(name)
+
+
+def resolve_ref(ref: StageRef, index: ModelIndex) -> Task | Workflow | None:
+    """The task or workflow a stage reference names, or None."""
+    return resolve(ref.name, index)
+
+
+def first_tasks(stage: Stage, index: ModelIndex) -> list[Task]:
+    """The tasks that receive a stage's input: a task itself; the first tasks
+    of a workflow's pipeline; of a pipe, its first stage's; of a branch, each
+    branch's; of a map, its body's. Unknown names and workflow cycles give
+    nothing."""
+    return [e for e in entry_points(stage, index, set(), into_maps=True) if isinstance(e, Task)]
+
+
+def entry_points(
+    stage: Stage, index: ModelIndex, seen: set[str], into_maps: bool
+) -> list[Task | Map]:
+    """The tasks a stage starts with, as ``first_tasks``; a map counts as
+    itself unless ``into_maps``. ``seen``: the workflows entered already."""
+    if isinstance(stage, StageRef):
+        target = resolve_ref(stage, index)
+        if isinstance(target, Task):
+            return [target]
+        if isinstance(target, Workflow) and target.name not in seen:
+            return entry_points(target.pipeline, index, seen | {target.name}, into_maps)
+        return []
+    if isinstance(stage, Pipe):
+        return entry_points(stage.stages[0], index, seen, into_maps) if stage.stages else []
+    if isinstance(stage, Branch):
+        return [e for b in stage.branches for e in entry_points(b, index, seen, into_maps)]
+    if into_maps:
+        return entry_points(stage.body, index, seen, into_maps)
+    return [stage]
+
+
+def stage_loc(stage: Stage) -> Location | None:
+    """Where a stage was written (a pipe or branch without one: its first part)."""
+    if stage.loc is not None:
+        return stage.loc
+    if isinstance(stage, Pipe) and stage.stages:
+        return stage_loc(stage.stages[0])
+    if isinstance(stage, Branch) and stage.branches:
+        return stage_loc(stage.branches[0])
+    return None
+
+
+def iter_stages(stage: Stage) -> Iterator[Stage]:
+    """A stage and every stage inside it, depth first."""
+    yield stage
+    if isinstance(stage, Pipe):
+        for s in stage.stages:
+            yield from iter_stages(s)
+    elif isinstance(stage, Branch):
+        for b in stage.branches:
+            yield from iter_stages(b)
+    elif isinstance(stage, Map):
+        yield from iter_stages(stage.body)
