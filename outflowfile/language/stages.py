@@ -1,5 +1,6 @@
 """Lookups on the model's stage tree: names to tasks and workflows, the
-tasks a stage starts with, every stage inside a stage."""
+tasks a stage starts with or uses (through the workflows it names), every
+stage inside a stage."""
 
 from __future__ import annotations
 
@@ -96,3 +97,20 @@ def iter_stages(stage: Stage) -> Iterator[Stage]:
             yield from iter_stages(b)
     elif isinstance(stage, Map):
         yield from iter_stages(stage.body)
+
+
+def stage_tasks(stage: Stage, index: ModelIndex, seen: frozenset[str] = frozenset()) -> set[str]:
+    """Names of every task a stage contains, through workflow references."""
+    if isinstance(stage, StageRef):
+        if stage.name in index.tasks:
+            return {stage.name}
+        if stage.name in seen or stage.name not in index.workflows:
+            return set()
+        return stage_tasks(index.workflows[stage.name].pipeline, index, seen | {stage.name})
+    if isinstance(stage, Pipe):
+        return set().union(*(stage_tasks(s, index, seen) for s in stage.stages))
+    if isinstance(stage, Branch):
+        return set().union(*(stage_tasks(s, index, seen) for s in stage.branches))
+    if isinstance(stage, Map):
+        return stage_tasks(stage.body, index, seen)
+    return set()

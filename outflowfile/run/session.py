@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from outflowfile.errors import UserError
 from outflowfile.graph.expand import Const, ExpansionError, Graph, Job, MapNode, Node
-from outflowfile.graph.stages import stage_tasks
 from outflowfile.language.model import ModelIndex, Outflowfile
+from outflowfile.language.stages import stage_tasks
 from outflowfile.run.engine import Engine, Options, Outcome
 from outflowfile.views.console import Console
 

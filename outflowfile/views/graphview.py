@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from outflowfile.graph.expand import Graph, Job, MapNode, Node, NodeState, producers
-from outflowfile.graph.stages import stage_tasks
+from outflowfile.language.stages import stage_tasks
 
 if TYPE_CHECKING:
     from outflowfile.run.session import Planned
