@@ -261,9 +261,10 @@ class InlineExecutor:
 def fill_cache(project: Path) -> float:
     """Run the project's workflow in this process with ``InlineExecutor``
     (put in place of the local pool, which ``project`` imports when it runs)."""
+    from outflowfile.commands.build import build as execute
     from outflowfile.executors import local
     from outflowfile.language import loader
-    from outflowfile.run.session import RunRequest, execute
+    from outflowfile.run.session import RunRequest
     from outflowfile.views.console import Console
 
     path = project / "Outflowfile"

@@ -236,9 +236,10 @@ def _os_error(exc: OSError) -> str:
 
 def _main(opts: dict[str, Any]) -> tuple[int, object]:
     """The exit status, and what the run built (to be freed by the exit)."""
+    from outflowfile.commands.build import build
     from outflowfile.language import loader
-    from outflowfile.run.engine import Interrupted
-    from outflowfile.run.session import RunRequest, execute
+    from outflowfile.run.outcome import Interrupted
+    from outflowfile.run.session import RunRequest
     from outflowfile.views.console import Console
 
     workdir, path = _locate(opts["directory"], opts["file_"])
@@ -281,7 +282,7 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
     if view is not None:
         return _print_view(view, view_format, request, model, console), None
     try:
-        outcome = execute(request, model, console)
+        outcome = build(request, model, console)
     except Interrupted as exc:
         what = ", ".join(exc.jobs) if exc.jobs else "no job was running"
         click.echo(f"outflow: cancelled running jobs: {what}", err=True)

@@ -28,9 +28,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from outflowfile.commands.build import build as execute
 from outflowfile.language import loader
 from outflowfile.run.jobspec import JobResult, JobSpec
-from outflowfile.run.session import RunRequest, execute
+from outflowfile.run.session import RunRequest
 from outflowfile.store.sqlite_fast import KeyLookup
 from outflowfile.views.console import Console
 

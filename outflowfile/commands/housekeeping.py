@@ -32,7 +32,7 @@ from outflowfile.run.session import (
 
 if TYPE_CHECKING:
     from outflowfile.language.model import Outflowfile
-    from outflowfile.run.engine import Outcome
+    from outflowfile.run.outcome import Outcome
     from outflowfile.store.records import Record
     from outflowfile.views.console import Console
 
@@ -42,20 +42,21 @@ def touch(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
     files all exist, as done with those files as they are now (``-n``: only
     say which). Jobs that produce values, or whose outputs are missing, are
     left alone, and so is everything downstream of them."""
+    from outflowfile.run.dryrun import Touch
+    from outflowfile.run.record import NullRecorder
     from outflowfile.store.recorder import RunRecorder
     from outflowfile.store.schema import TOUCHED
 
     prep = prepare(request, model, console)
-    prep.options.touch = True
     store = store_of(request)
     if request.dry_run:
-        outcome = prep.engine(store.snapshot(), None, None).run()
+        outcome = prep.loop(store.snapshot(), NullRecorder(), Touch()).run()
     else:
         with ProjectLock(request.workdir / STATE_DIR):
             recorder = RunRecorder(store.open_cache, request.argv)
             status = "failed"
             try:
-                outcome = prep.engine(store.snapshot(), recorder, None).run()
+                outcome = prep.loop(store.snapshot(), recorder, Touch()).run()
                 status = TOUCHED
             finally:
                 recorder.close(status)

@@ -18,9 +18,14 @@ back when the scheduler says the job is over and returns it as the job's
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from outflowfile.run.jobspec import JobResult, JobSpec
+
+if TYPE_CHECKING:
+    from outflowfile.run.report import RunReporter
+    from outflowfile.store.door import Store
+    from outflowfile.store.recorder import RunRecorder
 
 
 class Executor(Protocol):
@@ -55,4 +60,12 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Stop helper processes. Safe to call twice."""
+        ...
+
+
+class MakeExecutor(Protocol):
+    """Makes the executor of a real run, once the run's recorder exists (a
+    cluster executor hands jobs their specs through the cache)."""
+
+    def __call__(self, store: Store, recorder: RunRecorder, reporter: RunReporter) -> Executor:
         ...

@@ -1,8 +1,9 @@
 """A project run from start to end: the Outflowfile, its config, the targets,
-the cache, the lock and an executor, handed to the engine.
+the cache, the lock and an executor, handed to the run loop.
 
-This is what ``outflow`` does after reading its options; ``cli.py`` only
-translates the command line into a ``RunRequest``.
+This is what ``outflow`` does after reading its options; the command
+(``commands/build.py``) translates the command line into a ``RunRequest``
+and says how to make the executor.
 """
 
 from __future__ import annotations
@@ -20,22 +21,25 @@ from outflowfile.errors import UserError
 from outflowfile.graph.expand import Const, ExpansionError, Graph, Job, MapNode, Node
 from outflowfile.language.model import ModelIndex, Outflowfile
 from outflowfile.language.stages import stage_tasks
-from outflowfile.run.engine import Engine, Options, Outcome
-from outflowfile.views.console import Console
+from outflowfile.plan.decide import Decider
+from outflowfile.plan.files import FileState
+from outflowfile.plan.rules import Forcing
+from outflowfile.run.dispatch import Dispatch, Dispatcher
+from outflowfile.run.dryrun import DryRun
+from outflowfile.run.loop import Keep, Loop
+from outflowfile.run.outcome import Options, Outcome
+from outflowfile.run.record import NullRecorder, Recorder
+from outflowfile.run.report import RunReporter
 
 if TYPE_CHECKING:
     from outflowfile.executors.cluster.executor import ClusterRequest
     from outflowfile.plan.memo import Check, Trust
     from outflowfile.plan.prestat import Prestat
-    from outflowfile.run.executor import Executor
+    from outflowfile.run.executor import MakeExecutor
     from outflowfile.store.door import Store
-    from outflowfile.store.recorder import RunRecorder
     from outflowfile.store.snapshot import Snapshot
-    from outflowfile.views.progress import History
 
 STATE_DIR = ".outflow"
-CLUSTER_JOBS = 100  # jobs in flight on a cluster when -j is not given
-SQLITE_WRITERS = 4  # cluster jobs writing to SQLite at once before a warning
 
 
 @dataclass
@@ -161,7 +165,7 @@ def build_graph(model: Outflowfile, config: dict[str, Any], sel: Selection) -> G
     return graph
 
 
-def keeper(sel: Selection, graph: Graph):  # noqa: ANN201 - returns a closure
+def keeper(sel: Selection, graph: Graph) -> Keep | None:
     """The filter applied to each batch of new nodes when targets are limited:
     the seeds (jobs of the target tasks, jobs making the target files, maps
     containing a target task) and everything upstream of them."""
@@ -220,11 +224,14 @@ def is_seed(node: Node, sel: Selection, index: ModelIndex) -> bool:
     return False
 
 
-def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
-    """Plan, and unless it is a dry run, run. Returns what happened.
+def execute(
+    request: RunRequest, model: Outflowfile, console: RunReporter, executor: MakeExecutor
+) -> Outcome:
+    """Plan, and unless it is a dry run, run with the executor ``executor``
+    makes. Returns what happened.
 
     When the last plan found nothing to do and nothing it was decided from
-    has changed since, say so without planning again (planmemo.py)."""
+    has changed since, say so without planning again (plan/memo.py)."""
     from outflowfile.language.config import resolve_config
 
     config = resolve_config(model, request.config, request.workdir)
@@ -269,7 +276,7 @@ def execute(request: RunRequest, model: Outflowfile, console: Console) -> Outcom
             # record, a plan stats little more than the input files.)
             ahead = _prestat(request, prep.graph.known_files())
         prep.prestat, ahead = ahead, None
-        outcome = _dry_run(prep) if request.dry_run else _real_run(prep)
+        outcome = _dry_run(prep) if request.dry_run else _real_run(prep, executor)
     finally:
         if ahead is not None:
             ahead.cancel()
@@ -363,22 +370,24 @@ class Planned:
 
 
 def plan_only(
-    request: RunRequest, model: Outflowfile, console: Console, full: bool = False
+    request: RunRequest, model: Outflowfile, console: RunReporter, full: bool = False
 ) -> Planned:
     """Decide what would run, as ``-n`` does, printing nothing: no job runs
     and the cache is only read. With ``full``, the snapshot's records have
     their timings and host too."""
     prep = prepare(request, model, console)
-    prep.options.dry_run = True
     snapshot = store_of(request).snapshot(full)
-    outcome = prep.engine(snapshot, None, None).run()
+    outcome = prep.loop(snapshot, NullRecorder(), DryRun()).run()
     return Planned(prep.graph, outcome, snapshot)
 
 
 def prepare(
-    request: RunRequest, model: Outflowfile, console: Console, config: dict[str, Any] | None = None
+    request: RunRequest,
+    model: Outflowfile,
+    console: RunReporter,
+    config: dict[str, Any] | None = None,
 ) -> Prepared:
-    """The graph of the targets and the engine's options."""
+    """The graph of the targets and the run's options."""
     from outflowfile.language.config import resolve_config
 
     if config is None:
@@ -389,7 +398,6 @@ def prepare(
             raise UserError(f"-R/--forcerun names {name!r}, which is not a task")
     graph = build_graph(model, config, sel)
     options = Options(
-        dry_run=request.dry_run,
         forceall=request.forceall,
         forcerun=frozenset(request.forcerun),
         keep_going=request.keep_going,
@@ -436,39 +444,48 @@ def _plan_snapshot(prep: Prepared) -> Snapshot:
 
 @dataclass
 class Prepared:
-    """A run prepared: what a dry run and a real run both hand to the engine."""
+    """A run prepared: what a dry run and a real run both hand to the loop."""
 
     request: RunRequest
     graph: Graph
     selection: Selection
     options: Options
-    console: Console
+    console: RunReporter
     seen: dict[str, Any] | None = None  # files stat-ed before planning
     ahead: dict[str, Any] | None = None  # the same, for the plan to take only those it asks for
     # What the plan memo lets the plan trust, and the cache's state it was
-    # checked against, when the cache has not changed since (planmemo.py).
+    # checked against, when the cache has not changed since (plan/memo.py).
     trust: Trust | None = None
     cache_state: list[Any] | None = None
     prestat: Prestat | None = None  # files being stat-ed ahead of the plan
 
-    def engine(
-        self, snapshot: Snapshot, recorder: RunRecorder | None, executor: Any | None
-    ) -> Engine:
+    def loop(self, snapshot: Snapshot, recorder: Recorder, dispatch: Dispatch) -> Loop:
+        """The run loop over this graph: jobs decided from ``snapshot``, those
+        that must run sent to ``dispatch``, what happens written by ``recorder``."""
         prestat, self.prestat = self.prestat, None
-        return Engine(
+        workdir = self.request.workdir
+        # Files already stat-ed this run (plan/memo.py), not to be stat-ed again.
+        files = FileState(str(workdir), {} if self.seen is None else self.seen)
+        files.ahead = {} if self.ahead is None else self.ahead  # stat-ed before the plan asked
+        options = self.options
+        decider = Decider(
             self.graph,
-            workdir=self.request.workdir,
-            outflowfile=self.request.outflowfile,
-            snapshot=snapshot,
-            recorder=recorder,
-            executor=executor,
-            options=self.options,
-            console=self.console,
-            keep=keeper(self.selection, self.graph),
-            seen=self.seen,
-            ahead=self.ahead,
-            prestat=prestat,
+            snapshot,
+            files,
+            forcing=Forcing(options.forceall, options.forcerun),
             trust=self.trust,
+            planned_nodes=len(self.graph.nodes),  # made before the run, from the fingerprint
+        )
+        return Loop(
+            decider,
+            dispatch,
+            recorder=recorder,
+            reporter=self.console,
+            workdir=workdir,
+            outflowfile=self.request.outflowfile,
+            keep_going=options.keep_going,
+            keep=keeper(self.selection, self.graph),
+            prestat=prestat,
         )
 
     def drop_prestat(self) -> None:
@@ -479,12 +496,12 @@ class Prepared:
 
 
 def _dry_run(prep: Prepared) -> Outcome:
-    outcome = prep.engine(_plan_snapshot(prep), None, None).run()
+    outcome = prep.loop(_plan_snapshot(prep), NullRecorder(), DryRun()).run()
     prep.console.dry_run(outcome)
     return outcome
 
 
-def _real_run(prep: Prepared) -> Outcome:
+def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
     from outflowfile.run.lock import ProjectLock
     from outflowfile.store.recorder import LOCAL_BATCH, RunRecorder
 
@@ -497,16 +514,18 @@ def _real_run(prep: Prepared) -> Outcome:
             lambda: store.open_cache(shared_writers=shared), request.argv or sys.argv,
             batch=0.0 if shared else LOCAL_BATCH,
         )
-        executor = _executor(request, store, recorder, console)
+        executor = make_executor(store, recorder, console)
         status = "failed"
         try:
             snapshot = _plan_snapshot(prep)
             if snapshot.running:  # its partial outputs are removed now
                 prep.drop_prestat()
             _clean_interrupted(request.workdir, recorder, snapshot, console)
-            engine = prep.engine(snapshot, recorder, executor)
-            console.follow(engine.counts, lambda: _history(store, snapshot))
-            outcome = engine.run()
+            loop = prep.loop(snapshot, recorder, Dispatcher(executor))
+            # Past durations, for the status line's estimate: read only when
+            # a terminal shows it and a job is to run.
+            console.follow(loop.counts, lambda: store.durations(snapshot))
+            outcome = loop.run()
             console.unfollow()
             status = "failed" if outcome.failed else "done"
             console.summary(outcome)
@@ -524,58 +543,17 @@ def _real_run(prep: Prepared) -> Outcome:
         return outcome
 
 
-def _history(store: Store, snapshot: Snapshot) -> History:
-    """How long the jobs took when they last ran, for the status line's
-    estimate; read only when a terminal shows the status line and a job is
-    to run."""
-    from outflowfile.views.progress import History
-
-    return History.from_durations(store.durations(snapshot))
-
-
-def _executor(
-    request: RunRequest, store: Store, recorder: RunRecorder, console: Console
-) -> Executor:
-    if request.cluster is None:
-        from outflowfile.executors.local import LocalExecutor
-        from outflowfile.machine import usable_cores
-
-        return LocalExecutor(cores=request.jobs or usable_cores(), mem_limit=request.mem_limit)
-    from outflowfile.executors.cluster.executor import ClusterExecutor, make_submitter
-
-    submitter = make_submitter(request.cluster)
-    console.say(f"outflow: submitting to {submitter.describe()}")
-    in_flight = request.jobs or CLUSTER_JOBS
-    if in_flight > SQLITE_WRITERS and store.is_sqlite:
-        console.warn(
-            f"up to {in_flight} jobs will write to an SQLite cache, one at a time; "
-            "past a handful, use PostgreSQL (--db postgresql://...)"
-        )
-    return ClusterExecutor(
-        submitter,
-        recorder.cache,
-        cores=in_flight,
-        defaults=request.cluster.defaults,
-        db_url=store.url,
-        latency_wait=request.cluster.latency_wait,
-        arrays=request.cluster.arrays,
-    )
-
-
 def _clean_interrupted(
-    workdir: Path, recorder: RunRecorder, snapshot: Snapshot, console: Console
+    workdir: Path, recorder: Recorder, snapshot: Snapshot, console: RunReporter
 ) -> None:
     """Remove what jobs of a dead run left half-made, and say so."""
     if not snapshot.running:
         return
+    from outflowfile.run.outputs import remove_left_over
+
     removed = []
     for record in snapshot.running:
-        for path in record.files.get("out", {}):
-            try:
-                os.remove(workdir / path)
-                removed.append(path)
-            except OSError:
-                pass
+        removed += remove_left_over(workdir, record.files.get("out", {}))
     recorder.mark_interrupted([r.id for r in snapshot.running])
     console.say(
         f"outflow: {len(snapshot.running)} jobs were left incomplete by an interrupted run; "

@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from outflowfile.graph.expand import Job
-    from outflowfile.run.engine import Outcome
     from outflowfile.run.jobspec import JobResult, JobSpec
-    from outflowfile.views.progress import Counts, History, StatusLine
+    from outflowfile.run.outcome import Outcome
+    from outflowfile.run.report import Counts, Durations
+    from outflowfile.views.progress import StatusLine
 
 
 @dataclass
 class Console:
+    """What a run prints (the ``RunReporter`` of ``run/report.py``)."""
+
     quiet: bool = False
     verbose: bool = False
     print_commands: bool = False
@@ -32,15 +35,16 @@ class Console:
 
     # --- the status line --------------------------------------------------
 
-    def follow(self, counts: Callable[[], Counts], history: Callable[[], History]) -> None:
+    def follow(self, counts: Callable[[], Counts], durations: Callable[[], Durations]) -> None:
         """Show a status line from here on, if the output is a terminal;
-        ``history`` (past durations) is read when a first job is to run."""
-        from outflowfile.views.progress import Estimate, StatusLine, is_terminal
+        ``durations`` (past ones) are read when a first job is to run."""
+        from outflowfile.views.progress import Estimate, History, StatusLine, is_terminal
 
         if self.quiet or not is_terminal(self.out):
             return
+        history = Estimate(lambda: History.from_durations(durations()))
         # Drawn when a first job starts: a run with nothing to do draws nothing.
-        self.status = StatusLine(self.out, counts, Estimate(history))
+        self.status = StatusLine(self.out, counts, history)
 
     def unfollow(self) -> None:
         """Erase the status line for good."""

@@ -22,25 +22,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
+from outflowfile.run.report import Counts
+
 if TYPE_CHECKING:
     from outflowfile.graph.expand import Job
 
 # Carriage return, then erase to the end of the line (ANSI "EL").
 ERASE = "\r\x1b[K"
 REDRAW_INTERVAL = 0.1  # seconds between redraws at most, unless lines are printed
-
-
-@dataclass
-class Counts:
-    """Where a run stands: ``total`` is every job of the targets that is not
-    up to date and not blocked by a failure (it can still shrink when an
-    upstream job's rerun leaves a downstream one up to date)."""
-
-    done: int
-    running: int
-    failed: int
-    queued: int
-    total: int
 
 
 @dataclass

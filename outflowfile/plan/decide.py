@@ -1,0 +1,215 @@
+"""Must this job run? The decision for one job at a time, as the run loop
+reaches it (ninja's DependencyScan, asked job by job).
+
+A job is up to date when the cache holds a result for its key (its task's
+definition, its inputs' values and files) whose files are as they were:
+``reason`` says why not. The plan memo may vouch for a job without its
+record being read (``trusted``). What the decision learns (the keys made,
+the results found or made this run) is kept here, for the jobs downstream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from outflowfile import valuecodec
+from outflowfile.graph.expand import ExpansionError, Graph, Job, NodeState
+from outflowfile.language.model import Task
+from outflowfile.plan.files import FileState, FreshResult, check_files, reason_without_result
+from outflowfile.plan.key import job_key
+from outflowfile.plan.rules import Forcing, TaskRules, all_up_to_date, check_params, task_rules
+
+if TYPE_CHECKING:
+    from outflowfile.plan.memo import Trust
+    from outflowfile.store.snapshot import Snapshot
+
+
+@dataclass
+class Decider:
+    graph: Graph
+    snapshot: Snapshot
+    files: FileState  # every file stat-ed this run, stat-ed once
+    forcing: Forcing = field(default_factory=Forcing)
+    # What the plan memo lets the plan trust (memo.py): see ``trusted``.
+    trust: Trust | None = None
+    planned_nodes: int = 0  # nodes made before the run, from the memo's fingerprint
+    fresh: dict[str, FreshResult] = field(default_factory=dict)  # key -> made this run
+    keys: dict[int, str] = field(default_factory=dict)  # job id -> key, of those keyed
+    records: dict[int, Any] = field(default_factory=dict)  # job id -> the result that completed it
+    def_hashes: dict[str, str] = field(default_factory=dict)
+    rules: dict[str, TaskRules] = field(default_factory=dict)
+
+    def rules_of(self, task: Task) -> TaskRules:
+        rules = self.rules.get(task.name)
+        if rules is None:
+            rules = self.rules[task.name] = task_rules(task, self.forcing)
+            self.def_hashes[task.name] = rules.def_hash
+        return rules
+
+    def decide(self, job: Job) -> str:
+        """Why ``job`` (its files resolved) must run, or '' when it is up to
+        date: its values are then set. Raises ExpansionError for an input
+        value of the wrong type or that cannot be stored."""
+        rules = self.rules_of(job.task)
+        if rules.checks:
+            check_params(job, rules)
+        if self.trust is not None and self.trusted_now(job):
+            return ""
+        key = self.key(job, rules)
+        return rules.forced or self.reason(job, key, rules.def_hash)
+
+    def trusted_now(self, job: Job) -> bool:
+        """Whether the plan memo vouches for the job (``trusted``); its values
+        are then none."""
+        rules = self.rules_of(job.task)
+        if not rules.trustable or not self.trusted(job, rules):
+            return False
+        job.values = {}
+        return True
+
+    def keys_ahead(self) -> None:
+        """The key of every job whose inputs are known already. One that
+        cannot be made is left to raise its error when the job is decided."""
+        for job in self.graph.nodes:
+            if type(job) is Job and job.output_files is not None:
+                try:
+                    self.key(job, self.rules_of(job.task))
+                except ExpansionError:
+                    pass
+
+    def key(self, job: Job, rules: TaskRules) -> str:
+        key = self.keys.get(job.id)
+        if key is not None:
+            return key
+        try:
+            key = job_key(rules.def_hash, job.params or {}, job.inputs)
+        except valuecodec.UnstorableValue as exc:
+            raise ExpansionError(f"{job.label}: an input value cannot be stored: {exc}") from None
+        self.keys[job.id] = key
+        return key
+
+    def trusted(self, job: Job, rules: TaskRules) -> bool:
+        """Whether the job is up to date as it was when the plan memo was
+        written, without finding its record: it is the job it was then (its
+        key is one the memo found up to date), makes no values (there are
+        none to read), and nothing its decision depends on has changed
+        since: its files (the memo's stamps) and what is upstream (all up to
+        date). The memo is used only while the cache has not changed."""
+        if not job.resources.cache or not all_up_to_date(job.deps):
+            return False
+        trust = self.trust
+        assert trust is not None and job.output_files is not None
+        unchanged = trust.unchanged
+        for path in job.inputs:
+            if path not in unchanged:
+                return False
+        for path in job.output_files.values():
+            if path not in unchanged:
+                return False
+        if trust.same_graph and job.id < self.planned_nodes:
+            key = trust.key_of(job.id)  # the same job of the same graph: no need to make it
+            if not key:
+                return False
+            self.keys[job.id] = key
+            return True
+        if not trust.knows(self.key(job, rules)):
+            return False
+        # The new memo lists the files this plan used (stat-ed ahead: taken from there).
+        self.files.note(job.inputs)
+        self.files.note(job.output_files.values())
+        return True
+
+    def reason(self, job: Job, key: str, def_hash: str) -> str:
+        """Why a job that is not forced must run, or '' when it is up to date
+        (its values and record are then taken from its result)."""
+        if not job.resources.cache:
+            return "cache: false"
+        result = self.fresh.get(key) or self.snapshot.by_key.get(key)
+        if result is None:
+            previous: Any = self.snapshot.by_slot.get(job.slot)  # a Record: a ResultLike
+            return reason_without_result(previous, def_hash, job.params or {})
+        reason = check_files(job, result, self.files, self.producer_hash)
+        if reason:
+            return reason
+        job.values = result.values
+        self.records[job.id] = result
+        return ""
+
+    def producer_hash(self, path: str) -> str | None:
+        """The content hash the job that makes ``path`` recorded for it, while
+        the file is as that job left it."""
+        producer = self.graph.producer_of.get(path)
+        if producer is None:
+            return None
+        result = self.records.get(producer.id)
+        if result is None and producer.state == NodeState.SKIPPED:
+            result = self._record_of(producer)  # decided from the memo: found now
+        if result is None:
+            return None
+        stamp = result.files.get("out", {}).get(path)
+        current = self.files.stat(path)
+        if stamp is None or current is None or (stamp[0], stamp[1]) != current:
+            return None
+        return stamp[2]
+
+    def _record_of(self, job: Job) -> Any:
+        key = self.key(job, self.rules[job.task.name])
+        result = self.fresh.get(key) or self.snapshot.by_key.get(key)
+        if result is not None:
+            self.records[job.id] = result
+        return result
+
+    def missing_input(self, job: Job) -> None:
+        """Stop a job that is to run while an input file it reads is missing."""
+        for path in job.inputs:
+            if self.files.stat(path) is None:
+                raise ExpansionError(
+                    f"{job.label}: input file {path} does not exist and no job makes it"
+                )
+
+    def input_stamps(self, job: Job) -> dict[str, Any]:
+        """The stamps of a job's input files as it starts; an input another
+        job made carries the content hash its producer recorded."""
+        in_stamps = {}
+        for path in job.inputs:
+            stamp = self.files.stamp(path, with_hash=False)
+            if stamp is not None:
+                stamp[2] = self.producer_hash(path)
+            in_stamps[path] = stamp
+        return in_stamps
+
+    def made(
+        self, job: Job, key: str, values: dict[str, Any], files: dict[str, Any]
+    ) -> FreshResult:
+        """A job ran (or was touched) and made this: its result, for the
+        jobs decided after it."""
+        fresh = FreshResult("done", self.def_hashes[job.task.name], job.params or {}, values, files)
+        self.fresh[key] = fresh
+        self.records[job.id] = fresh
+        return fresh
+
+    def output_stamps(self, job: Job) -> dict[str, Any]:
+        """The stamps (with content hashes) of a job's output files now."""
+        outputs = (job.output_files or {}).values()
+        return {p: self.files.stamp(p, with_hash=True) for p in outputs}
+
+    def untouchable(self, job: Job, reason: str) -> str | None:
+        """Why ``job``, which must run, cannot be recorded as done with its
+        files as they are (``--touch``), or None."""
+        if job.task.outputs:
+            names = ", ".join(o.name for o in job.task.outputs)
+            return f"it produces values ({names}): only running it gives them"
+        if not job.resources.cache:
+            return "its task says cache: false (it always runs)"
+        if reason == "left incomplete by an interrupted run":
+            return "left incomplete by an interrupted run: its outputs may be partial"
+        for path in job.inputs:
+            if self.files.stat(path) is None:
+                return f"input file {path} is missing"
+        missing = [p for p in (job.output_files or {}).values() if self.files.stat(p) is None]
+        if len(missing) == 1:
+            return f"output file {missing[0]} is missing"
+        if missing:
+            return f"output files {', '.join(missing)} are missing"
+        return None

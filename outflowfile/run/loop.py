@@ -1,0 +1,312 @@
+"""The run loop: walks the job graph, has each job decided, and sends those
+that must run on (ninja's Builder).
+
+Nodes become *ready* when everything they depend on is complete. A ready job
+is decided (``plan/decide.py``): up to date (complete at once, with its
+cached values), or handed to the dispatch (``dispatch.py``): an executor, or
+in a dry run nowhere (``dryrun.py``). A ready map expands, adding nodes. The
+loop then lets the dispatch start what fits and finish what ended, which
+releases their dependents, until nothing is left to wait for.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from outflowfile.errors import UserError
+from outflowfile.graph.expand import (
+    COMPLETE,
+    UNKNOWN,
+    ExpansionError,
+    Graph,
+    Job,
+    MapNode,
+    Node,
+    NodeState,
+    checked_items,
+    producers,
+    resolve,
+)
+from outflowfile.plan.decide import Decider
+from outflowfile.plan.rules import label
+from outflowfile.run.dispatch import Dispatch
+from outflowfile.run.outcome import Interrupted, Outcome
+from outflowfile.run.outputs import Outputs
+from outflowfile.run.record import Recorder
+from outflowfile.run.report import Counts, RunReporter
+from outflowfile.store.snapshot import collector_paused
+
+if TYPE_CHECKING:
+    from outflowfile.plan.prestat import Prestat
+
+# Picks, out of each batch of new nodes, those the targets need.
+Keep = Callable[[list[Node]], list[Node]]
+
+
+class Loop:
+    def __init__(
+        self,
+        decider: Decider,
+        dispatch: Dispatch,
+        *,
+        recorder: Recorder,
+        reporter: RunReporter,
+        workdir: Path,
+        outflowfile: Path,
+        keep_going: bool = False,
+        keep: Keep | None = None,
+        prestat: Prestat | None = None,
+    ) -> None:
+        self.decider = decider
+        self.graph: Graph = decider.graph
+        self.recorder = recorder
+        self.reporter = reporter
+        self.workdir = workdir
+        self.outflowfile = outflowfile
+        self.outputs = Outputs(workdir, decider.files)
+        self.keep_going = keep_going
+        self.keep = keep
+        self.prestat = prestat  # files being stat-ed for the plan by a helper
+        self.outcome = Outcome()
+        self.ready: deque[Node] = deque()
+        self.stopping = False
+        self.jobs_admitted = 0
+        self.dispatch = dispatch
+        dispatch.attach(self)
+
+    def run(self) -> Outcome:
+        start = time.monotonic()
+        self.outcome.graph = self.graph
+        dispatch = self.dispatch
+        try:
+            # What planning makes lives as long as the run.
+            with collector_paused(keep=True):
+                if self.prestat is not None:
+                    self.decider.keys_ahead()  # while the helper stats the files
+                    self.decider.files.ahead = self.prestat.collect() or {}
+                    self.prestat = None
+                self._admit(self.graph.take_fresh())
+                self._drain_ready()
+            while True:
+                self._drain_ready()
+                if not dispatch.step():
+                    break
+                self.reporter.tick()
+            self.recorder.flush()
+            dispatch.end()
+        except KeyboardInterrupt as exc:
+            self._interrupted(type(exc).__name__)
+        except UserError:
+            # The cache cannot be written (locked, full, unreachable): stop
+            # the jobs and remove what they half made. Their rows stay
+            # "running", so the next run says they were left incomplete.
+            dispatch.cancel(tell_recorder=False)
+            raise
+        finally:
+            if self.prestat is not None:
+                self.prestat.cancel()
+            self._release_graph()
+        return self._outcome(start)
+
+    def _interrupted(self, how: str) -> None:
+        raise Interrupted(how, self.dispatch.cancel(tell_recorder=True))
+
+    def _outcome(self, start: float) -> Outcome:
+        outcome = self.outcome
+        if self.stopping:
+            left = (NodeState.WAITING, NodeState.READY)
+            outcome.not_started = sum(
+                1 for n in self.graph.nodes if isinstance(n, Job) and n.state in left
+            )
+        outcome.elapsed = time.monotonic() - start
+        outcome.files_seen = self.decider.files.seen()
+        outcome.keys = self.decider.keys
+        # A row left running by a dead run is for the next real run to clean
+        # up: no plan memo is written over it.
+        snapshot = self.decider.snapshot
+        outcome.cache_state = None if snapshot.running else snapshot.state
+        return outcome
+
+    def counts(self) -> Counts:
+        """Where the run stands, for the status line."""
+        o = self.outcome
+        return Counts(
+            done=len(o.ran),
+            running=self.dispatch.running(),
+            failed=len(o.failed),
+            queued=self.dispatch.queued(),
+            total=self.jobs_admitted - o.up_to_date - o.blocked,
+        )
+
+    def _release_graph(self) -> None:
+        """Once the run is over, drop the links from each node to those
+        waiting on it: what is left points upstream only, so the graph holds
+        no reference cycle and is freed as soon as the caller lets go of it,
+        with no collection walking it (at exit, that walk costs about a
+        second for 100,000 jobs)."""
+        for node in self.graph.nodes:
+            node.dependents = []
+        gc.unfreeze()
+
+    # --- admitting and readying -------------------------------------------
+
+    def _admit(self, nodes: list[Node]) -> None:
+        if self.keep is not None:
+            nodes = self.keep(nodes)
+        jobs = 0
+        link = self.graph.link_file_dependencies
+        trust = self.decider.trust is not None
+        for node in nodes:
+            if type(node) is Job:
+                jobs += 1
+                if node.input_files is not None:
+                    extra = link(node)
+                    if extra:
+                        node.deps.extend(extra)
+                    # Most jobs of a plan helped by the memo have their
+                    # upstream jobs admitted, and decided, before them, and
+                    # are then spared the queue; the others are asked again
+                    # when they leave it.
+                    if trust and self.decider.trusted_now(node):
+                        self._up_to_date(node)
+                        continue
+            self._wait_on(node, node.deps)
+        self.jobs_admitted += jobs
+
+    def _wait_on(self, node: Node, deps: Sequence[Node]) -> None:
+        node.waiting = 0
+        for dep in deps:
+            if dep.state in COMPLETE:
+                continue
+            if dep.state in (NodeState.FAILED, NodeState.BLOCKED):
+                self.block(node)
+                return
+            node.waiting += 1
+            dep.dependents.append(node)
+        if node.waiting == 0:
+            self.ready.append(node)
+
+    def _drain_ready(self) -> None:
+        # Deciding many jobs makes many objects and no garbage cycles: a
+        # collection would only walk the whole graph again and again.
+        with collector_paused():
+            while self.ready:
+                node = self.ready.popleft()
+                if node.state in (NodeState.FAILED, NodeState.BLOCKED):
+                    continue
+                try:
+                    if isinstance(node, MapNode):
+                        self._ready_map(node)
+                    else:
+                        self._ready_job(node)  # type: ignore[arg-type]
+                except ExpansionError as exc:
+                    self.fail_before_start(node, str(exc))
+
+    def _ready_map(self, node: MapNode) -> None:
+        self.recorder.flush()  # expanding a big map takes a while
+        if node.expanded:
+            unknown = any(d.state == NodeState.WOULD_RUN for d in node.deps)
+            self.complete(node, NodeState.WOULD_RUN if unknown else NodeState.DONE)
+            return
+        items = resolve(node.source)
+        if items is UNKNOWN:
+            self.outcome.unsized.append(node)
+            self.complete(node, NodeState.WOULD_RUN)
+            return
+        self.graph.expand_map_items(node, checked_items(items, node.map.source or "value"))
+        inner: list[Node] = [d for e in node.outputs.values() for d in producers(e)]
+        node.deps = inner
+        node.state = NodeState.WAITING
+        self._admit(self.graph.take_fresh())
+        self._wait_on(node, inner)
+
+    def _ready_job(self, job: Job) -> None:
+        upstream = _would_run_cause(job) if job.deps else None
+        if upstream is not None:
+            self.would_run(job, f"upstream {label(upstream)} will run")
+            return
+        if job.params is None or job.output_files is None:
+            self.graph.resolve_files(job)
+            extra = self.graph.link_file_dependencies(job)
+            if extra:  # producers of its input files, found only now
+                job.deps.extend(extra)
+                pending = [d for d in extra if d.state not in COMPLETE]
+                if pending:
+                    self._wait_on(job, pending)
+                    return
+                upstream = _would_run_cause(job)
+                if upstream is not None:
+                    self.would_run(job, f"upstream {label(upstream)} will run")
+                    return
+        reason = self.decider.decide(job)
+        if not reason:  # then every input file exists: the decision has seen them
+            self._up_to_date(job)
+            return
+        self.dispatch.submit(job, self.decider.keys[job.id], reason)
+
+    # --- completing ---------------------------------------------------------
+
+    def _up_to_date(self, job: Job) -> None:
+        self.outcome.up_to_date += 1
+        self.complete(job, NodeState.SKIPPED)
+
+    def would_run(self, job: Job, reason: str) -> None:
+        self.outcome.would_run.append((job, reason))
+        self.complete(job, NodeState.WOULD_RUN)
+
+    def complete(self, node: Node, state: NodeState) -> None:
+        node.state = state
+        for dependent in node.dependents:
+            dependent.waiting -= 1
+            if dependent.waiting == 0 and dependent.state == NodeState.WAITING:
+                self.ready.append(dependent)
+
+    def block(self, node: Node) -> None:
+        """Upstream failed: this node and what depends on it cannot run."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n.state in (NodeState.BLOCKED, NodeState.FAILED) or n.state in COMPLETE:
+                continue
+            n.state = NodeState.BLOCKED
+            if isinstance(n, Job):
+                self.outcome.blocked += 1
+            stack.extend(n.dependents)
+
+    def fail(self, node: Node) -> None:
+        node.state = NodeState.FAILED
+        if isinstance(node, Job):
+            self.outcome.failed.append(node)
+
+    def fail_downstream(self, node: Node) -> None:
+        """What depends on a failed node cannot run; without -k, nothing more starts."""
+        for dependent in node.dependents:
+            self.block(dependent)
+        if not self.keep_going:
+            self.stopping = True
+            self.dispatch.stop()
+
+    def fail_before_start(self, node: Node, message: str) -> None:
+        """A node that cannot even start (bad input value, missing file)."""
+        self.fail(node)
+        name = label(node)
+        self.reporter.node_error(name, message.removeprefix(f"{name}: "))
+        self.fail_downstream(node)
+
+
+def _would_run_cause(node: Node) -> Node | None:
+    """The first upstream job that would run (dry run), looking through maps
+    to the job inside them."""
+    dep = None
+    for d in node.deps:
+        if d.state == NodeState.WOULD_RUN:
+            dep = d
+            break
+    if isinstance(dep, MapNode) and dep.expanded:
+        return _would_run_cause(dep) or dep
+    return dep

@@ -1,0 +1,44 @@
+"""What a run was asked (its options) and what came of it (its outcome)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from outflowfile.graph.expand import Graph, Job, MapNode
+
+
+@dataclass
+class Options:
+    forceall: bool = False
+    forcerun: frozenset[str] = frozenset()
+    keep_going: bool = False
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM reached the run; running jobs were cancelled."""
+
+    def __init__(self, signal_name: str, jobs: list[str]) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.jobs = jobs
+
+
+@dataclass
+class Outcome:
+    ran: list[Job] = field(default_factory=list)
+    up_to_date: int = 0
+    failed: list[Job] = field(default_factory=list)
+    blocked: int = 0
+    not_started: int = 0  # left when the run stopped after a failure (no -k)
+    would_run: list[tuple[Job, str]] = field(default_factory=list)
+    unsized: list[MapNode] = field(default_factory=list)
+    elapsed: float = 0.0
+    touched: list[Job] = field(default_factory=list)
+    not_touched: list[tuple[Job, str]] = field(default_factory=list)  # job, why
+    graph: Graph | None = None  # the graph walked (whoever holds the outcome keeps it)
+    # What the decisions were made from (plan/memo.py): every file looked at,
+    # and the summary of the cache's jobs table the snapshot was read with.
+    files_seen: dict[str, tuple[int, int] | None] | None = None
+    cache_state: list[Any] | None = None
+    keys: dict[int, str] = field(default_factory=dict)  # job id -> key, of those keyed
