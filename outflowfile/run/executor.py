@@ -1,9 +1,9 @@
-"""The interface every executor offers the engine (``run/engine.py``).
+"""The interface every executor offers the run loop (``run/dispatch.py``).
 
-The engine keeps the ready queue and asks ``can_start`` before each
+The dispatcher keeps the ready queue and asks ``can_start`` before each
 ``start``; it calls ``wait`` to collect finished jobs. An executor runs jobs
-and reports ``JobResult``s; the engine records them in the cache (the row it
-opens for a job before starting it, and the job's end).
+and reports ``JobResult``s; the dispatcher records them in the cache (the row
+it opens for a job before starting it, and the job's end).
 
 The local pool (``executors/local.py``) never touches the cache. The cluster
 side does, because the cache database is the only thing a job on a node
@@ -13,7 +13,7 @@ job's cache row before submitting it; the node job
 (``executors/cluster/nodejob.py``) reads it, runs the job and writes its own
 report of how it ended into that row; the cluster executor reads the report
 back when the scheduler says the job is over and returns it as the job's
-``JobResult``, which the engine then records like any other.
+``JobResult``, which the dispatcher then records like any other.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What an executor is given to run one job, and what it gives back.
 
-These two records are the whole contract between the engine (planning,
+These two records are the whole contract between the run (planning,
 scheduling, the cache) and the executors (serial, local pool, cluster). A
 ``JobSpec`` holds only plain data, so it can be pickled to a worker process,
 stored in the cache database for a job running on a cluster node (``row``;
@@ -16,7 +16,7 @@ from typing import Any
 
 @dataclass
 class JobSpec:
-    id: int  # unique within a run, assigned by the engine
+    id: int  # unique within a run, assigned by the graph
     task: str
     label: str  # what the console shows: "compute raw_data=2"
     kind: str  # "run" | "shell" | "call"

@@ -9,7 +9,7 @@ mean of every job finished this run. Jobs not decided yet (waiting on
 upstream jobs) count at the mean of what is known. The sum is divided by the
 most jobs seen running at once.
 
-Redraws are throttled: the engine tells the console about every job, and a
+Redraws are throttled: the run loop tells the console about every job, and a
 100,000-job run must not spend its time drawing.
 """
 
