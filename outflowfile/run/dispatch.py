@@ -33,6 +33,11 @@ class Dispatch(Protocol):
         """The loop whose jobs these are (called once, by the loop)."""
         ...
 
+    def detach(self) -> None:
+        """Let go of the loop: the run is over, and no reference cycle is to
+        keep the loop and all it decided from alive after it."""
+        ...
+
     def submit(self, job: Job, key: str, reason: str) -> None:
         """``job`` (decided, of key ``key``) must run, for ``reason``."""
         ...
@@ -90,6 +95,9 @@ class Dispatcher:
         self.recorder = loop.recorder
         self.reporter = loop.reporter
         self.outputs = loop.outputs
+
+    def detach(self) -> None:
+        del self.loop
 
     def submit(self, job: Job, key: str, reason: str) -> None:
         self.decider.missing_input(job)

@@ -18,6 +18,9 @@ class _NothingRuns:
     def attach(self, loop: Loop) -> None:
         self.loop = loop
 
+    def detach(self) -> None:
+        del self.loop
+
     def step(self) -> bool:
         return False
 

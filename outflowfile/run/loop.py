@@ -110,6 +110,7 @@ class Loop:
         finally:
             if self.prestat is not None:
                 self.prestat.cancel()
+            dispatch.detach()
             self._release_graph()
         return self._outcome(start)
 
