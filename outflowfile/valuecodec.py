@@ -535,7 +535,7 @@ def _refuse_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(object_hook=_object_hook, parse_constant=_refuse_constant)
 # The scanner itself: JSONDecoder.decode adds two regex matches for surrounding
 # whitespace, which canonical text never has.
-_scan = _DECODER.scan_once
+_scan = _DECODER.scan_once  # type: ignore[attr-defined]  # set in __init__; typeshed omits it
 
 
 def decode(text: str) -> Any:

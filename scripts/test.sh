@@ -53,4 +53,5 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 .venv/bin/ruff check outflowfile tests benchmarks
+.venv/bin/mypy  # the files and settings are in pyproject.toml
 exec .venv/bin/python -m pytest -q "$@"
