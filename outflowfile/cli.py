@@ -10,9 +10,12 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    from outflowfile.executors.cluster.executor import ClusterRequest
 
 from outflowfile import __version__
 
@@ -404,7 +407,7 @@ def _locate(directory: str | None, file_: str | None) -> tuple[Path, Path]:
     return workdir, find_outflowfile(workdir).resolve()
 
 
-def _cluster_request(opts: dict[str, Any]):  # noqa: ANN202 - ClusterRequest | None
+def _cluster_request(opts: dict[str, Any]) -> ClusterRequest | None:
     if not opts["cluster"]:
         return None
     from outflowfile.errors import UserError

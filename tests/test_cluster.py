@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def _tutorial(tmp_path: Path) -> Path:
     return dest
 
 
-def _wait_for(predicate, timeout: float = 120,  # noqa: ANN001
+def _wait_for(predicate: Callable[[], object], timeout: float = 120,
               run: subprocess.Popen[str] | None = None) -> None:
     deadline = time.time() + timeout
     while not predicate():

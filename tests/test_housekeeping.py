@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from tests.outflowtest import cache_rows, lines, make_project, outflow
@@ -42,7 +43,9 @@ workflow files:
 DATA = {f"data/{s}.txt": f"one two {s}\n" for s in "abc"}
 
 
-def run(project: Path, db: str | None, *args: str, check: int | None = 0):  # noqa: ANN201
+def run(
+    project: Path, db: str | None, *args: str, check: int | None = 0
+) -> subprocess.CompletedProcess[str]:
     extra = ["--db", db] if db else []
     return outflow(project, *extra, *args, check=check)
 

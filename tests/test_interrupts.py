@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -36,7 +37,7 @@ def _start(project: Path) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _wait_for(predicate, timeout: float = 60) -> None:  # noqa: ANN001
+def _wait_for(predicate: Callable[[], object], timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while not predicate():
         if time.time() > deadline:

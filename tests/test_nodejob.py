@@ -32,7 +32,9 @@ def _submit(tmp_path: Path, url: str | None, spec: JobSpec) -> int:
     return row
 
 
-def _node(tmp_path: Path, url: str | None, row: int, env: dict[str, str] | None = None):  # noqa: ANN202
+def _node(
+    tmp_path: Path, url: str | None, row: int, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "outflowfile.executors.cluster.nodejob"]
     argv += ["--workdir", str(tmp_path)]
     argv += ["--db", url] if url else []

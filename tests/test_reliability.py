@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -247,7 +248,7 @@ def test_a_job_exhausting_its_address_space_fails_alone(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def cgroup(tmp_path: Path):  # noqa: ANN201 - a generator fixture
+def cgroup(tmp_path: Path) -> Iterator[Path]:
     """A memory cgroup limited to 128 MiB (the kernel's OOM killer acts in it)."""
     group = memory_cgroup(f"outflow-test-{os.getpid()}-{tmp_path.name}", 128 << 20)
     if group is None:
