@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "outflowfile"
+PACKAGE = Path(__file__).resolve().parents[1] / "outflowfile"
 
 #: The stages in the order the data goes through them. A module may import
 #: from its own stage and from any stage before it. The root modules named

@@ -11,7 +11,7 @@ import pytest
 
 from tests.outflowtest import make_project, outflow
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 # A fenced block marked ```outflow is a whole Outflowfile.
 BLOCK = re.compile(r"^```outflow\n(.*?)^```$", re.S | re.M)

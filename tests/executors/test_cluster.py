@@ -16,7 +16,7 @@ import pytest
 from conftest import DrmaaTarget
 from outflowtest import cache_rows, lines, make_project, outflow, outflow_command
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 NAP = """
 config:

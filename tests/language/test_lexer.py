@@ -137,7 +137,7 @@ def test_broken_corpus(path: Path) -> None:
 
 
 def test_benchmark_file() -> None:
-    bench = runpy.run_path(str(Path(__file__).parents[1] / "benchmarks" / "bench_parse.py"))
+    bench = runpy.run_path(str(Path(__file__).parents[2] / "benchmarks" / "bench_parse.py"))
     assert_same_tokens(bench["generate"](3))
 
 

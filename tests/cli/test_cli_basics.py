@@ -7,7 +7,7 @@ from pathlib import Path
 
 from outflowtest import cache_rows, make_project, outflow
 
-TUTORIAL = (Path(__file__).resolve().parent.parent / "examples" / "tutorial" / "Outflowfile")
+TUTORIAL = (Path(__file__).resolve().parents[2] / "examples" / "tutorial" / "Outflowfile")
 
 
 def test_version(tmp_path: Path) -> None:

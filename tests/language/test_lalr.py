@@ -74,7 +74,7 @@ def test_examples(text: str) -> None:
 
 
 def test_benchmark_file() -> None:
-    bench = runpy.run_path(str(Path(__file__).parents[1] / "benchmarks" / "bench_parse.py"))
+    bench = runpy.run_path(str(Path(__file__).parents[2] / "benchmarks" / "bench_parse.py"))
     assert assert_same_tree(bench["generate"](3)) is not None
 
 
@@ -133,7 +133,7 @@ def test_first_run_builds_the_grammar_and_later_runs_read_lark_cache(tmp_path: P
 
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    tutorial = Path(__file__).parent.parent / "examples" / "tutorial"
+    tutorial = Path(__file__).parents[2] / "examples" / "tutorial"
     env = dict(os.environ, TMPDIR=str(tmp))
     for run in ("built", "cached"):
         proc = subprocess.run(outflow_command() + ["--lint"], cwd=tutorial, env=env,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from outflowtest import cache_rows, outflow
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _copy(name: str, tmp_path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Every ``tests/broken/*.outflow`` must fail to load with the error it announces.
+"""Every ``tests/language/broken/*.outflow`` must fail to load with the error it announces.
 
 Each file starts with ``# expect: LINE:COL: message fragment``: the first
 problem reported must be at that line and column (1-based, in that file) and
