@@ -57,45 +57,16 @@ class Recorder(Protocol):
 
 
 class NullRecorder:
-    """Records nothing: a job started has no row."""
+    """Records nothing (each method takes what ``Recorder``'s does): a job
+    started has no row, and nothing waits to be flushed."""
 
-    def job_started(
-        self,
-        key: str,
-        task: str,
-        slot: str,
-        def_hash: str,
-        params: dict[str, Any],
-        output_files: list[str],
-        log: str,
-        host: str,
-        started: float,
-    ) -> int | None:
+    def job_started(self, *args: Any, **kwargs: Any) -> int | None:
         return None
 
-    def job_done(
-        self,
-        row_id: int,
-        values: dict[str, Any],
-        files: dict[str, Any],
-        ended: float,
-        exit_status: int | None = 0,
-        cpu_seconds: float | None = None,
-        peak_mem: int | None = None,
-        started: float | None = None,
-    ) -> None:
+    def job_done(self, *args: Any, **kwargs: Any) -> None:
         pass
 
-    def job_failed(
-        self,
-        row_id: int,
-        error: str,
-        ended: float,
-        exit_status: int | None = None,
-        cpu_seconds: float | None = None,
-        peak_mem: int | None = None,
-        started: float | None = None,
-    ) -> None:
+    def job_failed(self, *args: Any, **kwargs: Any) -> None:
         pass
 
     def withdraw(self, row_id: int) -> None:
