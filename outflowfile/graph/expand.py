@@ -7,8 +7,8 @@ jobs they refer to are complete, so the same graph serves a dry run (where
 some values stay unknown) and a real run.
 
 A map whose source is known when it is reached expands at once; otherwise it
-becomes a ``MapNode`` that expands when its source is complete. The scheduler
-drives that (see ``scheduler.py``); this module only builds nodes.
+becomes a ``MapNode`` that expands when its source is complete. The run loop
+drives that (``run/loop.py``); this module only builds nodes.
 
 Every job has a *slot*: its identity across runs and edits (task name plus
 where its inputs come from: config names, map item values, upstream slots),

@@ -255,7 +255,7 @@ class Outflowfile:
     config: list[ConfigEntry] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     workflows: list[Workflow] = field(default_factory=list)
-    # sha256 of the text it was parsed from (set by loader.load), for planmemo.py.
+    # sha256 of the text it was parsed from (set by loader.load), for the plan memo (plan/memo.py).
     digest: str = ""
 
     def task(self, name: str) -> Task | None:

@@ -204,7 +204,7 @@ def first_change(
 # decoding it once is cheaper.
 FEW_FILES = 16
 
-# The middle of a canonical ``files`` record (cache.py), between its two maps.
+# The middle of a canonical ``files`` record (store/rows.py), between its two maps.
 _OUT_MAP = '},"out":{'
 # Where the first key of its "in" map starts: after '{"in":{'.
 _FIRST_IN = 7

@@ -22,7 +22,8 @@ next run has nothing to do either, and says so after one ``stat`` per file
 and two queries. When only some files changed, the plan is made in full,
 but a job whose files are all unchanged, that makes no values and whose
 upstream jobs are all up to date is decided as it was then (see
-``Engine._trusted``): only what the changed files touch is looked at again.
+``Decider.trusted`` in ``plan/decide.py``): only what the changed files
+touch is looked at again.
 
 The memo also keeps the key of every job it found up to date. When the
 fingerprint changed (an edited Outflowfile or config, a new file matching a
@@ -68,7 +69,8 @@ _ENCODING = ("utf-8", "surrogateescape")
 @dataclass
 class Trust:
     """What a plan may decide a job from without reading its record
-    (``Engine._trusted``), while the cache is as the memo found it."""
+    (``Decider.trusted`` in ``plan/decide.py``), while the cache is as the
+    memo found it."""
 
     unchanged: set[str]  # files that exist with the stamp the memo has for them
     keys: list[str]  # the memo's keys of up-to-date jobs, by job id ('' for none)
