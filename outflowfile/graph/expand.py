@@ -98,8 +98,10 @@ class NodeState(Enum):
     BLOCKED = "blocked"  # something it depends on failed
 
 
-#: The states in which what depends on a node may go ahead.
-COMPLETE = frozenset({NodeState.DONE, NodeState.SKIPPED, NodeState.WOULD_RUN})
+#: The states in which what depends on a node may go ahead. A tuple, not a
+#: set: membership is then a comparison by identity, where a set would call
+#: Enum's Python-level __hash__ (a run asks this for every edge of its graph).
+COMPLETE = (NodeState.DONE, NodeState.SKIPPED, NodeState.WOULD_RUN)
 
 
 @dataclass(eq=False, slots=True)
