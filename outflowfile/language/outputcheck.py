@@ -30,7 +30,8 @@ _MARK = "\0"  # around a field in a pattern's text, so a segment knows it has on
 @dataclass(frozen=True)
 class Shape:
     """What a pattern proves of its paths: its normalised segments (a field
-    kept as written, ``{x:03d}``) and how many leading ones are literal."""
+    kept as written, ``{x:03d}``, between marks) and how many leading ones
+    are literal."""
 
     parts: tuple[str, ...]
     fixed: int
@@ -74,7 +75,8 @@ def shape(pattern: str, root: str | None) -> Shape | None:
     literal = ownership.normalize(head) if head else ("/" if text.startswith("/") else ".")
     if literal.startswith("/") and root is not None:
         literal = ownership.resolve_parents(literal, root, whole=bool(rest))
-    parts = (*ownership.segments(literal), *(p.replace(_MARK, "") for p in rest))
+    # A segment with a field keeps its marks: "{{b}}" (a literal) is not "{b}".
+    parts = (*ownership.segments(literal), *rest)
     return Shape(parts, len(parts) - len(rest))
 
 
