@@ -91,7 +91,7 @@ class ItemCheck(ScopeWalk[Names, Level]):
 
     def walk_map(self, m: Map, prev: Names, earlier: Names) -> Names:
         target = m.target if m.source is not None else self.short_target(m)
-        if target is None:
+        if target is None or not self.takes_item(m, target):
             return Names(open=True)  # cannot be told: reported by the flow check
         inherited = self.map_scope(prev, earlier)
         self.maps.append(_Map(m, target))
@@ -108,6 +108,14 @@ class ItemCheck(ScopeWalk[Names, Level]):
         if len(names) != 1 or not all(isinstance(e, Task) for e in entries):
             return None
         return names.pop()
+
+    def takes_item(self, m: Map, target: str) -> bool:
+        """Whether the body's first stages take the item (else the flow check
+        reports the map, and its tasks are not judged on it)."""
+        entries = entry_points(m.body, self.index, set(self.stack), into_maps=False)
+        return not entries or any(
+            isinstance(e, Map) or e.param(target) is not None for e in entries
+        )
 
     def varies(self, task: Task, name: str, prev: Names, earlier: Names) -> bool:
         """Whether input ``name`` of ``task`` changes with the innermost map's item."""

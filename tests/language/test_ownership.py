@@ -273,3 +273,17 @@ def test_absolute_path_through_a_symlink_to_the_project(tmp_path: Path) -> None:
         f"output pattern '{tmp_path}/link/.outflow' of task 'a' names outflow's own "
         "directory .outflow/, which no job may write"
     )
+
+
+def test_a_map_that_cannot_bind_its_item_is_reported_once(tmp_path: Path) -> None:
+    path = tmp_path / "Outflowfile"
+    path.write_text(
+        "config:\n    xs: list[int] = [1, 2]\n"
+        'task square(n: int):\n    output: o = "one.txt"\n    shell: "echo {n} > {output.o}"\n'
+        "workflow all:\n    map(xs -> x) { square }\n"
+    )
+    with pytest.raises(UserError) as info:
+        loader.load(path)
+    assert [p.message for p in info.value.problems] == [
+        "map target 'x' is not an input of 'square' (its inputs: n)"
+    ]
