@@ -18,10 +18,10 @@ from outflowfile.language.config import LIST_OF_STR
 from outflowfile.language.directives import MAP_OPTIONS
 from outflowfile.language.findings import Findings, did_you_mean, join_hints, line_of, quoted
 from outflowfile.language.flowcheck import FlowCheck, Scope
+from outflowfile.language.itemcheck import check_items
 from outflowfile.language.model import (
     NO_DEFAULT,
     ConfigEntry,
-    FileSpec,
     Glob,
     Location,
     Map,
@@ -31,7 +31,8 @@ from outflowfile.language.model import (
     Task,
     Workflow,
 )
-from outflowfile.language.patterns import PatternError, fields, glob_regex, normalize_pattern
+from outflowfile.language.outputcheck import OutputCheck
+from outflowfile.language.patterns import PatternError, fields, glob_regex
 from outflowfile.language.stages import build_index, iter_stages, resolve
 from outflowfile.language.taskcheck import TaskChecker, nested_glob
 
@@ -89,7 +90,7 @@ class _Checker:
         self.check_config()
         for task in self.model.tasks:
             TaskChecker(self.findings, task).run()
-        self.check_output_patterns()
+        OutputCheck(self.findings, self.model).run()
         self.check_stages()
         self.check_cycles()
         self.check_flow()
@@ -185,44 +186,6 @@ class _Checker:
                 f"declare it as list: {entry.name}: list = glob(...)",
             )
 
-    # -- 5. two tasks writing the same files ----------------------------------------
-
-    def check_output_patterns(self) -> None:
-        writers: dict[str, tuple[Task, FileSpec]] = {}
-        defined: set[str] = set()
-        for task in self.model.tasks:
-            if task.name in defined:
-                continue  # a duplicate definition, reported already
-            defined.add(task.name)
-            for spec in task.output_files:
-                try:
-                    key = normalize_pattern(spec.pattern)
-                except PatternError:
-                    continue  # reported by the pattern checks
-                if key in writers:
-                    self.report_same_output(task, spec, *writers[key])
-                else:
-                    writers[key] = (task, spec)
-
-    def report_same_output(
-        self, task: Task, spec: FileSpec, first_task: Task, first_spec: FileSpec
-    ) -> None:
-        where = spec.loc or task.loc
-        if first_task is task:
-            self.add(
-                f"task '{task.name}' writes output pattern {spec.pattern!r} twice "
-                f"(as '{first_spec.name}' and as '{spec.name}')",
-                where,
-            )
-            return
-        self.add(
-            f"output pattern {spec.pattern!r} of task '{task.name}' is also written by "
-            f"task '{first_task.name}' (output '{first_spec.name}' at "
-            f"{line_of(first_spec.loc or first_task.loc)})",
-            where,
-            "every file must be made by one task only",
-        )
-
     # -- 3. stage references, map options, cycles -------------------------------------
 
     def check_stages(self) -> None:
@@ -301,6 +264,13 @@ class _Checker:
         """Walk every workflow that no other workflow uses, on its own; the
         others are walked where they are used (their inputs may come from
         there). Workflows reached from none of those (cycles) are walked alone."""
+        roots = self.root_workflows()
+        for workflow in roots:
+            self.flow.walk(workflow.pipeline, Scope(), Scope())
+        check_items(self.findings, self.index, [w.pipeline for w in roots])
+
+    def root_workflows(self) -> list[Workflow]:
+        """The workflows no other uses, then those reached from none of them."""
         used = {
             ref.name
             for w in self.index.workflows.values()
@@ -310,8 +280,7 @@ class _Checker:
         roots = [w for w in self.index.workflows.values() if w.name not in used]
         reached = self.reachable(roots)
         roots += [w for w in self.index.workflows.values() if w.name not in reached]
-        for workflow in roots:
-            self.flow.walk(workflow.pipeline, Scope(), Scope())
+        return roots
 
     def reachable(self, roots: list[Workflow]) -> set[str]:
         reached: set[str] = set()

@@ -281,20 +281,12 @@ def test_clean_never_leaves_the_project(tmp_path: Path) -> None:
             output: o = "{tmp_path}/abs.txt"
             shell: "echo b > {{output.o}}"
 
-        task state():
-            output: o = ".outflow/mine"
-            shell: "echo c > {{output.o}}"
-
-        task itself():
-            output: o = "Outflowfile"
-            shell: "true"
-
         task mine():
             output: o = "mine/out.txt"
             shell: "echo c > {{output.o}}"
 
         workflow all:
-            linked | absolute | state | itself | mine
+            linked | absolute | mine
         """,
         {".outflow/mine": "state\n", "mine/out.txt": "mine\n"},
     )
@@ -305,14 +297,21 @@ def test_clean_never_leaves_the_project(tmp_path: Path) -> None:
         "outflow: removed 1 output files (the cache keeps their records)\n"
     )
     assert done.stderr.splitlines() == [
-        "outflow: warning: --clean leaves .outflow/mine (outflow's own .outflow/)",
         f"outflow: warning: --clean leaves {tmp_path}/abs.txt (outside the project)",
-        "outflow: warning: --clean leaves Outflowfile (the Outflowfile)",
         "outflow: warning: --clean leaves linked/f.txt (outside the project)",
     ]
     assert (outside / "f.txt").read_text() == "not ours\n"
     assert (tmp_path / "abs.txt").read_text() == "not ours\n"
     assert (project / ".outflow/mine").exists() and (project / "Outflowfile").exists()
+    # An output in .outflow/ or on the Outflowfile is refused when the
+    # Outflowfile is loaded (issue 16), before --clean looks at anything.
+    with (project / "Outflowfile").open("a") as f:
+        f.write('task state():\n    output: o = ".outflow/mine"\n    shell: "true"\n')
+        f.write('task itself():\n    output: o = "Outflowfile"\n    shell: "true"\n')
+    refused = outflow(project, "--clean", "--yes", check=2)
+    assert "output pattern '.outflow/mine' of task 'state' names a path inside" in refused.stderr
+    assert "output pattern 'Outflowfile' of task 'itself' names the Outflowfile" in refused.stderr
+    assert (project / ".outflow/mine").read_text() == "state\n"
 
 
 # --- --show -----------------------------------------------------------------------

@@ -1,0 +1,65 @@
+"""What a job may own (issue 16), through the installed ``outflow``: each
+mistaken Outflowfile of ``tests/language/owned/`` is refused by ``--lint``,
+``-n`` and a run alike (exit 2, the located message), and no file of the
+project, beside it or above it changes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from outflowtest import outflow
+from ownedcorpus import corpus, install
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRECIOUS = {
+    "above.txt": "above the project\n",
+    "beside/precious.txt": "a sibling project's file\n",
+    "proj/data.txt": "the only copy\n",
+    "proj/raw/data.txt": "raw data\n",
+    "proj/data/a.txt": "a\n",
+    "proj/results/keep.txt": "kept\n",
+    "proj/out/keep.txt": "kept\n",
+    "proj/squares/2.txt": "kept\n",
+}
+
+
+def checksums(top: Path) -> dict[str, str]:
+    """Every file under ``top`` (symlinks not followed) by its sha256."""
+    found: dict[str, str] = {}
+    for folder, dirs, files in os.walk(top):
+        dirs.sort()
+        for name in files:
+            path = Path(folder) / name
+            found[str(path.relative_to(top))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+@pytest.mark.parametrize("source", corpus(), ids=lambda p: p.stem)
+def test_refused_and_nothing_touched(source: Path, tmp_path: Path) -> None:
+    top = tmp_path / "top"
+    for name, text in PRECIOUS.items():
+        (top / name).parent.mkdir(parents=True, exist_ok=True)
+        (top / name).write_text(text)
+    project = top / "proj"
+    path, line, column, message = install(source, project)
+    before = checksums(top)
+    for args in (["--lint"], ["-n"], [], ["--clean", "--yes"]):
+        proc = outflow(project, *args, check=2)
+        head = f"{path}:{line}:{column}: {message}"
+        assert proc.stderr.splitlines()[0].endswith(head), (args, proc.stderr)
+        assert checksums(top) == before, args
+    assert not (project / ".outflow").exists()
+
+
+@pytest.mark.parametrize(
+    "outflowfile",
+    sorted(ROOT.glob("examples/*/Outflowfile")),
+    ids=lambda p: p.parent.name,
+)
+def test_examples_lint_clean(outflowfile: Path) -> None:
+    proc = outflow(outflowfile.parent, "--lint", "-f", str(outflowfile))
+    assert ": ok (" in proc.stdout
