@@ -10,7 +10,9 @@ Some paths no job may own whatever it declares (``never_owned``): the project
 directory and anything containing it, outflow's own ``.outflow/`` and
 anything in it, the Outflowfile. A relative path that climbs out of the
 project with ``..`` is refused too: writing elsewhere is said with an
-absolute path.
+absolute path. The names ``.outflow`` and the Outflowfile's are compared
+casefolded: on a case-insensitive filesystem (macOS, Windows) ``OUTFLOWFILE``
+is the Outflowfile.
 
 These functions take paths, not patterns: the checker gives them what a
 pattern proves (its literal part), and a later stage can give them the paths
@@ -142,8 +144,13 @@ def never_owned(path: str, project: Project) -> Refusal | None:
     parts = segments(rel)
     if parts[0] == "..":
         return Refusal.ABOVE_PROJECT if set(parts) == {".."} else Refusal.OUTSIDE
-    if parts[0] == OUTFLOW_DIR:
+    if parts[0].casefold() == OUTFLOW_DIR:
         return Refusal.OUTFLOW_DIR if len(parts) == 1 else Refusal.IN_OUTFLOW_DIR
-    if any(same(rel, name) for name in project.outflowfiles):
+    folded = _casefolded(parts)
+    if any(_casefolded(segments(name)) == folded for name in project.outflowfiles):
         return Refusal.OUTFLOWFILE
     return None
+
+
+def _casefolded(parts: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(part.casefold() for part in parts)
