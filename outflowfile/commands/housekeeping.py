@@ -138,7 +138,7 @@ def clean(request: RunRequest, model: Outflowfile, console: Console, yes: bool) 
                 "and the input is not a terminal to ask on",
                 hint="add --yes to remove them (or -n to only list them)",
             )
-        if not click.confirm(f"Remove these {_paths(plan.count)}?", default=False):
+        if not click.confirm(f"Remove {_paths(plan.count)}?", default=False):
             console.say("outflow: nothing removed")
             return 0
     with ProjectLock(request.workdir / STATE_DIR):
