@@ -32,7 +32,7 @@ from outflowfile.plan.files import FileState
 from outflowfile.store.schema import MADE_DIRS
 
 CHANGED = "changed since outflow made it"
-NOT_MADE = "outflow did not make it (no job's record lists it)"
+NOT_MADE = "the cache has no record of outflow making it"
 NOT_EMPTY = "a directory outflow made, not empty"
 
 

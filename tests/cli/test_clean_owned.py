@@ -102,7 +102,7 @@ def test_clean_removes_exactly_what_outflow_made(tmp_path: Path, cache_url: str 
         "  out/deep/",
         "  out/",
         "outflow: kept edited.txt: changed since outflow made it",
-        "outflow: kept never/f.txt: outflow did not make it (no job's record lists it)",
+        "outflow: kept never/f.txt: the cache has no record of outflow making it",
     ]
     assert checksums(top) == before  # -n removes nothing
 
@@ -155,7 +155,9 @@ def test_a_job_run_again_keeps_its_directories(tmp_path: Path, cache_url: str | 
     run(project, cache_url, "-F", "deep")
     run(project, cache_url, "--touch", "-F", "deep")
     done = run(project, cache_url, "--clean", "--yes", "deep")
-    assert done.stdout.splitlines()[-1] == "outflow: removed 3 paths (the cache keeps the jobs' records)"
+    assert done.stdout.splitlines()[-1] == (
+        "outflow: removed 3 paths (the cache keeps the jobs' records)"
+    )
     assert not (project / "out").exists()
 
 
