@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 def make_parents(workdir: str, directory: str) -> list[str]:
     """Make ``directory`` (relative to ``workdir``, or absolute) and the
-    directories above it that are missing; those that were, outermost first.
-    Raises OSError as ``os.makedirs`` does."""
+    directories above it that are missing; those this call made, outermost
+    first (one that appears meanwhile is not counted). Raises OSError as
+    ``os.makedirs`` does."""
     missing = []
     path = directory
     while path and not os.path.isdir(os.path.join(workdir, path)):
@@ -33,8 +34,16 @@ def make_parents(workdir: str, directory: str) -> list[str]:
         if above == path:
             break
         path = above
-    os.makedirs(os.path.join(workdir, directory), exist_ok=True)
-    return missing[::-1]
+    made = []
+    for path in reversed(missing):
+        try:
+            os.mkdir(os.path.join(workdir, path))
+        except FileExistsError:
+            if not os.path.isdir(os.path.join(workdir, path)):  # a file in the way
+                os.makedirs(os.path.join(workdir, directory))  # raises what it always did
+            continue
+        made.append(path)
+    return made
 
 
 def dirs_above(outputs: Iterable[str], made: Collection[str], before: Iterable[str],
