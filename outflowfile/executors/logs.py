@@ -11,11 +11,20 @@ something keeps its log file.
 
 The kept files are named ``.outflow-spare-PID-N`` and removed at the end; a
 process killed outright leaves them behind (empty).
+
+A shell command that names its own log (``2> {log}``) owns the file while
+it runs: outflow must not write the same file through another descriptor
+(its offset would overwrite the command's lines, or leave NUL bytes where
+the command truncated it). So for such a job the log is removed before it
+starts, what the command prints to its stdout and stderr goes to a file of
+outflow's with no name, and that is appended to the log when the job ends,
+after whatever the command wrote there itself.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 #: How much of a job's log ``JobResult.output`` carries (its end).
@@ -28,10 +37,17 @@ class LogFiles:
     def __init__(self) -> None:
         self._spare: dict[str, list[tuple[str, int]]] = {}  # directory -> (path, fd)
         self._made = 0
+        self._captures: set[int] = set()  # descriptors of jobs that write their log
 
-    def open(self, log: str) -> int:
+    def open(self, log: str, command_writes_it: bool = False) -> int:
         """A descriptor writing to ``log`` from its start, with nothing in it;
-        its directory is made if missing."""
+        its directory is made if missing. ``command_writes_it``: the job
+        writes ``log`` itself; the descriptor is then a nameless file whose
+        text ``close`` appends to the log."""
+        if command_writes_it:
+            fd = open_capture(log)
+            self._captures.add(fd)
+            return fd
         spare = self._spare.get(os.path.dirname(log))
         while spare:
             path, fd = spare.pop()
@@ -47,6 +63,9 @@ class LogFiles:
         """The job writing to ``fd`` through ``log`` has ended: True when it
         printed nothing and its file was taken back (there is no log file
         left). ``reusable``: no process of the job can still write to it."""
+        if fd in self._captures:
+            self._captures.discard(fd)
+            return not close_capture(log, fd)
         try:
             st = os.fstat(fd)
             if (reusable and st.st_size == 0 and os.lseek(fd, 0, os.SEEK_CUR) == 0
@@ -69,6 +88,50 @@ class LogFiles:
                 os.close(fd)
                 _remove(path)
         self._spare.clear()
+
+
+def writes_own_log(kind: str, code: str, log: str) -> bool:
+    """Whether a job's command names its log file (through ``{log}``, or
+    the path written out): then the command owns the file (see above)."""
+    return kind == "shell" and bool(log) and log in code
+
+
+def open_capture(log: str) -> int:
+    """For a job whose command writes ``log``: the old log removed (the
+    command's ``>>`` starts an empty file, as every log does), its directory
+    made, and a nameless file beside it for what the job prints."""
+    directory = os.path.dirname(log) or "."
+    _remove(log)
+    os.makedirs(directory, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix=".outflow-capture-", dir=directory)
+    os.unlink(path)  # nameless: nothing is left behind, whatever happens to us
+    return fd
+
+
+def close_capture(log: str, fd: int) -> bool:
+    """Append what was captured in ``fd`` to ``log`` and close it: True when
+    there is a log file afterwards (the command's, or ours)."""
+    try:
+        size = os.lseek(fd, 0, os.SEEK_END)
+        if size:
+            os.lseek(fd, 0, os.SEEK_SET)
+            out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            try:
+                while chunk := os.read(fd, 1 << 20):
+                    _write_all(out, chunk)
+            finally:
+                os.close(out)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return os.path.exists(log)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def create(log: str) -> int:
