@@ -49,7 +49,7 @@ class _Map:
 
 @dataclass
 class ItemCheck(ScopeWalk[Names, Level]):
-    """Reports the output patterns of mapped tasks that do not vary per item."""
+    """Reports the output and log patterns of mapped tasks that do not vary per item."""
 
     findings: Findings
     index: ModelIndex
@@ -127,10 +127,15 @@ class ItemCheck(ScopeWalk[Names, Level]):
         return level.depth >= self.depth
 
     def check_task(self, task: Task, prev: Names, earlier: Names) -> None:
+        patterns = [(f"output pattern {spec.pattern!r}", spec.pattern, "one file",
+                     spec.loc or task.loc) for spec in task.output_files]
+        if task.log is not None:
+            patterns.append((f"log pattern {task.log!r}", task.log, "one log file",
+                             task.directive_locs.get("log") or task.loc))
         around = self.maps[-1]
-        for spec in task.output_files:
+        for what, pattern, written, loc in patterns:
             try:
-                roots = {root_field(name) for name in fields(spec.pattern)}
+                roots = {root_field(name) for name in fields(pattern)}
             except PatternError:
                 continue  # reported by the pattern checks
             if any(self.varies(task, root, prev, earlier) for root in roots):
@@ -139,9 +144,9 @@ class ItemCheck(ScopeWalk[Names, Level]):
             mapping = f"({m.source} -> {m.target}) " if m.source is not None else ""
             uses = f", such as {{{around.target}}}" if task.param(around.target) else ""
             self.findings.add(
-                f"output pattern {spec.pattern!r} of task '{task.name}' is the same for every "
-                f"item of the map at {line_of(m.loc)}: all its jobs would write one file",
-                spec.loc or task.loc,
+                f"{what} of task '{task.name}' is the same for every "
+                f"item of the map at {line_of(m.loc)}: all its jobs would write {written}",
+                loc,
                 f"map {mapping}runs '{task.name}' once per item '{around.target}'; "
                 f"put a field that varies per item in the pattern{uses}",
             )

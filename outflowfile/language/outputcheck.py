@@ -13,6 +13,7 @@ apart and are left to the values.
 
 from __future__ import annotations
 
+import contextlib
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +165,7 @@ class OutputCheck:
             self.check_task(task)
         self.check_same_patterns(tasks)
         self.check_nested()
+        self.check_logs(tasks)
 
     # -- one task --
 
@@ -247,6 +249,41 @@ class OutputCheck:
             where,
             "every file must be made by one task only",
         )
+
+    def check_logs(self, tasks: list[Task]) -> None:
+        """One ``log:`` path per job: a log pattern of two tasks, or one that
+        is also an output pattern, makes jobs write one file (a mapped task's
+        log is ``itemcheck``'s). Patterns compare as outputs do above."""
+        outputs: dict[str, tuple[Task, FileSpec]] = {}
+        for task in tasks:
+            for spec in task.output_files:
+                with contextlib.suppress(PatternError):
+                    outputs.setdefault(normalize_pattern(spec.pattern), (task, spec))
+        logs: dict[str, Task] = {}
+        for task in tasks:
+            if task.log is None:
+                continue
+            try:
+                key = normalize_pattern(task.log)
+            except PatternError:
+                continue  # reported by the pattern checks
+            loc = task.directive_locs.get("log") or task.loc
+            first = logs.setdefault(key, task)
+            if first is not task:
+                self.add(
+                    f"log pattern {task.log!r} of task '{task.name}' is also the log of task "
+                    f"'{first.name}' (at {line_of(first.directive_locs.get('log') or first.loc)})",
+                    loc,
+                    "their jobs would write one log file; give each task a log: path of its own",
+                )
+            if key in outputs:
+                maker, spec = outputs[key]
+                self.add(
+                    f"log pattern {task.log!r} of task '{task.name}' is also output "
+                    f"'{spec.name}' of task '{maker.name}' (at {line_of(spec.loc or maker.loc)})",
+                    loc,
+                    "a log must not be an output file",
+                )
 
     def check_nested(self) -> None:
         """An output of one task inside an exact output (a path without
