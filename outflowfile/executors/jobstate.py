@@ -64,17 +64,13 @@ class JobState:
 
     def _restore_environ(self) -> None:
         data = _environ_data()
-        if data is None:
-            now: dict[Any, Any] = dict(os.environ)
-            decode = str
-        else:
-            now, decode = data, os.fsdecode
+        now: dict[Any, Any] = dict(os.environ) if data is None else data
         if now == self.environ:
             return
         # Through os.environ, so that putenv/unsetenv reach the C environment
-        # that subprocesses inherit.
+        # that subprocesses inherit (fsdecode: a str is returned as it is).
         for key in [k for k in now if k not in self.environ]:
-            os.environ.pop(decode(key), None)
+            os.environ.pop(os.fsdecode(key), None)
         for key, value in self.environ.items():
             if now.get(key) != value:
-                os.environ[decode(key)] = decode(value)
+                os.environ[os.fsdecode(key)] = os.fsdecode(value)

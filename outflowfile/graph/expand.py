@@ -25,6 +25,7 @@ from enum import Enum
 from typing import Any
 
 from outflowfile import valuecodec
+from outflowfile.graph.logpaths import LogClaims, LogClash
 from outflowfile.language.model import (
     Branch,
     Map,
@@ -37,7 +38,6 @@ from outflowfile.language.model import (
     StageRef,
     Task,
 )
-from outflowfile.graph.logpaths import LogClash, LogClaims
 from outflowfile.language.patterns import format_pattern
 from outflowfile.language.scopes import ScopeWalk
 

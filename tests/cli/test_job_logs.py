@@ -15,7 +15,8 @@ config:
 task step(name: str):
     output: o = "out/{name}.txt"
     log: "logs/{name}.log"
-    shell: "echo to-stdout-1; echo to-stderr >&2; (echo own-1; echo own-2) 2> {log} >&2; echo to-stdout-2 >> {log}; echo done > {output.o}"
+    shell: "echo to-stdout-1; echo to-stderr >&2; (echo own-1; echo own-2) 2> {log} >&2; \\
+            echo to-stdout-2 >> {log}; echo done > {output.o}"
 
 workflow all:
     map(names -> name) { step }
@@ -51,7 +52,8 @@ def test_the_docs_example_2_to_log(tmp_path: Path) -> None:
         task align():
             output: bam = "out.bam"
             log: "logs/align.log"
-            shell: "(echo bam; echo warning-1 >&2; echo warning-2 >&2) > {output.bam} 2> {log}; echo finished"
+            shell: "(echo bam; echo warning-1 >&2; echo warning-2 >&2) > {output.bam} \\
+                    2> {log}; echo finished"
 
         workflow all:
             align
