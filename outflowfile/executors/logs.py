@@ -15,10 +15,11 @@ process killed outright leaves them behind (empty).
 A shell command that names its own log (``2> {log}``) owns the file while
 it runs: outflow must not write the same file through another descriptor
 (its offset would overwrite the command's lines, or leave NUL bytes where
-the command truncated it). So for such a job the log is removed before it
-starts, what the command prints to its stdout and stderr goes to a file of
-outflow's with no name, and that is appended to the log when the job ends,
-after whatever the command wrote there itself.
+the command truncated it). So for such a job the log starts empty at its
+path, as any log does, but what the command prints to its stdout and stderr
+goes to a file of outflow's with no name, appended to the log when the job
+ends, after whatever the command wrote there itself. A log left empty is
+removed, as when a job printed nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class LogFiles:
     def __init__(self) -> None:
         self._spare: dict[str, list[tuple[str, int]]] = {}  # directory -> (path, fd)
         self._made = 0
-        self._captures: set[int] = set()  # descriptors of jobs that write their log
+        self._captures: dict[int, FileId] = {}  # descriptor -> the log it made
 
     def open(self, log: str, command_writes_it: bool = False) -> int:
         """A descriptor writing to ``log`` from its start, with nothing in it;
@@ -45,8 +46,8 @@ class LogFiles:
         writes ``log`` itself; the descriptor is then a nameless file whose
         text ``close`` appends to the log."""
         if command_writes_it:
-            fd = open_capture(log)
-            self._captures.add(fd)
+            fd, made = open_capture(log)
+            self._captures[fd] = made
             return fd
         spare = self._spare.get(os.path.dirname(log))
         while spare:
@@ -63,9 +64,9 @@ class LogFiles:
         """The job writing to ``fd`` through ``log`` has ended: True when it
         printed nothing and its file was taken back (there is no log file
         left). ``reusable``: no process of the job can still write to it."""
-        if fd in self._captures:
-            self._captures.discard(fd)
-            return not close_capture(log, fd)
+        made = self._captures.pop(fd, None)
+        if made is not None:
+            return not close_capture(log, fd, made)
         try:
             st = os.fstat(fd)
             if (reusable and st.st_size == 0 and os.lseek(fd, 0, os.SEEK_CUR) == 0
@@ -96,24 +97,34 @@ def writes_own_log(kind: str, code: str, log: str) -> bool:
     return kind == "shell" and bool(log) and log in code
 
 
-def open_capture(log: str) -> int:
-    """For a job whose command writes ``log``: the old log removed (the
-    command's ``>>`` starts an empty file, as every log does), its directory
-    made, and a nameless file beside it for what the job prints."""
-    directory = os.path.dirname(log) or "."
-    _remove(log)
-    os.makedirs(directory, exist_ok=True)
-    fd, path = tempfile.mkstemp(prefix=".outflow-capture-", dir=directory)
+FileId = tuple[int, int]  # (st_dev, st_ino)
+
+
+def open_capture(log: str) -> tuple[int, FileId]:
+    """For a job whose command writes ``log``: the log made empty (so the
+    command's ``>>`` starts afresh) and which file that is, and a nameless
+    file beside it for what the job prints."""
+    made = create(log)
+    try:
+        st = os.fstat(made)
+    finally:
+        os.close(made)
+    fd, path = tempfile.mkstemp(prefix=".outflow-capture-", dir=os.path.dirname(log) or ".")
     os.unlink(path)  # nameless: nothing is left behind, whatever happens to us
-    return fd
+    return fd, (st.st_dev, st.st_ino)
 
 
-def close_capture(log: str, fd: int) -> bool:
+def close_capture(log: str, fd: int, made: FileId) -> bool:
     """Append what was captured in ``fd`` to ``log`` and close it: True when
-    there is a log file afterwards (the command's, or ours)."""
+    there is a log file afterwards. The log ``open_capture`` made, still
+    empty, is removed when nothing was captured either."""
     try:
         size = os.lseek(fd, 0, os.SEEK_END)
-        if size:
+        if not size:
+            st = os.stat(log)
+            if st.st_size == 0 and (st.st_dev, st.st_ino) == made:
+                os.remove(log)
+        else:
             os.lseek(fd, 0, os.SEEK_SET)
             out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
             try:

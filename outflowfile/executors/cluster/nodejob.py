@@ -64,7 +64,10 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
     result = JobResult(id=spec.id, ok=False, host=host, started=time.time())
     log = os.path.join(spec.workdir, spec.log)
     own = writes_own_log(spec.kind, spec.code, spec.log)
-    out = open_capture(log) if own else create(log)
+    if own:
+        out, made = open_capture(log)
+    else:
+        out = create(log)
     try:
         proc = subprocess.Popen(
             body.run_shell_command(spec),
@@ -78,7 +81,7 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
         proc.returncode = os.waitstatus_to_exitcode(status)
     finally:
         if own:
-            close_capture(log, out)
+            close_capture(log, out, made)
         else:
             os.close(out)
     result.ended = time.time()
