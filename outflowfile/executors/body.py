@@ -120,7 +120,12 @@ def run_shell_command(spec: JobSpec) -> list[str]:
 
 def outputs_from(result: Any, names: list[str], task: str) -> dict[str, Any]:
     """A body's return value as value outputs: nothing for no declared
-    output, the bare value for one, a dict with exactly those keys for several."""
+    output; a dict with exactly the declared names gives each its entry, for
+    one output as for several; otherwise one output is the value itself.
+
+    So ``return {"total": 6}`` and ``return 6`` are the same for a task
+    declaring ``-> (total)``; a task whose one output is itself such a dict
+    returns it wrapped: ``return {"total": {"total": 6}}``."""
     if not names:
         if result is None or isinstance(result, dict):
             return {}
@@ -129,7 +134,10 @@ def outputs_from(result: Any, names: list[str], task: str) -> dict[str, Any]:
             f"a {type(result).__name__}: {_short_repr(result)}"
         )
     if len(names) == 1:
-        return {names[0]: result}
+        name = names[0]
+        if isinstance(result, dict) and len(result) == 1 and name in result:
+            return {name: result[name]}
+        return {name: result}
     if not isinstance(result, dict):
         raise TaskError(
             f"task {task} declares the outputs {', '.join(names)}: its body must return "

@@ -48,7 +48,7 @@ import psutil
 from outflowfile import machine
 from outflowfile.executors import body
 from outflowfile.executors.guard import Guard
-from outflowfile.executors.logs import LogFiles, read_output
+from outflowfile.executors.logs import LogFiles, read_output, writes_own_log
 from outflowfile.executors.pool_records import Job, Worker
 from outflowfile.executors.pool_workers import (
     close_worker,
@@ -285,7 +285,7 @@ class LocalExecutor:
 
     def _start_shell(self, spec: JobSpec, log: str) -> Job:
         guard = self._guard()
-        out = self._logs.open(log)
+        out = self._logs.open(log, writes_own_log(spec.kind, spec.code, spec.log))
         try:
             proc = subprocess.Popen(
                 body.run_shell_command(spec),

@@ -11,11 +11,21 @@ something keeps its log file.
 
 The kept files are named ``.outflow-spare-PID-N`` and removed at the end; a
 process killed outright leaves them behind (empty).
+
+A shell command that names its own log (``2> {log}``) owns the file while
+it runs: outflow must not write the same file through another descriptor
+(its offset would overwrite the command's lines, or leave NUL bytes where
+the command truncated it). So for such a job the log starts empty at its
+path, as any log does, but what the command prints to its stdout and stderr
+goes to a file of outflow's with no name, appended to the log when the job
+ends, after whatever the command wrote there itself. A log left empty is
+removed, as when a job printed nothing.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 #: How much of a job's log ``JobResult.output`` carries (its end).
@@ -28,10 +38,17 @@ class LogFiles:
     def __init__(self) -> None:
         self._spare: dict[str, list[tuple[str, int]]] = {}  # directory -> (path, fd)
         self._made = 0
+        self._captures: dict[int, FileId] = {}  # descriptor -> the log it made
 
-    def open(self, log: str) -> int:
+    def open(self, log: str, command_writes_it: bool = False) -> int:
         """A descriptor writing to ``log`` from its start, with nothing in it;
-        its directory is made if missing."""
+        its directory is made if missing. ``command_writes_it``: the job
+        writes ``log`` itself; the descriptor is then a nameless file whose
+        text ``close`` appends to the log."""
+        if command_writes_it:
+            fd, made = open_capture(log)
+            self._captures[fd] = made
+            return fd
         spare = self._spare.get(os.path.dirname(log))
         while spare:
             path, fd = spare.pop()
@@ -47,6 +64,9 @@ class LogFiles:
         """The job writing to ``fd`` through ``log`` has ended: True when it
         printed nothing and its file was taken back (there is no log file
         left). ``reusable``: no process of the job can still write to it."""
+        made = self._captures.pop(fd, None)
+        if made is not None:
+            return not close_capture(log, fd, made)
         try:
             st = os.fstat(fd)
             if (reusable and st.st_size == 0 and os.lseek(fd, 0, os.SEEK_CUR) == 0
@@ -69,6 +89,60 @@ class LogFiles:
                 os.close(fd)
                 _remove(path)
         self._spare.clear()
+
+
+def writes_own_log(kind: str, code: str, log: str) -> bool:
+    """Whether a job's command names its log file (through ``{log}``, or
+    the path written out): then the command owns the file (see above)."""
+    return kind == "shell" and bool(log) and log in code
+
+
+FileId = tuple[int, int]  # (st_dev, st_ino)
+
+
+def open_capture(log: str) -> tuple[int, FileId]:
+    """For a job whose command writes ``log``: the log made empty (so the
+    command's ``>>`` starts afresh) and which file that is, and a nameless
+    file beside it for what the job prints."""
+    made = create(log)
+    try:
+        st = os.fstat(made)
+    finally:
+        os.close(made)
+    fd, path = tempfile.mkstemp(prefix=".outflow-capture-", dir=os.path.dirname(log) or ".")
+    os.unlink(path)  # nameless: nothing is left behind, whatever happens to us
+    return fd, (st.st_dev, st.st_ino)
+
+
+def close_capture(log: str, fd: int, made: FileId) -> bool:
+    """Append what was captured in ``fd`` to ``log`` and close it: True when
+    there is a log file afterwards. The log ``open_capture`` made, still
+    empty, is removed when nothing was captured either."""
+    try:
+        size = os.lseek(fd, 0, os.SEEK_END)
+        if not size:
+            st = os.stat(log)
+            if st.st_size == 0 and (st.st_dev, st.st_ino) == made:
+                os.remove(log)
+        else:
+            os.lseek(fd, 0, os.SEEK_SET)
+            out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            try:
+                while chunk := os.read(fd, 1 << 20):
+                    _write_all(out, chunk)
+            finally:
+                os.close(out)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return os.path.exists(log)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def create(log: str) -> int:

@@ -26,6 +26,7 @@ import psutil
 
 from outflowfile import valuecodec
 from outflowfile.executors import body
+from outflowfile.executors.jobstate import JobState
 from outflowfile.executors.logs import LogFiles, create, read_output
 from outflowfile.run.jobspec import GO, JobResult, JobSpec, thread_env
 
@@ -133,17 +134,21 @@ def run_job(
 @contextmanager
 def _job_context(spec: JobSpec, logs: LogFiles | None, printed: list[bool]) -> Iterator[None]:
     """The job's working directory, thread environment and log file on
-    descriptors 1 and 2. The directory and descriptors are put back
-    afterwards; the thread environment is simply set again for each job.
-    ``printed[0]`` becomes False when the job is known to have printed nothing."""
+    descriptors 1 and 2. Afterwards the directory and descriptors are put
+    back, and whatever else of the process the job changed (its environment,
+    ``sys.path``, umask, standard streams: see jobstate.py), so that the
+    next job starts alike. ``printed[0]`` becomes False when the job is
+    known to have printed nothing."""
     old_cwd = os.getcwd()
     _set_env(thread_env(spec.cpus))
+    state = JobState.take()
     try:
         os.chdir(spec.workdir)
         log = os.path.join(spec.workdir, spec.log) if spec.log else os.devnull
         with _redirected_output(log, logs if spec.log else None, printed):
             yield
     finally:
+        state.restore()
         os.chdir(old_cwd)
 
 

@@ -25,6 +25,7 @@ from enum import Enum
 from typing import Any
 
 from outflowfile import valuecodec
+from outflowfile.graph.logpaths import LogClaims, LogClash
 from outflowfile.language.model import (
     Branch,
     Map,
@@ -342,6 +343,7 @@ class Graph:
     nodes: list[Node] = field(default_factory=list)
     by_identity: dict[tuple[Any, ...], Job] = field(default_factory=dict)
     producer_of: dict[str, Job] = field(default_factory=dict)  # output path -> job
+    logs: LogClaims = field(default_factory=LogClaims)  # one log: path per job
     fresh: list[Node] = field(default_factory=list)  # created since last taken
     # Made once per graph rather than once per job.
     config_consts: dict[str, Const] = field(default_factory=dict, init=False, repr=False)
@@ -479,6 +481,12 @@ class Graph:
             except ValueError as exc:
                 raise ExpansionError(f"{job.label}: {exc}") from None
             raise
+        if self.logs.owner or job.task.log is not None:
+            try:
+                self.logs.claim(job, params, self.producer_of)
+                self.logs.check_outputs(job, outputs)
+            except LogClash as exc:
+                raise ExpansionError(str(exc)) from None
         job.input_files = inputs
         job.output_files = outputs
         paths = list(inputs.values())

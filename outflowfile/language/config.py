@@ -79,12 +79,48 @@ def _unknown_key(key: str, value: str, entries: dict[str, ConfigEntry]) -> Probl
 
 def _coerce_override(entry: ConfigEntry, text: str) -> Any:
     declared = entry.type
+    inferred = False
     if declared is None and isinstance(entry.default, Glob):
         declared = LIST
+    elif declared is None:
+        declared = type_of_default(entry.default)
+        inferred = declared is not None
     try:
         return typerules.coerce_text(text, declared)
     except ValueError as exc:
-        raise UserError(f"--config {entry.name}={text}: {exc}") from None
+        hint = None
+        if inferred:
+            hint = (f"config '{entry.name}' has no declared type, so it keeps the type of "
+                    f"its default, {typerules.describe(entry.default)}; declare it "
+                    f"'{entry.name}: any' to take any value")
+        raise UserError(f"--config {entry.name}={text}: {exc}", hint=hint) from None
+
+
+_SCALARS = (bool, int, float, str, bytes)  # bool first: a bool is an int too
+
+
+def type_of_default(default: Any) -> TypeRef | None:
+    """The type an untyped entry keeps under ``--config``: its default's
+    (``"1.10"`` stays a str, ``5`` an int, ``["a"]`` a ``list[str]``); None
+    (any value) for a default of None or of another kind."""
+    scalar = _scalar_type(default)
+    if scalar is not None:
+        return scalar
+    if isinstance(default, (list, set, frozenset)):
+        name = "list" if isinstance(default, list) else "set"
+        items = {_scalar_type(item) for item in default}
+        only = items.pop() if len(items) == 1 else None
+        return TypeRef(name, (only,)) if only is not None else TypeRef(name)
+    if isinstance(default, (tuple, dict)):
+        return TypeRef(type(default).__name__)
+    return None
+
+
+def _scalar_type(value: Any) -> TypeRef | None:
+    for kind in _SCALARS:
+        if isinstance(value, kind):
+            return TypeRef(kind.__name__)
+    return None
 
 
 def _default_value(entry: ConfigEntry, workdir: Path) -> Any:

@@ -1,7 +1,9 @@
 """File patterns (``"counts/{sample}.tsv"``), ``glob(...)`` and shell commands.
 
 Patterns and commands use Python's ``str.format`` syntax: ``{name}``,
-``{input.text}``, literal braces doubled (``{{`` and ``}}``).
+``{input.text}``, literal braces doubled (``{{`` and ``}}``). A format spec
+means the same in both (``{n:03d}`` gives ``007``): in a command the value is
+formatted first, as in a pattern, and the text is then shell-quoted.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def format_pattern(pattern: str, values: Mapping[str, Any]) -> str:
         return pattern.format_map(values)
     except KeyError as exc:
         raise PatternError(f"pattern {pattern!r} names {exc.args[0]!r}, which is not set") from None
-    except (ValueError, IndexError, AttributeError) as exc:
+    except (ValueError, IndexError, AttributeError, TypeError) as exc:
         raise PatternError(f"cannot format pattern {pattern!r}: {exc}") from None
 
 
@@ -53,7 +55,7 @@ class _Quoted:
         self.value = value
 
     def __format__(self, spec: str) -> str:
-        return quote(self.value)
+        return quote(self.value) if not spec else quote_formatted(self.value, spec)
 
     def __str__(self) -> str:
         return quote(self.value)
@@ -74,7 +76,8 @@ class _Files:
             raise PatternError(f"no file named {name!r}") from None
 
     def __format__(self, spec: str) -> str:
-        return quote(list(self._files.values()))
+        files = list(self._files.values())
+        return quote(files) if not spec else quote_formatted(files, spec)
 
 
 def quote(value: Any) -> str:
@@ -82,6 +85,14 @@ def quote(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return " ".join(quote(v) for v in value)
     return shlex.quote(os.fspath(value) if isinstance(value, Path) else str(value))
+
+
+def quote_formatted(value: Any, spec: str) -> str:
+    """``{value:spec}`` as a pattern formats it, then shell-quoted; each item
+    of a list is formatted so and becomes one quoted word."""
+    if isinstance(value, (list, tuple)):
+        return " ".join(quote_formatted(v, spec) for v in value)
+    return quote(format(value, spec))
 
 
 def format_command(
@@ -103,7 +114,7 @@ def format_command(
         return template.format_map(values)
     except KeyError as exc:
         raise PatternError(f"the command names {{{exc.args[0]}}}, which is not set") from None
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, TypeError) as exc:
         raise PatternError(f"cannot format the command: {exc}") from None
 
 

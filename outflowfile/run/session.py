@@ -251,6 +251,7 @@ def execute(
             else:
                 console.summary(outcome)
             return outcome
+        _test_gate_after_memo()
     # The last run's files, stat-ed while the graph is made (prestat.py).
     ahead = None
     if found is not None and found.now is None and found.paths:
@@ -285,6 +286,18 @@ def execute(
     if memo is not None:
         _remember(memo, outcome)
     return outcome
+
+
+def _test_gate_after_memo() -> None:
+    """A test-only seam: with ``OUTFLOW_TEST_AFTER_MEMO`` naming a FIFO, wait
+    here, after the memo was checked and before the run takes the lock and
+    reads the cache, until the test has opened and closed it. Another
+    process can then write the cache in between for certain
+    (tests/plan/test_memo_recheck.py); nothing else orders the two."""
+    gate = os.environ.get("OUTFLOW_TEST_AFTER_MEMO")
+    if gate:
+        with open(gate, "rb") as f:
+            f.read()
 
 
 def _prestat(request: RunRequest, paths: list[str]) -> Prestat | None:

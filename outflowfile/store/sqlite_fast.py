@@ -78,6 +78,11 @@ class SqliteReader:
         return found if found is not None else self._fallback.snapshot(full)
 
     def snapshot_at(self, state: list[Any]) -> Snapshot:
+        # The state is read again: another process may have written the
+        # cache since the memo found it so, and the caller compares the
+        # snapshot's state with ``state`` to know (run/session.py).
+        if read_state(self.path) != state:
+            return self.snapshot()
         return read_sqlite_by_key(self.path, state)
 
     def state(self) -> list[Any] | None:

@@ -347,8 +347,9 @@ def test_a_job_that_printed_nothing_leaves_no_log_file(tmp_path: Path) -> None:
     assert _logs(p, "quiet_py") == {} and _logs(p, "quiet_sh") == {}
     loud = _logs(p, "loud_py")
     assert sorted(loud.values()) == ["odd 1\n", "odd 3\n", "odd 5\n"]
-    # A command writing to {log} itself, and what it printed, both kept.
-    assert sorted(_logs(p, "loud_sh").values()) == [f"made {x}\nown {x}\n" for x in range(6)]
+    # A command writing to {log} itself, and what it printed, both kept: its
+    # own lines first, what outflow captured appended when it ended.
+    assert sorted(_logs(p, "loud_sh").values()) == [f"own {x}\nmade {x}\n" for x in range(6)]
     # The empty files kept for reuse are gone at the end.
     leftovers = [f for f in (p / ".outflow" / "logs").rglob("*") if f.name.startswith(".")]
     assert leftovers == []

@@ -54,6 +54,17 @@ def test_one_output_keeps_a_returned_dict_whole(tmp_path: Path) -> None:
     assert run_python(spec) == {"x": {"x": 1, "y": 2}}
 
 
+def test_one_output_from_a_dict_keyed_by_its_name(tmp_path: Path) -> None:
+    """The single-output dict rule (docs/language.md, Bodies): a dict whose
+    only key is the output's name gives that output its entry."""
+    spec = run_spec(tmp_path, "return {'x': n * 2}", params={"n": 3}, value_outputs=["x"])
+    assert run_python(spec) == {"x": 6}
+    wrapped = run_spec(tmp_path, "return {'x': {'x': 6}}", value_outputs=["x"])
+    assert run_python(wrapped) == {"x": {"x": 6}}
+    other_key = run_spec(tmp_path, "return {'y': 6}", value_outputs=["x"])
+    assert run_python(other_key) == {"x": {"y": 6}}
+
+
 def test_several_outputs_come_from_a_dict(tmp_path: Path) -> None:
     spec = run_spec(tmp_path, "return {'b': 2, 'a': 1}", value_outputs=["a", "b"])
     assert run_python(spec) == {"a": 1, "b": 2}
@@ -177,6 +188,16 @@ def test_call_imports_from_the_project_directory(tmp_path: Path) -> None:
         input_files={"text": "a.txt"}, value_outputs=["r"], cpus=2,
     )
     assert run_python(spec) == {"r": {"n": 42, "file": "a.txt", "cpus": 2}}
+
+
+def test_call_one_output_from_a_dict_keyed_by_its_name(tmp_path: Path) -> None:
+    write_module(tmp_path, "callpkg_e", """
+        def total(n):
+            return {"total": n * 2}
+    """)
+    spec = run_spec(tmp_path, "callpkg_e.steps:total", kind="call", params={"n": 21},
+                    value_outputs=["total"])
+    assert run_python(spec) == {"total": 42}
 
 
 def test_call_passes_extras_only_when_the_signature_has_them(tmp_path: Path) -> None:

@@ -89,12 +89,72 @@ def test_every_bad_override_is_reported(tmp_path: Path) -> None:
 
 
 def test_untyped_entries(tmp_path: Path) -> None:
-    m = model(entry("a", None, 1), entry("b", None, "x"))
+    m = model(entry("a", None, None), entry("b", None, "x"))
     assert resolve_config(m, {"a": "[1, 2]", "b": "hello"}, tmp_path) == {"a": [1, 2], "b": "hello"}
 
 
+@pytest.mark.parametrize(("default", "text", "value"), [
+    ("1.10", "1.10", "1.10"),  # the example: not the float 1.1
+    ("x", "7", "7"),
+    ("x", "[1, 2]", "[1, 2]"),
+    ("x", "None", "None"),
+    (5, "7", 7),
+    (5, " 08 ", 8),
+    (2.5, "3", 3.0),
+    (2.5, "1e3", 1000.0),
+    (True, "0", False),
+    (False, "yes", True),
+    (b"x", "y", b"y"),
+    (["a", "b"], "c,d", ["c", "d"]),
+    (["a", "b"], "['c']", ["c"]),
+    ([1, 2], "3,4", [3, 4]),
+    ([1, "a"], "3,4", ["3", "4"]),  # mixed items: the list alone is kept
+    ([1, "a"], "[3, 'b']", [3, "b"]),
+    ([], "[1]", [1]),
+    ({"a"}, "b,c", {"b", "c"}),
+    ((1, 2), "(3,)", (3,)),
+    ({"k": 1}, "{'j': 2}", {"j": 2}),
+    (None, "1.10", 1.1),  # a default of None says nothing: any value
+    (None, "text", "text"),
+])
+def test_an_untyped_entry_keeps_its_defaults_type(
+    tmp_path: Path, default: object, text: str, value: object
+) -> None:
+    got = resolve_config(model(entry("v", None, default)), {"v": text}, tmp_path)["v"]
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize(("default", "text", "expected"), [
+    (5, "x", "expected int"),
+    (5, "1.5", "expected int"),
+    (5, "[1, 2]", "expected int"),
+    (2.5, "many", "expected float"),
+    (True, "maybe", "expected bool"),
+    (["a"], "[1]", "expected list[str], got list ([1])"),
+    ([1], "a,b", "expected list[int]: item 1 'a': expected int"),
+    ((1, 2), "x", "expected tuple"),
+    ({"k": 1}, "[1]", "expected dict, got list ([1])"),
+])
+def test_a_value_not_of_the_defaults_type_is_an_error_naming_the_entry(
+    tmp_path: Path, default: object, text: str, expected: str
+) -> None:
+    with pytest.raises(UserError) as info:
+        resolve_config(model(entry("count", None, default)), {"count": text}, tmp_path)
+    assert info.value.message.startswith(f"--config count={text}: {expected}")
+    hint = info.value.problems[0].hint or ""
+    assert hint.startswith("config 'count' has no declared type, so it keeps the type of its "
+                           "default")
+    assert "declare it 'count: any' to take any value" in hint
+
+
+def test_any_takes_what_an_untyped_entry_took_before(tmp_path: Path) -> None:
+    m = model(entry("a", "any", 1))
+    assert resolve_config(m, {"a": "[1, 2]"}, tmp_path) == {"a": [1, 2]}
+    assert resolve_config(m, {"a": "1.10"}, tmp_path) == {"a": 1.1}
+
+
 def test_override_never_runs_code(tmp_path: Path) -> None:
-    m = model(entry("a", None, 1), entry("s", "str", ""))
+    m = model(entry("a", None, None), entry("s", "str", ""))
     values = resolve_config(m, {"a": "__import__('os')", "s": "__import__('os')"}, tmp_path)
     assert values == {"a": "__import__('os')", "s": "__import__('os')"}
     with pytest.raises(UserError) as info:

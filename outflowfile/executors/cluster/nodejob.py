@@ -32,6 +32,7 @@ from pathlib import Path
 
 from outflowfile.executors import body
 from outflowfile.executors.cluster.scheduler import ARRAY_INDEX_VARIABLES
+from outflowfile.executors.logs import close_capture, create, open_capture, writes_own_log
 from outflowfile.run.jobspec import JobResult, JobSpec, thread_env
 
 EXIT_NO_SPEC = 2
@@ -61,9 +62,13 @@ def array_row(rows: str, environ: dict[str, str] | os._Environ[str] = os.environ
 
 def run_shell(spec: JobSpec, host: str) -> JobResult:
     result = JobResult(id=spec.id, ok=False, host=host, started=time.time())
-    log = Path(spec.workdir) / spec.log
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "wb") as out:
+    log = os.path.join(spec.workdir, spec.log)
+    own = writes_own_log(spec.kind, spec.code, spec.log)
+    if own:
+        out, made = open_capture(log)
+    else:
+        out = create(log)
+    try:
         proc = subprocess.Popen(
             body.run_shell_command(spec),
             cwd=spec.workdir,
@@ -74,6 +79,11 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
         )
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        if own:
+            close_capture(log, out, made)
+        else:
+            os.close(out)
     result.ended = time.time()
     result.exit_status = proc.returncode
     result.ok = proc.returncode == 0
