@@ -1,0 +1,246 @@
+"""Previous outputs kept aside while a job makes new ones.
+
+Before a job runs, each of its outputs that exists (file, directory or
+symbolic link) is renamed into a stash of its own, ``.outflow/aside/ID/``.
+The stash's manifest, written first and atomically, names every output of
+the job, where each previous one went, and the job it belongs to (its key
+and the id of that key's done record then), so that whatever moment a run
+dies at, the next one knows what to put back.
+
+When the job succeeds the stash is dropped; when it fails or is
+interrupted, what it wrote is removed and the previous outputs are renamed
+back: same content, same mtime, so the record that made them matches them
+again. Nothing is copied, and nothing previous is deleted before the job's
+outcome is known.
+
+An output on another filesystem than ``.outflow/`` (an absolute path, a
+mount inside the project) cannot be renamed there (EXDEV): its previous
+version is renamed beside it instead, to a hidden name in its own
+directory, which the manifest names too.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ASIDE = "aside"  # the stashes' directory, under .outflow/
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Entry:
+    """One output of the job: where it is, and where its previous version
+    may be (``None``: there was none, whatever is there is the job's)."""
+
+    path: str  # as the job names it: relative to the project, or absolute
+    places: list[str] | None = None  # the stash's own entry, then the one beside it
+
+
+@dataclass
+class Stash:
+    dir: Path
+    key: str  # the job's key
+    previous: int | None  # the id of the key's done record when the stash was made
+    entries: list[Entry] = field(default_factory=list)
+
+    def done_since(self, record_id: int | None) -> bool:
+        """Whether ``record_id``, the key's done record now, is the job's own:
+        it succeeded, and what it made is recorded."""
+        return record_id is not None and record_id != self.previous
+
+
+@dataclass
+class PutBack:
+    """What putting a stash back did."""
+
+    restored: list[str] = field(default_factory=list)  # previous outputs in place again
+    removed: list[str] = field(default_factory=list)  # what the job had written
+    problems: list[str] = field(default_factory=list)
+
+
+def stash_root(state_dir: Path) -> Path:
+    return state_dir / ASIDE
+
+
+def pending(state_dir: Path) -> list[Path]:
+    """The stashes a run left: one listing, or one failed open when there is
+    no ``aside/`` (the usual case: a run removes it when it is empty)."""
+    try:
+        with os.scandir(stash_root(state_dir)) as found:
+            return sorted(Path(e.path) for e in found if e.is_dir(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+class Aside:
+    """Makes, drops and puts back the stashes of one project."""
+
+    def __init__(self, workdir: Path, state_dir: Path) -> None:
+        self.workdir = workdir
+        self.root = stash_root(state_dir)
+
+    def full(self, path: str) -> str:
+        return os.path.join(self.workdir, path)
+
+    # --- making ---------------------------------------------------------------
+
+    def set_aside(
+        self, key: str, previous: int | None, outputs: list[str], present: list[bool]
+    ) -> tuple[Stash, list[str]]:
+        """Move the outputs marked ``present`` into a new stash; the stash,
+        and why each output that could not be moved was not (then the caller
+        puts the stash back). Raises OSError when no stash can be made."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        stash = Stash(Path(tempfile.mkdtemp(prefix="", dir=self.root)), key, previous)
+        for i, (path, there) in enumerate(zip(outputs, present, strict=True)):
+            places = [str(stash.dir / str(i)), self._beside(path, stash)] if there else None
+            stash.entries.append(Entry(path, places))
+        write_manifest(stash)
+        problems, vanished = [], False
+        for entry in stash.entries:
+            if entry.places is None:
+                continue
+            try:
+                self._move_away(entry)
+            except FileNotFoundError:  # gone since it was seen: nothing to keep
+                entry.places, vanished = None, True
+            except OSError as exc:
+                problems.append(f"cannot set aside {entry.path}: {exc.strerror or exc}")
+        if vanished:
+            write_manifest(stash)
+        return stash, problems
+
+    def _beside(self, path: str, stash: Stash) -> str:
+        full = self.full(path)
+        return os.path.join(
+            os.path.dirname(full), f".{os.path.basename(full)}.outflow-aside-{stash.dir.name}"
+        )
+
+    def _move_away(self, entry: Entry) -> None:
+        assert entry.places is not None
+        inside, beside = entry.places
+        try:
+            os.rename(self.full(entry.path), inside)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            os.rename(self.full(entry.path), beside)
+
+    # --- ending ---------------------------------------------------------------
+
+    def put_back(self, stash: Stash) -> PutBack:
+        """Remove what the job wrote at its outputs and rename the previous
+        ones back. An output whose previous version is in neither place is
+        left as it is: it was never moved (a run died first) or is back."""
+        done = PutBack()
+        kept = [(e, self.found(e)) for e in stash.entries]
+        # Every output cleared first: one may be inside another (a directory).
+        for entry, where in kept:
+            if entry.places is None or where is not None:
+                problem = remove(self.full(entry.path))
+                if problem == "":
+                    done.removed.append(entry.path)
+                elif problem is not None:
+                    done.problems.append(f"cannot remove {entry.path}: {problem}")
+        for entry, where in kept:
+            if where is None:
+                continue
+            try:
+                os.rename(where, self.full(entry.path))
+                done.restored.append(entry.path)
+            except OSError as exc:
+                done.problems.append(
+                    f"cannot put back the previous {entry.path} (kept as {where}): "
+                    f"{exc.strerror or exc}"
+                )
+        return done
+
+    def found(self, entry: Entry) -> str | None:
+        for place in entry.places or ():
+            if os.path.lexists(place):
+                return place
+        return None
+
+    def drop(self, stash: Stash) -> None:
+        """The job succeeded and the cache says so: delete the previous
+        outputs, then the manifest. What cannot be deleted stays listed."""
+        left = False
+        for entry in stash.entries:
+            where = self.found(entry)
+            if where is not None and remove(where) not in ("", None):
+                left = True
+        if not left:
+            self.settle(stash)
+
+    def settle(self, stash: Stash) -> None:
+        """Forget a stash whose outputs are back (or dropped), once the cache
+        holds how its job ended."""
+        try:
+            os.remove(stash.dir / MANIFEST)
+            os.rmdir(stash.dir)
+        except OSError:
+            pass
+
+    def discard(self, directory: Path) -> bool:
+        """Remove a stash whose manifest was never completely written (the
+        run died making it: nothing was moved into it yet); False when it
+        holds anything else, which is then left alone."""
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return False
+        if any(not n.startswith(MANIFEST) for n in names):
+            return False
+        shutil.rmtree(directory, ignore_errors=True)
+        return True
+
+    def tidy(self) -> None:
+        """Remove ``aside/`` once it is empty, so that a run finding nothing
+        to recover does not even list it."""
+        try:
+            os.rmdir(self.root)
+        except OSError:
+            pass
+
+
+def remove(full: str) -> str | None:
+    """Remove a file, link or directory tree: '' when removed, None when
+    nothing was there, else why it could not be."""
+    try:
+        try:
+            os.remove(full)
+        except IsADirectoryError:
+            shutil.rmtree(full)
+        return ""
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return str(exc.strerror or exc)
+
+
+def write_manifest(stash: Stash) -> None:
+    """Atomically, so that a reader finds the whole of it or none."""
+    text = json.dumps({
+        "key": stash.key,
+        "previous": stash.previous,
+        "outputs": [{"path": e.path, "aside": e.places} for e in stash.entries],
+    })
+    tmp = stash.dir / (MANIFEST + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, stash.dir / MANIFEST)
+
+
+def read_manifest(directory: Path) -> Stash | None:
+    """The stash in ``directory``; None when it has no (whole) manifest."""
+    try:
+        data = json.loads((directory / MANIFEST).read_text())
+        entries = [Entry(o["path"], o["aside"]) for o in data["outputs"]]
+        return Stash(directory, data["key"], data["previous"], entries)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
