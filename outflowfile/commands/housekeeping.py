@@ -29,6 +29,7 @@ from outflowfile.run.session import (
     foresee_recovery,
     prepare,
     recover_first,
+    recover_now,
     store_of,
 )
 
@@ -119,6 +120,8 @@ def clean(request: RunRequest, model: Outflowfile, console: Console, yes: bool) 
     """Remove the output files of the targets' jobs (after asking, on a
     terminal, unless ``yes``; ``-n``: only list them). Returns how many
     were removed."""
+    if not request.dry_run:  # outputs a dead run left aside are put back first
+        recover_now(request, console)
     found = clean_list(request, model)
     paths = found.paths
     if found.unsized:

@@ -47,14 +47,15 @@ class Recovered:
     def message(self, foreseen: bool = False) -> str | None:
         """What to tell the user; None when there is nothing to say (a dry
         run's reasons already name the jobs left incomplete)."""
-        removed = f"{_count(len(self.removed), 'partial output file')}"
-        restored = f"{_count(len(self.restored), 'previous output')}"
+        removed = _count(len(self.removed), "partial output file")
+        restored = _count(len(self.restored), "previous output")
         if foreseen:
             if not (self.restored or self.removed):
                 return None
-            did = [f"removes {removed}"] if self.removed else []
-            did += [f"restores {restored}"] if self.restored else []
-            return f"outflow: an interrupted run left outputs behind: the next run {' and '.join(did)}"
+            will = [f"removes {removed}"] if self.removed else []
+            will += [f"restores {restored}"] if self.restored else []
+            both = " and ".join(will)
+            return f"outflow: an interrupted run left outputs behind: the next run {both}"
         if self.jobs:
             did = f"removed {removed}" + (f" and restored {restored}" if self.restored else "")
             return f"outflow: {self.jobs} jobs were left incomplete by an interrupted run; {did}"

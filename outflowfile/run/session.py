@@ -526,12 +526,13 @@ def foresee_recovery(prep: Prepared, snapshot: Snapshot) -> Recovered | None:
     recovery will do first, with the files as it will leave them given to
     the plan; None when a dead run left nothing."""
     from outflowfile.run.aside import pending
-    from outflowfile.run.recovery import foresee
 
     workdir = prep.request.workdir
     stashes = prep.stashes if prep.stashes is not None else pending(workdir / STATE_DIR)
     if not stashes and not snapshot.running:
         return None
+    from outflowfile.run.recovery import foresee
+
     stats, will = foresee(workdir, snapshot, stashes)
     prep.seen = {**(prep.seen or {}), **stats}
     return will
@@ -543,7 +544,6 @@ def recover_first(
     """Before anything looks at the outputs (a real run, ``--touch``): put
     right what a dead run left, and say so. Holds the project lock."""
     from outflowfile.run.aside import pending
-    from outflowfile.run.recovery import recover
 
     workdir = prep.request.workdir
     stashes = prep.stashes
@@ -551,16 +551,47 @@ def recover_first(
         stashes = pending(workdir / STATE_DIR)
     if not stashes and not snapshot.running:
         return
-    done = recover(workdir, snapshot, recorder, stashes)
+    changed = _recover(workdir, snapshot, recorder, stashes, console)
     prep.stashes = []
-    if done.changed:  # what was stat-ed or trusted before is not what is there
+    if changed:  # what was stat-ed or trusted before is not what is there
         prep.drop_prestat()
         prep.seen = prep.ahead = prep.trust = None
+
+
+def recover_now(request: RunRequest, console: RunReporter) -> None:
+    """``recover_first`` for a command that changes outputs without a plan
+    of its own to run (``--clean``): takes the lock, reads the cache."""
+    from outflowfile.run.aside import pending
+    from outflowfile.run.lock import ProjectLock
+    from outflowfile.store.recorder import RunRecorder
+
+    state = request.workdir / STATE_DIR
+    store = store_of(request)
+    with ProjectLock(state):
+        stashes = pending(state)
+        snapshot = store.snapshot()
+        if stashes or snapshot.running:
+            recorder = RunRecorder(store.open_cache, request.argv)
+            try:
+                _recover(request.workdir, snapshot, recorder, stashes, console)
+            finally:
+                recorder.close("interrupted")
+
+
+def _recover(
+    workdir: Path, snapshot: Snapshot, recorder: Recorder, stashes: list[Path],
+    console: RunReporter,
+) -> bool:
+    """Recover, and say what was done; whether any file or row changed."""
+    from outflowfile.run.recovery import recover
+
+    done = recover(workdir, snapshot, recorder, stashes)
     text = done.message()
     if text:
         console.say(text)
     for problem in done.problems:
         console.warn(problem)
+    return done.changed
 
 
 def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:

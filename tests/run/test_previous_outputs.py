@@ -92,7 +92,8 @@ def sleepers(project: Path) -> list[psutil.Process]:
     """This project's ``sleep 300`` (never another test's)."""
     found = []
     for proc in psutil.process_iter(["cmdline", "cwd"]):
-        if (proc.info["cmdline"] or [])[:2] == ["sleep", "300"] and proc.info["cwd"] == str(project):
+        cmd = proc.info["cmdline"] or []
+        if cmd[:2] == ["sleep", "300"] and proc.info["cwd"] == str(project):
             found.append(proc)
     return found
 
@@ -291,7 +292,8 @@ task fresh(n: int):
 
 task again(n: int):
     output: a = "out/again.txt"
-    shell: "echo half {n} > {output.a}; if [ -e slow ]; then sleep 300; fi; echo rest {n} >> {output.a}"
+    shell: '''echo half {n} > {output.a}; if [ -e slow ]; then sleep 300; fi
+              echo rest {n} >> {output.a}'''
 
 task quick():
     output: q = "out/quick.txt"
