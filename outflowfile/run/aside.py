@@ -1,11 +1,13 @@
 """Previous outputs kept aside while a job makes new ones.
 
 Before a job runs, each of its outputs that exists (file, directory or
-symbolic link) is renamed into a stash of its own, ``.outflow/aside/ID/``.
-The stash's manifest, written first and atomically, names every output of
-the job, where each previous one went, and the job it belongs to (its key
-and the id of that key's done record then), so that whatever moment a run
-dies at, the next one knows what to put back.
+symbolic link) is renamed into a stash of its own: ``.outflow/aside/ID.N``
+for its Nth output. The stash's manifest, ``ID.json``, whole before anything
+is moved, names every output of the job, where each previous one went, and
+the job it belongs to (its key and the id of that key's done record then),
+so that whatever moment a run dies at, the next one knows what to put back.
+(Flat files, no directory per stash: removing a directory can cost
+milliseconds on a filesystem mounted with ``discard``.)
 
 When the job succeeds the stash is dropped; when it fails or is
 interrupted, what it wrote is removed and the previous outputs are renamed
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ASIDE = "aside"  # the stashes' directory, under .outflow/
-MANIFEST = "manifest.json"
+MANIFEST = ".json"  # a manifest's suffix
 
 
 @dataclass
@@ -39,15 +41,21 @@ class Entry:
     may be (``None``: there was none, whatever is there is the job's)."""
 
     path: str  # as the job names it: relative to the project, or absolute
-    places: list[str] | None = None  # the stash's own entry, then the one beside it
+    # Where the previous one is: its name in aside/, else (another
+    # filesystem) beside the output, a path like ``path``.
+    places: list[str] | None = None
 
 
 @dataclass
 class Stash:
-    dir: Path
+    manifest: Path
     key: str  # the job's key
     previous: int | None  # the id of the key's done record when the stash was made
     entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def ident(self) -> str:
+        return self.manifest.name[: -len(MANIFEST)]
 
     def done_since(self, record_id: int | None) -> bool:
         """Whether ``record_id``, the key's done record now, is the job's own:
@@ -69,11 +77,12 @@ def stash_root(state_dir: Path) -> Path:
 
 
 def pending(state_dir: Path) -> list[Path]:
-    """The stashes a run left: one listing, or one failed open when there is
-    no ``aside/`` (the usual case: a run removes it when it is empty)."""
+    """The manifests of the stashes a run left: one listing, or one failed
+    open when there is no ``aside/`` (the usual case: a run removes it when
+    it is empty)."""
     try:
         with os.scandir(stash_root(state_dir)) as found:
-            return sorted(Path(e.path) for e in found if e.is_dir(follow_symlinks=False))
+            return sorted(Path(e.path) for e in found if e.name.endswith(MANIFEST))
     except (FileNotFoundError, NotADirectoryError):
         return []
 
@@ -97,11 +106,14 @@ class Aside:
         and why each output that could not be moved was not (then the caller
         puts the stash back). Raises OSError when no stash can be made."""
         self.root.mkdir(parents=True, exist_ok=True)
-        stash = Stash(Path(tempfile.mkdtemp(prefix="", dir=self.root)), key, previous)
+        fd, name = tempfile.mkstemp(suffix=MANIFEST, prefix="", dir=self.root)  # a new ID
+        stash = Stash(Path(name), key, previous)
+        ident = stash.ident
         for i, (path, there) in enumerate(zip(outputs, present, strict=True)):
-            places = [str(stash.dir / str(i)), self._beside(path, stash)] if there else None
+            places = [f"{ident}.{i}", beside(path, ident)] if there else None
             stash.entries.append(Entry(path, places))
-        write_manifest(stash)
+        with os.fdopen(fd, "w") as out:  # whole before the first rename
+            out.write(manifest_text(stash))
         problems, vanished = [], False
         for entry in stash.entries:
             if entry.places is None:
@@ -116,21 +128,21 @@ class Aside:
             write_manifest(stash)
         return stash, problems
 
-    def _beside(self, path: str, stash: Stash) -> str:
-        full = self.full(path)
-        return os.path.join(
-            os.path.dirname(full), f".{os.path.basename(full)}.outflow-aside-{stash.dir.name}"
-        )
-
     def _move_away(self, entry: Entry) -> None:
         assert entry.places is not None
-        inside, beside = entry.places
+        inside, next_to = self._places(entry)
         try:
             os.rename(self.full(entry.path), inside)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
-            os.rename(self.full(entry.path), beside)
+            os.rename(self.full(entry.path), next_to)
+
+    def _places(self, entry: Entry) -> list[str]:
+        if entry.places is None:
+            return []
+        inside, next_to = entry.places
+        return [str(self.root / inside), self.full(next_to)]
 
     # --- ending ---------------------------------------------------------------
 
@@ -162,7 +174,8 @@ class Aside:
         return done
 
     def found(self, entry: Entry) -> str | None:
-        for place in entry.places or ():
+        """Where the previous version of ``entry`` is now, if anywhere."""
+        for place in self._places(entry):
             if os.path.lexists(place):
                 return place
         return None
@@ -182,23 +195,18 @@ class Aside:
         """Forget a stash whose outputs are back (or dropped), once the cache
         holds how its job ended."""
         try:
-            os.remove(stash.dir / MANIFEST)
-            os.rmdir(stash.dir)
+            os.remove(stash.manifest)
         except OSError:
             pass
 
-    def discard(self, directory: Path) -> bool:
-        """Remove a stash whose manifest was never completely written (the
-        run died making it: nothing was moved into it yet); False when it
-        holds anything else, which is then left alone."""
+    def discard(self, manifest: Path) -> None:
+        """Remove a manifest that cannot be read: the run died writing it,
+        and so before moving anything (a manifest is whole before the first
+        rename, and written again only atomically)."""
         try:
-            names = os.listdir(directory)
+            os.remove(manifest)
         except OSError:
-            return False
-        if any(not n.startswith(MANIFEST) for n in names):
-            return False
-        shutil.rmtree(directory, ignore_errors=True)
-        return True
+            pass
 
     def tidy(self) -> None:
         """Remove ``aside/`` once it is empty, so that a run finding nothing
@@ -207,6 +215,13 @@ class Aside:
             os.rmdir(self.root)
         except OSError:
             pass
+
+
+def beside(path: str, ident: str) -> str:
+    """The hidden name, in the output's own directory, of a previous output
+    that cannot be renamed into aside/."""
+    head, tail = os.path.split(path.rstrip("/") or path)
+    return os.path.join(head, f".{tail}.outflow-aside-{ident}")
 
 
 def remove(full: str) -> str | None:
@@ -224,23 +239,26 @@ def remove(full: str) -> str | None:
         return str(exc.strerror or exc)
 
 
-def write_manifest(stash: Stash) -> None:
-    """Atomically, so that a reader finds the whole of it or none."""
-    text = json.dumps({
+def manifest_text(stash: Stash) -> str:
+    return json.dumps({
         "key": stash.key,
         "previous": stash.previous,
         "outputs": [{"path": e.path, "aside": e.places} for e in stash.entries],
     })
-    tmp = stash.dir / (MANIFEST + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, stash.dir / MANIFEST)
 
 
-def read_manifest(directory: Path) -> Stash | None:
-    """The stash in ``directory``; None when it has no (whole) manifest."""
+def write_manifest(stash: Stash) -> None:
+    """Write it again, atomically: a reader finds the old or the new one whole."""
+    tmp = stash.manifest.with_name(stash.manifest.name + ".tmp")
+    tmp.write_text(manifest_text(stash))
+    os.replace(tmp, stash.manifest)
+
+
+def read_manifest(manifest: Path) -> Stash | None:
+    """The stash ``manifest`` describes; None when it cannot be read whole."""
     try:
-        data = json.loads((directory / MANIFEST).read_text())
+        data = json.loads(manifest.read_text())
         entries = [Entry(o["path"], o["aside"]) for o in data["outputs"]]
-        return Stash(directory, data["key"], data["previous"], entries)
+        return Stash(manifest, data["key"], data["previous"], entries)
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -69,13 +69,15 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def recover(workdir: Path, snapshot: Snapshot, recorder: Recorder, dirs: list[Path]) -> Recovered:
-    """Put right what a dead run left (``dirs``: the stashes found)."""
+def recover(
+    workdir: Path, snapshot: Snapshot, recorder: Recorder, stashes: list[Path]
+) -> Recovered:
+    """Put right what a dead run left (``stashes``: the manifests found)."""
     aside = Aside(workdir, workdir / OUTFLOW_DIR)
     done = Recovered(jobs=len(snapshot.running))
     covered: set[str] = set()
     put_back: list[Stash] = []
-    for stash in _stashes(aside, dirs):
+    for stash in _stashes(aside, stashes):
         if stash.done_since(_done_row(snapshot, stash.key)):
             aside.drop(stash)
             continue
@@ -100,14 +102,14 @@ def recover(workdir: Path, snapshot: Snapshot, recorder: Recorder, dirs: list[Pa
     return done
 
 
-def foresee(workdir: Path, snapshot: Snapshot, dirs: list[Path]) -> tuple[Stats, Recovered]:
+def foresee(workdir: Path, snapshot: Snapshot, stashes: list[Path]) -> tuple[Stats, Recovered]:
     """What ``recover`` would do, doing nothing: the stats the files would
     have after it (path -> stat, None for removed), and the counts."""
     aside = Aside(workdir, workdir / OUTFLOW_DIR)
     will = Recovered(jobs=len(snapshot.running))
     stats: Stats = {}
     covered: set[str] = set()
-    for stash in _stashes(aside, dirs, discard=False):
+    for stash in _stashes(aside, stashes, discard=False):
         if stash.done_since(_done_row(snapshot, stash.key)):
             continue
         covered.update(e.path for e in stash.entries)
@@ -128,14 +130,14 @@ def foresee(workdir: Path, snapshot: Snapshot, dirs: list[Path]) -> tuple[Stats,
     return stats, will
 
 
-def _stashes(aside: Aside, dirs: list[Path], discard: bool = True) -> list[Stash]:
+def _stashes(aside: Aside, manifests: list[Path], discard: bool = True) -> list[Stash]:
     found = []
-    for directory in dirs:
-        stash = read_manifest(directory)
+    for manifest in manifests:
+        stash = read_manifest(manifest)
         if stash is not None:
             found.append(stash)
         elif discard:
-            aside.discard(directory)
+            aside.discard(manifest)
     return found
 
 

@@ -74,8 +74,13 @@ def tree(root: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple[str, str, in
 
 
 def stashes(project: Path) -> list[str]:
+    """The manifests of the stashes waiting in .outflow/aside; [] (and no
+    aside/ left behind) once every one is settled."""
     aside = project / ".outflow" / "aside"
-    return sorted(os.listdir(aside)) if aside.exists() else []
+    if not aside.exists():
+        return []
+    names = sorted(os.listdir(aside))
+    return [n for n in names if n.endswith(".json")] or names
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 60) -> None:
