@@ -10,6 +10,7 @@ untouched, and what the next ``-n``, ``--touch`` and run say and do.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -415,3 +416,39 @@ def test_an_absolute_output_on_another_filesystem(tmp_path: Path) -> None:
         assert seen[0].startswith(".result.txt.outflow-aside-")
     finally:
         subprocess.run(["rm", "-rf", str(where)], check=False)
+
+
+# --- a run that died between two steps of setting aside ------------------------
+# kill -9 cannot be aimed between two system calls: the state such a death
+# leaves is written here as outflow writes it (a manifest, whole, then renames).
+
+
+def _manifest(p: Path, moved: bool) -> Path:
+    (key, row), = cache_rows(p, "select key, id from jobs where status = 'done'")
+    aside = p / ".outflow" / "aside"
+    aside.mkdir()
+    manifest = aside / "dead.json"
+    manifest.write_text(json.dumps({"key": key, "previous": row, "outputs": [
+        {"path": "out/result.txt",
+         "aside": ["dead.0", "out/.result.txt.outflow-aside-dead"]}]}))
+    if moved:
+        os.rename(p / "out" / "result.txt", aside / "dead.0")
+    return manifest
+
+
+@pytest.mark.parametrize("moved", [False, True], ids=["before-the-rename", "after-it"])
+def test_a_run_that_died_setting_aside_loses_nothing(tmp_path: Path, moved: bool) -> None:
+    p = one(tmp_path)
+    outflow(p)
+    before = tree(tmp_path, skip=("p/attempts.log",))
+    _manifest(p, moved)
+    left = tree(tmp_path)
+    proc = outflow(p, "-n")
+    assert tree(tmp_path) == left  # -n changes nothing
+    assert "Nothing to do" in proc.stdout  # and plans as the run will find it
+    assert ("the next run restores 1 previous output" in proc.stdout) == moved
+    proc = outflow(p)
+    assert ("restored 1 previous output" in proc.stdout) == moved
+    assert "0 ran, 1 up to date" in proc.stdout
+    assert tree(tmp_path, skip=("p/attempts.log",)) == before
+    assert stashes(p) == []
