@@ -24,7 +24,10 @@ from outflowfile.run.session import (
     STATE_DIR,
     RunRequest,
     check_task_name,
+    foresee_recovery,
     prepare,
+    recover_first,
+    recover_now,
     store_of,
 )
 
@@ -40,7 +43,10 @@ def touch(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
     """Record every job of the targets that would run, and whose output
     files all exist, as done with those files as they are now (``-n``: only
     say which). Jobs that produce values, or whose outputs are missing, are
-    left alone, and so is everything downstream of them."""
+    left alone, and so is everything downstream of them.
+
+    What a dead run left is put right first (run/recovery.py): its partial
+    outputs are never recorded as done."""
     from outflowfile.run.dryrun import Touch
     from outflowfile.run.record import NullRecorder
     from outflowfile.store.recorder import RunRecorder
@@ -49,13 +55,20 @@ def touch(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
     prep = prepare(request, model, console)
     store = store_of(request)
     if request.dry_run:
-        outcome = prep.loop(store.snapshot(), NullRecorder(), Touch()).run()
+        snapshot = store.snapshot()
+        will = foresee_recovery(prep, snapshot)  # touched as the recovery will leave them
+        text = will.message(foreseen=True) if will is not None else None
+        if text:
+            console.say(text)
+        outcome = prep.loop(snapshot, NullRecorder(), Touch()).run()
     else:
         with ProjectLock(request.workdir / STATE_DIR):
             recorder = RunRecorder(store.open_cache, request.argv)
             status = "failed"
             try:
-                outcome = prep.loop(store.snapshot(), recorder, Touch()).run()
+                snapshot = store.snapshot()
+                recover_first(prep, snapshot, recorder, console)
+                outcome = prep.loop(snapshot, recorder, Touch()).run()
                 status = TOUCHED
             finally:
                 recorder.close(status)
@@ -109,6 +122,8 @@ def clean(request: RunRequest, model: Outflowfile, console: Console, yes: bool) 
     many paths were removed."""
     from outflowfile.commands.cleanplan import carry_out, plan_clean, shown
 
+    if not request.dry_run:  # outputs a dead run left aside are put back first
+        recover_now(request, console)
     found = clean_list(request, model)
     if found.unsized:
         console.warn(

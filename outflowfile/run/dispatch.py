@@ -6,6 +6,12 @@ level up): to an executor (``Dispatcher``), or, in a dry run, nowhere
 The dispatcher keeps the queue of jobs waiting for room, starts what fits,
 and finishes what ends: records it, checks it made what it promised, retries
 it, or fails it.
+
+A job's previous outputs are set aside before it starts (aside.py) and kept
+across its retries; they are dropped when it succeeds and put back when it
+fails for good or is cancelled. A stash is forgotten only once the cache
+holds how its job ended (the recorder writes ends in batches): until then,
+a run that dies leaves it for the next run to settle from the cache.
 """
 
 from __future__ import annotations
@@ -14,12 +20,15 @@ import pickle
 import socket
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from outflowfile import valuecodec
+from outflowfile.errors import UserError
 from outflowfile.graph.expand import ExpansionError, Job, NodeState
 from outflowfile.language import typerules
+from outflowfile.run.aside import Stash
 from outflowfile.run.executor import Executor
 from outflowfile.run.jobspec import JobResult, JobSpec
 from outflowfile.run.madedirs import made_dirs
@@ -64,9 +73,9 @@ class Dispatch(Protocol):
         ...
 
     def cancel(self, tell_recorder: bool) -> list[str]:
-        """Kill the running jobs, remove their outputs and, with
-        ``tell_recorder``, mark them interrupted; the labels of those that
-        had started."""
+        """Kill the running jobs, remove their outputs, put their previous
+        outputs back and, with ``tell_recorder``, mark them interrupted; the
+        labels of those that had started."""
         ...
 
 
@@ -90,6 +99,10 @@ class Dispatcher:
         self.specs: dict[int, JobSpec] = {}  # built for queued jobs that did not fit yet
         self.to_run = 0
         self.host = socket.gethostname()
+        self.stashes: dict[int, Stash] = {}  # by job id: previous outputs set aside
+        # Stashes to drop (the job succeeded) or forget (put back) once the
+        # cache holds how their jobs ended.
+        self.settling: list[tuple[Stash, bool]] = []
 
     def attach(self, loop: Loop) -> None:
         self.loop = loop
@@ -117,6 +130,8 @@ class Dispatcher:
     def step(self) -> bool:
         self._dispatch()
         due = self.recorder.flush_due()
+        if due is None:  # nothing waits to be written: every end so far is recorded
+            self._settle()
         if not self.started and not (self.queue and not self.loop.stopping):
             return False
         for result in self.executor.wait(1.0 if due is None else min(due, 1.0)):
@@ -129,7 +144,12 @@ class Dispatcher:
             withdraw()
 
     def end(self) -> None:
-        pass
+        # Jobs left queued with a stash (a retry when the run stopped).
+        for job_id in list(self.stashes):
+            self._put_back(job_id)
+        self.recorder.flush()
+        self._settle()
+        self.outputs.aside.tidy()
 
     # --- starting -------------------------------------------------------------
 
@@ -171,6 +191,12 @@ class Dispatcher:
             self._start(job, spec, reason, attempt)
         self.queue.extendleft(reversed(skipped))
 
+    def _done_row(self, key: str) -> int | None:
+        """The id of the cache's done record of ``key``: the one the previous
+        outputs match, if any (a record of this run has none)."""
+        record = self.decider.snapshot.by_key.get(key)
+        return getattr(record, "id", None)
+
     def _can_queue(self, spec: JobSpec) -> bool:
         can_queue = getattr(self.executor, "can_queue", None)
         return can_queue is not None and bool(can_queue(spec))
@@ -183,24 +209,35 @@ class Dispatcher:
     def _start(self, job: Job, spec: JobSpec, reason: str, attempt: int) -> None:
         outputs = list(spec.output_files.values())
         in_stamps = self.decider.input_stamps(job)
-        row = self.recorder.job_started(
-            spec.key,
-            job.task.name,
-            job.slot,
-            self.decider.def_hashes[job.task.name],
-            spec.params,
-            outputs,
-            spec.log,
-            self.host,
-            time.time(),
-        )
+        # Before the cache says it runs: a run that dies from here on leaves
+        # the stash's manifest to tell the next run what to put back.
+        if outputs and job.id not in self.stashes:  # a retry keeps its first stash
+            stash, problem = self.outputs.set_aside(outputs, spec.key, self._done_row(spec.key))
+            if problem is not None:
+                self.loop.fail_before_start(job, problem)
+                return
+            if stash is not None:
+                self.stashes[job.id] = stash
+        try:
+            row = self.recorder.job_started(
+                spec.key,
+                job.task.name,
+                job.slot,
+                self.decider.def_hashes[job.task.name],
+                spec.params,
+                outputs,
+                spec.log,
+                self.host,
+                time.time(),
+            )
+        except UserError:  # the cache cannot be written: nothing ran, all is as it was
+            self._put_back(job.id)
+            raise
         spec.row = row if row is None or row > 0 else None  # a ticket is the recorder's own
         # Running from here on, so that a Ctrl-C at any moment finds it and
         # cleans up after it, whether or not its process has started.
         job.state = NodeState.RUNNING
         self.started[job.id] = Running(job, row, spec, in_stamps, attempt, reason)
-        # Only once the cache knows: if it cannot be written, the old outputs
-        # stay; if we die now, the next run removes what the row lists.
         problem = self.outputs.prepare(outputs, spec.log)
         if problem is None:
             self.reporter.job_started(job, reason, spec)
@@ -210,6 +247,7 @@ class Dispatcher:
                 problem = str(exc)
         if problem is not None:
             del self.started[job.id]
+            self._put_back(job.id)
             if row is not None:
                 self.recorder.job_failed(row, problem, time.time(), None, None, None)
             self.loop.fail_before_start(job, problem)
@@ -225,9 +263,17 @@ class Dispatcher:
         error = result.error if not result.ok else self._check_result(job, run.spec, result)
         if error is None:
             self._record_success(run, result)
+            stash = self.stashes.pop(job.id, None)
+            if stash is not None:
+                self.settling.append((stash, True))
             return
-        for problem in self.outputs.remove(run.spec.output_files.values()):
-            error += f"\n{problem} (a partial output)"
+        retry = run.attempt < job.resources.retries and not self.loop.stopping
+        if retry:  # its previous outputs stay aside for the next attempt
+            for problem in self.outputs.remove(run.spec.output_files.values()):
+                error += f"\n{problem} (a partial output)"
+        else:
+            for problem in self._put_back(job.id, run.spec.output_files.values()):
+                error += f"\n{problem}"
         if run.row is not None:
             self.recorder.job_failed(
                 run.row,
@@ -238,7 +284,7 @@ class Dispatcher:
                 result.peak_mem,
                 result.started or None,  # later than the row says, if it was queued
             )
-        if run.attempt < job.resources.retries and not self.loop.stopping:
+        if retry:
             self.reporter.job_retry(job, run.attempt + 1, job.resources.retries, error)
             self.queue.appendleft((job, "retry", run.attempt + 1))
             return
@@ -248,7 +294,8 @@ class Dispatcher:
 
     def _not_started(self, run: Running) -> None:
         """A job the executor had queued and never started: as if it had
-        never left the queue (what it may have begun to write is removed)."""
+        never left the queue (what it may have begun to write is removed;
+        its previous outputs stay aside until it starts or the run ends)."""
         self.outputs.remove(run.spec.output_files.values())
         if run.row is not None:
             self.recorder.withdraw(run.row)
@@ -306,7 +353,7 @@ class Dispatcher:
         never_ran = {r.id for r in self.executor.cancel_all() if not r.ran}
         rows, names = [], []
         for run in self.started.values():
-            self.outputs.remove(run.spec.output_files.values())
+            self._put_back(run.job.id, run.spec.output_files.values())
             if run.job.id in never_ran:
                 if tell_recorder and run.row is not None:
                     self.recorder.withdraw(run.row)
@@ -315,6 +362,39 @@ class Dispatcher:
             if run.row is not None:
                 rows.append(run.row)
         self.started.clear()
-        if tell_recorder and rows:
-            self.recorder.mark_interrupted(rows)
+        # Queued for another attempt, or caught starting (its row may say
+        # running): put back, and left for the next run to settle.
+        for job_id in list(self.stashes):
+            self._put_back(job_id, settle=False)
+        if tell_recorder:
+            if rows:
+                self.recorder.mark_interrupted(rows)
+            self.recorder.flush()  # now the cache holds how every job ended
+            self._settle()
         return names
+
+    # --- previous outputs -----------------------------------------------------
+
+    def _put_back(self, job_id: int, outputs: Iterable[str] = (), settle: bool = True) -> list[str]:
+        """Remove a job's partial outputs and put its previous ones back;
+        the problems. Its stash is forgotten once the cache says how the
+        job ended (with ``settle``; else by the next run)."""
+        stash = self.stashes.pop(job_id, None)
+        if stash is None:
+            return [f"{p} (a partial output)" for p in self.outputs.remove(outputs)]
+        back = self.outputs.put_back(stash)
+        if back.problems:  # the next run tries again
+            return back.problems
+        if settle:
+            self.settling.append((stash, False))
+        return []
+
+    def _settle(self) -> None:
+        """Drop or forget the stashes of jobs whose ends the cache now holds."""
+        settling, self.settling = self.settling, []
+        aside = self.outputs.aside
+        for stash, succeeded in settling:
+            if succeeded:
+                aside.drop(stash)
+            else:
+                aside.settle(stash)

@@ -1,29 +1,66 @@
-"""The run's bookkeeping of output files: old outputs removed before a job
-starts, the directories it writes into made, partial outputs removed when it
-fails or is cancelled, and what a dead run left half made."""
+"""The run's bookkeeping of output files: previous outputs set aside before a
+job starts and put back if it does not succeed (aside.py), the directories
+it writes into made, and partial outputs removed between its attempts."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from outflowfile.language.ownership import OUTFLOW_DIR
 from outflowfile.plan.files import FileState
+from outflowfile.run.aside import Aside, PutBack, Stash, remove
 from outflowfile.run.madedirs import make_parents
 
 
 class Outputs:
     def __init__(self, workdir: Path, files: FileState) -> None:
         self.workdir = workdir
-        self.files = files  # forgets what it removes: stat-ed again when asked
+        self.files = files  # forgets what it moves or removes: stat-ed again when asked
         self.made_dirs: set[str] = set()  # parents of outputs and logs, made this run
         self.created: set[str] = set()  # of those, the ones that did not exist (madedirs.py)
+        self.aside = Aside(workdir, workdir / OUTFLOW_DIR)
+
+    def set_aside(
+        self, outputs: list[str], key: str, previous: int | None
+    ) -> tuple[Stash | None, str | None]:
+        """Move the job's outputs that exist into a stash (none when none
+        exists: a first run costs one lstat per output, or none when the plan
+        saw it); ``previous``: the id of the key's done record. The stash, or
+        why it could not be made (then every output is as it was)."""
+        present = [self._exists(p) for p in outputs]
+        if not any(present):
+            return None, None
+        for path in outputs:
+            self.files.forget(path)
+        try:
+            stash, problems = self.aside.set_aside(key, previous, outputs, present)
+        except OSError as exc:
+            return None, f"cannot set the old outputs aside: {exc.strerror or exc}"
+        if problems:
+            back = self.aside.put_back(stash)
+            if not back.problems:
+                self.aside.settle(stash)
+            return None, "; ".join(f"{p} (an old output)" for p in problems + back.problems)
+        return stash, None
+
+    def _exists(self, path: str) -> bool:
+        seen = self.files.seen().get(path)
+        if seen is not None:  # the plan saw it; a link to nothing it calls missing
+            return True
+        return os.path.lexists(os.path.join(self.workdir, path))
+
+    def put_back(self, stash: Stash) -> PutBack:
+        """Remove what the job wrote and put its previous outputs back."""
+        for entry in stash.entries:
+            self.files.forget(entry.path)
+        return self.aside.put_back(stash)
 
     def prepare(self, outputs: list[str], log: str) -> str | None:
-        """Remove old outputs and make the outputs' and the log's directories;
-        why that cannot be done (a read-only or full filesystem), or None."""
-        problems = [f"{p} (an old output)" for p in self.remove(outputs)]
+        """Make the outputs' and the log's directories; why that cannot be
+        done (a read-only or full filesystem), or None."""
+        problems = []
         for path in outputs + [log]:
             try:
                 self._make_parent(path)
@@ -45,27 +82,8 @@ class Outputs:
         for path in paths:
             self.files.forget(path)
             full = os.path.join(self.workdir, path)
-            try:
-                os.remove(full)
-            except FileNotFoundError:
-                pass
-            except IsADirectoryError:
-                shutil.rmtree(full, ignore_errors=True)
-            except OSError as exc:
-                # A read-only filesystem refuses even to remove what is not there.
-                if os.path.lexists(full):
-                    problems.append(f"cannot remove {path}: {exc.strerror or exc}")
+            why = remove(full)
+            # A read-only filesystem refuses even to remove what is not there.
+            if why and os.path.lexists(full):
+                problems.append(f"cannot remove {path}: {why}")
         return problems
-
-
-def remove_left_over(workdir: Path, paths: Iterable[str]) -> list[str]:
-    """Remove the outputs that jobs of a dead run left (files only); those
-    removed."""
-    removed = []
-    for path in paths:
-        try:
-            os.remove(workdir / path)
-            removed.append(path)
-        except OSError:
-            pass
-    return removed

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from outflowfile.plan.memo import Check, Trust
     from outflowfile.plan.prestat import Prestat
     from outflowfile.run.executor import MakeExecutor
+    from outflowfile.run.recovery import Recovered
     from outflowfile.store.door import Store
     from outflowfile.store.snapshot import Snapshot
 
@@ -237,14 +238,15 @@ def execute(
     config = resolve_config(model, request.config, request.workdir)
     memo = _memo_spot(request, model, config)
     found = None
+    stashes = None  # what a dead run left aside, once looked for
     if memo is not None:
         if request.dry_run:
-            outcome, found = _memo_outcome(memo, request)
+            outcome, found, stashes = _memo_outcome(memo, request)
         else:
             from outflowfile.run.lock import ProjectLock
 
             with ProjectLock(request.workdir / STATE_DIR):
-                outcome, found = _memo_outcome(memo, request)
+                outcome, found, stashes = _memo_outcome(memo, request)
         if outcome is not None:
             if request.dry_run:
                 console.dry_run(outcome)
@@ -259,6 +261,7 @@ def execute(
     prep = None
     try:
         prep = prepare(request, model, console, config)
+        prep.stashes = stashes
         if found is not None and found.stamps is not None:
             # The cache is as the memo found it: jobs may be decided from it.
             now = found.now
@@ -339,16 +342,24 @@ def _memo_spot(request: RunRequest, model: Outflowfile, config: dict[str, Any]) 
     return MemoSpot(path, print_, store.state)
 
 
-def _memo_outcome(memo: MemoSpot, request: RunRequest) -> tuple[Outcome | None, Check]:
+def _memo_outcome(
+    memo: MemoSpot, request: RunRequest
+) -> tuple[Outcome | None, Check | None, list[Path]]:
+    """What the memo says, unless a dead run left previous outputs aside
+    (they are put back first, and the plan sees them); and those stashes."""
     import time
 
     from outflowfile.plan import memo as planmemo
+    from outflowfile.run.aside import pending
 
     start = time.monotonic()
+    stashes = pending(request.workdir / STATE_DIR)
+    if stashes:
+        return None, None, stashes
     found = planmemo.check(memo.path, memo.fingerprint, memo.state_now, request.workdir)
     if found.jobs is None:
-        return None, found
-    return Outcome(up_to_date=found.jobs, elapsed=time.monotonic() - start), found
+        return None, found, stashes
+    return Outcome(up_to_date=found.jobs, elapsed=time.monotonic() - start), found, stashes
 
 
 def _remember(memo: MemoSpot, outcome: Outcome) -> None:
@@ -390,6 +401,7 @@ def plan_only(
     their timings and host too."""
     prep = prepare(request, model, console)
     snapshot = store_of(request).snapshot(full)
+    foresee_recovery(prep, snapshot)
     outcome = prep.loop(snapshot, NullRecorder(), DryRun()).run()
     return Planned(prep.graph, outcome, snapshot)
 
@@ -471,6 +483,7 @@ class Prepared:
     trust: Trust | None = None
     cache_state: list[Any] | None = None
     prestat: Prestat | None = None  # files being stat-ed ahead of the plan
+    stashes: list[Path] | None = None  # what a dead run left aside (None: not looked for)
 
     def loop(self, snapshot: Snapshot, recorder: Recorder, dispatch: Dispatch) -> Loop:
         """The run loop over this graph: jobs decided from ``snapshot``, those
@@ -509,9 +522,89 @@ class Prepared:
 
 
 def _dry_run(prep: Prepared) -> Outcome:
-    outcome = prep.loop(_plan_snapshot(prep), NullRecorder(), DryRun()).run()
+    snapshot = _plan_snapshot(prep)
+    will = foresee_recovery(prep, snapshot)
+    outcome = prep.loop(snapshot, NullRecorder(), DryRun()).run()
+    if will is not None:
+        outcome.cache_state = None  # planned over files as they will be: no memo
+        text = will.message(foreseen=True)
+        if text:
+            prep.console.say(text)
     prep.console.dry_run(outcome)
     return outcome
+
+
+def foresee_recovery(prep: Prepared, snapshot: Snapshot) -> Recovered | None:
+    """For a plan that changes nothing (``-n``): what the next real run's
+    recovery will do first, with the files as it will leave them given to
+    the plan; None when a dead run left nothing."""
+    from outflowfile.run.aside import pending
+
+    workdir = prep.request.workdir
+    stashes = prep.stashes if prep.stashes is not None else pending(workdir / STATE_DIR)
+    if not stashes and not snapshot.running:
+        return None
+    from outflowfile.run.recovery import foresee
+
+    stats, will = foresee(workdir, snapshot, stashes)
+    prep.seen = {**(prep.seen or {}), **stats}
+    return will
+
+
+def recover_first(
+    prep: Prepared, snapshot: Snapshot, recorder: Recorder, console: RunReporter
+) -> None:
+    """Before anything looks at the outputs (a real run, ``--touch``): put
+    right what a dead run left, and say so. Holds the project lock."""
+    from outflowfile.run.aside import pending
+
+    workdir = prep.request.workdir
+    stashes = prep.stashes
+    if stashes is None or snapshot.running:  # looked for before the lock, or not at all
+        stashes = pending(workdir / STATE_DIR)
+    if not stashes and not snapshot.running:
+        return
+    changed = _recover(workdir, snapshot, recorder, stashes, console)
+    prep.stashes = []
+    if changed:  # what was stat-ed or trusted before is not what is there
+        prep.drop_prestat()
+        prep.seen = prep.ahead = prep.trust = None
+
+
+def recover_now(request: RunRequest, console: RunReporter) -> None:
+    """``recover_first`` for a command that changes outputs without a plan
+    of its own to run (``--clean``): takes the lock, reads the cache."""
+    from outflowfile.run.aside import pending
+    from outflowfile.run.lock import ProjectLock
+    from outflowfile.store.recorder import RunRecorder
+
+    state = request.workdir / STATE_DIR
+    store = store_of(request)
+    with ProjectLock(state):
+        stashes = pending(state)
+        snapshot = store.snapshot()
+        if stashes or snapshot.running:
+            recorder = RunRecorder(store.open_cache, request.argv)
+            try:
+                _recover(request.workdir, snapshot, recorder, stashes, console)
+            finally:
+                recorder.close("interrupted")
+
+
+def _recover(
+    workdir: Path, snapshot: Snapshot, recorder: Recorder, stashes: list[Path],
+    console: RunReporter,
+) -> bool:
+    """Recover, and say what was done; whether any file or row changed."""
+    from outflowfile.run.recovery import recover
+
+    done = recover(workdir, snapshot, recorder, stashes)
+    text = done.message()
+    if text:
+        console.say(text)
+    for problem in done.problems:
+        console.warn(problem)
+    return done.changed
 
 
 def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
@@ -531,9 +624,7 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
         status = "failed"
         try:
             snapshot = _plan_snapshot(prep)
-            if snapshot.running:  # its partial outputs are removed now
-                prep.drop_prestat()
-            _clean_interrupted(request.workdir, recorder, snapshot, console)
+            recover_first(prep, snapshot, recorder, console)
             loop = prep.loop(snapshot, recorder, Dispatcher(executor))
             # Past durations, for the status line's estimate: read only when
             # a terminal shows it and a job is to run.
@@ -554,21 +645,3 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
             # it is now, read before another run can change it.
             outcome.cache_state = store.state()
         return outcome
-
-
-def _clean_interrupted(
-    workdir: Path, recorder: Recorder, snapshot: Snapshot, console: RunReporter
-) -> None:
-    """Remove what jobs of a dead run left half-made, and say so."""
-    if not snapshot.running:
-        return
-    from outflowfile.run.outputs import remove_left_over
-
-    removed = []
-    for record in snapshot.running:
-        removed += remove_left_over(workdir, record.files.get("out", {}))
-    recorder.mark_interrupted([r.id for r in snapshot.running])
-    console.say(
-        f"outflow: {len(snapshot.running)} jobs were left incomplete by an interrupted run; "
-        f"removed {len(removed)} partial output files"
-    )

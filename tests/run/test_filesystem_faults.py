@@ -52,7 +52,8 @@ def test_outputs_on_a_read_only_filesystem(tmp_path: Path) -> None:
     # ...and what outflow must do before a job starts fails that job, named.
     assert "error: deeper: cannot make the directory ro/sub for ro/sub/b.txt: " \
            "Read-only file system" in err
-    assert "error: stale: cannot remove ro/old/c.txt: Read-only file system (an old output)" \
+    # (the old output is kept aside while the job runs: here it cannot be moved)
+    assert "error: stale: cannot set aside ro/old/c.txt: Read-only file system (an old output)" \
         in err
     assert lines(p / "fine.txt") == ["e"]
     assert "1 ran, 0 up to date, 4 failed" in err
