@@ -23,6 +23,7 @@ from outflowfile.language.model import ModelIndex, Outflowfile
 from outflowfile.language.stages import stage_tasks
 from outflowfile.plan.decide import Decider
 from outflowfile.plan.files import FileState
+from outflowfile.plan.owned import Owned
 from outflowfile.plan.rules import Forcing
 from outflowfile.run.dispatch import Dispatch, Dispatcher
 from outflowfile.run.dryrun import DryRun
@@ -378,6 +379,7 @@ def plan_only(
     prep = prepare(request, model, console)
     snapshot = store_of(request).snapshot(full)
     outcome = prep.loop(snapshot, NullRecorder(), DryRun()).run()
+    outcome.raise_refused()
     return Planned(prep.graph, outcome, snapshot)
 
 
@@ -397,12 +399,16 @@ def prepare(
         if name not in model.index().tasks:
             raise UserError(f"-R/--forcerun names {name!r}, which is not a task")
     graph = build_graph(model, config, sel)
+    # Before anything is decided, removed or run: the paths the values made.
+    owned = Owned(str(request.workdir), str(request.outflowfile))
+    if owned.check(graph.nodes):
+        raise owned.error()
     options = Options(
         forceall=request.forceall,
         forcerun=frozenset(request.forcerun),
         keep_going=request.keep_going,
     )
-    return Prepared(request, graph, sel, options, console)
+    return Prepared(request, graph, sel, options, console, owned)
 
 
 def check_task_name(name: str, model: Outflowfile, option: str) -> None:
@@ -451,6 +457,7 @@ class Prepared:
     selection: Selection
     options: Options
     console: RunReporter
+    owned: Owned  # the paths the jobs claim (plan/owned.py)
     seen: dict[str, Any] | None = None  # files stat-ed before planning
     ahead: dict[str, Any] | None = None  # the same, for the plan to take only those it asks for
     # What the plan memo lets the plan trust, and the cache's state it was
@@ -483,6 +490,7 @@ class Prepared:
             reporter=self.console,
             workdir=workdir,
             outflowfile=self.request.outflowfile,
+            owned=self.owned,
             keep_going=options.keep_going,
             keep=keeper(self.selection, self.graph),
             prestat=prestat,
@@ -497,6 +505,7 @@ class Prepared:
 
 def _dry_run(prep: Prepared) -> Outcome:
     outcome = prep.loop(_plan_snapshot(prep), NullRecorder(), DryRun()).run()
+    outcome.raise_refused()
     prep.console.dry_run(outcome)
     return outcome
 
@@ -527,8 +536,9 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
             console.follow(loop.counts, lambda: store.durations(snapshot))
             outcome = loop.run()
             console.unfollow()
-            status = "failed" if outcome.failed else "done"
-            console.summary(outcome)
+            status = "failed" if outcome.failed or outcome.refused else "done"
+            if outcome.refused is None:
+                console.summary(outcome)
         except BaseException:
             status = "interrupted"
             raise
@@ -540,6 +550,7 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
             # The run wrote to the cache: the plan memo needs the table as
             # it is now, read before another run can change it.
             outcome.cache_state = store.state()
+        outcome.raise_refused()
         return outcome
 
 
