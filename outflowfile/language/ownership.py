@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from functools import lru_cache
 from typing import Any
 
 OUTFLOW_DIR = ".outflow"
@@ -129,6 +128,14 @@ class Project:
 
     root: str | None = None
     outflowfiles: tuple[str, ...] = OUTFLOWFILE_NAMES
+    # The names folded, and whether one is in a subdirectory (made once).
+    folded: frozenset[str] = field(init=False, repr=False, compare=False)
+    deep: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        folded = frozenset(normalize(name).casefold() for name in self.outflowfiles)
+        object.__setattr__(self, "folded", folded)
+        object.__setattr__(self, "deep", any("/" in name for name in folded))
 
 
 def never_owned(path: str, project: Project) -> Refusal | None:
@@ -157,14 +164,9 @@ def refusal_at(place: str, project: Project) -> Refusal | None:
             return Refusal.ABOVE_PROJECT if set(parts) == {".."} else Refusal.OUTSIDE
         if head.casefold() == OUTFLOW_DIR:
             return Refusal.IN_OUTFLOW_DIR if rest else Refusal.OUTFLOW_DIR
-    if place.casefold() in _folded(project.outflowfiles):
+    if (project.deep or "/" not in place) and place.casefold() in project.folded:
         return Refusal.OUTFLOWFILE
     return None
-
-
-@lru_cache(maxsize=16)
-def _folded(names: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(normalize(name).casefold() for name in names)
 
 
 def _plain(path: str) -> bool:
@@ -180,6 +182,10 @@ def _plain(path: str) -> bool:
     )
 
 
+_ITSELF = "\0itself"  # a parent directory that is its own place: so are the paths in it
+_LONG = "\0long"  # a parent whose paths are each placed the long way
+
+
 class Places:
     """Where paths lead, for one run: normalised, the symlinks of their
     parent directories resolved, relative to the project directory ``root``
@@ -189,20 +195,40 @@ class Places:
     def __init__(self, root: str) -> None:
         self.root = normalize(root)
         self.real_root = os.path.realpath(root)
-        self._parents: dict[str, str] = {}
+        # Parent directory as written -> what its paths' places start with
+        # ("" in the project directory itself, "out/" ...), or a mark.
+        self._prefix: dict[str, str] = {}
 
     def place(self, path: str) -> str:
-        norm = path if _plain(path) else normalize(path)
+        # _plain(path), written out: this runs for every path of every job.
+        if path and path[0] != "." and path[-1] != "/" and "//" not in path and "/." not in path:
+            cut = path.rfind("/")
+            head = "." if cut < 0 else (path[:cut] or "/")
+            prefix = self._prefix.get(head)
+            if prefix is None:
+                prefix = self._prefix[head] = self._prefix_of(head)
+            if prefix is _ITSELF:
+                return path
+            if prefix is not _LONG:
+                return prefix + path[cut + 1 :]
+        return self._long(normalize(path))
+
+    def _prefix_of(self, head: str) -> str:
+        parent = resolve_parents(head, self.root, whole=True)
+        if parent == head and parent[0] != "/":
+            return _ITSELF if parent != "." else ""
+        if parent == ".":
+            return ""
+        if parent[0] != "/":
+            return parent + "/"
+        return _LONG  # outside the project: one of its paths may be the project itself
+
+    def _long(self, norm: str) -> str:
         head, slash, name = norm.rpartition("/")
         if not name or name in (".", ".."):  # ".", "/", "..", "../..": no parent to resolve
             return resolve_parents(norm, self.root, whole=True)
-        if not slash:
-            head = "."
-        elif not head:
-            head = "/"
-        parent = self._parents.get(head)
-        if parent is None:
-            parent = self._parents[head] = resolve_parents(head, self.root, whole=True)
+        parent = resolve_parents(head if slash and head else ("/" if slash else "."),
+                                 self.root, whole=True)
         if parent == ".":
             return name
         if parent[0] != "/":
@@ -213,57 +239,79 @@ class Places:
 
 
 class Overlap(Enum):
-    """How a path claimed meets one claimed before by another owner."""
+    """How a path claimed meets one claimed by another owner."""
 
     SAME = "the same path"
-    INSIDE = "inside"  # the new path lies inside the earlier one
-    HOLDS = "holds"  # the new path is a directory holding the earlier one
+    INSIDE = "inside"  # the path lies inside the other
+    HOLDS = "holds"  # the path is a directory holding the other
 
 
-#: A claim meeting an earlier one: how, the earlier owner, and what it gave along.
-Clash = tuple[Overlap, object, Any]
+#: A claim: the place, its owner (compared by identity), what it gave along.
+Claim = tuple[str, object, Any]
+#: A claim meeting another: how, the claim, and the other one.
+Clash = tuple[Overlap, Claim, Claim]
 
 
 class Claims:
-    """Paths (as ``Places`` gives them) claimed by owners, compared by
-    identity: each claim is told whether it is the same as, inside, or
-    holding a path another owner claimed before, and with what that owner
-    gave along (``what``): a ``Clash``. One dict lookup per claim and per directory
-    above it."""
+    """Paths (as ``Places`` gives them) claimed by owners, batch by batch:
+    each new claim is told when it is the same as, inside, or holding a
+    path another owner claimed, in this batch or before. A dict lookup per
+    claim, and a walk up the directories per distinct parent directory."""
 
     def __init__(self) -> None:
-        self._exact: dict[str, tuple[object, Any]] = {}
-        # Directory -> the first claim beneath it, and the first by another owner.
-        self._below: dict[str, tuple[object, Any]] = {}
-        self._below_other: dict[str, tuple[object, Any]] = {}
+        self._exact: dict[str, Claim] = {}
+        # Directory -> claims beneath it: the first, and the first by another owner.
+        self._below: dict[str, list[Claim | None]] = {}
 
-    def claim(self, place: str, owner: object, what: Any) -> Clash | None:
-        entry = (owner, what)
-        clash: Clash | None = None
-        exact = self._exact
-        before = exact.get(place)
-        if before is None:
-            exact[place] = entry
-        elif before[0] is not owner:
-            clash = (Overlap.SAME, *before)
-        if clash is None and place in self._below:
-            for beneath in (self._below[place], self._below_other.get(place)):
-                if beneath is not None and beneath[0] is not owner:
-                    clash = (Overlap.HOLDS, *beneath)
+    def add(self, claims: list[Claim]) -> list[Clash]:
+        clashes: list[Clash] = []
+        exact, below = self._exact, self._below
+        parents: dict[str, list[Claim | None]] = {}  # of the new claims, as in _below
+        for claim in claims:
+            place, owner, _ = claim
+            before = exact.setdefault(place, claim)
+            if before is not claim:
+                if before[1] is not owner:
+                    clashes.append((Overlap.SAME, claim, before))
+                continue
+            beneath = below.get(place)  # a directory holding earlier claims
+            if beneath is not None:
+                other = _other(beneath, owner)
+                if other is not None:
+                    clashes.append((Overlap.HOLDS, claim, other))
+            cut = place.rfind("/")
+            if cut > 0:
+                seen = parents.get(place[:cut])
+                if seen is None:
+                    parents[place[:cut]] = [claim, None]
+                elif seen[1] is None and seen[0][1] is not owner:  # type: ignore[index]
+                    seen[1] = claim
+        for parent, beneath in parents.items():
+            folder = parent
+            while True:
+                outer = exact.get(folder)
+                if outer is not None:
+                    inner = _other(beneath, outer[1])
+                    if inner is not None:
+                        clashes.append((Overlap.INSIDE, inner, outer))
+                kept = below.get(folder)
+                if kept is None:
+                    below[folder] = list(beneath)
+                elif kept[1] is None:
+                    kept[1] = _other(beneath, kept[0][1])  # type: ignore[index]
+                cut = folder.rfind("/")
+                if cut <= 0:
                     break
-        below = self._below
-        end = place.rfind("/")
-        while end > 0:
-            above = place[:end]
-            if clash is None:
-                outer = exact.get(above)
-                if outer is not None and outer[0] is not owner:
-                    clash = (Overlap.INSIDE, *outer)
-            first = below.setdefault(above, entry)
-            if first[0] is not owner and above not in self._below_other:
-                self._below_other[above] = entry
-            end = above.rfind("/")
-        return clash
+                folder = folder[:cut]
+        return clashes
+
+
+def _other(beneath: list[Claim | None], owner: object) -> Claim | None:
+    """Of the (up to two) claims beneath a directory, one not by ``owner``."""
+    for claim in beneath:
+        if claim is not None and claim[1] is not owner:
+            return claim
+    return None
 
 
 def refusal_of_made(place: str, project: Project, *, absolute: bool) -> Refusal | None:

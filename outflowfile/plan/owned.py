@@ -27,7 +27,7 @@ from outflowfile.errors import Problem, UserError
 from outflowfile.graph.expand import Const, Job
 from outflowfile.language import ownership
 from outflowfile.language.model import Location, Task
-from outflowfile.language.ownership import Claims, Clash, Overlap, Places, Project, Refusal
+from outflowfile.language.ownership import Claim, Claims, Overlap, Places, Project, Refusal
 from outflowfile.language.patterns import PatternError, fields, format_pattern, root_field
 
 LOG = ""  # the name a job's log file is claimed under (output names are never empty)
@@ -44,6 +44,7 @@ class _Written:
     absolute: dict[str, bool]
     locs: dict[str, Location | None]
     shown: tuple[str, ...]  # the inputs that name a job in messages
+    logged: bool  # a log: pattern
 
     @classmethod
     def of(cls, task: Task) -> _Written:
@@ -60,7 +61,7 @@ class _Written:
                 pass
         shown = tuple(p.name for p in task.params if p.name in used)
         absolute = {name: pattern.startswith("/") for name, pattern in patterns.items()}
-        return cls(patterns, absolute, locs, shown)
+        return cls(patterns, absolute, locs, shown, LOG in patterns)
 
 
 class Owned:
@@ -87,10 +88,11 @@ class Owned:
         a problem (``error`` tells them all)."""
         found = len(self.problems) + self.more
         place = self.places.place
-        claim = self.claims.claim
         project = self.project
         refusal_of = ownership.refusal_of_made
         written = self.written
+        deep = project.deep
+        claims: list[Claim] = []
         for job in nodes:
             if type(job) is not Job:
                 continue
@@ -100,57 +102,33 @@ class Owned:
             info = written.get(job.task.name)
             if info is None:
                 info = written[job.task.name] = _Written.of(job.task)
-            mine: dict[str, str] = {}  # place -> output name
+            absolute = info.absolute
+            first = len(claims)
             for name, path in outputs.items():
                 where = place(path)
-                refusal = refusal_of(where, project, absolute=info.absolute[name])
-                if refusal is not None:
-                    self._refused(job, name, path, where, refusal)
-                    continue
-                clash = claim(where, job, name)
-                if clash is not None:
-                    self._clash(job, name, path, clash)
-                mine[where] = name
-            if LOG in info.patterns:
-                self._log(job, info, mine)
-            if job.input_files:
-                self._inputs(job, mine)
+                # Most places are "dir/name": no refusal can apply (refusal_at).
+                if where[0] in "./" or not ("/" in where and not deep):
+                    refusal = refusal_of(where, project, absolute=absolute[name])
+                    if refusal is not None:
+                        self._refused(job, name, path, where, refusal)
+                        continue
+                claims.append((where, job, name))
+            if info.logged:
+                self._log(job, info, claims)
+            inputs = job.input_files
+            if inputs and len(claims) > first:
+                mine = claims[first:]
+                for name, path in inputs.items():
+                    where = place(path)
+                    for out, _, made in mine:
+                        # Its own input, or a directory holding it?
+                        if where.startswith(out) and (
+                            len(where) == len(out) or where[len(out)] == "/"
+                        ):
+                            self._own_input(job, made, name, path, len(where) != len(out))
+        for overlap, claim, other in self.claims.add(claims):
+            self._clash(overlap, claim, other)
         return len(self.problems) + self.more > found
-
-    def _log(self, job: Job, info: _Written, mine: dict[str, str]) -> None:
-        try:
-            path = format_pattern(info.patterns[LOG], job.params or {})
-        except PatternError:
-            return  # the run says why when the job starts (run/specs.py)
-        where = self.places.place(path)
-        refusal = ownership.refusal_of_made(where, self.project, absolute=info.absolute[LOG])
-        if refusal is Refusal.IN_OUTFLOW_DIR and (where + "/").startswith(LOGS_DIR):
-            refusal = None  # among outflow's own logs
-        if refusal is not None:
-            self._refused(job, LOG, path, where, refusal)
-            return
-        clash = self.claims.claim(where, job, LOG)
-        if clash is not None:
-            self._clash(job, LOG, path, clash)
-        mine.setdefault(where, LOG)
-
-    def _inputs(self, job: Job, mine: dict[str, str]) -> None:
-        """An output that is one of the job's own input files, or a
-        directory holding one."""
-        assert job.input_files is not None
-        for name, path in job.input_files.items():
-            where = self.places.place(path)
-            out = mine.get(where)
-            if out is not None:
-                self._own_input(job, out, name, path, holds=False)
-                continue
-            end = where.rfind("/")
-            while end > 0:
-                out = mine.get(where[:end])
-                if out is not None:
-                    self._own_input(job, out, name, path, holds=True)
-                    break
-                end = where.rfind("/", 0, end)
 
     # -- telling -------------------------------------------------------------
 
@@ -170,17 +148,16 @@ class Owned:
             _HINTS[refusal],
         )
 
-    def _clash(self, job: Job, name: str, path: str, clash: Clash) -> None:
-        overlap, owner, other_name = clash
-        other = cast(Job, owner)
-        other_path = _path_of(other, other_name)
-        here = self._loc(job, name)
-        there = self._loc(other, other_name)
+    def _clash(self, overlap: Overlap, claim: Claim, other: Claim) -> None:
+        job, name = cast(Job, claim[1]), cast(str, claim[2])
+        them, their_name = cast(Job, other[1]), cast(str, other[2])
+        path, other_path = _path_of(job, name), _path_of(them, their_name)
+        here, there = self._loc(job, name), self._loc(them, their_name)
         at = ""
         if there is not None and there != here:
             same_file = here is not None and here.file == there.file
             at = f", at line {there.line}" if same_file else f", at {there}"
-        theirs = f"{_what(other_name)} of job {job_name(other, self)} ({_shown(other_path)}{at})"
+        theirs = f"{_what(their_name)} of job {job_name(them, self)} ({_shown(other_path)}{at})"
         mine = f"{_what(name)} of job {job_name(job, self)} is {_shown(path)}"
         if overlap is Overlap.SAME:
             message = f"{mine}, the same path as {theirs}"
@@ -242,7 +219,7 @@ def job_name(job: Job, owned: Owned | None = None) -> str:
     return f"{job.task.name}[{', '.join(parts)}]" if parts else job.task.name
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def _short(value: Any, limit: int = 200) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

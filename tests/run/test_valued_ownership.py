@@ -173,7 +173,8 @@ def _sleepers(project: Path) -> list[int]:
 
     found = []
     for proc in psutil.process_iter(["cmdline", "cwd"]):
-        if (proc.info["cmdline"] or [])[:2] == ["sleep", "300"] and proc.info["cwd"] == str(project):
+        command = proc.info["cmdline"] or []
+        if command[:2] == ["sleep", "300"] and proc.info["cwd"] == str(project):
             found.append(proc.pid)
     return found
 
@@ -243,3 +244,60 @@ def test_ctrl_c_while_a_dynamic_maps_jobs_run(tmp_path: Path) -> None:
     proc = outflow(project, "-n", check=2)
     assert _refused_write(project) in proc.stderr.splitlines(), proc.stderr
     assert not (project / "bad").exists()
+
+
+# -- what is legitimate still runs ---------------------------------------------------------
+
+LEGIT = """
+config:
+    xs: list[str] = ["a", "b"]
+    away: str = "@AWAY@"
+
+task names() -> (ys: list):
+    run:
+        return ["c", "./d"]
+
+task square(x: str):
+    log: "logs/{x}.log"
+    output: o = "alias/{x}.txt"
+    shell: "echo {x}; echo {x} > {output.o}"
+
+task publish(x: str, o: str, away: str):
+    input: i = "{o}"
+    output: p = "/{away}/{x}.txt"
+    shell: "cp {input.i} {output.p}"
+
+task more(y: str):
+    output: m = "more/{y}.txt"
+    shell: "echo {y} > {output.m}"
+
+workflow all:
+    (map(xs -> x) { square | publish }, names | map(ys -> y) { more })
+"""
+
+
+def test_legitimate_values_run(tmp_path: Path) -> None:
+    """Absolute output patterns outside the project (a map into tmp_path),
+    a symbolic link to a directory inside the project, logs, and a dynamic
+    map whose items differ: planned, run, forced, touched and cleaned."""
+    top = _precious(tmp_path)
+    away = tmp_path / "away"
+    project = top / "proj"
+    project.mkdir(exist_ok=True)
+    (project / "alias").symlink_to("out")
+    make_project(project, LEGIT.replace("@AWAY@", str(away)))
+    before = checksums(top)
+    outflow(project, "--lint")
+    outflow(project, "-n")
+    proc = outflow(project, "-j", "2")
+    assert "7 ran, 0 up to date" in proc.stdout
+    assert (away / "a.txt").read_text() == "a\n" and (away / "b.txt").read_text() == "b\n"
+    assert (project / "out" / "a.txt").read_text() == "a\n"
+    assert sorted(p.name for p in (project / "more").iterdir()) == ["c.txt", "d.txt"]
+    assert (project / "logs" / "a.log").read_text() == "a\n"
+    assert "Nothing to do" in outflow(project, "-n").stdout
+    assert "7 ran, 0 up to date" in outflow(project, "-F", "-j", "2").stdout
+    outflow(project, "--clean", "--yes")
+    assert not (project / "out" / "a.txt").exists() and (away / "a.txt").exists()
+    now = checksums(top)
+    assert {k: now.get(k) for k in before} == before
