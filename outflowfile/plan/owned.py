@@ -130,6 +130,20 @@ class Owned:
             self._clash(overlap, claim, other)
         return len(self.problems) + self.more > found
 
+    def _log(self, job: Job, info: _Written, claims: list[Claim]) -> None:
+        try:
+            path = format_pattern(info.patterns[LOG], job.params or {})
+        except PatternError:
+            return  # the run says why when the job starts (run/specs.py)
+        where = self.places.place(path)
+        refusal = ownership.refusal_of_made(where, self.project, absolute=info.absolute[LOG])
+        if refusal is Refusal.IN_OUTFLOW_DIR and (where + "/").startswith(LOGS_DIR):
+            refusal = None  # among outflow's own logs
+        if refusal is None:
+            claims.append((where, job, LOG))
+        else:
+            self._refused(job, LOG, path, where, refusal)
+
     # -- telling -------------------------------------------------------------
 
     def _add(self, message: str, loc: Location | None, hint: str) -> None:

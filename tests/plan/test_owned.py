@@ -99,9 +99,8 @@ def test_claims_meet_across_and_within_batches() -> None:
     deep, top = ("/abs/p/q", a, "abs"), ("/abs", b, "top")
     assert claims.add([deep, top]) == [(Overlap.INSIDE, deep, top)]
     assert claims.add([("outer", a, "o"), ("outer2/x", b, "o2")]) == []  # apart
-    assert claims.at("outer2/x") == ("outer2/x", b, "o2")
-    assert claims.holding("d/sub/f") == (d,)
-    assert claims.holding("top.txt") == ()
+    assert claims.add([("outer2", c, "o3")]) == [(Overlap.HOLDS, ("outer2", c, "o3"),
+                                                  ("outer2/x", b, "o2"))]
 
 
 def _owned(tmp_path: Path, text: str) -> tuple[Owned, bool]:
