@@ -102,10 +102,13 @@ def resolve_parents(path: str, root: str, *, whole: bool = False) -> str:
     norm = normalize(path)
     full = normalize(norm if norm.startswith("/") else posixpath.join(root, norm))
     head, name = posixpath.split(full)
-    if whole or not name:
-        real = os.path.realpath(full)
-    else:
-        real = posixpath.join(os.path.realpath(head), name)
+    try:
+        if whole or not name:
+            real = os.path.realpath(full)
+        else:
+            real = posixpath.join(os.path.realpath(head), name)
+    except ValueError:  # a NUL in it: no such file can exist; taken as written
+        real = full
     return relative_to(normalize(real), os.path.realpath(root))
 
 

@@ -158,3 +158,9 @@ def test_owned_passes_a_legitimate_graph(tmp_path: Path) -> None:
             map(xs -> x) {{ square }} | total | publish
         """)
     assert not found
+
+
+def test_a_nul_in_a_value_is_taken_as_written(tmp_path: Path) -> None:
+    places = Places(str(tmp_path))
+    assert places.place("out\0/x") == "out\0/x"
+    assert places.place("../a\0b") == os.path.realpath(tmp_path.parent) + "/a\0b"
