@@ -33,7 +33,6 @@ from outflowfile.graph.expand import (
     resolve,
 )
 from outflowfile.plan.decide import Decider
-from outflowfile.plan.owned import Owned
 from outflowfile.plan.rules import label
 from outflowfile.run.dispatch import Dispatch
 from outflowfile.run.outcome import Interrupted, Outcome
@@ -43,6 +42,7 @@ from outflowfile.run.report import Counts, RunReporter
 from outflowfile.store.snapshot import collector_paused
 
 if TYPE_CHECKING:
+    from outflowfile.plan.owned import Owned
     from outflowfile.plan.prestat import Prestat
 
 # Picks, out of each batch of new nodes, those the targets need.
@@ -72,7 +72,11 @@ class Loop:
         self.outflowfile = outflowfile
         # The paths the jobs claim; told of each job whose paths are bound
         # during the run (the graph's first jobs were told before it).
-        self.owned = owned if owned is not None else Owned(str(workdir), str(outflowfile))
+        if owned is None:
+            from outflowfile.plan.owned import Owned
+
+            owned = Owned(str(workdir), str(outflowfile))
+        self.owned = owned
         self.outputs = Outputs(workdir, decider.files)
         self.keep_going = keep_going
         self.keep = keep

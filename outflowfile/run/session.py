@@ -23,7 +23,6 @@ from outflowfile.language.model import ModelIndex, Outflowfile
 from outflowfile.language.stages import stage_tasks
 from outflowfile.plan.decide import Decider
 from outflowfile.plan.files import FileState
-from outflowfile.plan.owned import Owned
 from outflowfile.plan.rules import Forcing
 from outflowfile.run.dispatch import Dispatch, Dispatcher
 from outflowfile.run.dryrun import DryRun
@@ -35,6 +34,7 @@ from outflowfile.run.report import RunReporter
 if TYPE_CHECKING:
     from outflowfile.executors.cluster.executor import ClusterRequest
     from outflowfile.plan.memo import Check, Trust
+    from outflowfile.plan.owned import Owned
     from outflowfile.plan.prestat import Prestat
     from outflowfile.run.executor import MakeExecutor
     from outflowfile.store.door import Store
@@ -400,6 +400,8 @@ def prepare(
             raise UserError(f"-R/--forcerun names {name!r}, which is not a task")
     graph = build_graph(model, config, sel)
     # Before anything is decided, removed or run: the paths the values made.
+    from outflowfile.plan.owned import Owned
+
     owned = Owned(str(request.workdir), str(request.outflowfile))
     if owned.check(graph.nodes):
         raise owned.error()

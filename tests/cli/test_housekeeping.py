@@ -291,15 +291,27 @@ def test_clean_never_leaves_the_project(tmp_path: Path) -> None:
         {".outflow/mine": "state\n", "mine/out.txt": "mine\n"},
     )
     (project / "linked").symlink_to(outside)
+    # An output through a symbolic link out of the project is refused once
+    # the path is bound (issue 16), before --clean removes anything.
+    refused = outflow(project, "--clean", "--yes", check=2)
+    assert refused.stderr.splitlines()[0] == (
+        f"{project / 'Outflowfile'}:2:13: output 'o' of job linked is linked/f.txt "
+        f"({os.path.realpath(outside)}/f.txt through a symbolic link), "
+        "a path outside the project directory"
+    )
+    assert (project / "mine/out.txt").read_text() == "mine\n"
+    (project / "linked").unlink()
+    (project / "linked").mkdir()
+    (project / "linked" / "f.txt").symlink_to(outside / "f.txt")  # the file itself a link
     done = outflow(project, "--clean", "--yes")
     assert done.stdout == (
-        "outflow: to remove 1 output files:\n  mine/out.txt\n"
-        "outflow: removed 1 output files (the cache keeps their records)\n"
+        "outflow: to remove 2 output files:\n  linked/f.txt\n  mine/out.txt\n"
+        "outflow: removed 2 output files (the cache keeps their records)\n"
     )
     assert done.stderr.splitlines() == [
         f"outflow: warning: --clean leaves {tmp_path}/abs.txt (outside the project)",
-        "outflow: warning: --clean leaves linked/f.txt (outside the project)",
     ]
+    assert not (project / "linked" / "f.txt").is_symlink()  # the link went, not its target
     assert (outside / "f.txt").read_text() == "not ours\n"
     assert (tmp_path / "abs.txt").read_text() == "not ours\n"
     assert (project / ".outflow/mine").exists() and (project / "Outflowfile").exists()
