@@ -152,7 +152,8 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
 )
 @click.option(
     "--clean", is_flag=True,
-    help="Remove the output files of the targets' jobs (asks first; see --yes).",
+    help="Remove the outputs outflow made for the targets' jobs, if unchanged since "
+    "(lists what it keeps; asks first, see --yes).",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --clean removes files.")
 @click.option(

@@ -10,12 +10,10 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -32,6 +30,7 @@ from outflowfile.run.session import (
 
 if TYPE_CHECKING:
     from outflowfile.language.model import Outflowfile
+    from outflowfile.language.ownership import Project
     from outflowfile.run.outcome import Outcome
     from outflowfile.store.records import Record
     from outflowfile.views.console import Console
@@ -105,48 +104,72 @@ def forget(request: RunRequest, model: Outflowfile, tasks: list[str], console: C
 
 
 def clean(request: RunRequest, model: Outflowfile, console: Console, yes: bool) -> int:
-    """Remove the output files of the targets' jobs (after asking, on a
-    terminal, unless ``yes``; ``-n``: only list them). Returns how many
-    were removed."""
+    """Remove what outflow made for the targets' jobs and is still as it
+    made it (after asking, on a terminal, unless ``yes``; ``-n``: only list
+    it), and say what is kept and why (commands/cleanplan.py). Returns how
+    many paths were removed."""
+    from outflowfile.commands.cleanplan import carry_out, plan_clean, shown
+
     found = clean_list(request, model)
-    paths = found.paths
     if found.unsized:
         console.warn(
             f"{found.unsized} maps cannot be sized before their source is computed: "
             "the outputs of their jobs are not listed"
         )
-    for text in found.left:
-        console.warn(f"--clean leaves {text}")
-    if not paths:
+    workdir = str(request.workdir)
+    plan = plan_clean(workdir, project_of(request), found.records, found.declared)
+    if not plan.count and not plan.kept:
         console.say("outflow: no output file of the targets exists: nothing to remove")
         return 0
-    listing = "\n".join(f"  {p}/" if (request.workdir / p).is_dir() else f"  {p}" for p in paths)
-    verb = "would remove" if request.dry_run else "to remove"
-    click.echo(f"outflow: {verb} {len(paths)} output files:\n{listing}")
+    if plan.count:
+        listing = [f"  {shown(workdir, p)}" for p in plan.outputs] + [f"  {d}/" for d in plan.dirs]
+        verb = "would remove" if request.dry_run else "to remove"
+        click.echo(f"outflow: {verb} {_paths(plan.count)}:\n" + "\n".join(listing))
+    for path, why in sorted(plan.kept.items()):
+        click.echo(f"outflow: kept {path}: {why}")
+    if not plan.count:
+        console.say("outflow: nothing to remove")
+        return 0
     if request.dry_run:
         return 0
     if not yes:
         if not sys.stdin.isatty():
             raise UserError(
-                f"--clean: not removing {len(paths)} files without a confirmation, "
+                f"--clean: not removing {_paths(plan.count)} without a confirmation, "
                 "and the input is not a terminal to ask on",
                 hint="add --yes to remove them (or -n to only list them)",
             )
-        if not click.confirm(f"Remove these {len(paths)} output files?", default=False):
+        if not click.confirm(f"Remove {_paths(plan.count)}?", default=False):
             console.say("outflow: nothing removed")
             return 0
     with ProjectLock(request.workdir / STATE_DIR):
-        removed, problems = remove_paths(request.workdir, paths)
-    console.say(f"outflow: removed {removed} output files (the cache keeps their records)")
-    for problem in problems:
-        console.warn(problem)
+        removed, late = carry_out(workdir, plan)
+    for path, why in sorted(late.items()):
+        console.warn(f"kept {path}: {why}")
+    kept = len(plan.kept) + len(late)
+    said = f", kept {kept}" if kept else ""
+    console.say(f"outflow: removed {_paths(removed)}{said} (the cache keeps the jobs' records)")
     return removed
 
 
+def _paths(n: int) -> str:
+    return f"{n} path" if n == 1 else f"{n} paths"
+
+
+def project_of(request: RunRequest) -> Project:
+    """The project as the ownership rule knows it: the directory outputs
+    are relative to, and the names of its Outflowfile there."""
+    from outflowfile.language.ownership import OUTFLOWFILE_NAMES, Project, resolve_parents
+
+    root = os.path.realpath(request.workdir)
+    own = resolve_parents(str(request.outflowfile), root, whole=True)
+    return Project(root, tuple(dict.fromkeys((*OUTFLOWFILE_NAMES, own))))
+
+
 def clean_list(request: RunRequest, model: Outflowfile) -> CleanList:
-    """The existing output files of the targets' jobs, each inside the
-    project and neither the Outflowfile nor outflow's own state; and how
-    many maps could not be sized (their jobs are unknown)."""
+    """The targets' jobs as --clean sees them: the latest finished record
+    of each, the output paths each names now (where they can be known), and
+    how many maps could not be sized (their jobs are unknown)."""
     from outflowfile.graph.expand import ExpansionError, Job
     from outflowfile.run.session import is_seed, plan_only, select
     from outflowfile.views.console import Console
@@ -158,73 +181,32 @@ def clean_list(request: RunRequest, model: Outflowfile) -> CleanList:
     if sel.limited:  # the named tasks' and files' own jobs, not what is upstream
         index = planned.graph.index
         nodes = [n for n in nodes if isinstance(n, Job) and is_seed(n, sel, index)]
-    found: dict[str, None] = {}
+    declared: dict[str, None] = {}
+    slots: dict[str, str] = {}  # slot -> task
     for job in nodes:
         if not isinstance(job, Job):
             continue
-        if job.output_files is None:
+        slots[job.slot] = job.task.name
+        if job.output_files is None:  # its parameters may wait for upstream jobs
             with contextlib.suppress(ExpansionError, ValueError, KeyError):
                 planned.graph.resolve_files(job)
         if job.output_files is not None:
-            found.update(dict.fromkeys(job.output_files.values()))
-        else:  # its parameters wait for upstream jobs: what it made last time
-            record = planned.snapshot.by_slot.get(job.slot)
-            if record is not None:
-                found.update(dict.fromkeys(record.files.get("out", {})))
-    safe, left = [], []
-    for path in found:
-        why = _not_removable(request.workdir, request.outflowfile, path)
-        if why is None:
-            safe.append(path)
-        elif why:
-            left.append(f"{path} ({why})")
-    return CleanList(sorted(safe), sorted(left), len(planned.outcome.unsized))
+            declared.update(dict.fromkeys(job.output_files.values()))
+    latest: dict[str, Record] = {}
+    store = store_of(request)
+    if slots and store.exists():  # reading would make the cache file
+        for records in store.records_of(list(slots.values())).values():
+            for record in records:  # oldest first: the last one done wins
+                if record.status == "done" and record.slot in slots:
+                    latest[record.slot] = record
+    return CleanList(list(latest.values()), list(declared), len(planned.outcome.unsized))
 
 
 @dataclass
 class CleanList:
-    paths: list[str]  # to remove
-    left: list[str]  # outputs that exist but are not outflow's to remove, and why
+    records: list[Record]  # the latest finished record of each of the targets' jobs
+    declared: list[str]  # the output paths the jobs name now
     unsized: int  # maps whose jobs are not known yet
-
-
-def _not_removable(workdir: Path, outflowfile: Path, path: str) -> str | None:
-    """None for an existing file or directory strictly inside the project,
-    through no symbolic link leading out of it, and not outflow's own;
-    else why not ('' when it does not exist)."""
-    root = os.path.realpath(workdir)
-    full = os.path.join(workdir, path)
-    if not os.path.lexists(full):
-        return ""
-    # The file itself may be a link (removing it leaves its target alone);
-    # the directory holding it must really be in the project.
-    real = os.path.join(os.path.realpath(os.path.dirname(full)), os.path.basename(full))
-    if os.path.commonpath([root, real]) != root or real == root:
-        return "outside the project"
-    if real == os.path.realpath(outflowfile):
-        return "the Outflowfile"
-    state = os.path.join(root, STATE_DIR)
-    if real == state or real.startswith(state + os.sep):
-        return f"outflow's own {STATE_DIR}/"
-    return None
-
-
-def remove_paths(workdir: Path, paths: list[str]) -> tuple[int, list[str]]:
-    """Remove files (and directory outputs); how many, and what failed."""
-    removed, problems = 0, []
-    for path in paths:
-        full = workdir / path
-        try:
-            if full.is_dir() and not full.is_symlink():
-                shutil.rmtree(full)
-            else:
-                full.unlink()
-            removed += 1
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            problems.append(f"cannot remove {path}: {exc.strerror or exc}")
-    return removed, problems
 
 
 def show(request: RunRequest, model: Outflowfile, tasks: list[str], fmt: str) -> int:

@@ -1,7 +1,7 @@
 """Mapped tasks must write one file per item.
 
 A task inside ``map(xs -> x) { ... }`` runs once per item; if its output
-pattern uses nothing that changes from one item to the next (the item, or
+(or ``log:``) pattern uses nothing that changes from one item to the next (the item, or
 what an earlier task of the same map body made from it), every job writes
 the same file and the last one wins. Walks the workflows with the binding
 rule of ``outflowfile.language.scopes``, noting for each name the depth of
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from outflowfile.language.findings import Findings, line_of
 from outflowfile.language.model import Branch, Map, ModelIndex, Stage, StageRef, Task
+from outflowfile.language.outputcheck import written_specs
 from outflowfile.language.patterns import PatternError, fields, root_field
 from outflowfile.language.scopes import ScopeWalk
 from outflowfile.language.stages import entry_points, resolve_ref
@@ -128,7 +129,8 @@ class ItemCheck(ScopeWalk[Names, Level]):
 
     def check_task(self, task: Task, prev: Names, earlier: Names) -> None:
         around = self.maps[-1]
-        for spec in task.output_files:
+        for written in written_specs(task):
+            spec = written.spec
             try:
                 roots = {root_field(name) for name in fields(spec.pattern)}
             except PatternError:
@@ -139,7 +141,7 @@ class ItemCheck(ScopeWalk[Names, Level]):
             mapping = f"({m.source} -> {m.target}) " if m.source is not None else ""
             uses = f", such as {{{around.target}}}" if task.param(around.target) else ""
             self.findings.add(
-                f"output pattern {spec.pattern!r} of task '{task.name}' is the same for every "
+                f"{written.what} {spec.pattern!r} of task '{task.name}' is the same for every "
                 f"item of the map at {line_of(m.loc)}: all its jobs would write one file",
                 spec.loc or task.loc,
                 f"map {mapping}runs '{task.name}' once per item '{around.target}'; "

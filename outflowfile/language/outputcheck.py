@@ -1,8 +1,9 @@
 """What the output patterns alone prove a task must not write (the rule of
 ``outflowfile.language.ownership``): a path no job may own, its own input or
 a directory above it, the files of another task (the same pattern, or one
-inside the other). Part of ``outflowfile.language.check``; the outputs of
-mapped tasks are ``outflowfile.language.itemcheck``'s.
+inside the other). A ``log:`` pattern is written as an output is, and held
+to the same rule (``written_specs``). Part of ``outflowfile.language.check``;
+the outputs of mapped tasks are ``outflowfile.language.itemcheck``'s.
 
 Only what a pattern proves is reported. Its literal part is known; each
 ``{field}`` is taken as one path segment, as values are checked to be when
@@ -124,13 +125,61 @@ _REFUSED_HINT = {
 }
 
 
+LOG = "log"  # the kind of the file a task's ``log:`` names
+
+
+@dataclass(frozen=True)
+class WrittenSpec:
+    """A file pattern a task writes: one of its outputs, or its ``log:``."""
+
+    spec: FileSpec
+    kind: str = "output"  # or LOG
+
+    @property
+    def what(self) -> str:
+        """How a message names the pattern: "output pattern" or "log pattern"."""
+        return f"{self.kind} pattern"
+
+    @property
+    def label(self) -> str:
+        """How a message names the file: "output 'o'" or "log"."""
+        return LOG if self.kind == LOG else f"output '{self.spec.name}'"
+
+
+def written_specs(task: Task) -> list[WrittenSpec]:
+    """The patterns of the files a task writes: its outputs, then its log."""
+    found = [WrittenSpec(spec) for spec in task.output_files]
+    if task.log is not None:
+        log = FileSpec(LOG, task.log, task.directive_locs.get("log") or task.loc)
+        found.append(WrittenSpec(log, LOG))
+    return found
+
+
+_LOG_REFUSED_HINT = {
+    Refusal.PROJECT: "a job's log is written over what is at its path; "
+    'give it a file of its own inside the project, such as "logs/run.log"',
+    Refusal.ABOVE_PROJECT: "a job's log is written over what is at its path; "
+    'give it a file of its own inside the project, such as "logs/run.log"',
+    Refusal.OUTFLOWFILE: "a job's log is written over what is at its path; "
+    'give it a file of its own, such as "logs/run.log"',
+    Refusal.OUTFLOW_DIR: "without log:, outflow keeps a job's log in .outflow/logs/ itself; "
+    'write yours elsewhere, such as "logs/run.log"',
+    Refusal.IN_OUTFLOW_DIR: "without log:, outflow keeps a job's log in .outflow/logs/ itself; "
+    'write yours elsewhere, such as "logs/run.log"',
+}
+
+
 @dataclass
 class _Written:
-    """An output pattern of a task, with its shape."""
+    """A pattern a task writes, with its shape."""
 
     task: Task
-    spec: FileSpec
+    written: WrittenSpec
     shape: Shape
+
+    @property
+    def spec(self) -> FileSpec:
+        return self.written.spec
 
     @property
     def loc(self) -> Location | None:
@@ -138,7 +187,7 @@ class _Written:
 
     def describe(self) -> str:
         return (
-            f"output '{self.spec.name}' ({self.spec.pattern!r}) of task '{self.task.name}' "
+            f"{self.written.label} ({self.spec.pattern!r}) of task '{self.task.name}' "
             f"at {line_of(self.loc)}"
         )
 
@@ -169,70 +218,81 @@ class OutputCheck:
 
     def check_task(self, task: Task) -> None:
         inputs = [(spec, shape(spec.pattern, self.project.root)) for spec in task.input_files]
-        for spec in task.output_files:
+        for written in written_specs(task):
+            spec = written.spec
             found = shape(spec.pattern, self.project.root)
             if found is None:
                 if escapes_project(spec.pattern):
-                    self.report_refused(task, spec, Refusal.OUTSIDE)
+                    self.report_refused(task, written, Refusal.OUTSIDE)
                 continue
             refusal = refusal_of(found, self.project)
             if refusal is not None:
-                self.report_refused(task, spec, refusal)
+                self.report_refused(task, written, refusal)
                 continue
-            self.written.append(_Written(task, spec, found))
+            self.written.append(_Written(task, written, found))
             for in_spec, in_shape in inputs:
                 if in_shape is not None:
-                    self.check_input(task, spec, found, in_spec, in_shape)
+                    self.check_input(task, written, found, in_spec, in_shape)
 
-    def report_refused(self, task: Task, spec: FileSpec, refusal: Refusal) -> None:
-        what = f"output pattern {spec.pattern!r} of task '{task.name}'"
+    def report_refused(self, task: Task, written: WrittenSpec, refusal: Refusal) -> None:
+        spec = written.spec
+        what = f"{written.what} {spec.pattern!r} of task '{task.name}'"
         if refusal is Refusal.OUTSIDE:
             message = f"{what} writes outside the project directory"
         else:
             message = f"{what} names {refusal.value}, which no job may write"
-        self.add(message, spec.loc or task.loc, _REFUSED_HINT[refusal])
+        hints = _LOG_REFUSED_HINT if written.kind == LOG else _REFUSED_HINT
+        self.add(message, spec.loc or task.loc, hints.get(refusal, _REFUSED_HINT[refusal]))
 
     def check_input(
-        self, task: Task, spec: FileSpec, out: Shape, in_spec: FileSpec, in_shape: Shape
+        self, task: Task, written: WrittenSpec, out: Shape, in_spec: FileSpec, in_shape: Shape
     ) -> None:
+        spec = written.spec
         where = f"{in_spec.name!r} ({in_spec.pattern!r}, {line_of(in_spec.loc or task.loc)})"
-        hint = (
-            "outflow removes a job's outputs before it runs, so the input would be lost; "
-            "write the result to a new path"
-        )
-        if out.parts == in_shape.parts:
-            self.add(
-                f"output pattern {spec.pattern!r} of task '{task.name}' is also its input {where}",
-                spec.loc or task.loc,
-                hint,
+        what = f"{written.what} {spec.pattern!r} of task '{task.name}'"
+        if written.kind == LOG:
+            hint = "outflow writes the log over it, so the input would be lost; " \
+                "give the log its own path"
+        else:
+            hint = (
+                "outflow removes a job's outputs before it runs, so the input would be lost; "
+                "write the result to a new path"
             )
+        if out.parts == in_shape.parts:
+            self.add(f"{what} is also its input {where}", spec.loc or task.loc, hint)
         elif out.contains(in_shape):
             self.add(
-                f"output pattern {spec.pattern!r} of task '{task.name}' is a directory that "
-                f"holds its input {where}",
-                spec.loc or task.loc,
-                hint,
+                f"{what} is a directory that holds its input {where}", spec.loc or task.loc, hint
             )
 
     # -- two tasks --
 
     def check_same_patterns(self, tasks: list[Task]) -> None:
-        writers: dict[str, tuple[Task, FileSpec]] = {}
+        writers: dict[str, tuple[Task, WrittenSpec]] = {}
         for task in tasks:
-            for spec in task.output_files:
+            for written in written_specs(task):
                 try:
-                    key = normalize_pattern(spec.pattern)
+                    key = normalize_pattern(written.spec.pattern)
                 except PatternError:
                     continue  # reported by the pattern checks
                 if key in writers:
-                    self.report_same_output(task, spec, *writers[key])
+                    self.report_same_output(task, written, *writers[key])
                 else:
-                    writers[key] = (task, spec)
+                    writers[key] = (task, written)
 
     def report_same_output(
-        self, task: Task, spec: FileSpec, first_task: Task, first_spec: FileSpec
+        self, task: Task, written: WrittenSpec, first_task: Task, first: WrittenSpec
     ) -> None:
+        spec, first_spec = written.spec, first.spec
         where = spec.loc or task.loc
+        if first_task is task and written.kind == LOG:
+            self.add(
+                f"log pattern {spec.pattern!r} of task '{task.name}' is also its "
+                f"{first.label} (at {line_of(first_spec.loc or task.loc)})",
+                where,
+                "give the log its own path",
+            )
+            return
         if first_task is task:
             self.add(
                 f"task '{task.name}' writes output pattern {spec.pattern!r} twice "
@@ -241,8 +301,8 @@ class OutputCheck:
             )
             return
         self.add(
-            f"output pattern {spec.pattern!r} of task '{task.name}' is also written by "
-            f"task '{first_task.name}' (output '{first_spec.name}' at "
+            f"{written.what} {spec.pattern!r} of task '{task.name}' is also written by "
+            f"task '{first_task.name}' ({first.label} at "
             f"{line_of(first_spec.loc or first_task.loc)})",
             where,
             "every file must be made by one task only",
@@ -264,7 +324,7 @@ class OutputCheck:
 
     def report_nested(self, inner: _Written, outer: _Written) -> None:
         self.add(
-            f"output pattern {inner.spec.pattern!r} of task '{inner.task.name}' is inside "
+            f"{inner.written.what} {inner.spec.pattern!r} of task '{inner.task.name}' is inside "
             f"{outer.describe()}",
             inner.loc,
             f"outflow removes '{outer.spec.pattern}' before '{outer.task.name}' runs, and "

@@ -10,7 +10,9 @@ Some paths no job may own whatever it declares (``never_owned``): the project
 directory and anything containing it, outflow's own ``.outflow/`` and
 anything in it, the Outflowfile. A relative path that climbs out of the
 project with ``..`` is refused too: writing elsewhere is said with an
-absolute path.
+absolute path. The names ``.outflow`` and the Outflowfile's are compared
+casefolded: on a case-insensitive filesystem (macOS, Windows) ``OUTFLOWFILE``
+is the Outflowfile.
 
 These functions take paths, not patterns: the checker gives them what a
 pattern proves (its literal part), and a later stage can give them the paths

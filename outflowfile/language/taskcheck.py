@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from outflowfile.language import typerules
 from outflowfile.language.findings import Findings, did_you_mean, join_hints
 from outflowfile.language.model import CallBody, Glob, Location, ShellBody, Task
-from outflowfile.language.patterns import PatternError, escapes_project, fields, root_field
+from outflowfile.language.patterns import PatternError, fields, root_field
 
 
 @dataclass
@@ -153,19 +153,7 @@ class TaskChecker:
         if self.task.log is not None:
             loc = self.task.directive_locs.get("log")
             self.check_pattern(self.task.log, "log pattern", loc)
-            self.check_inside_project(self.task.log, "log pattern", loc)
-
-    def check_inside_project(self, pattern: str, what: str, loc: Location | None) -> None:
-        """A relative path that climbs out of the project with ``..`` is a
-        slip more often than a wish; an absolute path says it on purpose."""
-        if escapes_project(pattern):
-            self.add(
-                f"{what} {pattern!r} of task '{self.task.name}' writes outside the project "
-                "directory",
-                loc,
-                "keep outputs inside the project; to write elsewhere on purpose, "
-                "write it as an absolute path",
-            )
+            # where it may write, as an output: outflowfile.language.outputcheck
 
     def pattern_fields(self, pattern: str, loc: Location | None) -> list[str] | None:
         try:

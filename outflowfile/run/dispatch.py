@@ -22,7 +22,9 @@ from outflowfile.graph.expand import ExpansionError, Job, NodeState
 from outflowfile.language import typerules
 from outflowfile.run.executor import Executor
 from outflowfile.run.jobspec import JobResult, JobSpec
+from outflowfile.run.madedirs import made_dirs
 from outflowfile.run.specs import job_spec
+from outflowfile.store.schema import MADE_DIRS
 
 if TYPE_CHECKING:
     from outflowfile.run.loop import Loop
@@ -276,7 +278,10 @@ class Dispatcher:
 
     def _record_success(self, run: Running, result: JobResult) -> None:
         job = run.job
-        files = {"in": run.in_stamps, "out": self.decider.output_stamps(job)}
+        files: dict[str, Any] = {"in": run.in_stamps, "out": self.decider.output_stamps(job)}
+        dirs = made_dirs(self.decider, job, run.spec.key, self.outputs.created)
+        if dirs:
+            files[MADE_DIRS] = dirs
         if run.row is not None:
             self.recorder.job_done(
                 run.row,

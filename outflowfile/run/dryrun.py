@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from outflowfile.graph.expand import Job, NodeState
+from outflowfile.run.madedirs import made_dirs
+from outflowfile.store.schema import MADE_DIRS
 
 if TYPE_CHECKING:
     from outflowfile.run.loop import Loop
@@ -67,7 +69,10 @@ class Touch(_NothingRuns):
             for dependent in job.dependents:
                 loop.block(dependent)
             return
-        files = {"in": decider.input_stamps(job), "out": decider.output_stamps(job)}
+        files: dict[str, Any] = {"in": decider.input_stamps(job), "out": decider.output_stamps(job)}
+        dirs = made_dirs(decider, job, key, ())  # what outflow made for it before
+        if dirs:
+            files[MADE_DIRS] = dirs
         fresh = decider.made(job, key, {}, files)
         self.touched.append((key, job.task.name, job.slot, fresh.def_hash, fresh.params, files))
         job.values = {}

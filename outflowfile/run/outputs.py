@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from outflowfile.plan.files import FileState
+from outflowfile.run.madedirs import make_parents
 
 
 class Outputs:
@@ -17,6 +18,7 @@ class Outputs:
         self.workdir = workdir
         self.files = files  # forgets what it removes: stat-ed again when asked
         self.made_dirs: set[str] = set()  # parents of outputs and logs, made this run
+        self.created: set[str] = set()  # of those, the ones that did not exist (madedirs.py)
 
     def prepare(self, outputs: list[str], log: str) -> str | None:
         """Remove old outputs and make the outputs' and the log's directories;
@@ -33,7 +35,7 @@ class Outputs:
     def _make_parent(self, path: str) -> None:
         parent = os.path.dirname(path)
         if parent not in self.made_dirs:
-            os.makedirs(os.path.join(self.workdir, parent), exist_ok=True)
+            self.created.update(make_parents(str(self.workdir), parent))
             self.made_dirs.add(parent)
 
     def remove(self, paths: Iterable[str]) -> list[str]:

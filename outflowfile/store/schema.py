@@ -16,7 +16,11 @@ Schema (version 1)::
 ``status`` is running | done | failed | interrupted; times are epoch seconds;
 ``params``/``outputs`` are ``valuecodec.encode`` of a dict; ``files`` is JSON
 ``{"in": {path: [mtime_ns, size, sha256|null]}, "out": {...}}``, and a job
-still running lists its declared outputs as ``{"out": {path: null}}``.
+still running lists its declared outputs as ``{"out": {path: null}}``. A
+job that ran may add ``"out_dirs": [dir, ...]``, the directories outflow
+made to hold its outputs (``MADE_DIRS``; what ``--clean`` may remove when
+empty). Its name sorts after ``"out"``, so that the canonical text still
+begins ``{"in":{`` and holds ``},"out":{`` (what plan/files.py searches for).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from dataclasses import dataclass
 
 SCHEMA_VERSION = 1
 APPLICATION = "outflow"
+
+MADE_DIRS = "out_dirs"  # the key of a ``files`` record described above
 
 JOB_STATUSES = ("running", "done", "failed", "interrupted")
 TOUCHED = "touched"  # the status of a --touch run, which ran nothing

@@ -184,16 +184,18 @@ def test_clean_removes_the_outputs_of_the_targets(tmp_path: Path, cache_url: str
     project = make_project(tmp_path / "p", CHAIN, DATA)
     run(project, cache_url)
     listed = run(project, cache_url, "--clean", "-n").stdout
-    assert listed.splitlines() == ["outflow: would remove 5 output files:"] + [
+    # counts/ too: outflow made it, and nothing else is in it
+    assert listed.splitlines() == ["outflow: would remove 6 paths:"] + [
         f"  {name}" for name in OUTPUTS
-    ]
+    ] + ["  counts/"]
     assert existing(project, OUTPUTS) == OUTPUTS
 
     done = run(project, cache_url, "--clean", "--yes", "count")
     assert done.stdout.splitlines()[-1] == (
-        "outflow: removed 3 output files (the cache keeps their records)"
+        "outflow: removed 4 paths (the cache keeps the jobs' records)"
     )
     assert existing(project, OUTPUTS) == ["report.txt", "total.tsv"]
+    assert not (project / "counts").exists()
     run(project, cache_url)
     run(project, cache_url, "--clean", "--yes", "total.tsv")  # not what is upstream of it
     assert existing(project, OUTPUTS) == [n for n in OUTPUTS if n != "total.tsv"]
@@ -213,7 +215,7 @@ def test_clean_without_a_terminal_needs_yes(tmp_path: Path) -> None:
     outflow(project, "files")
     done = outflow(project, "--clean", check=2)
     assert done.stderr == (
-        "error: --clean: not removing 4 files without a confirmation, "
+        "error: --clean: not removing 5 paths without a confirmation, "
         "and the input is not a terminal to ask on\n"
         "  add --yes to remove them (or -n to only list them)\n"
     )
@@ -257,19 +259,17 @@ def test_clean_asks_on_a_terminal(tmp_path: Path) -> None:
     outflow(project)
     # A task target: its own jobs' outputs, not those of what is upstream.
     said = on_terminal(project, ["--clean", "merge"], "n")
-    assert said.startswith("outflow: to remove 1 output files:\n  total.tsv\n")
-    assert "Remove these 1 output files? [y/N]: n\noutflow: nothing removed" in said
+    assert said.startswith("outflow: to remove 1 path:\n  total.tsv\n")
+    assert "Remove 1 path? [y/N]: n\noutflow: nothing removed" in said
     assert existing(project, OUTPUTS) == OUTPUTS
     said = on_terminal(project, ["--clean", "merge"], "y")
-    assert "outflow: removed 1 output files" in said
+    assert "outflow: removed 1 path (the cache keeps the jobs' records)" in said
     assert existing(project, OUTPUTS) == [n for n in OUTPUTS if n != "total.tsv"]
 
 
 def test_clean_never_leaves_the_project(tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    (outside / "f.txt").write_text("not ours\n")
-    (tmp_path / "abs.txt").write_text("not ours\n")
     project = make_project(
         tmp_path / "p",
         f"""
@@ -288,8 +288,13 @@ def test_clean_never_leaves_the_project(tmp_path: Path) -> None:
         workflow all:
             linked | absolute | mine
         """,
-        {".outflow/mine": "state\n", "mine/out.txt": "mine\n"},
+        {".outflow/mine": "state\n"},
     )
+    outflow(project)
+    # What outflow made in linked/ now lies outside, through a symbolic
+    # link (a rename keeps the stamp the cache recorded).
+    os.rename(project / "linked" / "f.txt", outside / "f.txt")
+    (project / "linked").rmdir()
     (project / "linked").symlink_to(outside)
     # An output through a symbolic link out of the project is refused once
     # the path is bound (issue 16), before --clean removes anything.
@@ -299,21 +304,16 @@ def test_clean_never_leaves_the_project(tmp_path: Path) -> None:
         f"({os.path.realpath(outside)}/f.txt through a symbolic link), "
         "a path outside the project directory"
     )
-    assert (project / "mine/out.txt").read_text() == "mine\n"
+    assert (project / "mine/out.txt").read_text() == "c\n"
     (project / "linked").unlink()
-    (project / "linked").mkdir()
-    (project / "linked" / "f.txt").symlink_to(outside / "f.txt")  # the file itself a link
     done = outflow(project, "--clean", "--yes")
     assert done.stdout == (
-        "outflow: to remove 2 output files:\n  linked/f.txt\n  mine/out.txt\n"
-        "outflow: removed 2 output files (the cache keeps their records)\n"
+        "outflow: to remove 2 paths:\n  mine/out.txt\n  mine/\n"
+        f"outflow: kept {tmp_path}/abs.txt: outside the project: --clean removes only inside it\n"
+        "outflow: removed 2 paths, kept 1 (the cache keeps the jobs' records)\n"
     )
-    assert done.stderr.splitlines() == [
-        f"outflow: warning: --clean leaves {tmp_path}/abs.txt (outside the project)",
-    ]
-    assert not (project / "linked" / "f.txt").is_symlink()  # the link went, not its target
-    assert (outside / "f.txt").read_text() == "not ours\n"
-    assert (tmp_path / "abs.txt").read_text() == "not ours\n"
+    assert (outside / "f.txt").read_text() == "b\n"
+    assert (tmp_path / "abs.txt").read_text() == "b\n"
     assert (project / ".outflow/mine").exists() and (project / "Outflowfile").exists()
     # An output in .outflow/ or on the Outflowfile is refused when the
     # Outflowfile is loaded (issue 16), before --clean looks at anything.
@@ -409,6 +409,6 @@ def test_clean_removes_a_directory_output(tmp_path: Path) -> None:
     outflow(project)
     assert sorted(p.name for p in (project / "parts").iterdir()) == ["a", "b"]
     done = outflow(project, "--clean", "--yes")
-    assert done.stdout.startswith("outflow: to remove 1 output files:\n  parts/\n")
+    assert done.stdout.startswith("outflow: to remove 1 path:\n  parts/\n")
     assert not (project / "parts").exists()
     assert (project / "Outflowfile").exists()

@@ -79,6 +79,13 @@ def test_relative_to_the_project() -> None:
         ("Outflowfile", Refusal.OUTFLOWFILE),
         ("./outflowfile", Refusal.OUTFLOWFILE),
         ("/proj/Outflowfile", Refusal.OUTFLOWFILE),
+        # casefolded: on a case-insensitive filesystem these are the same files
+        ("OUTFLOWFILE", Refusal.OUTFLOWFILE),
+        ("./OutFlowFile", Refusal.OUTFLOWFILE),
+        ("/proj/OUTFLOWFILE", Refusal.OUTFLOWFILE),
+        (".OUTFLOW", Refusal.OUTFLOW_DIR),
+        ("./.Outflow/outflow.db", Refusal.IN_OUTFLOW_DIR),
+        ("sub/OUTFLOWFILE", None),
         ("out/x.txt", None),
         ("out", None),
         (".outflowx", None),

@@ -48,6 +48,8 @@ def _fill(project: Path) -> Path:
                                 {"i": i, "p": (i, "x")}, [f"o{i}"], f"logs/{i}", "h", t + i)
         if i < 4:
             files = {"in": {"a": [1, 2, "ab"]}, "out": {f"o{i}": [3, 4, None]}}
+            if i == 2:  # the directories outflow made for the outputs (run/madedirs.py)
+                files["out_dirs"] = ["d", "d/e"]
             cache.job_done(row, {"v": [i, {i}]}, files, t + i + 0.5, 0, 0.25 * i, 1024 * i)
         elif i == 4:
             cache.job_failed(row, "boom", t + i + 1, 3)
@@ -101,6 +103,8 @@ def test_planning_snapshots_agree(readers: tuple[SqliteReader, SqlReader, SqlRea
         k: (r.id, r.status, r.params, r.files) for k, r in b.by_slot.items()
     }
     assert [r.id for r in a.running] == [r.id for r in b.running] == [7, 8]
+    # The directories outflow made for a job's outputs come back from both.
+    assert a.by_key["k2"].files["out_dirs"] == b.by_key["k2"].files["out_dirs"] == ["d", "d/e"]
 
 
 def test_snapshot_at_a_state_reads_the_same_records(
