@@ -72,6 +72,7 @@ def touch(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
                 status = TOUCHED
             finally:
                 recorder.close(status)
+    outcome.raise_refused()
     console.say(touch_report(outcome, request.dry_run, console.verbose))
     return outcome
 

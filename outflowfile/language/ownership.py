@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 OUTFLOW_DIR = ".outflow"
 OUTFLOWFILE_NAMES = ("Outflowfile", "outflowfile")
@@ -103,10 +104,13 @@ def resolve_parents(path: str, root: str, *, whole: bool = False) -> str:
     norm = normalize(path)
     full = normalize(norm if norm.startswith("/") else posixpath.join(root, norm))
     head, name = posixpath.split(full)
-    if whole or not name:
-        real = os.path.realpath(full)
-    else:
-        real = posixpath.join(os.path.realpath(head), name)
+    try:
+        if whole or not name:
+            real = os.path.realpath(full)
+        else:
+            real = posixpath.join(os.path.realpath(head), name)
+    except ValueError:  # a NUL in it: no such file can exist; taken as written
+        real = full
     return relative_to(normalize(real), os.path.realpath(root))
 
 
@@ -129,28 +133,197 @@ class Project:
 
     root: str | None = None
     outflowfiles: tuple[str, ...] = OUTFLOWFILE_NAMES
+    # The names folded, and whether one is in a subdirectory (made once).
+    folded: frozenset[str] = field(init=False, repr=False, compare=False)
+    deep: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        folded = frozenset(normalize(name).casefold() for name in self.outflowfiles)
+        object.__setattr__(self, "folded", folded)
+        object.__setattr__(self, "deep", any("/" in name for name in folded))
 
 
 def never_owned(path: str, project: Project) -> Refusal | None:
     """Why no job may own ``path`` (relative to the project, or absolute), or
     None when a job may declare it."""
     rel = relative_to(path, project.root) if project.root else normalize(path)
-    if rel == ".":
+    return refusal_at(rel, project)
+
+
+def refusal_at(place: str, project: Project) -> Refusal | None:
+    """``never_owned`` of a path already normalised and made relative to the
+    project where it lies inside (what ``Places.place`` gives). Outflow's
+    own names are compared regardless of case: on a filesystem that ignores
+    case (macOS, Windows) ``.OUTFLOW`` is ``.outflow``."""
+    if place == ".":
         return Refusal.PROJECT
-    if rel.startswith("/"):
-        if project.root is not None and is_inside(project.root, rel):
+    first = place[0]
+    if first == "/":
+        if project.root is not None and is_inside(project.root, place):
             return Refusal.ABOVE_PROJECT
         return None  # written as an absolute path outside: on purpose
-    parts = segments(rel)
-    if parts[0] == "..":
-        return Refusal.ABOVE_PROJECT if set(parts) == {".."} else Refusal.OUTSIDE
-    if parts[0].casefold() == OUTFLOW_DIR:
-        return Refusal.OUTFLOW_DIR if len(parts) == 1 else Refusal.IN_OUTFLOW_DIR
-    folded = _casefolded(parts)
-    if any(_casefolded(segments(name)) == folded for name in project.outflowfiles):
+    if first == ".":
+        head, _, rest = place.partition("/")
+        if head == "..":
+            parts = segments(place)
+            return Refusal.ABOVE_PROJECT if set(parts) == {".."} else Refusal.OUTSIDE
+        if head.casefold() == OUTFLOW_DIR:
+            return Refusal.IN_OUTFLOW_DIR if rest else Refusal.OUTFLOW_DIR
+    if (project.deep or "/" not in place) and place.casefold() in project.folded:
         return Refusal.OUTFLOWFILE
     return None
 
 
-def _casefolded(parts: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(part.casefold() for part in parts)
+def _plain(path: str) -> bool:
+    """Whether ``path`` is already normalised: no ``.`` or ``..`` segment,
+    no empty one, no trailing ``/``. (Conservative: a name starting with a
+    dot is taken the long way.)"""
+    return (
+        bool(path)
+        and path[0] != "."
+        and path[-1] != "/"
+        and "//" not in path
+        and "/." not in path
+    )
+
+
+_ITSELF = "\0itself"  # a parent directory that is its own place: so are the paths in it
+_LONG = "\0long"  # a parent whose paths are each placed the long way
+
+
+class Places:
+    """Where paths lead, for one run: normalised, the symlinks of their
+    parent directories resolved, relative to the project directory ``root``
+    when inside it, absolute outside it. Each distinct parent directory is
+    resolved once (the disk is read then, and only then)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = normalize(root)
+        self.real_root = os.path.realpath(root)
+        # Parent directory as written -> what its paths' places start with
+        # ("" in the project directory itself, "out/" ...), or a mark.
+        self._prefix: dict[str, str] = {}
+
+    def place(self, path: str) -> str:
+        # _plain(path), written out: this runs for every path of every job.
+        if path and path[0] != "." and path[-1] != "/" and "//" not in path and "/." not in path:
+            cut = path.rfind("/")
+            head = "." if cut < 0 else (path[:cut] or "/")
+            prefix = self._prefix.get(head)
+            if prefix is None:
+                prefix = self._prefix[head] = self._prefix_of(head)
+            if prefix is _ITSELF:
+                return path
+            if prefix is not _LONG:
+                return prefix + path[cut + 1 :]
+        return self._long(normalize(path))
+
+    def _prefix_of(self, head: str) -> str:
+        parent = resolve_parents(head, self.root, whole=True)
+        if parent == head and parent[0] != "/":
+            return _ITSELF if parent != "." else ""
+        if parent == ".":
+            return ""
+        if parent[0] != "/":
+            return parent + "/"
+        return _LONG  # outside the project: one of its paths may be the project itself
+
+    def _long(self, norm: str) -> str:
+        head, slash, name = norm.rpartition("/")
+        if not name or name in (".", ".."):  # ".", "/", "..", "../..": no parent to resolve
+            return resolve_parents(norm, self.root, whole=True)
+        parent = resolve_parents(head if slash and head else ("/" if slash else "."),
+                                 self.root, whole=True)
+        if parent == ".":
+            return name
+        if parent[0] != "/":
+            return parent + "/" + name
+        full = parent + name if parent == "/" else parent + "/" + name
+        # Its parent is outside the project: it is the project itself, or outside too.
+        return "." if full == self.real_root else full
+
+
+class Overlap(Enum):
+    """How a path claimed meets one claimed by another owner."""
+
+    SAME = "the same path"
+    INSIDE = "inside"  # the path lies inside the other
+    HOLDS = "holds"  # the path is a directory holding the other
+
+
+#: A claim: the place, its owner (compared by identity), what it gave along.
+Claim = tuple[str, object, Any]
+#: A claim meeting another: how, the claim, and the other one.
+Clash = tuple[Overlap, Claim, Claim]
+
+
+class Claims:
+    """Paths (as ``Places`` gives them) claimed by owners, batch by batch:
+    each new claim is told when it is the same as, inside, or holding a
+    path another owner claimed, in this batch or before. A dict lookup per
+    claim, and a walk up the directories per distinct parent directory."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, Claim] = {}
+        # Directory -> claims beneath it: the first, and the first by another owner.
+        self._below: dict[str, list[Claim | None]] = {}
+
+    def add(self, claims: list[Claim]) -> list[Clash]:
+        clashes: list[Clash] = []
+        exact, below = self._exact, self._below
+        parents: dict[str, list[Claim | None]] = {}  # of the new claims, as in _below
+        for claim in claims:
+            place, owner, _ = claim
+            before = exact.setdefault(place, claim)
+            if before is not claim:
+                if before[1] is not owner:
+                    clashes.append((Overlap.SAME, claim, before))
+                continue
+            beneath = below.get(place)  # a directory holding earlier claims
+            if beneath is not None:
+                other = _other(beneath, owner)
+                if other is not None:
+                    clashes.append((Overlap.HOLDS, claim, other))
+            cut = place.rfind("/")
+            if cut > 0:
+                seen = parents.get(place[:cut])
+                if seen is None:
+                    parents[place[:cut]] = [claim, None]
+                elif seen[1] is None and seen[0][1] is not owner:  # type: ignore[index]
+                    seen[1] = claim
+        for parent, beneath in parents.items():
+            folder = parent
+            while True:
+                outer = exact.get(folder)
+                if outer is not None:
+                    inner = _other(beneath, outer[1])
+                    if inner is not None:
+                        clashes.append((Overlap.INSIDE, inner, outer))
+                kept = below.get(folder)
+                if kept is None:
+                    below[folder] = list(beneath)
+                elif kept[1] is None:
+                    kept[1] = _other(beneath, kept[0][1])  # type: ignore[index]
+                cut = folder.rfind("/")
+                if cut <= 0:
+                    break
+                folder = folder[:cut]
+        return clashes
+
+
+def _other(beneath: list[Claim | None], owner: object) -> Claim | None:
+    """Of the (up to two) claims beneath a directory, one not by ``owner``."""
+    for claim in beneath:
+        if claim is not None and claim[1] is not owner:
+            return claim
+    return None
+
+
+def refusal_of_made(place: str, project: Project, *, absolute: bool) -> Refusal | None:
+    """``refusal_at`` of a path a pattern made (a place): outside the
+    project, it is refused unless the pattern was written as an absolute
+    path (``absolute``)."""
+    refusal = refusal_at(place, project)
+    if refusal is None and not absolute and place[0] == "/":
+        return Refusal.OUTSIDE
+    return refusal

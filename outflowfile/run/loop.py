@@ -42,6 +42,7 @@ from outflowfile.run.report import Counts, RunReporter
 from outflowfile.store.snapshot import collector_paused
 
 if TYPE_CHECKING:
+    from outflowfile.plan.owned import Owned
     from outflowfile.plan.prestat import Prestat
 
 # Picks, out of each batch of new nodes, those the targets need.
@@ -58,6 +59,7 @@ class Loop:
         reporter: RunReporter,
         workdir: Path,
         outflowfile: Path,
+        owned: Owned | None = None,
         keep_going: bool = False,
         keep: Keep | None = None,
         prestat: Prestat | None = None,
@@ -68,6 +70,13 @@ class Loop:
         self.reporter = reporter
         self.workdir = workdir
         self.outflowfile = outflowfile
+        # The paths the jobs claim; told of each job whose paths are bound
+        # during the run (the graph's first jobs were told before it).
+        if owned is None:
+            from outflowfile.plan.owned import Owned
+
+            owned = Owned(str(workdir), str(outflowfile))
+        self.owned = owned
         self.outputs = Outputs(workdir, decider.files)
         self.keep_going = keep_going
         self.keep = keep
@@ -220,10 +229,14 @@ class Loop:
             self.complete(node, NodeState.WOULD_RUN)
             return
         self.graph.expand_map_items(node, checked_items(items, node.map.source or "value"))
+        fresh = self.graph.take_fresh()
+        if self.owned.check(fresh):  # none of its jobs is admitted, so none starts
+            self.refuse(node)
+            return
         inner: list[Node] = [d for e in node.outputs.values() for d in producers(e)]
         node.deps = inner
         node.state = NodeState.WAITING
-        self._admit(self.graph.take_fresh())
+        self._admit(fresh)
         self._wait_on(node, inner)
 
     def _ready_job(self, job: Job) -> None:
@@ -233,6 +246,9 @@ class Loop:
             return
         if job.params is None or job.output_files is None:
             self.graph.resolve_files(job)
+            if self.owned.check((job,)):
+                self.refuse(job)
+                return
             extra = self.graph.link_file_dependencies(job)
             if extra:  # producers of its input files, found only now
                 job.deps.extend(extra)
@@ -291,6 +307,18 @@ class Loop:
         if not self.keep_going:
             self.stopping = True
             self.dispatch.stop()
+
+    def refuse(self, node: Node) -> None:
+        """Bound paths that no job may own (``self.owned`` has the problems):
+        the node fails, and nothing more starts; jobs already running end
+        as they would, those done stay done, and the command fails with the
+        problems (``Outcome.refused``)."""
+        node.state = NodeState.FAILED
+        for dependent in node.dependents:
+            self.block(dependent)
+        self.outcome.refused = self.owned.error()
+        self.stopping = True
+        self.dispatch.stop()
 
     def fail_before_start(self, node: Node, message: str) -> None:
         """A node that cannot even start (bad input value, missing file)."""

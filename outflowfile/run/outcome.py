@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from outflowfile.errors import UserError
 from outflowfile.graph.expand import Graph, Job, MapNode
 
 
@@ -42,3 +43,10 @@ class Outcome:
     files_seen: dict[str, tuple[int, int] | None] | None = None
     cache_state: list[Any] | None = None
     keys: dict[int, str] = field(default_factory=dict)  # job id -> key, of those keyed
+    # Jobs whose bound paths no job may own, found as the run went
+    # (plan/owned.py): the run stopped starting jobs; the command fails with it.
+    refused: UserError | None = None
+
+    def raise_refused(self) -> None:
+        if self.refused is not None:
+            raise self.refused

@@ -34,6 +34,7 @@ from outflowfile.run.report import RunReporter
 if TYPE_CHECKING:
     from outflowfile.executors.cluster.executor import ClusterRequest
     from outflowfile.plan.memo import Check, Trust
+    from outflowfile.plan.owned import Owned
     from outflowfile.plan.prestat import Prestat
     from outflowfile.run.executor import MakeExecutor
     from outflowfile.run.recovery import Recovered
@@ -403,6 +404,7 @@ def plan_only(
     snapshot = store_of(request).snapshot(full)
     foresee_recovery(prep, snapshot)
     outcome = prep.loop(snapshot, NullRecorder(), DryRun()).run()
+    outcome.raise_refused()
     return Planned(prep.graph, outcome, snapshot)
 
 
@@ -422,12 +424,18 @@ def prepare(
         if name not in model.index().tasks:
             raise UserError(f"-R/--forcerun names {name!r}, which is not a task")
     graph = build_graph(model, config, sel)
+    # Before anything is decided, removed or run: the paths the values made.
+    from outflowfile.plan.owned import Owned
+
+    owned = Owned(str(request.workdir), str(request.outflowfile))
+    if owned.check(graph.nodes):
+        raise owned.error()
     options = Options(
         forceall=request.forceall,
         forcerun=frozenset(request.forcerun),
         keep_going=request.keep_going,
     )
-    return Prepared(request, graph, sel, options, console)
+    return Prepared(request, graph, sel, options, console, owned)
 
 
 def check_task_name(name: str, model: Outflowfile, option: str) -> None:
@@ -476,6 +484,7 @@ class Prepared:
     selection: Selection
     options: Options
     console: RunReporter
+    owned: Owned  # the paths the jobs claim (plan/owned.py)
     seen: dict[str, Any] | None = None  # files stat-ed before planning
     ahead: dict[str, Any] | None = None  # the same, for the plan to take only those it asks for
     # What the plan memo lets the plan trust, and the cache's state it was
@@ -509,6 +518,7 @@ class Prepared:
             reporter=self.console,
             workdir=workdir,
             outflowfile=self.request.outflowfile,
+            owned=self.owned,
             keep_going=options.keep_going,
             keep=keeper(self.selection, self.graph),
             prestat=prestat,
@@ -525,6 +535,7 @@ def _dry_run(prep: Prepared) -> Outcome:
     snapshot = _plan_snapshot(prep)
     will = foresee_recovery(prep, snapshot)
     outcome = prep.loop(snapshot, NullRecorder(), DryRun()).run()
+    outcome.raise_refused()
     if will is not None:
         outcome.cache_state = None  # planned over files as they will be: no memo
         text = will.message(foreseen=True)
@@ -631,8 +642,9 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
             console.follow(loop.counts, lambda: store.durations(snapshot))
             outcome = loop.run()
             console.unfollow()
-            status = "failed" if outcome.failed else "done"
-            console.summary(outcome)
+            status = "failed" if outcome.failed or outcome.refused else "done"
+            if outcome.refused is None:
+                console.summary(outcome)
         except BaseException:
             status = "interrupted"
             raise
@@ -644,4 +656,5 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
             # The run wrote to the cache: the plan memo needs the table as
             # it is now, read before another run can change it.
             outcome.cache_state = store.state()
+        outcome.raise_refused()
         return outcome

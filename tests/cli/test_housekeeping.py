@@ -296,12 +296,21 @@ def test_clean_never_leaves_the_project(tmp_path: Path) -> None:
     os.rename(project / "linked" / "f.txt", outside / "f.txt")
     (project / "linked").rmdir()
     (project / "linked").symlink_to(outside)
+    # An output through a symbolic link out of the project is refused once
+    # the path is bound (issue 16), before --clean removes anything.
+    refused = outflow(project, "--clean", "--yes", check=2)
+    assert refused.stderr.splitlines()[0] == (
+        f"{project / 'Outflowfile'}:2:13: output 'o' of job linked is linked/f.txt "
+        f"({os.path.realpath(outside)}/f.txt through a symbolic link), "
+        "a path outside the project directory"
+    )
+    assert (project / "mine/out.txt").read_text() == "c\n"
+    (project / "linked").unlink()
     done = outflow(project, "--clean", "--yes")
     assert done.stdout == (
         "outflow: to remove 2 paths:\n  mine/out.txt\n  mine/\n"
         f"outflow: kept {tmp_path}/abs.txt: outside the project: --clean removes only inside it\n"
-        "outflow: kept linked/f.txt: outside the project: --clean removes only inside it\n"
-        "outflow: removed 2 paths, kept 2 (the cache keeps the jobs' records)\n"
+        "outflow: removed 2 paths, kept 1 (the cache keeps the jobs' records)\n"
     )
     assert (outside / "f.txt").read_text() == "b\n"
     assert (tmp_path / "abs.txt").read_text() == "b\n"
