@@ -39,6 +39,7 @@ class Decider:
     records: dict[int, Any] = field(default_factory=dict)  # job id -> the result that completed it
     def_hashes: dict[str, str] = field(default_factory=dict)
     rules: dict[str, TaskRules] = field(default_factory=dict)
+    restated: set[str] = field(default_factory=set)  # see ``restat_made_inside``
 
     def rules_of(self, task: Task) -> TaskRules:
         rules = self.rules.get(task.name)
@@ -54,10 +55,26 @@ class Decider:
         rules = self.rules_of(job.task)
         if rules.checks:
             check_params(job, rules)
+        if job.value_files:
+            self.restat_made_inside(job)
         if self.trust is not None and self.trusted_now(job):
             return ""
         key = self.key(job, rules)
         return rules.forced or self.reason(job, key, rules.def_hash)
+
+    def restat_made_inside(self, job: Job) -> None:
+        """Forget what is known of the files among the job's values that lie
+        in a directory another job made in this run: they were stat-ed (or
+        listed by the plan memo) before it was made again. That job is
+        upstream of this one (``Graph.link_file_dependencies``)."""
+        graph = self.graph
+        for path in job.value_files:
+            if path in self.restated or path in graph.producer_of:
+                continue
+            producer = graph.container_producer(path)
+            if producer is not None and producer.state == NodeState.DONE:
+                self.restated.add(path)
+                self.files.forget(path)
 
     def trusted_now(self, job: Job) -> bool:
         """Whether the plan memo vouches for the job (``trusted``); its values
