@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from outflowfile import valuecodec
 from outflowfile.graph.expand import ExpansionError, Graph, Job, NodeState
 from outflowfile.language.model import Task
+from outflowfile.plan import stamps
 from outflowfile.plan.files import FileState, FreshResult, check_files, reason_without_result
 from outflowfile.plan.key import job_key
 from outflowfile.plan.rules import Forcing, TaskRules, all_up_to_date, check_params, task_rules
@@ -158,7 +159,7 @@ class Decider:
         the file is as that job left it."""
         producer = self.graph.producer_of.get(path)
         if producer is None:
-            return None
+            return self._inner_hash(path)
         result = self.records.get(producer.id)
         if result is None and producer.state == NodeState.SKIPPED:
             result = self._record_of(producer)  # decided from the memo: found now
@@ -169,6 +170,15 @@ class Decider:
         if stamp is None or current is None or (stamp[0], stamp[1]) != current:
             return None
         return stamp[2]
+
+    def _inner_hash(self, path: str) -> str | None:
+        """The content hash of a file in a directory another job makes (its
+        producer records only the directory's): taken from the file itself,
+        only for such a file, and only when its stamp has changed or its
+        reader starts."""
+        if self.graph.container_producer(path) is None or self.files.stat(path) is None:
+            return None
+        return stamps.content_digest(self.files.full_path(path))
 
     def _record_of(self, job: Job) -> Any:
         key = self.key(job, self.rules[job.task.name])
