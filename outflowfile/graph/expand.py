@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -135,7 +135,7 @@ class Job(Node):
     # Every input file: the input: files, the files among its values
     # (pathvalues.py), then producers' output files among its values.
     inputs: list[str]
-    value_files: list[str]  # the files among its values (pathvalues.py)
+    value_files: Sequence[str]  # the files among its values (pathvalues.py)
     # Filled when the job is complete (ran, or found up to date).
     values: dict[str, Any] | None
     _slot: str | None
@@ -166,7 +166,7 @@ class Job(Node):
         self.input_files = None
         self.output_files = None
         self.inputs = []
-        self.value_files = []
+        self.value_files = ()  # one empty tuple for all: most jobs have none
         self.values = None
         self._slot = None
 

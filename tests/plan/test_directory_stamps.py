@@ -26,7 +26,7 @@ config:
 
 task split(n: int, tag: str):
     output: chunks = "chunks"
-    shell: "mkdir -p {output.chunks} && for i in $(seq {n}); do echo {tag}-$i > {output.chunks}/c$i.txt; done"
+    shell: "mkdir -p {output.chunks} && SPLIT"
 
 task list_chunks(chunks: path) -> (files: list[path]):
     run:
@@ -43,7 +43,7 @@ task merge(out: list):
 
 workflow all:
     split | list_chunks | map(files -> file) { process } | merge
-"""
+""".replace("SPLIT", "for i in $(seq {n}); do echo {tag}-$i > {output.chunks}/c$i.txt; done")
 
 PROCESSED = ["process file=chunks/c1.txt", "process file=chunks/c2.txt",
              "process file=chunks/c3.txt"]  # fmt: skip
