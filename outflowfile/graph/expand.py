@@ -26,7 +26,15 @@ from enum import Enum
 from typing import Any
 
 from outflowfile import valuecodec
-from outflowfile.graph.pathvalues import PathsOf, path_inputs, read_paths
+from outflowfile.graph.pathvalues import (
+    PathsOf,
+    holds_paths,
+    makes_path_values,
+    path_inputs,
+    paths_in,
+    read_paths,
+    value_output_type,
+)
 from outflowfile.language.model import (
     Branch,
     Map,
@@ -355,6 +363,11 @@ class Graph:
     # Some map's items are other jobs' output files: map items are then
     # looked for among them (``value_files``).
     item_files: bool = field(default=False, init=False, repr=False)
+    # Some task declares a value output holding paths (``-> (f: path)``).
+    path_outputs: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.path_outputs = makes_path_values(self.index.tasks.values())
 
     def take_fresh(self) -> list[Node]:
         fresh, self.fresh = self.fresh, []
@@ -494,7 +507,7 @@ class Graph:
         job.input_files = inputs
         job.output_files = outputs
         paths = list(inputs.values())
-        if shape.path_inputs or self.item_files:
+        if shape.path_inputs or self.item_files or (self.path_outputs and job.deps):
             job.value_files = self.value_files(job, params, shape)
             paths.extend(job.value_files)
         if job.deps:
@@ -508,17 +521,20 @@ class Graph:
 
     def value_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> list[str]:
         """The files among a job's input values (pathvalues.py): those of
-        its inputs typed to hold paths, and map items that are other jobs'
-        output files."""
+        its inputs typed to hold paths, those of upstream values declared
+        so, and map items that are other jobs' output files."""
         named: list[str] = []
         for name, paths_of in shape.path_inputs:
             named.extend(paths_of(params.get(name)))
-        if self.item_files:
-            produced = self.producer_of
-            for e in job.bindings.values():
-                if type(e) is Const and e.origin == "item" and type(e.value) is str:
-                    if e.value in produced:
-                        named.append(e.value)
+        produced = self.producer_of
+        for name, e in job.bindings.items():
+            if type(e) is Const:
+                if e.origin == "item" and type(e.value) is str and e.value in produced:
+                    named.append(e.value)
+            elif type(e) is Ref and type(e.node) is Job:
+                t = value_output_type(e.node.task, e.name)
+                if t is not None and holds_paths(t):
+                    named.extend(paths_in(params.get(name), t))
         if not named:
             return named
         return read_paths(named, (job.output_files or {}).values(), self.producer_of)

@@ -7,6 +7,8 @@ given through a pipe, ``expand.file_paths``), a job reads as files:
   (``list[path]``, ``set[path]``, ``tuple[path, ...]``, ``dict[str, path]``
   and so on), wherever its value comes from: the config, a default, a map
   item, an upstream job's value;
+- every path in a value an upstream job declares so (``-> (reads: path)``),
+  whatever the type of the input it feeds;
 - a map item that is another job's output file, whatever its input's type
   (the items of a map over the files an earlier map made).
 
@@ -45,11 +47,30 @@ def holds_paths(t: TypeRef | None) -> bool:
 
 def _reader(t: TypeRef) -> PathsOf:
     def read(value: Any) -> list[str]:
-        found: list[str] = []
-        _collect(value, t, found)
-        return found
+        return paths_in(value, t)
 
     return read
+
+
+def paths_in(value: Any, t: TypeRef) -> list[str]:
+    """The paths in ``value``, read as type ``t``."""
+    found: list[str] = []
+    _collect(value, t, found)
+    return found
+
+
+def makes_path_values(tasks: Iterable[Task]) -> bool:
+    """Whether any of these tasks declares a value output that holds paths."""
+    return any(o.type is not None and holds_paths(o.type) for t in tasks for o in t.outputs)
+
+
+def value_output_type(task: Task, name: str) -> TypeRef | None:
+    """The declared type of the task's value output ``name`` (not of an
+    output file: those are followed as files already)."""
+    for o in task.outputs:
+        if o.name == name:
+            return o.type
+    return None
 
 
 def _collect(value: Any, t: TypeRef, found: list[str]) -> None:

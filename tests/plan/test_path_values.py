@@ -187,3 +187,25 @@ def test_a_list_of_paths_is_a_list_of_files(tmp_path: Path) -> None:
     outflow(project)
     assert (project / "all.txt").read_text() == "1\ntwo\n"
     assert tree(project) == clean_copy(project, tmp_path / "clean", ["p1.txt", "p2.txt"])
+
+
+def test_a_value_declared_path_upstream_is_a_file_downstream(tmp_path: Path) -> None:
+    """The producer says its value is a path (``-> (table: path)``); the
+    reader takes it untyped: the file is still its input."""
+    text = """\
+        task pick() -> (table: path):
+            run:
+                return "tables/t.tsv"
+
+        task show(table):
+            output: shown = "shown.txt"
+            shell: "cat {table} > {output.shown}"
+
+        workflow all:
+            pick | show
+    """
+    project = make_project(tmp_path / "p", text, {"tables/t.tsv": "1\n"})
+    outflow(project)
+    (project / "tables/t.tsv").write_text("1\n2\n")
+    assert ran(outflow(project).stdout) == ["show"]
+    assert tree(project) == clean_copy(project, tmp_path / "clean", ["tables/t.tsv"])
