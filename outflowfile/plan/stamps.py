@@ -161,26 +161,22 @@ def stat_paths(paths: list[str], workdir: str) -> list[int]:
     flat: list[int] = []
     add = flat.append
     lstat = os.lstat
+    kind, regular = _KIND, _REGULAR
     # ``stat_file``, inline: this is the loop over every file of a workflow.
     for p in paths:
-        full = p if p[:1] == "/" else prefix + p
         try:
-            st = lstat(full)
+            st = lstat(p if p[:1] == "/" else prefix + p)
+            if st.st_mode & kind == regular:
+                add(st.st_mtime_ns)
+                add(st.st_size)
+                continue
         except OSError:
             add(MISSING)
             add(MISSING)
             continue
-        if st.st_mode & _KIND == _REGULAR:
-            add(st.st_mtime_ns)
-            add(st.st_size)
-            continue
-        other = _other_stat(full, st)
-        if other is None:
-            add(MISSING)
-            add(MISSING)
-        else:
-            add(other[0])
-            add(other[1])
+        other = _other_stat(p if p[:1] == "/" else prefix + p, st)
+        add(MISSING if other is None else other[0])
+        add(MISSING if other is None else other[1])
     return flat
 
 
