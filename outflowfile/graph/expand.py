@@ -19,13 +19,23 @@ workflows that contain the same stage.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from outflowfile import valuecodec
 from outflowfile.graph.logpaths import LogClaims, LogClash
+from outflowfile.graph.pathvalues import (
+    PathsOf,
+    holds_paths,
+    makes_path_values,
+    path_inputs,
+    paths_in,
+    read_paths,
+    value_output_type,
+)
 from outflowfile.language.model import (
     Branch,
     Map,
@@ -131,9 +141,10 @@ class Job(Node):
     params: dict[str, Any] | None
     input_files: dict[str, str] | None  # input: patterns, formatted, by name
     output_files: dict[str, str] | None
-    # Every input file: the input: files, then producers' output files among
-    # the job's values.
+    # Every input file: the input: files, the files among its values
+    # (pathvalues.py), then producers' output files among its values.
     inputs: list[str]
+    value_files: Sequence[str]  # the files among its values (pathvalues.py)
     # Filled when the job is complete (ran, or found up to date).
     values: dict[str, Any] | None
     _slot: str | None
@@ -164,6 +175,7 @@ class Job(Node):
         self.input_files = None
         self.output_files = None
         self.inputs = []
+        self.value_files = ()  # one empty tuple for all: most jobs have none
         self.values = None
         self._slot = None
 
@@ -319,6 +331,7 @@ class TaskShape:
     input_files: tuple[tuple[str, str], ...]  # name, pattern
     output_files: tuple[tuple[str, str], ...]
     output_names: tuple[str, ...]
+    path_inputs: tuple[tuple[str, PathsOf], ...]  # inputs typed to hold paths
 
     @classmethod
     def of(cls, task: Task) -> TaskShape:
@@ -327,6 +340,7 @@ class TaskShape:
             input_files=tuple((f.name, f.pattern) for f in task.input_files),
             output_files=tuple((f.name, f.pattern) for f in task.output_files),
             output_names=tuple(task.output_names()),
+            path_inputs=path_inputs(task),
         )
 
 
@@ -348,6 +362,14 @@ class Graph:
     # Made once per graph rather than once per job.
     config_consts: dict[str, Const] = field(default_factory=dict, init=False, repr=False)
     shapes: dict[str, TaskShape] = field(default_factory=dict, init=False, repr=False)
+    # Some map's items are other jobs' output files: map items are then
+    # looked for among them (``value_files``).
+    item_files: bool = field(default=False, init=False, repr=False)
+    # Some task declares a value output holding paths (``-> (f: path)``).
+    path_outputs: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.path_outputs = makes_path_values(self.index.tasks.values())
 
     def take_fresh(self) -> list[Node]:
         fresh, self.fresh = self.fresh, []
@@ -399,6 +421,9 @@ class Graph:
         """Expand a map whose source is now known; fills ``node.outputs``."""
         per_item: list[Env] = []
         body, target, options = node.map.body, node.target, node.options
+        if not self.item_files:
+            produced = self.producer_of
+            self.item_files = any(type(i) is str and i in produced for i in items)
         first = len(self.nodes)
         prefix = f"{node.label_prefix} {target}=".lstrip()
         walk = _Expansion(self, options, "")  # one for all items; each gets its label
@@ -490,6 +515,9 @@ class Graph:
         job.input_files = inputs
         job.output_files = outputs
         paths = list(inputs.values())
+        if shape.path_inputs or self.item_files or (self.path_outputs and job.deps):
+            job.value_files = self.value_files(job, params, shape)
+            paths.extend(job.value_files)
         if job.deps:
             for e in job.bindings.values():
                 if type(e) is not Const:
@@ -499,14 +527,54 @@ class Graph:
         for path in outputs.values():
             claim(path, job)
 
+    def value_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> list[str]:
+        """The files among a job's input values (pathvalues.py): those of
+        its inputs typed to hold paths, those of upstream values declared
+        so, and map items that are other jobs' output files."""
+        named: list[str] = []
+        for name, paths_of in shape.path_inputs:
+            named.extend(paths_of(params.get(name)))
+        produced = self.producer_of
+        for name, e in job.bindings.items():
+            if type(e) is Const:
+                if e.origin == "item" and type(e.value) is str and e.value in produced:
+                    named.append(e.value)
+            elif type(e) is Ref and type(e.node) is Job:
+                t = value_output_type(e.node.task, e.name)
+                if t is not None and holds_paths(t):
+                    named.extend(paths_in(params.get(name), t))
+        if not named:
+            return named
+        return read_paths(named, (job.output_files or {}).values(), self.producer_of)
+
+    def container_producer(self, path: str) -> Job | None:
+        """The job whose output directory holds ``path`` (a file in a
+        directory another job makes, passed as a value), or None."""
+        parent = os.path.dirname(path)
+        while parent and parent != "/":
+            producer = self.producer_of.get(parent)
+            if producer is not None:
+                return producer
+            parent = os.path.dirname(parent)
+        return None
+
     def link_file_dependencies(self, job: Job) -> list[Job]:
         """Jobs producing this job's input files that it does not already
-        depend on (a file dependency without a pipe)."""
+        depend on (a file dependency without a pipe): its ``input:`` files,
+        and the files among its values, which may also lie in a directory
+        another job makes."""
         extra: list[Job] = []
         deps = job.deps
         have: set[int] | None = None  # ids of deps, made only when needed
-        for path in (job.input_files or {}).values():
-            producer = self.producer_of.get(path)
+        producer_of = self.producer_of
+        value_files = job.value_files
+        files: Any = (job.input_files or {}).values()
+        if value_files:
+            files = [*files, *value_files]
+        for path in files:
+            producer = producer_of.get(path)
+            if producer is None and value_files and path in value_files:
+                producer = self.container_producer(path)
             if producer is None or producer is job or producer in extra:
                 continue
             if deps:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from outflowfile import valuecodec
 from outflowfile.graph.expand import ExpansionError, Graph, Job, NodeState
 from outflowfile.language.model import Task
+from outflowfile.plan import stamps
 from outflowfile.plan.files import FileState, FreshResult, check_files, reason_without_result
 from outflowfile.plan.key import job_key
 from outflowfile.plan.rules import Forcing, TaskRules, all_up_to_date, check_params, task_rules
@@ -39,6 +40,7 @@ class Decider:
     records: dict[int, Any] = field(default_factory=dict)  # job id -> the result that completed it
     def_hashes: dict[str, str] = field(default_factory=dict)
     rules: dict[str, TaskRules] = field(default_factory=dict)
+    restated: set[str] = field(default_factory=set)  # see ``restat_made_inside``
 
     def rules_of(self, task: Task) -> TaskRules:
         rules = self.rules.get(task.name)
@@ -54,10 +56,26 @@ class Decider:
         rules = self.rules_of(job.task)
         if rules.checks:
             check_params(job, rules)
+        if job.value_files:
+            self.restat_made_inside(job)
         if self.trust is not None and self.trusted_now(job):
             return ""
         key = self.key(job, rules)
         return rules.forced or self.reason(job, key, rules.def_hash)
+
+    def restat_made_inside(self, job: Job) -> None:
+        """Forget what is known of the files among the job's values that lie
+        in a directory another job made in this run: they were stat-ed (or
+        listed by the plan memo) before it was made again. That job is
+        upstream of this one (``Graph.link_file_dependencies``)."""
+        graph = self.graph
+        for path in job.value_files:
+            if path in self.restated or path in graph.producer_of:
+                continue
+            producer = graph.container_producer(path)
+            if producer is not None and producer.state == NodeState.DONE:
+                self.restated.add(path)
+                self.files.forget(path)
 
     def trusted_now(self, job: Job) -> bool:
         """Whether the plan memo vouches for the job (``trusted``); its values
@@ -141,7 +159,7 @@ class Decider:
         the file is as that job left it."""
         producer = self.graph.producer_of.get(path)
         if producer is None:
-            return None
+            return self._inner_hash(path)
         result = self.records.get(producer.id)
         if result is None and producer.state == NodeState.SKIPPED:
             result = self._record_of(producer)  # decided from the memo: found now
@@ -152,6 +170,15 @@ class Decider:
         if stamp is None or current is None or (stamp[0], stamp[1]) != current:
             return None
         return stamp[2]
+
+    def _inner_hash(self, path: str) -> str | None:
+        """The content hash of a file in a directory another job makes (its
+        producer records only the directory's): taken from the file itself,
+        only for such a file, and only when its stamp has changed or its
+        reader starts."""
+        if self.graph.container_producer(path) is None or self.files.stat(path) is None:
+            return None
+        return stamps.content_digest(self.files.full_path(path))
 
     def _record_of(self, job: Job) -> Any:
         key = self.key(job, self.rules[job.task.name])

@@ -108,6 +108,7 @@ class FileState:
                     stats[path] = value
 
     def forget(self, path: str) -> None:
+        """``path`` is written, or about to be: stat it again when asked."""
         self._stats.pop(path, None)
         self.ahead.pop(path, None)
 

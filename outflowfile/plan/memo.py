@@ -62,7 +62,10 @@ if TYPE_CHECKING:
     from outflowfile.plan.prestat import Prestat
 
 FILENAME = "plan-memo"
-FORMAT = 4
+# 5: links and directories stamped by target and content, and paths among
+# jobs' values looked at (stamps.py): a memo listing fewer files is not to
+# be trusted, as if it had not been written.
+FORMAT = 5
 _ENCODING = ("utf-8", "surrogateescape")
 
 

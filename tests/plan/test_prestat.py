@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from outflowfile.machine import usable_cores
+from outflowfile.plan import stamps
 from outflowfile.plan.prestat import MIN_FILES, Prestat
 from tests.outflowtest import COPY_THEN_TOTAL as OUTFLOWFILE
 from tests.outflowtest import make_project, outflow, outflow_command
@@ -56,10 +57,17 @@ def test_the_helper_finds_what_os_stat_finds(tmp_path: Path) -> None:
     paths += [
         "missing.txt", "d0/missing/deeper.txt", str(tmp_path / paths[1]), odd.name, "d1",
     ]  # fmt: skip
+    os.symlink(paths[2], tmp_path / "link")  # a link and a directory: their own stamps
+    paths.append("link")
     helper = Prestat.start(paths, str(tmp_path))
     assert helper is not None
     found = helper.collect()
-    assert found == as_os_stat(tmp_path, paths)
+    special = {"d1", "link"}
+    plain = [p for p in paths if p not in special]
+    assert {p: found[p] for p in plain} == as_os_stat(tmp_path, plain)
+    assert {p: found[p] for p in special} == {
+        p: stamps.stat_file(str(tmp_path / p)) for p in special
+    }
     assert found["missing.txt"] is None and found[odd.name] == (odd.stat().st_mtime_ns, 3)
     assert found[paths[5]][0] == -1_500_000_000
 

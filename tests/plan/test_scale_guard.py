@@ -3,7 +3,8 @@
 Planning 1,000 and then 2,000 jobs (in-process, a dry run through
 ``project.execute``), this counts what costs time at scale: SQL statements
 (through SQLAlchemy and through the standard library's sqlite3) and
-``os.stat`` calls. Planning reads the cache in a few queries whatever the
+``os.stat`` and ``os.lstat`` calls (a file's stamp takes an ``lstat``,
+plan/stamps.py). Planning reads the cache in a few queries whatever the
 size (one more, for the latest record of each slot, once a job has no
 result for its key), and stats each file once: twice the jobs may take
 twice the stats, and no more statements. Nothing here is timed (speed is measured in benchmarks/).
@@ -120,7 +121,7 @@ class Counts:
     reasons: Counter[str] = field(default_factory=Counter)
     sqlalchemy: int = 0  # statements through SQLAlchemy
     sqlite3: int = 0  # statements through the standard library's driver
-    stat: int = 0  # os.stat calls
+    stat: int = 0  # os.stat and os.lstat calls
 
     @property
     def sql(self) -> int:
@@ -144,17 +145,22 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counts]:
     def on_sqlite(statement: str) -> None:
         counts.sqlite3 += 1
 
-    real_stat = os.stat
+    real_stat, real_lstat = os.stat, os.lstat
 
     def stat(*args: Any, **kwargs: Any) -> os.stat_result:
         counts.stat += 1
         return real_stat(*args, **kwargs)
+
+    def lstat(*args: Any, **kwargs: Any) -> os.stat_result:
+        counts.stat += 1
+        return real_lstat(*args, **kwargs)
 
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", on_statement)
     try:
         with monkeypatch.context() as m:
             m.setattr(sqlite3, "connect", connect)
             m.setattr(os, "stat", stat)
+            m.setattr(os, "lstat", lstat)
             yield counts
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", on_statement)

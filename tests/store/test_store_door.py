@@ -47,7 +47,9 @@ def _fill(project: Path) -> Path:
         row = cache.job_started(run, f"k{i % 5}", f"t{i % 2}", f"s{i % 6}", f"d{i}",
                                 {"i": i, "p": (i, "x")}, [f"o{i}"], f"logs/{i}", "h", t + i)
         if i < 4:
-            files = {"in": {"a": [1, 2, "ab"]}, "out": {f"o{i}": [3, 4, None]}}
+            # A directory's or a link's stamp: a 63-bit digest for its size.
+            files = {"in": {"a": [1, 2, "ab"], "d": [5, 2**63 - 1 - i, None]},
+                     "out": {f"o{i}": [3, 4, None]}}
             if i == 2:  # the directories outflow made for the outputs (run/madedirs.py)
                 files["out_dirs"] = ["d", "d/e"]
             cache.job_done(row, {"v": [i, {i}]}, files, t + i + 0.5, 0, 0.25 * i, 1024 * i)
