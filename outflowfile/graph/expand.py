@@ -27,6 +27,7 @@ from typing import Any
 from outflowfile import valuecodec
 from outflowfile.language.model import (
     Branch,
+    Location,
     Map,
     ModelIndex,
     Outflowfile,
@@ -331,7 +332,12 @@ class TaskShape:
 
 class ExpansionError(Exception):
     """A problem found while expanding (e.g. a map source that is not a list
-    at run time). The engine turns it into a user-facing error."""
+    at run time). The engine turns it into a user-facing error, at ``loc``
+    in the Outflowfile when the problem has a place there."""
+
+    def __init__(self, message: str, loc: Location | None = None) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 @dataclass
@@ -571,7 +577,7 @@ class _Expansion(ScopeWalk[Env, Expr]):
         if isinstance(source, Const):
             # Known now (a config list): expand at once, so the plan and file
             # targets see every item's jobs before anything runs.
-            graph.expand_map_items(node, checked_items(source.value, source_name))
+            graph.expand_map_items(node, checked_items(source.value, m, source_name, target))
             node.deps = _unique(d for e in node.outputs.values() for d in producers(e))
         return {name: Ref(node, name) for name in node.output_names}
 
@@ -624,11 +630,16 @@ class _Expansion(ScopeWalk[Env, Expr]):
         return env
 
 
-def checked_items(value: Any, source: str) -> list[Any]:
+def checked_items(value: Any, m: Map, source: str, target: str) -> list[Any]:
+    """The items of a map's source value; an error naming the map (where it
+    is in the Outflowfile) and what the value is, when it is not a list."""
     if not isinstance(value, (list, tuple)):
         from outflowfile.language.typerules import describe
 
-        raise ExpansionError(f"map source {source!r} is {describe(value)}, not a list")
+        raise ExpansionError(
+            f"map({source} -> {target}): map source {source!r} is {describe(value)}, not a list",
+            m.loc,
+        )
     return list(value)
 
 

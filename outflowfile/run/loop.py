@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from outflowfile.errors import UserError
+from outflowfile.errors import Problem, UserError
 from outflowfile.graph.expand import (
     COMPLETE,
     UNKNOWN,
@@ -42,6 +42,7 @@ from outflowfile.run.report import Counts, RunReporter
 from outflowfile.store.snapshot import collector_paused
 
 if TYPE_CHECKING:
+    from outflowfile.language.model import Location
     from outflowfile.plan.prestat import Prestat
 
 # Picks, out of each batch of new nodes, those the targets need.
@@ -206,7 +207,7 @@ class Loop:
                     else:
                         self._ready_job(node)  # type: ignore[arg-type]
                 except ExpansionError as exc:
-                    self.fail_before_start(node, str(exc))
+                    self.fail_before_start(node, str(exc), exc.loc)
 
     def _ready_map(self, node: MapNode) -> None:
         self.recorder.flush()  # expanding a big map takes a while
@@ -219,7 +220,8 @@ class Loop:
             self.outcome.unsized.append(node)
             self.complete(node, NodeState.WOULD_RUN)
             return
-        self.graph.expand_map_items(node, checked_items(items, node.map.source or "value"))
+        source = node.map.source or "value"
+        self.graph.expand_map_items(node, checked_items(items, node.map, source, node.target))
         inner: list[Node] = [d for e in node.outputs.values() for d in producers(e)]
         node.deps = inner
         node.state = NodeState.WAITING
@@ -283,6 +285,8 @@ class Loop:
         node.state = NodeState.FAILED
         if isinstance(node, Job):
             self.outcome.failed.append(node)
+        elif isinstance(node, MapNode):
+            self.outcome.failed_maps.append(node)
 
     def fail_downstream(self, node: Node) -> None:
         """What depends on a failed node cannot run; without -k, nothing more starts."""
@@ -292,11 +296,19 @@ class Loop:
             self.stopping = True
             self.dispatch.stop()
 
-    def fail_before_start(self, node: Node, message: str) -> None:
-        """A node that cannot even start (bad input value, missing file)."""
+    def fail_before_start(self, node: Node, message: str, loc: Location | None = None) -> None:
+        """A node that cannot even start (bad input value, missing file, a
+        map source that is not a list), named by its place in the
+        Outflowfile when the problem has one."""
         self.fail(node)
         name = label(node)
-        self.reporter.node_error(name, message.removeprefix(f"{name}: "))
+        message = message.removeprefix(f"{name}: ")
+        if loc is not None:
+            # file:line:col, the line and a caret, as the language stage says it
+            shown = Problem(f"{name}: {message}", loc).render().split("\n", 1)
+            name, message = str(loc), shown[0].removeprefix(f"{loc}: ")
+            message += "\n" + shown[1] if len(shown) > 1 else ""
+        self.reporter.node_error(name, message)
         self.fail_downstream(node)
 
 

@@ -29,6 +29,7 @@ class Outcome:
     ran: list[Job] = field(default_factory=list)
     up_to_date: int = 0
     failed: list[Job] = field(default_factory=list)
+    failed_maps: list[MapNode] = field(default_factory=list)  # whose source is not a list
     blocked: int = 0
     not_started: int = 0  # left when the run stopped after a failure (no -k)
     would_run: list[tuple[Job, str]] = field(default_factory=list)
@@ -42,3 +43,8 @@ class Outcome:
     files_seen: dict[str, tuple[int, int] | None] | None = None
     cache_state: list[Any] | None = None
     keys: dict[int, str] = field(default_factory=dict)  # job id -> key, of those keyed
+
+    @property
+    def any_failed(self) -> bool:
+        """Whether a job or a map failed: the run (or plan) exits non-zero."""
+        return bool(self.failed or self.failed_maps)

@@ -150,7 +150,7 @@ def build_graph(model: Outflowfile, config: dict[str, Any], sel: Selection) -> G
             for name in sel.standalone:
                 graph.expand_task(graph.index.tasks[name])
     except ExpansionError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(str(exc), loc=exc.loc) from None
     if sel.paths:
         pending = [n for n in graph.nodes if isinstance(n, Job) and n.output_files is None]
         missing = sorted(
@@ -348,7 +348,7 @@ def _remember(memo: MemoSpot, outcome: Outcome) -> None:
 
     jobs = outcome.up_to_date + len(outcome.ran)
     all_done = jobs > 0 and not (
-        outcome.would_run or outcome.failed or outcome.blocked or outcome.unsized
+        outcome.would_run or outcome.any_failed or outcome.blocked or outcome.unsized
         or outcome.touched or outcome.not_touched or outcome.not_started
     )  # fmt: skip
     kept = all(job.resources.cache for job in outcome.ran)
@@ -527,7 +527,7 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
             console.follow(loop.counts, lambda: store.durations(snapshot))
             outcome = loop.run()
             console.unfollow()
-            status = "failed" if outcome.failed else "done"
+            status = "failed" if outcome.any_failed else "done"
             console.summary(outcome)
         except BaseException:
             status = "interrupted"
