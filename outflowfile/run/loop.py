@@ -32,6 +32,7 @@ from outflowfile.graph.expand import (
     producers,
     resolve,
 )
+from outflowfile.graph.cycles import cycle_error, find_cycle
 from outflowfile.plan.decide import Decider
 from outflowfile.plan.rules import label
 from outflowfile.run.dispatch import Dispatch
@@ -163,6 +164,7 @@ class Loop:
         jobs = 0
         link = self.graph.link_file_dependencies
         trust = self.decider.trust is not None
+        linked: list[Node] = []  # jobs that read another's file without a pipe
         for node in nodes:
             if type(node) is Job:
                 jobs += 1
@@ -170,6 +172,7 @@ class Loop:
                     extra = link(node)
                     if extra:
                         node.deps.extend(extra)
+                        linked.append(node)
                     # Most jobs of a plan helped by the memo have their
                     # upstream jobs admitted, and decided, before them, and
                     # are then spared the queue; the others are asked again
@@ -179,6 +182,16 @@ class Loop:
                         continue
             self._wait_on(node, node.deps)
         self.jobs_admitted += jobs
+        if linked:
+            self._refuse_cycle(linked)
+
+    def _refuse_cycle(self, linked: list[Node]) -> None:
+        """Stop, before anything more starts, if jobs just linked to the
+        producers of the files they read wait on each other in a ring (only
+        a file dependency can close one)."""
+        cycle = find_cycle(linked)
+        if cycle is not None:
+            raise cycle_error(cycle, self.graph.producer_of)
 
     def _wait_on(self, node: Node, deps: Sequence[Node]) -> None:
         node.waiting = 0
@@ -238,6 +251,7 @@ class Loop:
             extra = self.graph.link_file_dependencies(job)
             if extra:  # producers of its input files, found only now
                 job.deps.extend(extra)
+                self._refuse_cycle([job])
                 pending = [d for d in extra if d.state not in COMPLETE]
                 if pending:
                     self._wait_on(job, pending)
