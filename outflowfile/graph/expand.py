@@ -22,6 +22,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import PurePath
 from typing import Any
 
 from outflowfile import valuecodec
@@ -37,7 +38,9 @@ from outflowfile.language.model import (
     Stage,
     StageRef,
     Task,
+    TypeRef,
 )
+from outflowfile.language.ownership import normalize
 from outflowfile.language.patterns import format_pattern
 from outflowfile.language.scopes import ScopeWalk
 
@@ -319,6 +322,7 @@ class TaskShape:
     input_files: tuple[tuple[str, str], ...]  # name, pattern
     output_files: tuple[tuple[str, str], ...]
     output_names: tuple[str, ...]
+    path_params: tuple[str, ...]  # inputs typed path, list[path], ...: their values are paths
 
     @classmethod
     def of(cls, task: Task) -> TaskShape:
@@ -327,7 +331,36 @@ class TaskShape:
             input_files=tuple((f.name, f.pattern) for f in task.input_files),
             output_files=tuple((f.name, f.pattern) for f in task.output_files),
             output_names=tuple(task.output_names()),
+            path_params=tuple(p.name for p in task.params if _holds_paths(p.type)),
         )
+
+
+def _holds_paths(t: TypeRef | None) -> bool:
+    return t is not None and (t.name == "path" or any(_holds_paths(a) for a in t.args))
+
+
+def normal_path(path: str) -> str:
+    """``ownership.normalize(path)``, the one rule of path spellings
+    (``./a//b`` is ``a/b``), applied where a path is bound. Most paths are
+    normal already, and a few substring tests say so for far less than
+    ``normalize`` costs: only a ``.`` or ``..`` segment (at the start or
+    after a ``/``), an empty one (``//``, a trailing ``/``) or an empty path
+    changes under it."""
+    if path and path[0] != "." and path[-1] != "/" and "//" not in path and "/." not in path:
+        return path
+    return normalize(path)
+
+
+def normal_value(value: Any) -> Any:
+    """A path value (or a list, tuple or set of them) with its paths normal;
+    anything else as it is."""
+    if type(value) is str:
+        return normal_path(value)
+    if isinstance(value, PurePath):
+        return type(value)(normal_path(value.as_posix()))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return type(value)(normal_value(v) for v in value)
+    return value
 
 
 class ExpansionError(Exception):
@@ -470,14 +503,17 @@ class Graph:
     def format_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> None:
         """With every parameter known: the job's file paths, and the jobs
         making them."""
+        for name in shape.path_params:
+            if name in params:
+                params[name] = normal_value(params[name])
         job.params = params
         inputs: dict[str, str] = {}
         outputs: dict[str, str] = {}
         try:
             for name, pattern in shape.input_files:
-                inputs[name] = pattern.format_map(params)
+                inputs[name] = normal_path(pattern.format_map(params))
             for name, pattern in shape.output_files:
-                outputs[name] = pattern.format_map(params)
+                outputs[name] = normal_path(pattern.format_map(params))
         except Exception:  # noqa: BLE001 - format_pattern says what is wrong
             try:
                 for _, pattern in shape.input_files + shape.output_files:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from outflowfile.language import typerules
 from outflowfile.language.config import LIST_OF_STR
-from outflowfile.language.filecycles import check_file_cycles
 from outflowfile.language.directives import MAP_OPTIONS
+from outflowfile.language.filecycles import check_file_cycles
 from outflowfile.language.findings import Findings, did_you_mean, join_hints, line_of, quoted
 from outflowfile.language.flowcheck import FlowCheck, Scope
 from outflowfile.language.itemcheck import check_items

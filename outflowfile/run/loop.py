@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from outflowfile.errors import Problem, UserError
+from outflowfile.graph.cycles import cycle_error, find_cycle
 from outflowfile.graph.expand import (
     COMPLETE,
     UNKNOWN,
@@ -32,7 +33,6 @@ from outflowfile.graph.expand import (
     producers,
     resolve,
 )
-from outflowfile.graph.cycles import cycle_error, find_cycle
 from outflowfile.plan.decide import Decider
 from outflowfile.plan.rules import label
 from outflowfile.run.dispatch import Dispatch

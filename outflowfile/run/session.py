@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outflowfile.errors import UserError
-from outflowfile.graph.expand import Const, ExpansionError, Graph, Job, MapNode, Node
+from outflowfile.graph.expand import (
+    Const,
+    ExpansionError,
+    Graph,
+    Job,
+    MapNode,
+    Node,
+    normal_path,
+)
 from outflowfile.language.model import ModelIndex, Outflowfile
 from outflowfile.language.stages import stage_tasks
 from outflowfile.plan.decide import Decider
@@ -130,13 +138,14 @@ def _looks_like_path(target: str) -> bool:
 
 
 def _relative(target: str, workdir: Path) -> str:
+    """A file target as the jobs' paths are spelled (``normal_path``)."""
     path = Path(target)
     if path.is_absolute():
         try:
-            return path.relative_to(workdir).as_posix()
+            return normal_path(path.relative_to(workdir).as_posix())
         except ValueError:
-            return path.as_posix()
-    return Path(os.path.normpath(target)).as_posix()
+            return normal_path(path.as_posix())
+    return normal_path(target)
 
 
 def build_graph(model: Outflowfile, config: dict[str, Any], sel: Selection) -> Graph:
@@ -202,7 +211,7 @@ def may_make(job: Job, paths: set[str]) -> bool:
     known = {n: str(e.value) for n, e in job.bindings.items() if type(e) is Const}
     for spec in job.task.output_files:
         try:
-            regex, _ = glob_regex(spec.pattern)
+            regex, _ = glob_regex(normal_path(spec.pattern))
         except re.error:  # a field with an attribute or a format: cannot tell
             return True
         for path in paths:
