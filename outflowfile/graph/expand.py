@@ -283,16 +283,15 @@ def slot_part(expr: Expr) -> Any:
 
 
 def identity_part(expr: Expr) -> Any:
-    """What ``slot_part`` says, as a key that is cheap to make: it finds the
-    same job again within one graph, where hashing every item's value would
-    cost more than the rest of making the job. Jobs are made once per
-    identity, so a job stands for its slot; maps are not, so they are
-    named by theirs."""
+    """What finds the same job again within one graph, as a key that is
+    cheap to make (hashing every item's value would cost more than the rest
+    of making the job). A constant is its value, wherever it comes from: a
+    job bound to config ``x = 2`` is the job of map item 2, as their cache
+    keys are equal (plan/key.py), and it is made once. An upstream job is
+    itself; a map, not made once per identity, is named by its slot."""
     if type(expr) is Const:
-        if expr.origin != "item":
-            return expr.origin
         value = expr.value
-        return ("str", value) if type(value) is str else ("item", valuecodec.encode(value))
+        return ("str", value) if type(value) is str else ("value", valuecodec.encode(value))
     if type(expr) is Ref:
         node = expr.node
         if type(node) is Job:
@@ -384,7 +383,17 @@ class Graph:
     fresh: list[Node] = field(default_factory=list)  # created since last taken
     # Made once per graph rather than once per job.
     config_consts: dict[str, Const] = field(default_factory=dict, init=False, repr=False)
+    config_idents: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     shapes: dict[str, TaskShape] = field(default_factory=dict, init=False, repr=False)
+
+    def config_identity(self, expr: Const) -> Any:
+        """``identity_part`` of a config value's constant, made once per
+        graph: every job of a map may be bound to the same long list."""
+        name = expr.origin
+        part = self.config_idents.get(name)
+        if part is None:
+            part = self.config_idents[name] = identity_part(expr)
+        return part
 
     def take_fresh(self) -> list[Node]:
         fresh, self.fresh = self.fresh, []
@@ -635,7 +644,11 @@ class _Expansion(ScopeWalk[Env, Expr]):
             elif type(expr) is not Const:
                 consts = False
             bindings[name] = expr
-            ident.append((name, identity_part(expr)))
+            if type(expr) is Const and expr.origin[:7] == "config:":
+                part = graph.config_identity(expr)  # a config value: encoded once
+            else:
+                part = identity_part(expr)
+            ident.append((name, part))
         identity = tuple(ident)
         job = graph.by_identity.get(identity)
         if job is None:
