@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any
 from outflowfile import valuecodec
 from outflowfile.graph.expand import ExpansionError, Graph, Job, NodeState
 from outflowfile.language.model import Task
+from outflowfile.plan import stamps
 from outflowfile.plan.files import FileState, FreshResult, check_files, reason_without_result
 from outflowfile.plan.key import job_key
 from outflowfile.plan.rules import Forcing, TaskRules, all_up_to_date, check_params, task_rules
+
+DONE = NodeState.DONE
 
 if TYPE_CHECKING:
     from outflowfile.plan.memo import Trust
@@ -188,6 +191,37 @@ class Decider:
         self.fresh[key] = fresh
         self.records[job.id] = fresh
         return fresh
+
+    def kept_by_cutoff(self, job: Job) -> bool:
+        """Whether ``job``, just found up to date, was kept by early cutoff:
+        a job that ran this run remade one of its input files with the same
+        content, and the file's stamp is not the one its record holds. Its
+        outputs are then older than that input (``refreshed``)."""
+        result = self.records.get(job.id)
+        if result is None or not any(type(d) is Job and d.state is DONE for d in job.deps):
+            return False
+        in_rec = result.files.get("in", {})
+        stat = self.files.stat
+        return any(not stamps.same(in_rec.get(p), stat(p)) for p in job.inputs)
+
+    def refreshed(self, job: Job) -> dict[str, Any] | None:
+        """After the outputs of a job kept by early cutoff were touched: the
+        record of its files as they are now (its inputs' stamps, its
+        outputs' new ones with the content hashes they had), made its result
+        for the jobs decided after it. None if an output changed size
+        meanwhile (it is then left to the next run)."""
+        result = self.records[job.id]
+        out_rec = result.files.get("out", {})
+        out: dict[str, Any] = {}
+        for path in (job.output_files or {}).values():
+            self.files.forget(path)
+            st, rec = self.files.stat(path), out_rec.get(path)
+            if st is None or rec is None or st[1] != rec[1]:
+                return None
+            out[path] = [st[0], st[1], rec[2]]
+        files = {"in": self.input_stamps(job), "out": out}
+        self.made(job, self.keys[job.id], result.values, files)
+        return files
 
     def output_stamps(self, job: Job) -> dict[str, Any]:
         """The stamps (with content hashes) of a job's output files now."""

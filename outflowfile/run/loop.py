@@ -35,7 +35,7 @@ from outflowfile.graph.expand import (
 )
 from outflowfile.plan.decide import Decider
 from outflowfile.plan.rules import label
-from outflowfile.run.dispatch import Dispatch
+from outflowfile.run.dispatch import Dispatch, Dispatcher
 from outflowfile.run.outcome import Interrupted, Outcome
 from outflowfile.run.outputs import Outputs
 from outflowfile.run.record import Recorder
@@ -45,6 +45,7 @@ from outflowfile.store.snapshot import collector_paused
 if TYPE_CHECKING:
     from outflowfile.language.model import Location
     from outflowfile.plan.prestat import Prestat
+    from outflowfile.store.records import Touched
 
 # Picks, out of each batch of new nodes, those the targets need.
 Keep = Callable[[list[Node]], list[Node]]
@@ -78,6 +79,10 @@ class Loop:
         self.ready: deque[Node] = deque()
         self.stopping = False
         self.jobs_admitted = 0
+        # A real run keeps outputs no older than what is upstream of them
+        # (_keep_order); a dry run and --touch change no file.
+        self.keep_order = isinstance(dispatch, Dispatcher)
+        self.kept: list[Touched] = []  # their records, written with the run's end
         self.dispatch = dispatch
         dispatch.attach(self)
 
@@ -99,6 +104,8 @@ class Loop:
                 if not dispatch.step():
                     break
                 self.reporter.tick()
+            if self.kept:
+                self.recorder.jobs_touched(self.kept)
             self.recorder.flush()
             dispatch.end()
         except KeyboardInterrupt as exc:
@@ -262,9 +269,32 @@ class Loop:
                     return
         reason = self.decider.decide(job)
         if not reason:  # then every input file exists: the decision has seen them
+            if self.keep_order and self.decider.fresh and self.decider.kept_by_cutoff(job):
+                self._keep_order(job)
             self._up_to_date(job)
             return
         self.dispatch.submit(job, self.decider.keys[job.id], reason)
+
+    def _keep_order(self, job: Job) -> None:
+        """Early cutoff kept ``job``: an input was remade, identical, after
+        its outputs were made. Touch them, so that no output is older than
+        one upstream of it (tools such as htslib compare the mtimes), and
+        record its files as they now are (written with the run's end)."""
+        paths = list((job.output_files or {}).values())
+        if not paths:
+            return
+        for problem in self.outputs.touch(paths):
+            self.reporter.warn(f"outflow: {job.label}: {problem}")
+        files = self.decider.refreshed(job)
+        if files is None:
+            return
+        from outflowfile.store.records import Touched
+
+        decider = self.decider
+        self.kept.append(Touched(
+            decider.keys[job.id], job.task.name, job.slot, decider.def_hashes[job.task.name],
+            job.params or {}, files, job.values or {},
+        ))  # fmt: skip
 
     # --- completing ---------------------------------------------------------
 

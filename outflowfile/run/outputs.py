@@ -56,6 +56,20 @@ class Outputs:
         return problems
 
 
+    def touch(self, paths: Iterable[str]) -> list[str]:
+        """Set these files' mtimes to now (early cutoff kept them: they must
+        not look older than the inputs just remade); says why for each one
+        that cannot be touched."""
+        problems = []
+        for path in paths:
+            self.files.forget(path)
+            try:
+                os.utime(os.path.join(self.workdir, path))
+            except OSError as exc:
+                problems.append(f"cannot touch {path}: {exc.strerror or exc}")
+        return problems
+
+
 def remove_left_over(workdir: Path, paths: Iterable[str]) -> list[str]:
     """Remove the outputs that jobs of a dead run left (files only); those
     removed."""
