@@ -21,8 +21,6 @@ from outflowfile.plan.files import FileState, FreshResult, check_files, reason_w
 from outflowfile.plan.key import job_key
 from outflowfile.plan.rules import Forcing, TaskRules, all_up_to_date, check_params, task_rules
 
-DONE = NodeState.DONE
-
 if TYPE_CHECKING:
     from outflowfile.plan.memo import Trust
     from outflowfile.store.snapshot import Snapshot
@@ -195,11 +193,12 @@ class Decider:
     def kept_by_cutoff(self, job: Job) -> bool:
         """Whether ``job``, just found up to date, was kept by early cutoff:
         a job that ran this run remade one of its input files with the same
-        content, and the file's stamp is not the one its record holds. Its
-        outputs are then older than that input (``refreshed``)."""
+        content (or, kept itself, touched it), and the file's stamp is not
+        the one its record holds. Its outputs are then older than that input
+        (``refreshed``)."""
         result = self.records.get(job.id)
-        if result is None or not any(type(d) is Job and d.state is DONE for d in job.deps):
-            return False
+        if result is None or not any(type(self.records.get(d.id)) is FreshResult for d in job.deps):
+            return False  # no job it depends on ran, or was kept and touched, this run
         in_rec = result.files.get("in", {})
         stat = self.files.stat
         return any(not stamps.same(in_rec.get(p), stat(p)) for p in job.inputs)
