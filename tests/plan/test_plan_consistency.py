@@ -36,7 +36,8 @@ def test_map_source_not_a_list_fails_the_run(tmp_path: Path) -> None:
     where = f"{p / 'Outflowfile'}:11:12"
     error = f"error: {where}: map(xs -> x): map source 'xs' is int (5), not a list"
     run = outflow(p, check=1)
-    assert run.stderr.splitlines()[:3] == [error, "        give | map(xs -> x) { sq }", "               ^"]
+    caret = ["        give | map(xs -> x) { sq }", "               ^"]
+    assert run.stderr.splitlines()[:3] == [error, *caret]
     assert "outflow: 1 ran, 0 up to date, 1 map failed" in run.stderr
     assert lines(p / "ran.log") == ["give"]
     # Not recorded as a success: the run is failed, and no plan memo says
