@@ -293,7 +293,7 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
         if exc.signal_name == "Terminated":
             raise Terminated() from None
         raise KeyboardInterrupt() from None
-    return (EXIT_JOB_FAILED if outcome.failed else 0), outcome
+    return (EXIT_JOB_FAILED if outcome.any_failed else 0), outcome
 
 
 def _housekeeping(
@@ -311,7 +311,8 @@ def _housekeeping(
         from outflowfile.commands.housekeeping import touch
 
         outcome = touch(request, model, console)
-        return EXIT_JOB_FAILED if outcome.not_touched or outcome.blocked else 0
+        failed = outcome.not_touched or outcome.blocked or outcome.any_failed
+        return EXIT_JOB_FAILED if failed else 0
     if opts["forget"]:
         from outflowfile.commands.housekeeping import forget
 
@@ -368,14 +369,20 @@ def _print_view(command: str, fmt: str, request: Any, model: Any, console: Any) 
         collecting = Collecting(quiet=True)  # the planner's errors go in the table
         planned = plan_only(request, model, collecting, full=True)
         click.echo(render(planned, collecting.errors, fmt), nl=False)
-        return 0
+        return _planned_status(planned)
 
     planned = plan_only(request, model, console)
     view = graphview.job_view(planned) if command == "dag" else graphview.task_view(planned)
     name = "jobs" if command == "dag" else "tasks"
     text = graphview.to_dot(view, name) if fmt == "dot" else graphview.to_mermaid(view)
     click.echo(text, nl=False)
-    return 0
+    return _planned_status(planned)
+
+
+def _planned_status(planned: Any) -> int:
+    """A view of a plan that could not be made whole (a job or a map
+    failed before it could run: its error printed) exits non-zero."""
+    return EXIT_JOB_FAILED if planned.outcome.any_failed else 0
 
 
 def _write_report(path: Path, request: Any, model: Any, console: Any) -> int:
@@ -383,13 +390,14 @@ def _write_report(path: Path, request: Any, model: Any, console: Any) -> int:
     from outflowfile.run.session import plan_only
     from outflowfile.views.report import make_report
 
-    data = make_report(request, plan_only(request, model, console), path)
+    planned = plan_only(request, model, console)
+    data = make_report(request, planned, path)
     failed = sum(1 for r in data.latest if r.status == "failed")
     console.say(
         f"outflow: report written to {path} ({len(data.run_jobs)} jobs in the last run, "
         f"{failed} failing)"
     )
-    return 0
+    return _planned_status(planned)
 
 
 def _locate(directory: str | None, file_: str | None) -> tuple[Path, Path]:

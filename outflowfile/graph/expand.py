@@ -31,6 +31,8 @@ from outflowfile.graph.pathvalues import (
     PathsOf,
     holds_paths,
     makes_path_values,
+    normal_path,
+    normal_value,
     path_inputs,
     paths_in,
     read_paths,
@@ -38,6 +40,7 @@ from outflowfile.graph.pathvalues import (
 )
 from outflowfile.language.model import (
     Branch,
+    Location,
     Map,
     ModelIndex,
     Outflowfile,
@@ -292,16 +295,15 @@ def slot_part(expr: Expr) -> Any:
 
 
 def identity_part(expr: Expr) -> Any:
-    """What ``slot_part`` says, as a key that is cheap to make: it finds the
-    same job again within one graph, where hashing every item's value would
-    cost more than the rest of making the job. Jobs are made once per
-    identity, so a job stands for its slot; maps are not, so they are
-    named by theirs."""
+    """What finds the same job again within one graph, as a key that is
+    cheap to make (hashing every item's value would cost more than the rest
+    of making the job). A constant is its value, wherever it comes from: a
+    job bound to config ``x = 2`` is the job of map item 2, as their cache
+    keys are equal (plan/key.py), and it is made once. An upstream job is
+    itself; a map, not made once per identity, is named by its slot."""
     if type(expr) is Const:
-        if expr.origin != "item":
-            return expr.origin
         value = expr.value
-        return ("str", value) if type(value) is str else ("item", valuecodec.encode(value))
+        return ("str", value) if type(value) is str else ("value", valuecodec.encode(value))
     if type(expr) is Ref:
         node = expr.node
         if type(node) is Job:
@@ -332,21 +334,29 @@ class TaskShape:
     output_files: tuple[tuple[str, str], ...]
     output_names: tuple[str, ...]
     path_inputs: tuple[tuple[str, PathsOf], ...]  # inputs typed to hold paths
+    path_params: tuple[str, ...]  # their names: the values to spell as paths
 
     @classmethod
     def of(cls, task: Task) -> TaskShape:
+        paths = path_inputs(task)
         return cls(
             params=tuple((p.name, p) for p in task.params),
             input_files=tuple((f.name, f.pattern) for f in task.input_files),
             output_files=tuple((f.name, f.pattern) for f in task.output_files),
             output_names=tuple(task.output_names()),
-            path_inputs=path_inputs(task),
+            path_inputs=paths,
+            path_params=tuple(name for name, _ in paths),
         )
 
 
 class ExpansionError(Exception):
     """A problem found while expanding (e.g. a map source that is not a list
-    at run time). The engine turns it into a user-facing error."""
+    at run time). The engine turns it into a user-facing error, at ``loc``
+    in the Outflowfile when the problem has a place there."""
+
+    def __init__(self, message: str, loc: Location | None = None) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 @dataclass
@@ -361,6 +371,7 @@ class Graph:
     fresh: list[Node] = field(default_factory=list)  # created since last taken
     # Made once per graph rather than once per job.
     config_consts: dict[str, Const] = field(default_factory=dict, init=False, repr=False)
+    config_idents: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     shapes: dict[str, TaskShape] = field(default_factory=dict, init=False, repr=False)
     # Some map's items are other jobs' output files: map items are then
     # looked for among them (``value_files``).
@@ -370,6 +381,15 @@ class Graph:
 
     def __post_init__(self) -> None:
         self.path_outputs = makes_path_values(self.index.tasks.values())
+
+    def config_identity(self, expr: Const) -> Any:
+        """``identity_part`` of a config value's constant, made once per
+        graph: every job of a map may be bound to the same long list."""
+        name = expr.origin
+        part = self.config_idents.get(name)
+        if part is None:
+            part = self.config_idents[name] = identity_part(expr)
+        return part
 
     def take_fresh(self) -> list[Node]:
         fresh, self.fresh = self.fresh, []
@@ -491,14 +511,17 @@ class Graph:
     def format_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> None:
         """With every parameter known: the job's file paths, and the jobs
         making them."""
+        for name in shape.path_params:
+            if name in params:
+                params[name] = normal_value(params[name])
         job.params = params
         inputs: dict[str, str] = {}
         outputs: dict[str, str] = {}
         try:
             for name, pattern in shape.input_files:
-                inputs[name] = pattern.format_map(params)
+                inputs[name] = normal_path(pattern.format_map(params))
             for name, pattern in shape.output_files:
-                outputs[name] = pattern.format_map(params)
+                outputs[name] = normal_path(pattern.format_map(params))
         except Exception:  # noqa: BLE001 - format_pattern says what is wrong
             try:
                 for _, pattern in shape.input_files + shape.output_files:
@@ -647,7 +670,7 @@ class _Expansion(ScopeWalk[Env, Expr]):
         if isinstance(source, Const):
             # Known now (a config list): expand at once, so the plan and file
             # targets see every item's jobs before anything runs.
-            graph.expand_map_items(node, checked_items(source.value, source_name))
+            graph.expand_map_items(node, checked_items(source.value, m, source_name, target))
             node.deps = _unique(d for e in node.outputs.values() for d in producers(e))
         return {name: Ref(node, name) for name in node.output_names}
 
@@ -669,7 +692,11 @@ class _Expansion(ScopeWalk[Env, Expr]):
             elif type(expr) is not Const:
                 consts = False
             bindings[name] = expr
-            ident.append((name, identity_part(expr)))
+            if type(expr) is Const and expr.origin[:7] == "config:":
+                part = graph.config_identity(expr)  # a config value: encoded once
+            else:
+                part = identity_part(expr)
+            ident.append((name, part))
         identity = tuple(ident)
         job = graph.by_identity.get(identity)
         if job is None:
@@ -700,11 +727,16 @@ class _Expansion(ScopeWalk[Env, Expr]):
         return env
 
 
-def checked_items(value: Any, source: str) -> list[Any]:
+def checked_items(value: Any, m: Map, source: str, target: str) -> list[Any]:
+    """The items of a map's source value; an error naming the map (where it
+    is in the Outflowfile) and what the value is, when it is not a list."""
     if not isinstance(value, (list, tuple)):
         from outflowfile.language.typerules import describe
 
-        raise ExpansionError(f"map source {source!r} is {describe(value)}, not a list")
+        raise ExpansionError(
+            f"map({source} -> {target}): map source {source!r} is {describe(value)}, not a list",
+            m.loc,
+        )
     return list(value)
 
 

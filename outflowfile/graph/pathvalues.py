@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Container, Iterable
+from pathlib import PurePath
 from typing import Any
 
 from outflowfile.language.model import Task, TypeRef
+from outflowfile.language.ownership import normalize
 
 # Finds the paths in one input's value.
 PathsOf = Callable[[Any], list[str]]
@@ -101,20 +103,42 @@ def read_paths(
     candidates: Iterable[str], outputs: Iterable[str], produced: Container[str]
 ) -> list[str]:
     """The files a job reads among the paths its values name, each once,
-    without those where it writes. A path another job makes is kept as that
-    job spells it; any other is normalised (``os.path.normpath``: ``./a``,
-    ``a/`` and ``a//`` are ``a``)."""
-    outs = [os.path.normpath(o) for o in outputs]
+    without those where it writes, spelled by the one rule (``normal_path``:
+    ``./a``, ``a/`` and ``a//`` are ``a``)."""
+    outs = [normal_path(o) for o in outputs]
     found: dict[str, None] = {}
     for raw in candidates:
         if not raw:
             continue
-        path = raw if raw in produced else os.path.normpath(raw)
+        path = raw if raw in produced else normal_path(raw)
         if path == "." or path in found:
             continue
-        plain = os.path.normpath(path)
-        inside = plain + "/"
-        if any(o == plain or o.startswith(inside) for o in outs):
+        inside = path + "/"
+        if any(o == path or o.startswith(inside) for o in outs):
             continue
         found[path] = None
     return list(found)
+
+
+def normal_path(path: str) -> str:
+    """``ownership.normalize(path)``, the one rule of path spellings
+    (``./a//b`` is ``a/b``), applied where a path is bound. Most paths are
+    normal already, and a few substring tests say so for far less than
+    ``normalize`` costs: only a ``.`` or ``..`` segment (at the start or
+    after a ``/``), an empty one (``//``, a trailing ``/``) or an empty path
+    changes under it."""
+    if path and path[0] != "." and path[-1] != "/" and "//" not in path and "/." not in path:
+        return path
+    return normalize(path)
+
+
+def normal_value(value: Any) -> Any:
+    """A path value (or a list, tuple or set of them) with its paths normal;
+    anything else as it is."""
+    if type(value) is str:
+        return normal_path(value)
+    if isinstance(value, PurePath):
+        return type(value)(normal_path(value.as_posix()))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return type(value)(normal_value(v) for v in value)
+    return value

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from outflowfile.language import typerules
 from outflowfile.language.config import LIST_OF_STR
 from outflowfile.language.directives import MAP_OPTIONS
+from outflowfile.language.filecycles import check_file_cycles
 from outflowfile.language.findings import Findings, did_you_mean, join_hints, line_of, quoted
 from outflowfile.language.flowcheck import FlowCheck, Scope
 from outflowfile.language.itemcheck import check_items
@@ -91,6 +92,7 @@ class _Checker:
         for task in self.model.tasks:
             TaskChecker(self.findings, task).run()
         OutputCheck(self.findings, self.model).run()
+        check_file_cycles(self.findings, self.model.tasks)
         self.check_stages()
         self.check_cycles()
         self.check_flow()

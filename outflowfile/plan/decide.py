@@ -216,6 +216,38 @@ class Decider:
         self.records[job.id] = fresh
         return fresh
 
+    def kept_by_cutoff(self, job: Job) -> bool:
+        """Whether ``job``, just found up to date, was kept by early cutoff:
+        a job that ran this run remade one of its input files with the same
+        content (or, kept itself, touched it), and the file's stamp is not
+        the one its record holds. Its outputs are then older than that input
+        (``refreshed``)."""
+        result = self.records.get(job.id)
+        if result is None or not any(type(self.records.get(d.id)) is FreshResult for d in job.deps):
+            return False  # no job it depends on ran, or was kept and touched, this run
+        in_rec = result.files.get("in", {})
+        stat = self.files.stat
+        return any(not stamps.same(in_rec.get(p), stat(p)) for p in job.inputs)
+
+    def refreshed(self, job: Job) -> dict[str, Any] | None:
+        """After the outputs of a job kept by early cutoff were touched: the
+        record of its files as they are now (its inputs' stamps, its
+        outputs' new ones with the content hashes they had), made its result
+        for the jobs decided after it. None if an output changed size
+        meanwhile (it is then left to the next run)."""
+        result = self.records[job.id]
+        out_rec = result.files.get("out", {})
+        out: dict[str, Any] = {}
+        for path in (job.output_files or {}).values():
+            self.files.forget(path)
+            st, rec = self.files.stat(path), out_rec.get(path)
+            if st is None or rec is None or st[1] != rec[1]:
+                return None
+            out[path] = [st[0], st[1], rec[2]]
+        files = {"in": self.input_stamps(job), "out": out}
+        self.made(job, self.keys[job.id], result.values, files)
+        return files
+
     def output_stamps(self, job: Job) -> dict[str, Any]:
         """The stamps (with content hashes) of a job's output files now."""
         outputs = (job.output_files or {}).values()

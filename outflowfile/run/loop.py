@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from outflowfile.errors import UserError
+from outflowfile.errors import Problem, UserError
+from outflowfile.graph.cycles import cycle_error, find_cycle
 from outflowfile.graph.expand import (
     COMPLETE,
     UNKNOWN,
@@ -34,7 +35,7 @@ from outflowfile.graph.expand import (
 )
 from outflowfile.plan.decide import Decider
 from outflowfile.plan.rules import label
-from outflowfile.run.dispatch import Dispatch
+from outflowfile.run.dispatch import Dispatch, Dispatcher
 from outflowfile.run.outcome import Interrupted, Outcome
 from outflowfile.run.outputs import Outputs
 from outflowfile.run.record import Recorder
@@ -42,8 +43,10 @@ from outflowfile.run.report import Counts, RunReporter
 from outflowfile.store.snapshot import collector_paused
 
 if TYPE_CHECKING:
+    from outflowfile.language.model import Location
     from outflowfile.plan.owned import Owned
     from outflowfile.plan.prestat import Prestat
+    from outflowfile.store.records import Touched
 
 # Picks, out of each batch of new nodes, those the targets need.
 Keep = Callable[[list[Node]], list[Node]]
@@ -85,6 +88,10 @@ class Loop:
         self.ready: deque[Node] = deque()
         self.stopping = False
         self.jobs_admitted = 0
+        # A real run keeps outputs no older than what is upstream of them
+        # (_keep_order); a dry run and --touch change no file.
+        self.keep_order = isinstance(dispatch, Dispatcher)
+        self.kept: list[Touched] = []  # their records, written with the run's end
         self.dispatch = dispatch
         dispatch.attach(self)
 
@@ -106,6 +113,8 @@ class Loop:
                 if not dispatch.step():
                     break
                 self.reporter.tick()
+            if self.kept:
+                self.recorder.jobs_touched(self.kept)
             self.recorder.flush()
             dispatch.end()
         except KeyboardInterrupt as exc:
@@ -171,6 +180,7 @@ class Loop:
         jobs = 0
         link = self.graph.link_file_dependencies
         trust = self.decider.trust is not None
+        linked: list[Node] = []  # jobs that read another's file without a pipe
         for node in nodes:
             if type(node) is Job:
                 jobs += 1
@@ -178,6 +188,7 @@ class Loop:
                     extra = link(node)
                     if extra:
                         node.deps.extend(extra)
+                        linked.append(node)
                     # Most jobs of a plan helped by the memo have their
                     # upstream jobs admitted, and decided, before them, and
                     # are then spared the queue; the others are asked again
@@ -187,6 +198,16 @@ class Loop:
                         continue
             self._wait_on(node, node.deps)
         self.jobs_admitted += jobs
+        if linked:
+            self._refuse_cycle(linked)
+
+    def _refuse_cycle(self, linked: list[Node]) -> None:
+        """Stop, before anything more starts, if jobs just linked to the
+        producers of the files they read wait on each other in a ring (only
+        a file dependency can close one)."""
+        cycle = find_cycle(linked)
+        if cycle is not None:
+            raise cycle_error(cycle, self.graph.producer_of)
 
     def _wait_on(self, node: Node, deps: Sequence[Node]) -> None:
         node.waiting = 0
@@ -215,7 +236,7 @@ class Loop:
                     else:
                         self._ready_job(node)  # type: ignore[arg-type]
                 except ExpansionError as exc:
-                    self.fail_before_start(node, str(exc))
+                    self.fail_before_start(node, str(exc), exc.loc)
 
     def _ready_map(self, node: MapNode) -> None:
         self.recorder.flush()  # expanding a big map takes a while
@@ -228,7 +249,8 @@ class Loop:
             self.outcome.unsized.append(node)
             self.complete(node, NodeState.WOULD_RUN)
             return
-        self.graph.expand_map_items(node, checked_items(items, node.map.source or "value"))
+        source = node.map.source or "value"
+        self.graph.expand_map_items(node, checked_items(items, node.map, source, node.target))
         fresh = self.graph.take_fresh()
         if self.owned.check(fresh):  # none of its jobs is admitted, so none starts
             self.refuse(node)
@@ -252,6 +274,7 @@ class Loop:
             extra = self.graph.link_file_dependencies(job)
             if extra:  # producers of its input files, found only now
                 job.deps.extend(extra)
+                self._refuse_cycle([job])
                 pending = [d for d in extra if d.state not in COMPLETE]
                 if pending:
                     self._wait_on(job, pending)
@@ -262,9 +285,32 @@ class Loop:
                     return
         reason = self.decider.decide(job)
         if not reason:  # then every input file exists: the decision has seen them
+            if self.keep_order and self.decider.fresh and self.decider.kept_by_cutoff(job):
+                self._keep_order(job)
             self._up_to_date(job)
             return
         self.dispatch.submit(job, self.decider.keys[job.id], reason)
+
+    def _keep_order(self, job: Job) -> None:
+        """Early cutoff kept ``job``: an input was remade, identical, after
+        its outputs were made. Touch them, so that no output is older than
+        one upstream of it (tools such as htslib compare the mtimes), and
+        record its files as they now are (written with the run's end)."""
+        paths = list((job.output_files or {}).values())
+        if not paths:
+            return
+        for problem in self.outputs.touch(paths):
+            self.reporter.warn(f"outflow: {job.label}: {problem}")
+        files = self.decider.refreshed(job)
+        if files is None:
+            return
+        from outflowfile.store.records import Touched
+
+        decider = self.decider
+        self.kept.append(Touched(
+            decider.keys[job.id], job.task.name, job.slot, decider.def_hashes[job.task.name],
+            job.params or {}, files, job.values or {},
+        ))  # fmt: skip
 
     # --- completing ---------------------------------------------------------
 
@@ -299,6 +345,8 @@ class Loop:
         node.state = NodeState.FAILED
         if isinstance(node, Job):
             self.outcome.failed.append(node)
+        elif isinstance(node, MapNode):
+            self.outcome.failed_maps.append(node)
 
     def fail_downstream(self, node: Node) -> None:
         """What depends on a failed node cannot run; without -k, nothing more starts."""
@@ -320,11 +368,19 @@ class Loop:
         self.stopping = True
         self.dispatch.stop()
 
-    def fail_before_start(self, node: Node, message: str) -> None:
-        """A node that cannot even start (bad input value, missing file)."""
+    def fail_before_start(self, node: Node, message: str, loc: Location | None = None) -> None:
+        """A node that cannot even start (bad input value, missing file, a
+        map source that is not a list), named by its place in the
+        Outflowfile when the problem has one."""
         self.fail(node)
         name = label(node)
-        self.reporter.node_error(name, message.removeprefix(f"{name}: "))
+        message = message.removeprefix(f"{name}: ")
+        if loc is not None:
+            # file:line:col, the line and a caret, as the language stage says it
+            shown = Problem(f"{name}: {message}", loc).render().split("\n", 1)
+            name, message = str(loc), shown[0].removeprefix(f"{loc}: ")
+            message += "\n" + shown[1] if len(shown) > 1 else ""
+        self.reporter.node_error(name, message)
         self.fail_downstream(node)
 
 

@@ -30,6 +30,7 @@ class Outcome:
     ran: list[Job] = field(default_factory=list)
     up_to_date: int = 0
     failed: list[Job] = field(default_factory=list)
+    failed_maps: list[MapNode] = field(default_factory=list)  # whose source is not a list
     blocked: int = 0
     not_started: int = 0  # left when the run stopped after a failure (no -k)
     would_run: list[tuple[Job, str]] = field(default_factory=list)
@@ -50,3 +51,8 @@ class Outcome:
     def raise_refused(self) -> None:
         if self.refused is not None:
             raise self.refused
+
+    @property
+    def any_failed(self) -> bool:
+        """Whether a job or a map failed: the run (or plan) exits non-zero."""
+        return bool(self.failed or self.failed_maps)

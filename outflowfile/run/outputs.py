@@ -87,3 +87,17 @@ class Outputs:
             if why and os.path.lexists(full):
                 problems.append(f"cannot remove {path}: {why}")
         return problems
+
+    def touch(self, paths: Iterable[str]) -> list[str]:
+        """Set these files' mtimes to now (early cutoff kept them: they must
+        not look older than the inputs just remade); says why for each one
+        that cannot be touched."""
+        problems = []
+        for path in paths:
+            self.files.forget(path)
+            try:
+                os.utime(os.path.join(self.workdir, path))
+            except OSError as exc:
+                problems.append(f"cannot touch {path}: {exc.strerror or exc}")
+        return problems
+

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outflowfile.errors import UserError
-from outflowfile.graph.expand import Const, ExpansionError, Graph, Job, MapNode, Node
+from outflowfile.graph.expand import (
+    Const,
+    ExpansionError,
+    Graph,
+    Job,
+    MapNode,
+    Node,
+    normal_path,
+)
 from outflowfile.language.model import ModelIndex, Outflowfile
 from outflowfile.language.stages import stage_tasks
 from outflowfile.plan.decide import Decider
@@ -132,13 +140,14 @@ def _looks_like_path(target: str) -> bool:
 
 
 def _relative(target: str, workdir: Path) -> str:
+    """A file target as the jobs' paths are spelled (``normal_path``)."""
     path = Path(target)
     if path.is_absolute():
         try:
-            return path.relative_to(workdir).as_posix()
+            return normal_path(path.relative_to(workdir).as_posix())
         except ValueError:
-            return path.as_posix()
-    return Path(os.path.normpath(target)).as_posix()
+            return normal_path(path.as_posix())
+    return normal_path(target)
 
 
 def build_graph(model: Outflowfile, config: dict[str, Any], sel: Selection) -> Graph:
@@ -152,7 +161,7 @@ def build_graph(model: Outflowfile, config: dict[str, Any], sel: Selection) -> G
             for name in sel.standalone:
                 graph.expand_task(graph.index.tasks[name])
     except ExpansionError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(str(exc), loc=exc.loc) from None
     if sel.paths:
         pending = [n for n in graph.nodes if isinstance(n, Job) and n.output_files is None]
         missing = sorted(
@@ -204,7 +213,7 @@ def may_make(job: Job, paths: set[str]) -> bool:
     known = {n: str(e.value) for n, e in job.bindings.items() if type(e) is Const}
     for spec in job.task.output_files:
         try:
-            regex, _ = glob_regex(spec.pattern)
+            regex, _ = glob_regex(normal_path(spec.pattern))
         except re.error:  # a field with an attribute or a format: cannot tell
             return True
         for path in paths:
@@ -373,7 +382,7 @@ def _remember(memo: MemoSpot, outcome: Outcome) -> None:
 
     jobs = outcome.up_to_date + len(outcome.ran)
     all_done = jobs > 0 and not (
-        outcome.would_run or outcome.failed or outcome.blocked or outcome.unsized
+        outcome.would_run or outcome.any_failed or outcome.blocked or outcome.unsized
         or outcome.touched or outcome.not_touched or outcome.not_started
     )  # fmt: skip
     kept = all(job.resources.cache for job in outcome.ran)
@@ -642,7 +651,7 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
             console.follow(loop.counts, lambda: store.durations(snapshot))
             outcome = loop.run()
             console.unfollow()
-            status = "failed" if outcome.failed or outcome.refused else "done"
+            status = "failed" if outcome.any_failed or outcome.refused else "done"
             if outcome.refused is None:
                 console.summary(outcome)
         except BaseException:

@@ -217,3 +217,6 @@ class Touched:
     def_hash: str
     params: dict[str, Any]
     files: dict[str, Any]
+    # What it made when it ran: kept when a job kept by early cutoff has its
+    # outputs' mtimes brought forward (run/loop.py); none for --touch.
+    values: dict[str, Any] = field(default_factory=dict)

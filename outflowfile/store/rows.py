@@ -62,7 +62,7 @@ def start_row(run_id: int, s: Started) -> Row:
 
 def touched_rows(run_id: int, touched: Sequence[Touched]) -> list[Row]:
     """The rows of jobs recorded as done without running: like those of a
-    job that ran and made no values."""
+    job that ran and made ``values`` (none for ``--touch``)."""
     now = time.time()
     host = socket.gethostname()
     return [
@@ -70,7 +70,7 @@ def touched_rows(run_id: int, touched: Sequence[Touched]) -> list[Row]:
             "run_id": run_id, "key": t.key, "task": t.task, "slot": t.slot,
             "def_hash": t.def_hash, "params": valuecodec.encode(t.params),
             "status": "done", "started": now, "ended": now, "host": host,
-            "outputs": valuecodec.encode({}), "files": files_json(t.files), "log": "",
+            "outputs": valuecodec.encode(t.values), "files": files_json(t.files), "log": "",
         }
         for t in touched
     ]  # fmt: skip

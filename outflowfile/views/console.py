@@ -149,8 +149,11 @@ class Console:
             tw = max(len(n) for n in counts)
             for name, n in counts.items():
                 out.append(f"  {name:<{tw}}  {n}")
-        else:
+        elif not outcome.any_failed:
             out.append("Nothing to do: every job is up to date.")
+        if outcome.any_failed:
+            what = _counted(len(outcome.failed), "job") + _counted(len(outcome.failed_maps), "map")
+            out.append(f"Cannot plan {' and '.join(what)} (see the errors above): still to do.")
         if outcome.unsized:
             out.append("")
             out.append("Maps not sized yet (they expand when their source is computed):")
@@ -169,15 +172,22 @@ class Console:
         parts = [f"{len(outcome.ran)} ran", f"{outcome.up_to_date} up to date"]
         if outcome.failed:
             parts.append(f"{len(outcome.failed)} failed")
+        if outcome.failed_maps:
+            parts.append(f"{_counted(len(outcome.failed_maps), 'map')[0]} failed")
         if outcome.blocked:
             parts.append(f"{outcome.blocked} not run (upstream failed)")
         if outcome.not_started:
             parts.append(f"{outcome.not_started} not started (stopped at the failure; -k goes on)")
         text = ", ".join(parts) + f" in {outcome.elapsed:.1f}s"
-        if outcome.failed:
+        if outcome.any_failed:
             self._error(f"outflow: {text}")
         else:
             self.say(f"outflow: {text}")
+
+
+def _counted(n: int, noun: str) -> list[str]:
+    """``["1 map"]``, ``["2 maps"]``; nothing for none."""
+    return [f"{n} {noun}{'' if n == 1 else 's'}"] if n else []
 
 
 def _indent(text: str, prefix: str = "    ") -> str:
