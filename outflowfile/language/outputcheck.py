@@ -327,7 +327,7 @@ class OutputCheck:
             f"{inner.written.what} {inner.spec.pattern!r} of task '{inner.task.name}' is inside "
             f"{outer.describe()}",
             inner.loc,
-            f"outflow removes '{outer.spec.pattern}' before '{outer.task.name}' runs, and "
+            f"outflow replaces '{outer.spec.pattern}' whole when '{outer.task.name}' runs, and "
             f"with it what '{inner.task.name}' wrote; give each task its own files",
         )
 

@@ -179,11 +179,11 @@ class Owned:
                     "(values such as 'a' and './a' name one path)")
         elif overlap is Overlap.INSIDE:
             message = f"{mine}, inside {theirs}"
-            hint = (f"outflow removes {_shown(other_path)} before that job runs, and with it "
+            hint = (f"outflow replaces {_shown(other_path)} whole when that job runs, and with it "
                     "what this one wrote; give each job its own files")
         else:
             message = f"{mine}, a directory that holds {theirs}"
-            hint = (f"outflow removes {_shown(path)} before this job runs, and with it what "
+            hint = (f"outflow replaces {_shown(path)} whole when this job runs, and with it what "
                     "the other one wrote; give each job its own files")
         self._add(message, here, hint)
 
