@@ -257,13 +257,14 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
         click.echo(f"{path}: ok ({len(model.tasks)} tasks, {len(model.workflows)} workflows)")
         return 0, None
     from outflowfile.language.config import parse_overrides
+    from outflowfile.language.taskparams import apply_task_overrides
 
     view, view_format = _view_command(opts)
     request = RunRequest(
         workdir=workdir,
         outflowfile=path,
         targets=list(opts["targets"]),
-        config=parse_overrides(list(opts["config"])),
+        config=apply_task_overrides(model, parse_overrides(list(opts["config"]))),
         jobs=opts["jobs"],
         dry_run=opts["dry_run"],
         forceall=opts["forceall"],
