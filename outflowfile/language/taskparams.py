@@ -98,12 +98,18 @@ def _target(
 def _near_input(key: str, text: str, tasks: dict[str, Task], config_names: set[str]) -> None:
     """Say so when the unknown ``key`` looks like a task's input rather
     than a config entry (else ``resolve_config`` reports it)."""
-    inputs = {p.name: task.name for task in tasks.values() for p in task.params}
+    inputs: dict[str, list[str]] = {}
+    for task in tasks.values():
+        for p in task.params:
+            inputs.setdefault(p.name, []).append(task.name)
     near = typerules.suggest(key, config_names | set(inputs))
     if near is None or near in config_names:
         return
+    owners = inputs[near]
+    spelled = " or ".join(f"-C {t}.{near}={text}" for t in owners)
     raise UserError(
         f"--config {key}={text}: unknown config key '{key}'",
-        hint=f"did you mean '{near}', an input of task '{inputs[near]}' "
-        f"(-C {inputs[near]}.{near}={text})?",
+        hint=f"did you mean '{near}', an input of task{'s' if len(owners) > 1 else ''} "
+        f"{', '.join(repr(t) for t in owners)}? "
+        f"({spelled})",
     )
