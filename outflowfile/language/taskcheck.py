@@ -7,8 +7,8 @@ import keyword
 from dataclasses import dataclass
 
 from outflowfile.language import typerules
-from outflowfile.language.findings import Findings, did_you_mean, join_hints
 from outflowfile.language.codefiles import SCRIPT_RUNNERS, script_runner
+from outflowfile.language.findings import Findings, did_you_mean, join_hints
 from outflowfile.language.model import CallBody, Glob, Location, ScriptBody, ShellBody, Task
 from outflowfile.language.patterns import PatternError, fields, root_field
 

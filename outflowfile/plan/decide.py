@@ -17,8 +17,8 @@ from outflowfile import valuecodec
 from outflowfile.graph.expand import ExpansionError, Graph, Job, NodeState
 from outflowfile.language.model import Task
 from outflowfile.plan import stamps
-from outflowfile.plan.files import FileState, FreshResult, check_files, reason_without_result
 from outflowfile.plan.code import CodeDigests
+from outflowfile.plan.files import FileState, FreshResult, check_files, reason_without_result
 from outflowfile.plan.key import job_key
 from outflowfile.plan.rules import Forcing, TaskRules, all_up_to_date, check_params, task_rules
 

@@ -2,7 +2,8 @@
 
 A job's key hashes its task's *definition* (normalised body, the code
 file a ``call:`` or ``script:`` runs (plan/code.py), and the directives
-that shape its results), its input values and its input file paths. Scheduling directives (cpus, mem, time, partition, cluster, retries,
+that shape its results), its input values and its input file paths.
+Scheduling directives (cpus, mem, time, partition, cluster, retries,
 local) are left out on purpose: asking for more cores must not throw away
 finished results. A ``run:`` body is normalised through Python's AST, so
 editing a comment or blank lines does not rerun anything.
