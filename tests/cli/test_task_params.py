@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from outflowtest import make_project, outflow
 
 TUTORIAL = '''
