@@ -93,6 +93,9 @@ def refusal(path: str, project: Project) -> str | None:
     for name in project.outflowfiles:
         if ownership.is_inside(name, rel):
             return "it holds the Outflowfile, which --clean never removes"
+    for name in project.included:
+        if ownership.is_inside(name, rel):
+            return "it holds a file the Outflowfile includes, which --clean never removes"
     return None
 
 

@@ -132,7 +132,7 @@ def clean(request: RunRequest, model: Outflowfile, console: Console, yes: bool) 
             "the outputs of their jobs are not listed"
         )
     workdir = str(request.workdir)
-    plan = plan_clean(workdir, project_of(request), found.records, found.declared)
+    plan = plan_clean(workdir, project_of(request, model.included), found.records, found.declared)
     if not plan.count and not plan.kept:
         console.say("outflow: no output file of the targets exists: nothing to remove")
         return 0
@@ -171,14 +171,16 @@ def _paths(n: int) -> str:
     return f"{n} path" if n == 1 else f"{n} paths"
 
 
-def project_of(request: RunRequest) -> Project:
+def project_of(request: RunRequest, included: list[str]) -> Project:
     """The project as the ownership rule knows it: the directory outputs
-    are relative to, and the names of its Outflowfile there."""
+    are relative to, and the names of its Outflowfile there and of the files
+    it includes (``included``, as ``Outflowfile.included`` names them)."""
     from outflowfile.language.ownership import OUTFLOWFILE_NAMES, Project, resolve_parents
 
     root = os.path.realpath(request.workdir)
     own = resolve_parents(str(request.outflowfile), root, whole=True)
-    return Project(root, tuple(dict.fromkeys((*OUTFLOWFILE_NAMES, own))))
+    brought = tuple(resolve_parents(os.path.abspath(p), root, whole=True) for p in included)
+    return Project(root, tuple(dict.fromkeys((*OUTFLOWFILE_NAMES, own))), brought)
 
 
 def clean_list(request: RunRequest, model: Outflowfile) -> CleanList:

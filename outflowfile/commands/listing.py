@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from outflowfile.language.model import Glob, Outflowfile, Resources, Task
+from outflowfile.language.model import Glob, Location, Outflowfile, Resources, Task
 
 
 def describe(model: Outflowfile) -> str:
@@ -12,13 +13,13 @@ def describe(model: Outflowfile) -> str:
     default = model.default_workflow()
     for wf in model.workflows:
         mark = "  (default)" if default is not None and wf.name == default.name else ""
-        lines.append(f"  {wf.name}{mark}")
+        lines.append(f"  {wf.name}{mark}{_origin(model, wf.loc)}")
     if not model.workflows:
         lines.append("  (none)")
     lines.append("")
     lines.append("Tasks:")
     for task in model.tasks:
-        lines.append(f"  {signature(task)}{_resources(task.resources)}")
+        lines.append(f"  {signature(task)}{_resources(task.resources)}{_origin(model, task.loc)}")
     if model.config:
         lines.append("")
         lines.append("Config:")
@@ -26,6 +27,13 @@ def describe(model: Outflowfile) -> str:
             typ = f": {entry.type}" if entry.type else ""
             lines.append(f"  {entry.name}{typ} = {_default(entry.default)}")
     return "\n".join(lines)
+
+
+def _origin(model: Outflowfile, loc: Location | None) -> str:
+    """``  (from rules/align.of)`` for what an included file defines."""
+    if loc is None or loc.file == model.path:
+        return ""
+    return f"  (from {os.path.relpath(loc.file, os.path.dirname(model.path) or '.')})"
 
 
 def _default(value: Any) -> str:

@@ -112,7 +112,7 @@ class _Checker:
                 self.add(
                     f"task '{t.name}' is defined twice",
                     t.loc,
-                    f"first defined at {line_of(tasks[t.name].loc)}",
+                    f"first defined at {line_of(tasks[t.name].loc, t.loc)}",
                 )
             else:
                 tasks[t.name] = t
@@ -122,7 +122,7 @@ class _Checker:
                 self.add(
                     f"workflow '{w.name}' is defined twice",
                     w.loc,
-                    f"first defined at {line_of(workflows[w.name].loc)}",
+                    f"first defined at {line_of(workflows[w.name].loc, w.loc)}",
                 )
                 continue
             workflows[w.name] = w
@@ -130,7 +130,7 @@ class _Checker:
                 self.add(
                     f"workflow '{w.name}' has the same name as a task",
                     w.loc,
-                    f"task '{w.name}' is defined at {line_of(tasks[w.name].loc)}; "
+                    f"task '{w.name}' is defined at {line_of(tasks[w.name].loc, w.loc)}; "
                     "a stage reference would be ambiguous, rename one of them",
                 )
         entries: dict[str, ConfigEntry] = {}
@@ -139,7 +139,7 @@ class _Checker:
                 self.add(
                     f"config key '{c.name}' is defined twice",
                     c.loc,
-                    f"first defined at {line_of(entries[c.name].loc)}",
+                    f"first defined at {line_of(entries[c.name].loc, c.loc)}",
                 )
             else:
                 entries[c.name] = c

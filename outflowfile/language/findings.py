@@ -47,5 +47,11 @@ def join_hints(*parts: str | None) -> str | None:
     return text or None
 
 
-def line_of(loc: Location | None) -> str:
-    return f"line {loc.line}" if loc is not None else "an earlier line"
+def line_of(loc: Location | None, here: Location | None = None) -> str:
+    """``line N``, or ``FILE:N`` when ``loc`` is in another file than ``here``
+    (an included file)."""
+    if loc is None:
+        return "an earlier line"
+    if here is not None and here.file != loc.file:
+        return f"{loc.file}:{loc.line}"
+    return f"line {loc.line}"

@@ -24,10 +24,11 @@ def find_outflowfile(directory: Path) -> Path:
 
 
 def load(path: Path, project: Path | None = None) -> Outflowfile:
-    """Parse and check ``path``; raises ``UserError`` on any problem. The
-    code that ``call:`` and ``script:`` name is looked for in ``project``
-    (by default the Outflowfile's directory)."""
-    from outflowfile.language import check, parser
+    """Parse and check ``path`` and the files it includes; raises
+    ``UserError`` on any problem. The code that ``call:`` and ``script:``
+    name is looked for in ``project`` (by default the Outflowfile's
+    directory)."""
+    from outflowfile.language import check, includes, parser
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -36,6 +37,10 @@ def load(path: Path, project: Path | None = None) -> Outflowfile:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read {path}: {exc}") from None
     model = parser.parse(text, str(path))
+    texts = includes.resolve(model, parser.parse)
     check.check(model, project if project is not None else path.parent)
-    model.digest = hashlib.sha256(text.encode()).hexdigest()
+    digest = hashlib.sha256(text.encode())
+    for name, included in texts.items():  # an edited included file changes the plan too
+        digest.update(f"\0{name}\0".encode() + included.encode())
+    model.digest = digest.hexdigest()
     return model

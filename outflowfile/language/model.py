@@ -256,14 +256,32 @@ class Workflow:
 
 
 @dataclass
+class Include:
+    """``include: "rules/align.of" as align``: ``path`` as written (relative
+    to the including file), ``prefix`` None without ``as``; ``loc`` is where
+    the path is written."""
+
+    path: str
+    prefix: str | None
+    loc: Location
+
+
+@dataclass
 class Outflowfile:
-    """A whole parsed file. Lists keep duplicates so the checker can report them."""
+    """A whole parsed file. Lists keep duplicates so the checker can report them.
+
+    After ``loader.load`` the lists hold what the included files define too
+    (``language/includes.py``), and ``included`` names those files, each as
+    its locations do."""
 
     path: str
     config: list[ConfigEntry] = field(default_factory=list)
     tasks: list[Task] = field(default_factory=list)
     workflows: list[Workflow] = field(default_factory=list)
-    # sha256 of the text it was parsed from (set by loader.load), for the plan memo (plan/memo.py).
+    includes: list[Include] = field(default_factory=list)  # this file's own include lines
+    included: list[str] = field(default_factory=list)
+    # sha256 of the texts it was parsed from, included files' too (set by
+    # loader.load), for the plan memo (plan/memo.py).
     digest: str = ""
 
     def task(self, name: str) -> Task | None:

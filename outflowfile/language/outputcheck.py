@@ -14,6 +14,7 @@ apart and are left to the values.
 
 from __future__ import annotations
 
+import os
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,12 @@ from outflowfile.language import ownership
 from outflowfile.language.findings import Findings, line_of
 from outflowfile.language.model import FileSpec, Location, Outflowfile, Task
 from outflowfile.language.ownership import Project, Refusal
-from outflowfile.language.patterns import PatternError, escapes_project, normalize_pattern
+from outflowfile.language.patterns import (
+    PatternError,
+    escapes_project,
+    fields,
+    normalize_pattern,
+)
 
 _FORMATTER = string.Formatter()
 _MARK = "\0"  # around a field in a pattern's text, so a segment knows it has one
@@ -101,12 +107,22 @@ def _field_text(name: str, conv: str | None, spec: str | None) -> str:
 
 
 def project_of(model: Outflowfile) -> Project:
-    """The project as the checker knows it: the Outflowfile's directory."""
+    """The project as the checker knows it: the Outflowfile's directory (and
+    the files it includes, those inside it)."""
     path = Path(model.path)
+    inside = (_inside(name, str(path.parent)) for name in model.included)
+    included = tuple(name for name in inside if name is not None)
     if not path.is_absolute():
-        return Project(None, (*ownership.OUTFLOWFILE_NAMES, path.name))
+        return Project(None, (*ownership.OUTFLOWFILE_NAMES, path.name), included)
     names = tuple(dict.fromkeys((*ownership.OUTFLOWFILE_NAMES, path.name)))
-    return Project(str(path.parent), names)
+    return Project(str(path.parent), names, included)
+
+
+def _inside(name: str, directory: str) -> str | None:
+    """An included file's path (as its locations name it) relative to the
+    Outflowfile's directory, or None when it lies outside."""
+    rel = os.path.relpath(name, directory or ".")
+    return None if ownership.climbs_out(rel) else rel
 
 
 _REFUSED_HINT = {
@@ -121,6 +137,8 @@ _REFUSED_HINT = {
     Refusal.IN_OUTFLOW_DIR: ".outflow/ holds outflow's cache and logs; "
     'write your outputs elsewhere, such as "results/"',
     Refusal.OUTFLOWFILE: "outflow replaces a job's outputs when it runs; "
+    "choose another name for the output",
+    Refusal.INCLUDED: "outflow removes a job's outputs before it runs; "
     "choose another name for the output",
 }
 
@@ -161,6 +179,8 @@ _LOG_REFUSED_HINT = {
     Refusal.ABOVE_PROJECT: "a job's log is written over what is at its path; "
     'give it a file of its own inside the project, such as "logs/run.log"',
     Refusal.OUTFLOWFILE: "a job's log is written over what is at its path; "
+    'give it a file of its own, such as "logs/run.log"',
+    Refusal.INCLUDED: "a job's log is written over what is at its path; "
     'give it a file of its own, such as "logs/run.log"',
     Refusal.OUTFLOW_DIR: "without log:, outflow keeps a job's log in .outflow/logs/ itself; "
     'write yours elsewhere, such as "logs/run.log"',
@@ -276,6 +296,8 @@ class OutputCheck:
                 except PatternError:
                     continue  # reported by the pattern checks
                 if key in writers:
+                    if _one_module_twice(written, writers[key][1]):
+                        continue
                     self.report_same_output(task, written, *writers[key])
                 else:
                     writers[key] = (task, written)
@@ -303,7 +325,7 @@ class OutputCheck:
         self.add(
             f"{written.what} {spec.pattern!r} of task '{task.name}' is also written by "
             f"task '{first_task.name}' ({first.label} at "
-            f"{line_of(first_spec.loc or first_task.loc)})",
+            f"{line_of(first_spec.loc or first_task.loc, where)})",
             where,
             "every file must be made by one task only",
         )
@@ -341,3 +363,16 @@ def _first_definitions(tasks: list[Task]) -> list[Task]:
             seen.add(task.name)
             first.append(task)
     return first
+
+
+def _one_module_twice(written: WrittenSpec, first: WrittenSpec) -> bool:
+    """The same pattern, written once, of a file included under two prefixes:
+    its tasks write different files when their inputs differ, which only
+    the bound values show (``plan/owned.py`` refuses two jobs that meet).
+    A pattern without fields is one file whatever the inputs."""
+    if written.spec.loc is None or written.spec.loc != first.spec.loc:
+        return False
+    try:
+        return bool(fields(written.spec.pattern))
+    except PatternError:
+        return False

@@ -123,22 +123,27 @@ class Refusal(Enum):
     OUTFLOW_DIR = "outflow's own directory .outflow/"
     IN_OUTFLOW_DIR = "a path inside outflow's own directory .outflow/"
     OUTFLOWFILE = "the Outflowfile"
+    INCLUDED = "a file the Outflowfile includes"
 
 
 @dataclass(frozen=True)
 class Project:
     """What the rule needs to know of a project: its directory (absolute,
     symlinks resolved; None when unknown, then absolute paths are taken as
-    outside) and the names its Outflowfile may have (relative paths)."""
+    outside), the names its Outflowfile may have and the files it includes
+    (relative paths): no job may own any of them."""
 
     root: str | None = None
     outflowfiles: tuple[str, ...] = OUTFLOWFILE_NAMES
+    included: tuple[str, ...] = ()
     # The names folded, and whether one is in a subdirectory (made once).
     folded: frozenset[str] = field(init=False, repr=False, compare=False)
     deep: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        folded = frozenset(normalize(name).casefold() for name in self.outflowfiles)
+        folded = frozenset(
+            normalize(name).casefold() for name in (*self.outflowfiles, *self.included)
+        )
         object.__setattr__(self, "folded", folded)
         object.__setattr__(self, "deep", any("/" in name for name in folded))
 
@@ -170,8 +175,15 @@ def refusal_at(place: str, project: Project) -> Refusal | None:
         if head.casefold() == OUTFLOW_DIR:
             return Refusal.IN_OUTFLOW_DIR if rest else Refusal.OUTFLOW_DIR
     if (project.deep or "/" not in place) and place.casefold() in project.folded:
-        return Refusal.OUTFLOWFILE
+        return _outflowfile_or_included(place, project)
     return None
+
+
+def _outflowfile_or_included(place: str, project: Project) -> Refusal:
+    folded = place.casefold()
+    if any(normalize(name).casefold() == folded for name in project.outflowfiles):
+        return Refusal.OUTFLOWFILE
+    return Refusal.INCLUDED
 
 
 def _plain(path: str) -> bool:

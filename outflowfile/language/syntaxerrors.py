@@ -96,6 +96,8 @@ _WORDS = {
     "CONFIG": "'config'",
     "TASK": "'task'",
     "WORKFLOW": "'workflow'",
+    "INCLUDE": "'include'",
+    "AS": "'as'",
     "MAP": "'map'",
     "GLOB": "'glob'",
     "LPAR": "'('",
@@ -115,7 +117,7 @@ _WORDS = {
     "$END": "the end of the file",
 }
 _STAGE_WANTED = "expected a stage (a task or workflow name, '(' or 'map')"
-_TOP_KEYWORDS = ("task", "workflow", "config")
+_TOP_KEYWORDS = ("task", "workflow", "config", "include")
 _AT_TOKEN, _BEFORE, _AUTO = "token", "before", "auto"
 
 # (message, hint, where): where is _AT_TOKEN, _BEFORE, _AUTO or a (line, column).
@@ -251,7 +253,7 @@ class _ErrorContext:
             )
         head = None
         for index in range(len(self.stack) - 1, -1, -1):
-            if self.kinds[index] in ("TASK", "WORKFLOW", "CONFIG"):
+            if self.kinds[index] in ("TASK", "WORKFLOW", "CONFIG", "INCLUDE"):
                 head = index
                 break
         if head is None or self.kinds[-1] == "_DEDENT":
@@ -261,7 +263,20 @@ class _ErrorContext:
             return self.in_task(rest)
         if self.kinds[head] == "WORKFLOW":
             return self.in_workflow(rest)
+        if self.kinds[head] == "INCLUDE":
+            return self.in_include()
         return self.in_config(rest)
+
+    def in_include(self) -> _Explained:
+        wanted = _expected_words(self.expected)
+        if "STRING" in self.expected:
+            wanted = "the included file's path (a string)"
+        return (
+            f"expected {wanted} in the include line, found {self.what}",
+            'an include line is include: "path/to/file.of", or with a prefix: '
+            'include: "path/to/file.of" as name',
+            _AT_TOKEN,
+        )
 
     def generic(self, after: str | None = None) -> _Explained:
         where = f" after {after}" if after else ""
@@ -273,8 +288,8 @@ class _ErrorContext:
 
     def top_level(self) -> _Explained:
         token = self.token
-        message = f"expected 'task', 'workflow' or 'config', found {self.what}"
-        hint = "a line at the left margin starts a task, a workflow or the config block"
+        message = f"expected 'task', 'workflow', 'config' or 'include', found {self.what}"
+        hint = "a line at the left margin starts a task, a workflow, the config block or an include"
         if token.type == "NAME":
             close = _closest(str(token), _TOP_KEYWORDS)
             if close:

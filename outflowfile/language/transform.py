@@ -35,6 +35,7 @@ from outflowfile.language.model import (
     ConfigEntry,
     FileSpec,
     Glob,
+    Include,
     Location,
     Map,
     MapOption,
@@ -77,7 +78,7 @@ def build(tree: Tree, path: str, run_blocks: dict[int, RunBlock]) -> Outflowfile
         warnings.simplefilter("ignore")
         model = builder.outflowfile(tree)
     builder.problems.raise_if_any()
-    if not (model.config or model.tasks or model.workflows):
+    if not (model.config or model.tasks or model.workflows or model.includes):
         raise OutflowfileError(
             "Outflowfile is empty: expected a task or workflow",
             loc=Location(path, 1, 1),
@@ -120,6 +121,8 @@ class _Builder:
                     model.config.extend(self.config_entry(e) for e in item.children[1:])
                 elif kind == "workflow":
                     model.workflows.append(self.workflow(item))
+                elif kind == "include":
+                    model.includes.append(self.include(item))
                 else:
                     task = self.task(item)
                     if task is not None:
@@ -127,6 +130,18 @@ class _Builder:
             except _Invalid as problem:
                 self.report(problem)
         return model
+
+    def include(self, tree: Tree) -> Include:
+        children: Parts = tree.children
+        path_token, prefix = children[1], children[-1]
+        path = self.string(path_token)
+        if not isinstance(path, str) or not path.strip():
+            raise _Invalid(
+                "include: expects the path of a file, as a non-empty text string",
+                self.loc(path_token),
+                'write it relative to this file: include: "rules/align.of"',
+            )
+        return Include(path, str(prefix) if prefix is not None else None, self.loc(path_token))
 
     def config_entry(self, tree: Tree) -> ConfigEntry:
         children: Parts = tree.children

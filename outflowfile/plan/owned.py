@@ -67,14 +67,17 @@ class _Written:
 class Owned:
     """The paths of one run's jobs, claimed as the jobs learn them."""
 
-    def __init__(self, workdir: str, outflowfile: str) -> None:
+    def __init__(self, workdir: str, outflowfile: str, included: Iterable[str] = ()) -> None:
+        """``included``: the files the Outflowfile includes (``Outflowfile.included``)."""
         self.places = Places(workdir)
         root = self.places.real_root
         names = list(ownership.OUTFLOWFILE_NAMES)
         real = os.path.realpath(outflowfile)
         if ownership.is_inside(real, root):
             names.append(os.path.relpath(real, root))
-        self.project = Project(root, tuple(dict.fromkeys(names)))
+        inside = (os.path.realpath(name) for name in included)
+        brought = tuple(os.path.relpath(p, root) for p in inside if ownership.is_inside(p, root))
+        self.project = Project(root, tuple(dict.fromkeys(names)), brought)
         self.claims = Claims()
         self.written: dict[str, _Written] = {}
         self.problems: list[Problem] = []
@@ -268,5 +271,7 @@ _HINTS = {
     Refusal.IN_OUTFLOW_DIR: ".outflow/ holds outflow's cache and logs; "
     'write your outputs elsewhere, such as "results/"',
     Refusal.OUTFLOWFILE: "outflow replaces a job's outputs when it runs; "
+    "make the values give another name",
+    Refusal.INCLUDED: "outflow removes a job's outputs before it runs; "
     "make the values give another name",
 }

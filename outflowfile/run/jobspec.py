@@ -24,7 +24,7 @@ class JobSpec:
     # and quoted; call: "package.module:function"; script: its absolute path.
     code: str
     code_line: int  # Outflowfile line of the first line of `code` (run:)
-    outflowfile: str  # absolute path, for tracebacks
+    outflowfile: str  # absolute path of the file the run: body is in, for tracebacks
     workdir: str  # absolute path of the project directory
     params: dict[str, Any]  # the job's input values, by parameter name
     input_files: dict[str, str | list[str]]  # by name, relative to workdir

@@ -439,7 +439,7 @@ def prepare(
     # Before anything is decided, removed or run: the paths the values made.
     from outflowfile.plan.owned import Owned
 
-    owned = Owned(str(request.workdir), str(request.outflowfile))
+    owned = Owned(str(request.workdir), str(request.outflowfile), model.included)
     if owned.check(graph.nodes):
         raise owned.error()
     options = Options(

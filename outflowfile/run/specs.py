@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,11 @@ def job_spec(job: Job, key: str, cpus: int, workdir: Path, outflowfile: Path) ->
     log = log_path(job, key)
     body = task.body
     code_line = 0
+    source = str(outflowfile)
     if isinstance(body, RunBody):
         kind, code, code_line = "run", body.code, body.first_line
+        if body.loc is not None and body.loc.file != source:  # in an included file
+            source = os.path.abspath(body.loc.file)
     elif isinstance(body, ShellBody):
         kind = "shell"
         try:
@@ -50,7 +54,7 @@ def job_spec(job: Job, key: str, cpus: int, workdir: Path, outflowfile: Path) ->
         kind=kind,
         code=code,
         code_line=code_line,
-        outflowfile=str(outflowfile),
+        outflowfile=source,
         workdir=str(workdir),
         params=params,
         input_files=input_files,
