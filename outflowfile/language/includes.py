@@ -52,6 +52,8 @@ class _Reader:
         last)."""
         for include in model.includes:
             path = included_path(model.path, include.path)
+            if "\0" in path:
+                raise OutflowfileError("an include path cannot hold a NUL", loc=include.loc)
             real = os.path.realpath(path)
             if real in chain:
                 raise self.cycle(include, chain, real)
@@ -89,7 +91,9 @@ class _Reader:
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
-            raise OutflowfileError(f"cannot read included file {path}: {reason}", loc=include.loc) from None
+            raise OutflowfileError(
+                f"cannot read included file {path}: {reason}", loc=include.loc
+            ) from None
         self.texts[path] = text
         return text
 

@@ -129,7 +129,11 @@ def test_editing_a_prefixed_module_reruns_both_uses(tmp_path: Path) -> None:
 
 
 def test_an_included_file_is_never_owned_at_run_time(tmp_path: Path) -> None:
-    rules = 'task clobber(name: str = "rules/a"):\n    output: o = "{name}.of"\n    shell: "echo > {output.o}"\n'
+    rules = (
+        'task clobber(name: str = "rules/a"):\n'
+        '    output: o = "{name}.of"\n'
+        '    shell: "echo > {output.o}"\n'
+    )
     p = make_project(tmp_path / "p", 'include: "rules/a.of"\n', {"rules/a.of": rules})
     before = checksums(p)
     done = outflow(p, "clobber", check=2)

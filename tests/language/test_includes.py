@@ -101,7 +101,8 @@ def test_a_file_that_includes_itself_is_a_cycle(tmp_path: Path) -> None:
     p = make_project(
         tmp_path / "p",
         'include: "rules/a.of"\n\ntask t():\n    shell: "true"\n',
-        {"rules/a.of": 'include: "sub/b.of"\n', "rules/sub/b.of": '\ninclude:  "../../Outflowfile"\n'},
+        {"rules/a.of": 'include: "sub/b.of"\n',
+         "rules/sub/b.of": '\ninclude:  "../../Outflowfile"\n'},
     )
     assert lint_error(p) == (
         f"{p}/rules/sub/b.of:2:11: include cycle: {p}/Outflowfile -> {p}/rules/a.of -> "
@@ -176,3 +177,23 @@ def test_an_output_naming_an_included_file_is_refused(tmp_path: Path) -> None:
         "a file the Outflowfile includes, which no job may write\n"
     ), err
     assert (p / "rules/a.of").read_text() == rules
+
+
+def test_the_example_of_the_docs_runs(tmp_path: Path) -> None:
+    """docs/language.md shows a two-file example as ```text blocks (the docs
+    test lints single files): it is checked and run here."""
+    import re
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "language.md").read_text()
+    found = re.search(
+        r"```text\n# Outflowfile\n(.*?)```\n\n```text\n# rules/words.of\n(.*?)```", docs, re.S
+    )
+    assert found is not None
+    p = make_project(
+        tmp_path / "p",
+        found.group(1),
+        {"rules/words.of": found.group(2), "one.txt": "a b c\n", "two.txt": "d e\n"},
+    )
+    outflow(p, "--lint")
+    done = outflow(p)
+    assert "one.txt.words 3" in done.stdout and "two.txt.words 2" in done.stdout
