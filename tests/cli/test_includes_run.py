@@ -170,3 +170,32 @@ def test_the_memo_fingerprint_covers_included_files(tmp_path: Path) -> None:
     outflow(p, "-n")
     after = json.loads(memo.read_bytes().split(b"\n", 1)[0])["fingerprint"]
     assert before != after
+
+
+def test_clean_never_removes_an_included_file(tmp_path: Path) -> None:
+    """A damaged (or hostile) cache lists an included file and the directory
+    holding it as a job's outputs, with their stamps as they are now:
+    --clean keeps both."""
+    import os
+    import sqlite3
+
+    rules = 'task make():\n    output: o = "out/a.txt"\n    shell: "echo a > {output.o}"\n'
+    p = make_project(tmp_path / "p", 'include: "rules/a.of"\n\nworkflow all: make\n',
+                     {"rules/a.of": rules})
+    outflow(p)
+    with sqlite3.connect(p / ".outflow" / "outflow.db") as conn:
+        for row_id, text in conn.execute("SELECT id, files FROM jobs").fetchall():
+            files = json.loads(text)
+            for path in ("rules/a.of", "rules"):
+                st = os.stat(p / path)
+                files["out"][path] = [st.st_mtime_ns, st.st_size, None]
+            files["out_dirs"] = ["rules", "out"]
+            conn.execute("UPDATE jobs SET files = ? WHERE id = ?", (json.dumps(files), row_id))
+    done = outflow(p, "--clean", "--yes")
+    never = "which --clean never removes"
+    assert f"outflow: kept rules/a.of: a file the Outflowfile includes, {never}" in done.stdout
+    assert (
+        f"outflow: kept rules: it holds a file the Outflowfile includes, {never}" in done.stdout
+    ), done.stdout
+    assert (p / "rules/a.of").read_text() == rules
+    assert not (p / "out").exists()
