@@ -138,7 +138,7 @@ _REFUSED_HINT = {
     'write your outputs elsewhere, such as "results/"',
     Refusal.OUTFLOWFILE: "outflow replaces a job's outputs when it runs; "
     "choose another name for the output",
-    Refusal.INCLUDED: "outflow removes a job's outputs before it runs; "
+    Refusal.INCLUDED: "outflow replaces a job's outputs when it runs; "
     "choose another name for the output",
 }
 

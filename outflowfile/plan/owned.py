@@ -272,6 +272,6 @@ _HINTS = {
     'write your outputs elsewhere, such as "results/"',
     Refusal.OUTFLOWFILE: "outflow replaces a job's outputs when it runs; "
     "make the values give another name",
-    Refusal.INCLUDED: "outflow removes a job's outputs before it runs; "
+    Refusal.INCLUDED: "outflow replaces a job's outputs when it runs; "
     "make the values give another name",
 }

@@ -142,7 +142,7 @@ def test_an_included_file_is_never_owned_at_run_time(tmp_path: Path) -> None:
         "a file the Outflowfile includes\n"
         '        output: o = "{name}.of"\n'
         "                ^\n"
-        "  outflow removes a job's outputs before it runs; make the values give another name\n"
+        "  outflow replaces a job's outputs when it runs; make the values give another name\n"
     )
     assert checksums(p) == before
 
