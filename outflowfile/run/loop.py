@@ -40,6 +40,7 @@ from outflowfile.run.outcome import Interrupted, Outcome
 from outflowfile.run.outputs import Outputs
 from outflowfile.run.record import Recorder
 from outflowfile.run.report import Counts, RunReporter
+from outflowfile.run.tempfiles import TempFiles
 from outflowfile.store.snapshot import collector_paused
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ class Loop:
         keep_going: bool = False,
         keep: Keep | None = None,
         prestat: Prestat | None = None,
+        keep_temp: bool = False,
     ) -> None:
         self.decider = decider
         self.graph: Graph = decider.graph
@@ -91,6 +93,8 @@ class Loop:
         # A real run keeps outputs no older than what is upstream of them
         # (_keep_order); a dry run and --touch change no file.
         self.keep_order = isinstance(dispatch, Dispatcher)
+        # Temporary files are removed by a real run only (tempfiles.py).
+        self.temps = TempFiles(workdir, decider.files) if self.keep_order and not keep_temp else None
         self.kept: list[Touched] = []  # their records, written with the run's end
         self.dispatch = dispatch
         dispatch.attach(self)
@@ -113,6 +117,8 @@ class Loop:
                 if not dispatch.step():
                     break
                 self.reporter.tick()
+            if self.temps is not None:
+                self._end_temps(self.temps)
             if self.kept:
                 self.recorder.jobs_touched(self.kept)
             self.recorder.flush()
@@ -131,6 +137,12 @@ class Loop:
             dispatch.detach()
             self._release_graph()
         return self._outcome(start)
+
+    def _end_temps(self, temps: TempFiles) -> None:
+        temps.end()
+        self.outcome.temp_removed = temps.removed
+        for problem in temps.problems:
+            self.reporter.warn(f"outflow: {problem}")
 
     def _interrupted(self, how: str) -> None:
         raise Interrupted(how, self.dispatch.cancel(tell_recorder=True))
@@ -177,6 +189,8 @@ class Loop:
     def _admit(self, nodes: list[Node]) -> None:
         if self.keep is not None:
             nodes = self.keep(nodes)
+        if self.temps is not None:
+            self.temps.admit(nodes)
         jobs = 0
         link = self.graph.link_file_dependencies
         trust = self.decider.trust is not None
@@ -289,7 +303,36 @@ class Loop:
                 self._keep_order(job)
             self._up_to_date(job)
             return
-        self.dispatch.submit(job, self.decider.keys[job.id], reason)
+        self._must_run(job, reason)
+
+    def _must_run(self, job: Job, reason: str) -> None:
+        """Hand ``job`` to the dispatch; but first have the temporary files
+        it reads that were removed made again (``_reopen``): it then waits
+        for their producers, and is decided again when they are done."""
+        gone = self.decider.gone_temp_inputs(job)
+        for producer, path in gone:
+            if producer.state in (NodeState.SKIPPED, NodeState.DONE):
+                self._reopen(producer, f"temporary file {path} is needed by {job.label}")
+        waiting = [p for p, _ in gone if p.state not in COMPLETE]
+        if not waiting:
+            self.dispatch.submit(job, self.decider.keys[job.id], reason)
+            return
+        job.state = NodeState.WAITING
+        job.waiting = len(waiting)
+        for producer in waiting:
+            producer.dependents.append(job)
+
+    def _reopen(self, job: Job, reason: str) -> None:
+        """A job found up to date (or run) whose temporary output was removed
+        must run after all, for a job that reads it. What depended on it
+        has gone ahead already: only the jobs that wait for it from now on
+        are its dependents."""
+        if job.state == NodeState.SKIPPED:
+            self.outcome.up_to_date -= 1
+        job.state = NodeState.READY
+        job.dependents = []
+        self.decider.reopen(job)
+        self._must_run(job, reason)
 
     def _keep_order(self, job: Job) -> None:
         """Early cutoff kept ``job``: an input was remade, identical, after
@@ -324,6 +367,8 @@ class Loop:
 
     def complete(self, node: Node, state: NodeState) -> None:
         node.state = state
+        if self.temps is not None and type(node) is Job and state != NodeState.WOULD_RUN:
+            self.temps.completed(node)
         for dependent in node.dependents:
             dependent.waiting -= 1
             if dependent.waiting == 0 and dependent.state == NodeState.WAITING:
