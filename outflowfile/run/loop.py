@@ -36,6 +36,7 @@ from outflowfile.graph.expand import (
 from outflowfile.plan.decide import Decider
 from outflowfile.plan.rules import label
 from outflowfile.run.dispatch import Dispatch, Dispatcher
+from outflowfile.run.dryrun import DryRun
 from outflowfile.run.outcome import Interrupted, Outcome
 from outflowfile.run.outputs import Outputs
 from outflowfile.run.record import Recorder
@@ -94,8 +95,19 @@ class Loop:
         # (_keep_order); a dry run and --touch change no file.
         self.keep_order = isinstance(dispatch, Dispatcher)
         # Temporary files are removed by a real run only (tempfiles.py).
-        self.temps = TempFiles(workdir, decider.files) if self.keep_order and not keep_temp else None
+        # With --keep-temp, or in a dry run, the files a run would remove
+        # are only listed (and no plan memo is written over them).
+        dry = isinstance(dispatch, DryRun)
+        self.temps = (
+            TempFiles(workdir, decider.files, dry=dry or keep_temp)
+            if self.keep_order or dry
+            else None
+        )
         self.kept: list[Touched] = []  # their records, written with the run's end
+        # Jobs up to date that run only to make a removed temporary file
+        # again: in a dry run, what reads their other outputs is not
+        # "downstream of a job that will run" (they make what they made).
+        self.remade: set[int] = set()
         self.dispatch = dispatch
         dispatch.attach(self)
 
@@ -140,7 +152,10 @@ class Loop:
 
     def _end_temps(self, temps: TempFiles) -> None:
         temps.end()
-        self.outcome.temp_removed = temps.removed
+        if temps.dry:
+            self.outcome.temp_left = temps.removed
+        else:
+            self.outcome.temp_removed = temps.removed
         for problem in temps.problems:
             self.reporter.warn(f"outflow: {problem}")
 
@@ -255,7 +270,9 @@ class Loop:
     def _ready_map(self, node: MapNode) -> None:
         self.recorder.flush()  # expanding a big map takes a while
         if node.expanded:
-            unknown = any(d.state == NodeState.WOULD_RUN for d in node.deps)
+            unknown = any(
+                d.state == NodeState.WOULD_RUN and d.id not in self.remade for d in node.deps
+            )
             self.complete(node, NodeState.WOULD_RUN if unknown else NodeState.DONE)
             return
         items = resolve(node.source)
@@ -276,7 +293,7 @@ class Loop:
         self._wait_on(node, inner)
 
     def _ready_job(self, job: Job) -> None:
-        upstream = _would_run_cause(job) if job.deps else None
+        upstream = _would_run_cause(job, self.remade) if job.deps else None
         if upstream is not None:
             self.would_run(job, f"upstream {label(upstream)} will run")
             return
@@ -293,7 +310,7 @@ class Loop:
                 if pending:
                     self._wait_on(job, pending)
                     return
-                upstream = _would_run_cause(job)
+                upstream = _would_run_cause(job, self.remade)
                 if upstream is not None:
                     self.would_run(job, f"upstream {label(upstream)} will run")
                     return
@@ -329,6 +346,7 @@ class Loop:
         are its dependents."""
         if job.state == NodeState.SKIPPED:
             self.outcome.up_to_date -= 1
+        self.remade.add(job.id)
         job.state = NodeState.READY
         job.dependents = []
         self.decider.reopen(job)
@@ -367,7 +385,7 @@ class Loop:
 
     def complete(self, node: Node, state: NodeState) -> None:
         node.state = state
-        if self.temps is not None and type(node) is Job and state != NodeState.WOULD_RUN:
+        if self.temps is not None and type(node) is Job:
             self.temps.completed(node)
         for dependent in node.dependents:
             dependent.waiting -= 1
@@ -429,14 +447,15 @@ class Loop:
         self.fail_downstream(node)
 
 
-def _would_run_cause(node: Node) -> Node | None:
+def _would_run_cause(node: Node, remade: set[int]) -> Node | None:
     """The first upstream job that would run (dry run), looking through maps
-    to the job inside them."""
+    to the job inside them; not one that runs only to make a temporary file
+    again (``remade``)."""
     dep = None
     for d in node.deps:
-        if d.state == NodeState.WOULD_RUN:
+        if d.state == NodeState.WOULD_RUN and d.id not in remade:
             dep = d
             break
     if isinstance(dep, MapNode) and dep.expanded:
-        return _would_run_cause(dep) or dep
+        return _would_run_cause(dep, remade) or dep
     return dep

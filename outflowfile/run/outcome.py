@@ -50,6 +50,8 @@ class Outcome:
     # (plan/owned.py): the run stopped starting jobs; the command fails with it.
     refused: UserError | None = None
     temp_removed: list[str] = field(default_factory=list)  # temporary files removed
+    # Those a run would remove, left by a dry run or --keep-temp.
+    temp_left: list[str] = field(default_factory=list)
 
     def raise_refused(self) -> None:
         if self.refused is not None:

@@ -22,12 +22,20 @@ from outflowfile.run.aside import remove
 
 _SUCCEEDED = (NodeState.DONE, NodeState.SKIPPED)
 _OVER = (NodeState.DONE, NodeState.SKIPPED, NodeState.FAILED, NodeState.BLOCKED)
+# A dry run: a job that would run would succeed.
+_WOULD_SUCCEED = (*_SUCCEEDED, NodeState.WOULD_RUN)
 
 
 class TempFiles:
-    def __init__(self, workdir: Path, files: FileState) -> None:
+    """``dry``: remove nothing, and list at the end (``removed``) the files a
+    run would remove: those that exist or would be made again."""
+
+    def __init__(self, workdir: Path, files: FileState, dry: bool = False) -> None:
         self.workdir = workdir
         self.files = files
+        self.dry = dry
+        self.succeeded = _WOULD_SUCCEED if dry else _SUCCEEDED
+        self.over = (*_OVER, NodeState.WOULD_RUN) if dry else _OVER
         self.admitted: list[Node] = []
         self.settled_upto = 0  # admitted[:settled_upto] have their paths bound
         self.producers: dict[str, Job] = {}  # temporary file -> its job, when bound
@@ -47,7 +55,7 @@ class TempFiles:
             self.pending.add(path)
         if job.inputs:
             self.pending.update(p for p in job.inputs if p in self.producers)
-        if self.pending and self._settled():
+        if self.pending and not self.dry and self._settled():
             self._remove_done()
 
     def end(self) -> None:
@@ -63,9 +71,9 @@ class TempFiles:
         while i < len(nodes):
             node = nodes[i]
             if type(node) is MapNode:
-                if not node.expanded and node.state not in _OVER:
+                if not node.expanded and node.state not in self.over:
                     break
-            elif type(node) is Job and node.output_files is None and node.state not in _OVER:
+            elif type(node) is Job and node.output_files is None and node.state not in self.over:
                 break
             i += 1
         self.settled_upto = i
@@ -93,16 +101,20 @@ class TempFiles:
         for path in sorted(pending):
             readers = self.readers.get(path)
             producer = self.producers.get(path)
-            if not readers or producer is None or producer.state not in _SUCCEEDED:
+            if not readers or producer is None or producer.state not in self.succeeded:
                 continue  # a target, or not made
-            if any(r.state not in _SUCCEEDED for r in readers):
-                if not all(r.state in _OVER for r in readers):
+            if any(r.state not in self.succeeded for r in readers):
+                if not all(r.state in self.over for r in readers):
                     self.pending.add(path)  # wait for the others
                 continue
-            self._remove(path)
+            self._remove(path, producer)
 
-    def _remove(self, path: str) -> None:
+    def _remove(self, path: str, producer: Job) -> None:
         full = os.path.join(self.workdir, path)
+        if self.dry:
+            if producer.state == NodeState.WOULD_RUN or os.path.lexists(full):
+                self.removed.append(path)
+            return
         self.files.forget(path)
         why = remove(full)
         if why == "":
