@@ -290,6 +290,9 @@ class Decider:
         for path in (job.output_files or {}).values():
             self.files.forget(path)
             st, rec = self.files.stat(path), out_rec.get(path)
+            if st is None and self.temp_gone(path, rec):
+                out[path] = rec  # removed as planned: as its record says
+                continue
             if st is None or rec is None or st[1] != rec[1]:
                 return None
             out[path] = [st[0], st[1], rec[2]]

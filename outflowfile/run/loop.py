@@ -108,6 +108,7 @@ class Loop:
         # again: in a dry run, what reads their other outputs is not
         # "downstream of a job that will run" (they make what they made).
         self.remade: set[int] = set()
+        self.held: dict[int, str] = {}  # job id -> why it runs, while it waits for those
         self.dispatch = dispatch
         dispatch.attach(self)
 
@@ -314,7 +315,7 @@ class Loop:
                 if upstream is not None:
                     self.would_run(job, f"upstream {label(upstream)} will run")
                     return
-        reason = self.decider.decide(job)
+        reason = self.decider.decide(job) or self.held.pop(job.id, "")
         if not reason:  # then every input file exists: the decision has seen them
             if self.keep_order and self.decider.fresh and self.decider.kept_by_cutoff(job):
                 self._keep_order(job)
@@ -328,12 +329,18 @@ class Loop:
         for their producers, and is decided again when they are done."""
         gone = self.decider.gone_temp_inputs(job)
         for producer, path in gone:
+            if producer.id in self.remade and producer.state == NodeState.DONE:
+                # Made again for it this run, and gone again: not a third time.
+                raise ExpansionError(f"{job.label}: temporary file {path} is missing")
             if producer.state in (NodeState.SKIPPED, NodeState.DONE):
                 self._reopen(producer, f"temporary file {path} is needed by {job.label}")
         waiting = [p for p, _ in gone if p.state not in COMPLETE]
         if not waiting:
             self.dispatch.submit(job, self.decider.keys[job.id], reason)
             return
+        # Decided again once they are done, it runs whatever that says: a
+        # job remade only for its temporary file is up to date by its record.
+        self.held[job.id] = reason
         job.state = NodeState.WAITING
         job.waiting = len(waiting)
         for producer in waiting:
@@ -357,7 +364,9 @@ class Loop:
         its outputs were made. Touch them, so that no output is older than
         one upstream of it (tools such as htslib compare the mtimes), and
         record its files as they now are (written with the run's end)."""
-        paths = list((job.output_files or {}).values())
+        # Not a temporary file removed as planned (its record stands).
+        stat = self.decider.files.stat
+        paths = [p for p in (job.output_files or {}).values() if stat(p) is not None]
         if not paths:
             return
         for problem in self.outputs.touch(paths):

@@ -290,3 +290,45 @@ def test_lint_places_misused_flags(tmp_path: Path) -> None:
         )
         run = outflow(project, "--lint", check=2)
         assert f"Outflowfile:{line}:{col}: {message}" in run.stderr, run.stderr
+
+
+CHAIN = """
+task a:
+    input: i = "in.txt"
+    output: t1 = temp("t1.txt")
+    shell: "echo a >> runs.log; cat {input.i} > {output.t1}"
+
+task b:
+    input: t1 = "t1.txt"
+    output: t2 = temp("t2.txt")
+    shell: "echo b >> runs.log; cat {input.t1} {input.t1} > {output.t2}"
+
+task c:
+    input: t2 = "t2.txt"
+    output: f = "final.txt"
+    shell: "echo c >> runs.log; cat {input.t2} > {output.f}"
+
+workflow all:
+    a | b | c
+"""
+
+
+def test_a_chain_of_temp_files_is_remade_from_its_start(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", CHAIN, {"in.txt": "x\n", "notes.txt": "n\n"})
+    outflow(project)
+    assert sorted(checksums(project)) == ["Outflowfile", "final.txt", "in.txt", "notes.txt"]
+    (project / "runs.log").unlink()
+    text = (project / "Outflowfile").read_text()
+    (project / "Outflowfile").write_text(text.replace("cat {input.t2} >", "cat {input.t2} {input.t2} >"))
+    plan = outflow(project, "-n")
+    assert "  a  temporary file t1.txt is needed by b\n" \
+        "  b  temporary file t2.txt is needed by c\n" \
+        "  c  task definition changed\n" in plan.stdout
+    outflow(project)
+    assert lines(project / "runs.log") == ["a", "b", "c"]
+    assert (project / "final.txt").read_text() == "x\nx\n" * 2
+    assert sorted(checksums(project)) == ["Outflowfile", "final.txt", "in.txt", "notes.txt"]
+    (project / "runs.log").unlink()
+    assert "Nothing to do" in outflow(project, "-n").stdout
+    outflow(project)
+    assert lines(project / "runs.log") == []
