@@ -356,7 +356,7 @@ class _Builder:
                     raise _Invalid(
                         f"the pattern of file '{spec_name}' must be a string",
                         self.node_loc(pattern_node),
-                        f'for example: {spec_name} = temp("mapped/{{sample}}.sam")' if flags else None,
+                        f'for example: {spec_name} = temp("out/{{sample}}.txt")' if flags else None,
                     )
                 self.check_python_name(spec_name, "a file")
                 specs.append(
@@ -374,7 +374,8 @@ class _Builder:
         ``protected(...)``) and the pattern's node inside them."""
         flags: set[str] = set()
         while isinstance(node, Tree) and node.data == "flagged_file":
-            word, inner = node.children
+            parts: Parts = node.children
+            word, inner = parts
             name = str(word)
             if name not in FILE_FLAGS:
                 raise _Invalid(

@@ -319,7 +319,8 @@ def test_a_chain_of_temp_files_is_remade_from_its_start(tmp_path: Path) -> None:
     assert sorted(checksums(project)) == ["Outflowfile", "final.txt", "in.txt", "notes.txt"]
     (project / "runs.log").unlink()
     text = (project / "Outflowfile").read_text()
-    (project / "Outflowfile").write_text(text.replace("cat {input.t2} >", "cat {input.t2} {input.t2} >"))
+    twice = text.replace("cat {input.t2} >", "cat {input.t2} {input.t2} >")
+    (project / "Outflowfile").write_text(twice)
     plan = outflow(project, "-n")
     assert "  a  temporary file t1.txt is needed by b\n" \
         "  b  temporary file t2.txt is needed by c\n" \
