@@ -333,3 +333,13 @@ def test_a_chain_of_temp_files_is_remade_from_its_start(tmp_path: Path) -> None:
     assert "Nothing to do" in outflow(project, "-n").stdout
     outflow(project)
     assert lines(project / "runs.log") == []
+
+
+def test_list_shows_the_flags(tmp_path: Path) -> None:
+    project = pipeline(tmp_path)
+    shown = outflow(project, "--list").stdout
+    assert "  mapreads(sample: str) -> (sam: temp(path))\n" in shown
+    assert "  quick(sample: str) -> (n: path)\n" in shown
+    assert "call(n: int) -> (vcf: protected(path))" in outflow(
+        protected_project(tmp_path / "q"), "--list"
+    ).stdout
