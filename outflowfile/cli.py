@@ -72,8 +72,8 @@ def _outflowfile_names(ctx: click.Context, tasks_only: bool) -> list[str]:
     try:
         from outflowfile.language import loader
 
-        _, path = _locate(ctx.params.get("directory"), ctx.params.get("file_"))
-        model = loader.load(path)
+        workdir, path = _locate(ctx.params.get("directory"), ctx.params.get("file_"))
+        model = loader.load(path, workdir)
     except Exception:  # noqa: BLE001 - a broken Outflowfile offers nothing
         return []
     tasks = [t.name for t in model.tasks]
@@ -252,7 +252,7 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
     from outflowfile.views.console import Console
 
     workdir, path = _locate(opts["directory"], opts["file_"])
-    model = loader.load(path)
+    model = loader.load(path, workdir)
     if opts["list_"]:
         from outflowfile.commands.listing import describe
 
@@ -262,13 +262,14 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
         click.echo(f"{path}: ok ({len(model.tasks)} tasks, {len(model.workflows)} workflows)")
         return 0, None
     from outflowfile.language.config import parse_overrides
+    from outflowfile.language.taskparams import apply_task_overrides
 
     view, view_format = _view_command(opts)
     request = RunRequest(
         workdir=workdir,
         outflowfile=path,
         targets=list(opts["targets"]),
-        config=parse_overrides(list(opts["config"])),
+        config=apply_task_overrides(model, parse_overrides(list(opts["config"]))),
         jobs=opts["jobs"],
         dry_run=opts["dry_run"],
         forceall=opts["forceall"],

@@ -32,3 +32,33 @@ def install(source: Path, project: Path) -> tuple[Path, int, int, str]:
     match = EXPECT.match(text.splitlines()[0])
     assert match, f"{source.name}: the first line must be '# expect: LINE:COL: message'"
     return path, int(match.group(1)), int(match.group(2)), match.group(3)
+
+
+def interrupted_run(project: Path, delay: float = 0.3) -> int:
+    """Start ``outflow`` in ``project``, send Ctrl-C (SIGINT to its whole
+    process group, as a terminal does) after ``delay`` seconds, and wait for
+    every process of it to end; its exit status."""
+    import signal
+    import subprocess
+    import time
+
+    from outflowtest import outflow_command
+
+    env = {k: v for k, v in os.environ.items() if k != "OUTFLOW_DB"}
+    proc = subprocess.Popen(outflow_command(), cwd=project, env=env, start_new_session=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+    except ProcessLookupError:
+        pass  # it had ended already
+    status = proc.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    return status

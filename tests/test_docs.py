@@ -15,15 +15,19 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 PAGES = sorted(DOCS.glob("*.md"))
 # A fenced block marked ```outflow is a whole Outflowfile.
 BLOCK = re.compile(r"^```outflow\n(.*?)^```$", re.S | re.M)
+# A fenced block whose language is followed by a path (```python plots/figures.py)
+# is a file of the project: every Outflowfile of its page is linted beside it.
+FILE_BLOCK = re.compile(r"^```\w+ ([\w./-]+)\n(.*?)^```$", re.S | re.M)
 
 
-def outflow_blocks() -> list[tuple[str, str]]:
+def outflow_blocks() -> list[tuple[str, str, dict[str, str]]]:
     found = []
     for page in PAGES:
         text = page.read_text()
+        files = dict(FILE_BLOCK.findall(text))
         for m in BLOCK.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
-            found.append((f"{page.name}:{line}", m.group(1)))
+            found.append((f"{page.name}:{line}", m.group(1), files))
     return found
 
 
@@ -32,9 +36,11 @@ def test_the_pages_are_there() -> None:
     assert len(outflow_blocks()) >= 12
 
 
-@pytest.mark.parametrize(("where", "text"), outflow_blocks(), ids=lambda v: str(v)[:40])
-def test_every_outflowfile_in_the_docs_passes_lint(tmp_path: Path, where: str, text: str) -> None:
-    project = make_project(tmp_path / "p", text)
+@pytest.mark.parametrize(("where", "text", "files"), outflow_blocks(), ids=lambda v: str(v)[:40])
+def test_every_outflowfile_in_the_docs_passes_lint(
+    tmp_path: Path, where: str, text: str, files: dict[str, str]
+) -> None:
+    project = make_project(tmp_path / "p", text, files)
     done = outflow(project, "--lint", check=None)
     assert done.returncode == 0, f"{where}:\n{done.stderr}"
     assert ": ok (" in done.stdout

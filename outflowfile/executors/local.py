@@ -46,7 +46,7 @@ import time
 import psutil
 
 from outflowfile import machine
-from outflowfile.executors import body
+from outflowfile.executors import scripts
 from outflowfile.executors.guard import Guard
 from outflowfile.executors.logs import LogFiles, read_output, writes_own_log
 from outflowfile.executors.pool_records import Job, Worker
@@ -152,7 +152,7 @@ class LocalExecutor:
         if spec.id in self._jobs:
             raise ValueError(f"job {spec.id} is already running")
         self._check_mem(spec)
-        if spec.kind not in ("shell", "run", "call"):
+        if spec.kind not in ("shell", "script", "run", "call"):
             raise ValueError(f"unknown job kind {spec.kind!r}")
         temp_log = not spec.log
         cpus = self.grant(spec.cpus)
@@ -167,7 +167,7 @@ class LocalExecutor:
                 self._queue(spec, log, behind, temp_log)
                 return
         try:
-            if spec.kind == "shell":
+            if spec.kind in ("shell", "script"):
                 job = self._start_shell(spec, log)
             else:
                 job = self._start_python(spec, log)
@@ -285,12 +285,13 @@ class LocalExecutor:
 
     def _start_shell(self, spec: JobSpec, log: str) -> Job:
         guard = self._guard()
+        argv, env = scripts.command(spec)
         out = self._logs.open(log, writes_own_log(spec.kind, spec.code, spec.log))
         try:
             proc = subprocess.Popen(
-                body.run_shell_command(spec),
+                argv,
                 cwd=spec.workdir,
-                env=self._env(spec.cpus),
+                env=self._env(spec.cpus) | env if env else self._env(spec.cpus),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -298,6 +299,7 @@ class LocalExecutor:
             )
         except BaseException:
             self._logs.close(log, out)
+            scripts.remove_job_file(spec)
             raise
         guard.watch(proc.pid)
         return Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
@@ -324,7 +326,7 @@ class LocalExecutor:
         holds no other, it is not being killed, and it frees at least the
         cores ``spec`` takes. Not for jobs asking for memory: whether that is
         available is known only when they start."""
-        if spec.kind == "shell" or spec.mem:
+        if spec.kind in ("shell", "script") or spec.mem:
             return None
         cpus = self.grant(spec.cpus)
         for job in self._jobs.values():
@@ -572,6 +574,7 @@ class LocalExecutor:
             return None
         self._forget(job.pid)
         code, usage = reap(job.proc)
+        scripts.remove_job_file(job.spec)
         if job.pidfd is not None:  # a worker's pidfd lives with the worker; this one is ours
             self._unwatch(job.pidfd)
             os.close(job.pidfd)

@@ -12,8 +12,10 @@ engine applies at run time) in ``outflowfile.language.flowcheck``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from outflowfile.language import typerules
+from outflowfile.language.codecheck import check_code
 from outflowfile.language.config import LIST_OF_STR
 from outflowfile.language.directives import MAP_OPTIONS
 from outflowfile.language.filecycles import check_file_cycles
@@ -38,10 +40,14 @@ from outflowfile.language.stages import build_index, iter_stages, resolve
 from outflowfile.language.taskcheck import TaskChecker, nested_glob
 
 
-def check(model: Outflowfile) -> None:
-    """Check a parsed model; raises ``OutflowfileError`` listing every problem."""
+def check(model: Outflowfile, project: Path | None = None) -> None:
+    """Check a parsed model; raises ``OutflowfileError`` listing every problem.
+    With the ``project`` directory, the code ``call:`` and ``script:`` name
+    must be found too."""
     checker = _Checker(model)
     checker.run()
+    if project is not None:
+        check_code(checker.findings, checker.model.tasks, project, Path(model.path))
     checker.findings.problems.raise_if_any()
 
 

@@ -78,22 +78,28 @@ def _unknown_key(key: str, value: str, entries: dict[str, ConfigEntry]) -> Probl
 
 
 def _coerce_override(entry: ConfigEntry, text: str) -> Any:
-    declared = entry.type
+    return coerce_override(entry.name, f"config '{entry.name}'", entry.type, entry.default, text)
+
+
+def coerce_override(key: str, what: str, declared: TypeRef | None, default: Any, text: str) -> Any:
+    """``--config KEY=TEXT`` read as ``declared``, else as the type of
+    ``default`` (``what`` names the entry or input in the hint)."""
     inferred = False
-    if declared is None and isinstance(entry.default, Glob):
+    if declared is None and isinstance(default, Glob):
         declared = LIST
-    elif declared is None:
-        declared = type_of_default(entry.default)
+    elif declared is None and default is not NO_DEFAULT:
+        declared = type_of_default(default)
         inferred = declared is not None
     try:
         return typerules.coerce_text(text, declared)
     except ValueError as exc:
         hint = None
         if inferred:
-            hint = (f"config '{entry.name}' has no declared type, so it keeps the type of "
-                    f"its default, {typerules.describe(entry.default)}; declare it "
-                    f"'{entry.name}: any' to take any value")
-        raise UserError(f"--config {entry.name}={text}: {exc}", hint=hint) from None
+            name = key.rpartition(".")[2]
+            hint = (f"{what} has no declared type, so it keeps the type of "
+                    f"its default, {typerules.describe(default)}; declare it "
+                    f"'{name}: any' to take any value")
+        raise UserError(f"--config {key}={text}: {exc}", hint=hint) from None
 
 
 _SCALARS = (bool, int, float, str, bytes)  # bool first: a bool is an int too

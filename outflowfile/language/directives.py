@@ -7,10 +7,42 @@ error messages (``outflowfile.language.syntaxerrors``) and the checker.
 from __future__ import annotations
 
 KEYWORDS = frozenset({"config", "task", "workflow", "map"})
-BODY_DIRECTIVES = ("run", "shell", "call")
+BODY_DIRECTIVES = ("run", "shell", "call", "script")
 RESOURCE_DIRECTIVES = (
     "cpus", "mem", "time", "partition", "cluster", "retries", "local", "cache",
 )  # fmt: skip
 DIRECTIVES = ("input", "output", "log", *RESOURCE_DIRECTIVES, *BODY_DIRECTIVES)
 # Map options set defaults for the jobs inside the map: the resource directives.
 MAP_OPTIONS = RESOURCE_DIRECTIVES
+
+# Directives of other workflow tools (Snakemake's, mostly) that outflow does
+# not have: what to write instead, given with "unknown directive".
+_ENVIRONMENT = (
+    "outflow runs jobs in the environment it was started in: activate the "
+    "environment (conda activate, module load...) before running outflow, or "
+    "start the tool from the command, e.g. shell: \"apptainer exec image.sif tool ...\""
+)
+POINTERS = {
+    "threads": "use cpus: (the cores a job uses, e.g. cpus: 4; {cpus} in a shell: command)",
+    "params": (
+        "give the task inputs with defaults instead: task NAME(x, level: int = 3); "
+        "set one for a run with -C NAME.level=5, or compute it in an upstream task"
+    ),
+    "benchmark": (
+        "outflow records every job's time, CPU time and peak memory: see them with "
+        "outflow --summary, or outflow --report FILE.html"
+    ),
+    "resources": "use mem: \"4G\", time: \"2h\", partition: NAME or cluster: \"...\"",
+    "message": "outflow shows each job as it starts; write a comment above the task",
+    "priority": "outflow has no job priorities: it starts ready jobs in the order of the file",
+    "wildcard_constraints": (
+        "outflow has no wildcards: a task's inputs are named values, bound by name; "
+        "check a value in the body, or list the values (config, glob())"
+    ),
+    "conda": _ENVIRONMENT,
+    "container": _ENVIRONMENT,
+    "singularity": _ENVIRONMENT,
+    "envmodules": _ENVIRONMENT,
+    "notebook": "run the notebook from a shell: command (jupyter nbconvert --execute ...)",
+    "wrapper": "write the wrapper's command in a shell: directive",
+}

@@ -23,8 +23,10 @@ def find_outflowfile(directory: Path) -> Path:
     )
 
 
-def load(path: Path) -> Outflowfile:
-    """Parse and check ``path``; raises ``UserError`` on any problem."""
+def load(path: Path, project: Path | None = None) -> Outflowfile:
+    """Parse and check ``path``; raises ``UserError`` on any problem. The
+    code that ``call:`` and ``script:`` name is looked for in ``project``
+    (by default the Outflowfile's directory)."""
     from outflowfile.language import check, parser
 
     try:
@@ -34,6 +36,6 @@ def load(path: Path) -> Outflowfile:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read {path}: {exc}") from None
     model = parser.parse(text, str(path))
-    check.check(model)
+    check.check(model, project if project is not None else path.parent)
     model.digest = hashlib.sha256(text.encode()).hexdigest()
     return model

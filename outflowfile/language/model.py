@@ -161,7 +161,15 @@ class CallBody:
     loc: Location | None = None
 
 
-Body = RunBody | ShellBody | CallBody
+@dataclass
+class ScriptBody:
+    """``script: "scripts/plot-quals.py"``: a path relative to the Outflowfile's directory."""
+
+    path: str
+    loc: Location | None = None
+
+
+Body = RunBody | ShellBody | CallBody | ScriptBody
 
 
 @dataclass

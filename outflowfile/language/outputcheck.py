@@ -110,9 +110,9 @@ def project_of(model: Outflowfile) -> Project:
 
 
 _REFUSED_HINT = {
-    Refusal.PROJECT: "outflow removes a job's outputs before it runs; "
+    Refusal.PROJECT: "outflow replaces a job's outputs when it runs; "
     'write a file or directory inside the project, such as "results/out.txt"',
-    Refusal.ABOVE_PROJECT: "outflow removes a job's outputs before it runs; "
+    Refusal.ABOVE_PROJECT: "outflow replaces a job's outputs when it runs; "
     'write a file or directory inside the project, such as "results/out.txt"',
     Refusal.OUTSIDE: "keep outputs inside the project; to write elsewhere on purpose, "
     "write it as an absolute path",
@@ -120,7 +120,7 @@ _REFUSED_HINT = {
     'write your outputs elsewhere, such as "results/"',
     Refusal.IN_OUTFLOW_DIR: ".outflow/ holds outflow's cache and logs; "
     'write your outputs elsewhere, such as "results/"',
-    Refusal.OUTFLOWFILE: "outflow removes a job's outputs before it runs; "
+    Refusal.OUTFLOWFILE: "outflow replaces a job's outputs when it runs; "
     "choose another name for the output",
 }
 
@@ -255,7 +255,7 @@ class OutputCheck:
                 "give the log its own path"
         else:
             hint = (
-                "outflow removes a job's outputs before it runs, so the input would be lost; "
+                "outflow replaces a job's outputs when it runs, so the input would be lost; "
                 "write the result to a new path"
             )
         if out.parts == in_shape.parts:
@@ -327,7 +327,7 @@ class OutputCheck:
             f"{inner.written.what} {inner.spec.pattern!r} of task '{inner.task.name}' is inside "
             f"{outer.describe()}",
             inner.loc,
-            f"outflow removes '{outer.spec.pattern}' before '{outer.task.name}' runs, and "
+            f"outflow replaces '{outer.spec.pattern}' whole when '{outer.task.name}' runs, and "
             f"with it what '{inner.task.name}' wrote; give each task its own files",
         )
 

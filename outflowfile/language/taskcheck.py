@@ -7,8 +7,9 @@ import keyword
 from dataclasses import dataclass
 
 from outflowfile.language import typerules
+from outflowfile.language.codefiles import SCRIPT_RUNNERS, script_runner
 from outflowfile.language.findings import Findings, did_you_mean, join_hints
-from outflowfile.language.model import CallBody, Glob, Location, ShellBody, Task
+from outflowfile.language.model import CallBody, Glob, Location, ScriptBody, ShellBody, Task
 from outflowfile.language.patterns import PatternError, fields, root_field
 
 
@@ -103,16 +104,26 @@ class TaskChecker:
 
     def check_body(self) -> None:
         body = self.task.body
-        if isinstance(body, ShellBody):
+        if isinstance(body, (ShellBody, ScriptBody)):
+            kind = "shell" if isinstance(body, ShellBody) else "script"
             for o in self.task.outputs:
                 self.add(
-                    f"shell task '{self.task.name}' declares value output '{o.name}': "
-                    "shell tasks produce files; declare it under output:",
+                    f"{kind} task '{self.task.name}' declares value output '{o.name}': "
+                    f"{kind} tasks produce files; declare it under output:",
                     o.loc,
                     f'for example: output: {o.name} = "results/{o.name}.txt"',
                 )
-        elif isinstance(body, CallBody):
+        if isinstance(body, CallBody):
             self.check_call(body)
+        elif isinstance(body, ScriptBody) and script_runner(body.path) is None:
+            suffixes = ", ".join(SCRIPT_RUNNERS)
+            self.add(
+                f"script '{body.path}' of task '{self.task.name}': outflow runs scripts "
+                f"ending in {suffixes}",
+                body.loc or self.task.directive_locs.get("script"),
+                "a .py script runs with outflow's Python, .R with Rscript, .sh with bash; "
+                'run any other program from shell: "perl {input.script} ..."',
+            )
 
     def check_call(self, body: CallBody) -> None:
         loc = body.loc or self.task.directive_locs.get("call")

@@ -24,6 +24,7 @@ from outflowfile.language.directives import (
     DIRECTIVES,
     KEYWORDS,
     MAP_OPTIONS,
+    POINTERS,
     RESOURCE_DIRECTIVES,
 )
 from outflowfile.language.model import (
@@ -43,6 +44,7 @@ from outflowfile.language.model import (
     Pipe,
     Resources,
     RunBody,
+    ScriptBody,
     ShellBody,
     Stage,
     StageRef,
@@ -177,8 +179,8 @@ class _Builder:
                 self.problems.add(
                     f"task '{name}' has no body",
                     self.loc(name_token),
-                    "give it one of 'run:' (Python), 'shell: \"command\"' or "
-                    "'call: package.module:function'",
+                    "give it one of 'run:' (Python), 'shell: \"command\"', "
+                    "'call: package.module:function' or 'script: \"path/to/script.py\"'",
                 )
             return None
         return Task(
@@ -238,6 +240,9 @@ class _Builder:
         name = str(name_token)
         loc = self.loc(name_token)
         if name not in DIRECTIVES:
+            pointer = POINTERS.get(name)
+            if pointer is not None:
+                raise _Invalid(f"unknown directive '{name}:'", loc, pointer)
             raise _Invalid(
                 _unknown_directive(name), loc, "a task's directives are: " + ", ".join(DIRECTIVES)
             )
@@ -265,7 +270,7 @@ class _Builder:
                 f"task '{task.name}' has two bodies: '{task.body_name}:' on line "
                 f"{task.directive_locs[task.body_name].line} and '{name}:' here",
                 loc,
-                "a task has exactly one of run:, shell: or call:",
+                "a task has exactly one of run:, shell:, call: or script:",
             )
         task.body_name = name
         try:
@@ -273,6 +278,8 @@ class _Builder:
                 task.body = self.run_body(task, name_token)
             elif name == "shell":
                 task.body = self.shell_body(name_token, values)
+            elif name == "script":
+                task.body = self.script_body(name_token, values)
             else:
                 task.body = self.call_body(name_token, values)
         except _Invalid:
@@ -311,6 +318,13 @@ class _Builder:
         if text is None and isinstance(node, Token) and node.type == "STRING":
             text = self.value(node)
         module, _, function = (text or "").partition(":")
+        if "-" in module and _is_dotted(module.replace("-", "_")) and _is_dotted(function):
+            raise _Invalid(
+                f"call: '{module}' is not a Python module name: a name with '-' cannot be imported",
+                self.node_loc(node),
+                f'to run the file as a script, write script: "{module.replace(".", "/")}.py" '
+                "(or rename it with '_' and keep call:)",
+            )
         if not (module and function and _is_dotted(module) and _is_dotted(function)):
             raise _Invalid(
                 "'call:' expects package.module:function",
@@ -318,6 +332,17 @@ class _Builder:
                 _EXAMPLES["call"],
             )
         return CallBody(module, function, self.node_loc(node))
+
+    def script_body(self, name_token: Token, values: list) -> ScriptBody:
+        node = self.single(name_token, values)
+        path = self.value(node) if isinstance(node, Token) and node.type == "STRING" else None
+        if not isinstance(path, str) or not path.strip():
+            raise _Invalid(
+                "'script:' expects the script's path as a string",
+                self.node_loc(node),
+                _EXAMPLES["script"],
+            )
+        return ScriptBody(path, self.node_loc(node))
 
     def single(self, name_token: Token, values: list) -> Any:
         if not values:
@@ -729,4 +754,5 @@ _EXAMPLES = {
     "cache": "for example: cache: false",
     "shell": 'for example: shell: "sort {input.text} > {output.sorted}"',
     "call": "for example: call: mypackage.tasks:compute",
+    "script": 'for example: script: "scripts/plot-quals.py" (a .py, .R or .sh file)',
 }

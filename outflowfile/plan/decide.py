@@ -18,6 +18,7 @@ from outflowfile.graph.expand import ExpansionError, Graph, Job, NodeState
 from outflowfile.graph.fileflags import is_temp_output
 from outflowfile.language.model import Task
 from outflowfile.plan import stamps
+from outflowfile.plan.code import CodeDigests
 from outflowfile.plan.files import FileState, FreshResult, check_files, reason_without_result
 from outflowfile.plan.key import job_key
 from outflowfile.plan.rules import Forcing, TaskRules, all_up_to_date, check_params, task_rules
@@ -42,11 +43,13 @@ class Decider:
     def_hashes: dict[str, str] = field(default_factory=dict)
     rules: dict[str, TaskRules] = field(default_factory=dict)
     restated: set[str] = field(default_factory=set)  # see ``restat_made_inside``
+    # The code files of call: and script: bodies, read once (None: not looked at).
+    code: CodeDigests | None = None
 
     def rules_of(self, task: Task) -> TaskRules:
         rules = self.rules.get(task.name)
         if rules is None:
-            rules = self.rules[task.name] = task_rules(task, self.forcing)
+            rules = self.rules[task.name] = task_rules(task, self.forcing, self.code)
             self.def_hashes[task.name] = rules.def_hash
         return rules
 

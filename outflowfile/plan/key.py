@@ -1,8 +1,9 @@
 """Job keys: what identifies a result in the cache.
 
-A job's key hashes its task's *definition* (normalised body and the
-directives that shape its results), its input values and its input file
-paths. Scheduling directives (cpus, mem, time, partition, cluster, retries,
+A job's key hashes its task's *definition* (normalised body, the code
+file a ``call:`` or ``script:`` runs (plan/code.py), and the directives
+that shape its results), its input values and its input file paths.
+Scheduling directives (cpus, mem, time, partition, cluster, retries,
 local) are left out on purpose: asking for more cores must not throw away
 finished results. A ``run:`` body is normalised through Python's AST, so
 editing a comment or blank lines does not rerun anything.
@@ -16,10 +17,12 @@ import json
 from typing import Any
 
 from outflowfile import valuecodec
-from outflowfile.language.model import CallBody, RunBody, ShellBody, Task
+from outflowfile.language.model import CallBody, RunBody, ScriptBody, ShellBody, Task
 
 
-def normalised_body(task: Task) -> list[str]:
+def normalised_body(task: Task, code: str = "") -> list[str]:
+    """The body as the key sees it; ``code`` is the digest of the file a
+    ``call:`` or ``script:`` runs ('' for none)."""
     body = task.body
     if isinstance(body, RunBody):
         try:
@@ -29,15 +32,18 @@ def normalised_body(task: Task) -> list[str]:
     if isinstance(body, ShellBody):
         return ["shell", body.command.strip()]
     if isinstance(body, CallBody):
-        return ["call", f"{body.module}:{body.function}"]
+        return ["call", f"{body.module}:{body.function}", code]
+    if isinstance(body, ScriptBody):
+        return ["script", body.path, code]
     raise TypeError(f"unknown body {body!r}")
 
 
-def definition_hash(task: Task) -> str:
-    """A hash of everything in a task's definition that shapes its results."""
+def definition_hash(task: Task, code: str = "") -> str:
+    """A hash of everything in a task's definition that shapes its results;
+    ``code``: the digest of its code file (plan/code.py)."""
     described = {
         "name": task.name,
-        "body": normalised_body(task),
+        "body": normalised_body(task, code),
         "params": [[p.name, str(p.type), valuecodec.encode(p.default) if p.has_default else None]
                    for p in task.params],
         "outputs": [[o.name, str(o.type)] for o in task.outputs],

@@ -179,11 +179,11 @@ class Owned:
                     "(values such as 'a' and './a' name one path)")
         elif overlap is Overlap.INSIDE:
             message = f"{mine}, inside {theirs}"
-            hint = (f"outflow removes {_shown(other_path)} before that job runs, and with it "
+            hint = (f"outflow replaces {_shown(other_path)} whole when that job runs, and with it "
                     "what this one wrote; give each job its own files")
         else:
             message = f"{mine}, a directory that holds {theirs}"
-            hint = (f"outflow removes {_shown(path)} before this job runs, and with it what "
+            hint = (f"outflow replaces {_shown(path)} whole when this job runs, and with it what "
                     "the other one wrote; give each job its own files")
         self._add(message, here, hint)
 
@@ -199,7 +199,7 @@ class Owned:
         self._add(
             message,
             self._loc(job, out),
-            "outflow removes a job's outputs before it runs, so the input would be lost; "
+            "outflow replaces a job's outputs when it runs, so the input would be lost; "
             "write the result to a new path",
         )
 
@@ -256,7 +256,7 @@ def _shown(path: str) -> str:
     return path if path and path.strip() == path else repr(path)
 
 
-_INSIDE = "outflow removes a job's outputs before it runs; make the values give a path inside " \
+_INSIDE = "outflow replaces a job's outputs when it runs; make the values give a path inside " \
     'the project, such as "results/out.txt"'
 _HINTS = {
     Refusal.PROJECT: _INSIDE,
@@ -267,6 +267,6 @@ _HINTS = {
     'write your outputs elsewhere, such as "results/"',
     Refusal.IN_OUTFLOW_DIR: ".outflow/ holds outflow's cache and logs; "
     'write your outputs elsewhere, such as "results/"',
-    Refusal.OUTFLOWFILE: "outflow removes a job's outputs before it runs; "
+    Refusal.OUTFLOWFILE: "outflow replaces a job's outputs when it runs; "
     "make the values give another name",
 }

@@ -11,6 +11,7 @@ from typing import Any
 from outflowfile.graph.expand import Const, ExpansionError, Job, MapNode, Node, NodeState, Ref
 from outflowfile.language import typerules
 from outflowfile.language.model import Task
+from outflowfile.plan.code import CodeDigests
 from outflowfile.plan.key import definition_hash
 
 
@@ -32,8 +33,8 @@ class Forcing:
     tasks: frozenset[str] = frozenset()  # -R
 
 
-def task_rules(task: Task, forcing: Forcing) -> TaskRules:
-    def_hash = definition_hash(task)
+def task_rules(task: Task, forcing: Forcing, code: CodeDigests | None = None) -> TaskRules:
+    def_hash = definition_hash(task, code.of(task) if code is not None else "")
     checks = []
     for p in task.params:
         check = typerules.checker(p.type)

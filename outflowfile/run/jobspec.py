@@ -19,9 +19,9 @@ class JobSpec:
     id: int  # unique within a run, assigned by the graph
     task: str
     label: str  # what the console shows: "compute raw_data=2"
-    kind: str  # "run" | "shell" | "call"
+    kind: str  # "run" | "shell" | "call" | "script"
     # run: the dedented Python block; shell: the command, already formatted
-    # and quoted; call: "package.module:function".
+    # and quoted; call: "package.module:function"; script: its absolute path.
     code: str
     code_line: int  # Outflowfile line of the first line of `code` (run:)
     outflowfile: str  # absolute path, for tracebacks

@@ -29,6 +29,7 @@ from outflowfile.graph.expand import (
 )
 from outflowfile.language.model import ModelIndex, Outflowfile
 from outflowfile.language.stages import stage_tasks
+from outflowfile.plan.code import CodeDigests
 from outflowfile.plan.decide import Decider
 from outflowfile.plan.files import FileState
 from outflowfile.plan.rules import Forcing
@@ -341,11 +342,13 @@ def _memo_spot(request: RunRequest, model: Outflowfile, config: dict[str, Any]) 
     if request.forceall or request.forcerun or not model.digest:
         return None
     from outflowfile.plan import memo as planmemo
+    from outflowfile.plan.code import fingerprint as code_fingerprint
 
     store = store_of(request)
     try:
+        code = code_fingerprint(model.tasks, request.workdir, request.outflowfile)
         print_ = planmemo.fingerprint(
-            request.outflowfile, model.digest, request.workdir, config,
+            request.outflowfile, model.digest + code, request.workdir, config,
             request.targets, request.until, store.name,
         )  # fmt: skip
     except (TypeError, ValueError):  # a config value that cannot be encoded
@@ -524,6 +527,7 @@ class Prepared:
             forcing=Forcing(options.forceall, options.forcerun),
             trust=self.trust,
             planned_nodes=len(self.graph.nodes),  # made before the run, from the fingerprint
+            code=CodeDigests(workdir, self.request.outflowfile),
         )
         return Loop(
             decider,

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from outflowfile.graph.expand import ExpansionError, Job
-from outflowfile.language.model import CallBody, RunBody, ShellBody
+from outflowfile.language.codefiles import script_file
+from outflowfile.language.model import CallBody, RunBody, ScriptBody, ShellBody
 from outflowfile.language.patterns import PatternError, format_command, format_pattern
 from outflowfile.run.jobspec import JobSpec
 
@@ -38,7 +39,9 @@ def job_spec(job: Job, key: str, cpus: int, workdir: Path, outflowfile: Path) ->
             raise ExpansionError(f"{job.label}: {exc}") from None
     elif isinstance(body, CallBody):
         kind, code = "call", f"{body.module}:{body.function}"
-    else:  # pragma: no cover - the parser makes only these three
+    elif isinstance(body, ScriptBody):
+        kind, code = "script", str(script_file(body.path, outflowfile))
+    else:  # pragma: no cover - the parser makes only these four
         raise ExpansionError(f"{job.label}: unknown body")
     return JobSpec(
         id=job.id,

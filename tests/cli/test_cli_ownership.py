@@ -1,7 +1,8 @@
 """What a job may own (issue 16), through the installed ``outflow``: each
 mistaken Outflowfile of ``tests/language/owned/`` is refused by ``--lint``,
-``-n`` and a run alike (exit 2, the located message), and no file of the
-project, beside it or above it changes."""
+``-n``, a run, ``-F``, ``--clean --yes`` and ``--touch`` alike (exit 2, the
+located message), and no file of the project, beside it or above it changes,
+whatever the command and with a Ctrl-C mid-run."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from outflowtest import outflow
-from ownedcorpus import corpus, install
+from ownedcorpus import corpus, install, interrupted_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,11 +48,13 @@ def test_refused_and_nothing_touched(source: Path, tmp_path: Path) -> None:
     project = top / "proj"
     path, line, column, message = install(source, project)
     before = checksums(top)
-    for args in (["--lint"], ["-n"], [], ["--clean", "--yes"]):
+    for args in (["--lint"], ["-n"], [], ["-F"], ["--clean", "--yes"], ["--touch"]):
         proc = outflow(project, *args, check=2)
         head = f"{path}:{line}:{column}: {message}"
         assert proc.stderr.splitlines()[0].endswith(head), (args, proc.stderr)
         assert checksums(top) == before, args
+    assert interrupted_run(project) in (2, 130, -2)  # refused, or Ctrl-C (-2: at start-up)
+    assert checksums(top) == before, "Ctrl-C"
     assert not (project / ".outflow").exists()
 
 

@@ -81,12 +81,20 @@ def play(root: Path, world: World, steps: list[Step]) -> None:
     history = [f"world {world}"]
     outflow(project, env={"PROP_SLEEP": "0"})
     judge.compare(project, world, history)
+    pending = False  # edits made since the last run that succeeded
     for i, step in enumerate(steps):
+        if step.kind == "interrupt" and pending and step.args[3]:
+            # ``--touch`` after edits records the outputs as they are, stale
+            # or not: that is what it is for. After an interrupted run with
+            # nothing else changed, it must still never record a half-made one.
+            step = Step(step.kind, (*step.args[:3], False), step.check)
         world = apply(project, world, step)
         history.append(describe(step))
+        pending = pending or step.kind not in ("interrupt", "fail")
         if step.check or i == len(steps) - 1:
             outflow(project, env={"PROP_SLEEP": "0"})
             judge.compare(project, world, history)
+            pending = False
 
 
 @settings(
@@ -114,6 +122,15 @@ def test_directory_output_readers_follow_its_content(tmp_path: Path) -> None:
     """A directory output listed by a later task and mapped over: after a
     config change, everything downstream holds the new chunks."""
     play(tmp_path, World(fragments=("dirs",)), [Step("config", ("text", "y"))])
+
+
+def test_touch_after_a_killed_forced_run(tmp_path: Path) -> None:
+    """A forced rerun killed mid-job, then ``--touch``: the half-written
+    outputs are never recorded as done (issue 17)."""
+    play(tmp_path, World(fragments=FRAGMENTS), [
+        Step("interrupt", (signal.SIGKILL, 0.5, True, True)),
+        Step("interrupt", (signal.SIGINT, 0.9, True, True)),
+    ])
 
 
 def test_early_cutoff_keeps_timestamps_ordered(tmp_path: Path) -> None:

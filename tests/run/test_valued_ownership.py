@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 from faults import wait_for
 from outflowtest import cache_rows, make_project, outflow, outflow_command
+from ownedcorpus import interrupted_run
 
 VALUED = Path(__file__).parent / "valued"
 EXPECT = re.compile(r"# expect: (\d+):(\d+): (.+?)\s*\Z")
@@ -133,6 +134,8 @@ def test_refused_before_anything_is_touched(source: Path, tmp_path: Path) -> Non
         proc = outflow(case.project, *args, check=2)
         assert case.head in proc.stderr.splitlines(), (args, proc.stderr)
         assert_untouched(case, before, args)
+    assert interrupted_run(case.project) in (2, 130, -2)  # refused, or stopped by Ctrl-C
+    assert_untouched(case, before, ["Ctrl-C"])
     if case.dynamic:
         # The upstream job ran and stays done; no job of the map ever started.
         rows = cache_rows(case.project, "select task, status from jobs")
@@ -195,7 +198,7 @@ def _done(project: Path, task: str) -> bool:
 
 def _refused_write(project: Path) -> str:
     return (
-        f"{project / 'Outflowfile'}:17:13: output 'b' of job write[y='./c'] is bad/./c.txt, "
+        f"{project / 'Outflowfile'}:17:13: output 'b' of job write[y='./c'] is bad/c.txt, "
         "the same path as output 'b' of job write[y='c'] (bad/c.txt)"
     )
 

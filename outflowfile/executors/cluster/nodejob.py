@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from outflowfile.executors import body
+from outflowfile.executors import scripts
 from outflowfile.executors.cluster.scheduler import ARRAY_INDEX_VARIABLES
 from outflowfile.executors.logs import close_capture, create, open_capture, writes_own_log
 from outflowfile.run.jobspec import JobResult, JobSpec, thread_env
@@ -69,17 +69,23 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
     else:
         out = create(log)
     try:
+        argv, env = scripts.command(spec)
         proc = subprocess.Popen(
-            body.run_shell_command(spec),
+            argv,
             cwd=spec.workdir,
-            env=os.environ | thread_env(spec.cpus),
+            env=os.environ | thread_env(spec.cpus) | env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
+    except OSError as exc:  # the program is not there (Rscript on this node)
+        result.ended = time.time()
+        result.error = f"cannot start the job: {exc}"
+        return result
     finally:
+        scripts.remove_job_file(spec)
         if own:
             close_capture(log, out, made)
         else:
@@ -129,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         spec.cpus = allocated_cores(spec.cpus)
         os.chdir(spec.workdir)
         host = socket.gethostname()
-        result = run_shell(spec, host) if spec.kind == "shell" else run_python(spec, host)
+        shell = spec.kind in ("shell", "script")
+        result = run_shell(spec, host) if shell else run_python(spec, host)
         report = asdict(result)
         report.pop("output", None)
         cache.node_finished(row, report)

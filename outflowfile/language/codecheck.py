@@ -1,0 +1,65 @@
+"""The checks of the code a task runs from a file: a ``call:`` module must
+be found (in the project directory, or installed), a ``script:`` must exist
+and its program be installed. Part of ``outflowfile.language.check`` when
+the project directory is known (``outflow --lint`` and every run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from outflowfile.language.codefiles import (
+    installed,
+    module_file,
+    runner_missing,
+    script_file,
+    script_runner,
+)
+from outflowfile.language.findings import Findings
+from outflowfile.language.model import CallBody, ScriptBody, Task
+
+
+def check_code(findings: Findings, tasks: list[Task], project: Path, outflowfile: Path) -> None:
+    """Report each module not found and each script missing, once per task."""
+    for task in tasks:
+        body = task.body
+        if isinstance(body, CallBody):
+            _check_module(findings, task, body, project)
+        elif isinstance(body, ScriptBody):
+            _check_script(findings, task, body, outflowfile)
+
+
+def _check_module(findings: Findings, task: Task, body: CallBody, project: Path) -> None:
+    module = body.module
+    if not all(part.isidentifier() for part in module.split(".")):
+        return  # taskcheck says so
+    if module_file(module, project) is not None or installed(module):
+        return
+    relative = module.replace(".", "/")
+    findings.add(
+        f"call: module '{module}' of task '{task.name}' not found: no {relative}.py or "
+        f"{relative}/__init__.py in the project directory, and no installed package "
+        f"'{module.split('.')[0]}'",
+        body.loc or task.loc,
+        "call: imports the module with the project directory on sys.path; "
+        'to run a file by its path, write script: "path/to/file.py"',
+    )
+
+
+def _check_script(findings: Findings, task: Task, body: ScriptBody, outflowfile: Path) -> None:
+    runner = script_runner(body.path)
+    loc = body.loc or task.loc
+    if runner is None:
+        return  # taskcheck says so
+    if not script_file(body.path, outflowfile).is_file():
+        findings.add(
+            f"script '{body.path}' of task '{task.name}' does not exist",
+            loc,
+            "a script's path is relative to the Outflowfile's directory",
+        )
+    elif runner_missing(runner):
+        findings.add(
+            f"script '{body.path}' of task '{task.name}' needs {runner}, which is not "
+            "installed (not found on PATH)",
+            loc,
+            "install it, or write the step as a .py or .sh script",
+        )
