@@ -113,6 +113,11 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     help="Run only up to TASK.",
 )
 @click.option("-k", "--keep-going", is_flag=True, help="Go on with independent jobs on failure.")
+@click.option("--keep-temp", is_flag=True, help="Keep temp() output files this run.")
+@click.option(
+    "--force-protected", is_flag=True,
+    help="Let jobs replace, and --clean remove, protected() output files.",
+)
 @click.option(
     "-C", "--config", "config", multiple=True, metavar="KEY=VALUE", help="Override a config value."
 )
@@ -271,6 +276,8 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
         forcerun=list(opts["forcerun"]),
         until=list(opts["until"]),
         keep_going=opts["keep_going"],
+        keep_temp=opts["keep_temp"],
+        force_protected=opts["force_protected"],
         mem_limit=_mem_limit(opts["resources"]),
         db=opts["db"],
         argv=sys.argv,

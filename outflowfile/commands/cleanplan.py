@@ -29,11 +29,13 @@ from outflowfile.language import ownership
 from outflowfile.language.ownership import Project
 from outflowfile.plan import stamps
 from outflowfile.plan.files import FileState
+from outflowfile.run.protect import unprotect
 from outflowfile.store.schema import MADE_DIRS
 
 CHANGED = "changed since outflow made it"
 NOT_MADE = "the cache has no record of outflow making it"
 NOT_EMPTY = "a directory outflow made, not empty"
+PROTECTED = "a protected() output: --clean removes it only with --force-protected"
 
 
 @dataclass
@@ -52,11 +54,16 @@ class CleanPlan:
 
 
 def plan_clean(
-    workdir: str, project: Project, records: Iterable[Any], declared: Iterable[str]
+    workdir: str,
+    project: Project,
+    records: Iterable[Any],
+    declared: Iterable[str],
+    protected: Iterable[str] = (),
 ) -> CleanPlan:
     """What to remove of the outputs the ``records`` (finished records of
     the targets' jobs) list, and which of the ``declared`` outputs (those
-    the jobs name now) to keep, and why."""
+    the jobs name now) to keep, and why; the ``protected`` ones are kept."""
+    guarded = {ownership.normalize(p) for p in protected}
     plan = CleanPlan()
     files = FileState(workdir)
     recorded: dict[str, Any] = {}
@@ -68,6 +75,8 @@ def plan_clean(
         if not os.path.lexists(files.full_path(path)):
             continue
         why = refusal(path, project) or ("" if stamps.same(stamp, files.stat(path)) else CHANGED)
+        if not why and ownership.normalize(path) in guarded:
+            why = PROTECTED
         if why:
             plan.kept[path] = why
         else:
@@ -145,6 +154,7 @@ def carry_out(workdir: str, plan: CleanPlan) -> tuple[int, dict[str, str]]:
             continue
         try:
             if os.path.isdir(full) and not os.path.islink(full):
+                unprotect(full)  # a protected directory is read-only all through
                 shutil.rmtree(full)
             else:
                 os.remove(full)

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import click
@@ -132,7 +132,9 @@ def clean(request: RunRequest, model: Outflowfile, console: Console, yes: bool) 
             "the outputs of their jobs are not listed"
         )
     workdir = str(request.workdir)
-    plan = plan_clean(workdir, project_of(request, model.included), found.records, found.declared)
+    protected = () if request.force_protected else found.protected
+    project = project_of(request, model.included)
+    plan = plan_clean(workdir, project, found.records, found.declared, protected)
     if not plan.count and not plan.kept:
         console.say("outflow: no output file of the targets exists: nothing to remove")
         return 0
@@ -188,6 +190,7 @@ def clean_list(request: RunRequest, model: Outflowfile) -> CleanList:
     of each, the output paths each names now (where they can be known), and
     how many maps could not be sized (their jobs are unknown)."""
     from outflowfile.graph.expand import ExpansionError, Job
+    from outflowfile.graph.fileflags import protected_paths
     from outflowfile.run.session import is_seed, plan_only, select
     from outflowfile.views.console import Console
 
@@ -199,6 +202,7 @@ def clean_list(request: RunRequest, model: Outflowfile) -> CleanList:
         index = planned.graph.index
         nodes = [n for n in nodes if isinstance(n, Job) and is_seed(n, sel, index)]
     declared: dict[str, None] = {}
+    protected: dict[str, None] = {}
     slots: dict[str, str] = {}  # slot -> task
     for job in nodes:
         if not isinstance(job, Job):
@@ -209,6 +213,7 @@ def clean_list(request: RunRequest, model: Outflowfile) -> CleanList:
                 planned.graph.resolve_files(job)
         if job.output_files is not None:
             declared.update(dict.fromkeys(job.output_files.values()))
+            protected.update(dict.fromkeys(protected_paths(job)))
     latest: dict[str, Record] = {}
     store = store_of(request)
     if slots and store.exists():  # reading would make the cache file
@@ -216,7 +221,9 @@ def clean_list(request: RunRequest, model: Outflowfile) -> CleanList:
             for record in records:  # oldest first: the last one done wins
                 if record.status == "done" and record.slot in slots:
                     latest[record.slot] = record
-    return CleanList(list(latest.values()), list(declared), len(planned.outcome.unsized))
+    return CleanList(
+        list(latest.values()), list(declared), len(planned.outcome.unsized), list(protected)
+    )
 
 
 @dataclass
@@ -224,6 +231,7 @@ class CleanList:
     records: list[Record]  # the latest finished record of each of the targets' jobs
     declared: list[str]  # the output paths the jobs name now
     unsized: int  # maps whose jobs are not known yet
+    protected: list[str] = field(default_factory=list)  # the protected() output paths
 
 
 def show(request: RunRequest, model: Outflowfile, tasks: list[str], fmt: str) -> int:

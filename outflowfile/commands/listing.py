@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from outflowfile.language.model import Glob, Location, Outflowfile, Resources, Task
+from outflowfile.language.model import FileSpec, Glob, Location, Outflowfile, Resources, Task
 
 
 def describe(model: Outflowfile) -> str:
@@ -46,9 +46,15 @@ def _default(value: Any) -> str:
 def signature(task: Task) -> str:
     params = ", ".join(f"{p.name}: {p.type}" if p.type else p.name for p in task.params)
     outs = [f"{o.name}: {o.type}" if o.type else o.name for o in task.outputs]
-    outs += [f"{f.name}: path" for f in task.output_files]
+    outs += [f"{f.name}: {_path_type(f)}" for f in task.output_files]
     arrow = f" -> ({', '.join(outs)})" if outs else ""
     return f"{task.name}({params}){arrow}"
+
+
+def _path_type(spec: FileSpec) -> str:
+    """An output file as ``--list`` shows it: ``path``, ``temp(path)``,
+    ``protected(path)``."""
+    return "temp(path)" if spec.temp else "protected(path)" if spec.protected else "path"
 
 
 def _resources(res: Resources) -> str:

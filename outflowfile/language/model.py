@@ -107,11 +107,17 @@ class FileSpec:
     """A named file of an ``input:`` or ``output:`` directive: ``name = "pattern"``.
 
     The pattern is formatted with the task's parameters (``"counts/{sample}.tsv"``).
+    An output file may be ``temp("...")`` (removed once every job reading it
+    has succeeded) or ``protected("...")`` (made read-only, never replaced
+    without consent). Neither is part of a job's key: they change what
+    outflow does with the file, not what the job computes.
     """
 
     name: str
     pattern: str
     loc: Location | None = None
+    temp: bool = False
+    protected: bool = False
 
 
 @dataclass

@@ -390,14 +390,54 @@ class _Builder:
                     continue
                 parts: Parts = spec.children
                 spec_name, pattern_node = parts
+                flags, pattern_node = self.file_flags(name_token, spec_name, pattern_node)
                 pattern = self.value(pattern_node)
                 if not isinstance(pattern, str):
                     raise _Invalid(
                         f"the pattern of file '{spec_name}' must be a string",
                         self.node_loc(pattern_node),
+                        f'for example: {spec_name} = temp("out/{{sample}}.txt")' if flags else None,
                     )
                 self.check_python_name(spec_name, "a file")
-                specs.append(FileSpec(str(spec_name), pattern, self.loc(spec_name)))
+                specs.append(
+                    FileSpec(
+                        str(spec_name),
+                        pattern,
+                        self.loc(spec_name),
+                        temp="temp" in flags,
+                        protected="protected" in flags,
+                    )
+                )
+
+    def file_flags(self, directive: Token, spec_name: Token, node: Any) -> tuple[set[str], Any]:
+        """The flags wrapped around a file's pattern (``temp(...)``,
+        ``protected(...)``) and the pattern's node inside them."""
+        flags: set[str] = set()
+        while isinstance(node, Tree) and node.data == "flagged_file":
+            parts: Parts = node.children
+            word, inner = parts
+            name = str(word)
+            if name not in FILE_FLAGS:
+                raise _Invalid(
+                    _unknown_name(f"unknown file flag '{name}(...)'", name, FILE_FLAGS),
+                    self.loc(word),
+                    'an output file may be temp("...") or protected("...")',
+                )
+            if directive != "output":
+                raise _Invalid(
+                    f"{name}() marks an output file, not an {directive} file",
+                    self.loc(word),
+                    f'write it in output:, for example: output: {spec_name} = {name}("...")',
+                )
+            if flags:
+                raise _Invalid(
+                    f"file '{spec_name}' cannot be both temp() and protected()",
+                    self.loc(word),
+                    "a temporary file is removed, a protected one kept: choose one",
+                )
+            flags.add(name)
+            node = inner
+        return flags, node
 
     def log(self, task: _TaskParts, name_token: Token, values: list) -> None:
         node = self.single(name_token, values)
@@ -709,6 +749,9 @@ _HANDLERS: dict[str, Callable[[_Builder, _TaskParts, Token, list], None]] = {
     "log": _Builder.log,
     **{name: _Builder.resource for name in RESOURCE_DIRECTIVES},
 }
+
+# What may wrap an output file's pattern (Snakemake's names).
+FILE_FLAGS = ("temp", "protected")
 
 _CONSTANTS = {"TRUE": True, "FALSE": False, "NONE": None}
 

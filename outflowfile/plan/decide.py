@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from outflowfile import valuecodec
 from outflowfile.graph.expand import ExpansionError, Graph, Job, NodeState
+from outflowfile.graph.fileflags import is_temp_output
 from outflowfile.language.model import Task
 from outflowfile.plan import stamps
 from outflowfile.plan.code import CodeDigests
@@ -150,7 +151,7 @@ class Decider:
         if result is None:
             previous: Any = self.snapshot.by_slot.get(job.slot)  # a Record: a ResultLike
             return reason_without_result(previous, def_hash, job.params or {})
-        reason = check_files(job, result, self.files, self.producer_hash)
+        reason = check_files(job, result, self.files, self.producer_hash, self.temp_gone)
         if reason:
             return reason
         job.values = result.values
@@ -174,6 +175,47 @@ class Decider:
             return None
         return stamp[2]
 
+    def temp_gone(self, path: str, recorded: Any) -> bool:
+        """Whether ``path``, missing, is a temporary file removed after its
+        readers succeeded, as a record holding ``recorded`` for it saw it:
+        its producer's record holds the same stamp. It is then as good as
+        there until a job that reads it must run (the loop then has its
+        producer make it again first: ``Loop._must_run``)."""
+        if not recorded:
+            return False
+        producer = self.graph.producer_of.get(path)
+        if producer is None or not is_temp_output(producer, path):
+            return False
+        result = self.records.get(producer.id)
+        if result is None and producer.output_files is not None:
+            self.rules_of(producer.task)
+            result = self._record_of(producer)
+        made = None if result is None else result.files.get("out", {}).get(path)
+        if not made:
+            return False
+        if stamps.same(made, (recorded[0], recorded[1])):
+            return True
+        digest = made[2] if len(made) > 2 else None
+        return digest is not None and len(recorded) > 2 and digest == recorded[2]
+
+    def gone_temp_inputs(self, job: Job) -> list[tuple[Job, str]]:
+        """The producers of the temporary files ``job`` reads that were
+        removed (each with one such file): they must make them again
+        before ``job`` runs."""
+        out: list[tuple[Job, str]] = []
+        for path in job.inputs:
+            producer = self.graph.producer_of.get(path)
+            if producer is None or producer is job or any(p is producer for p, _ in out):
+                continue
+            if self.files.stat(path) is None and is_temp_output(producer, path):
+                out.append((producer, path))
+        return out
+
+    def reopen(self, job: Job) -> None:
+        """``job``, found up to date, must run after all (a temporary file
+        it made is needed again): forget its result."""
+        self.records.pop(job.id, None)
+
     def _inner_hash(self, path: str) -> str | None:
         """The content hash of a file in a directory another job makes (its
         producer records only the directory's): taken from the file itself,
@@ -194,6 +236,9 @@ class Decider:
         """Stop a job that is to run while an input file it reads is missing."""
         for path in job.inputs:
             if self.files.stat(path) is None:
+                producer = self.graph.producer_of.get(path)
+                if producer is not None and producer.state == NodeState.WOULD_RUN:
+                    continue  # a temporary file its producer would make again (dry run)
                 raise ExpansionError(
                     f"{job.label}: input file {path} does not exist and no job makes it"
                 )
@@ -230,7 +275,11 @@ class Decider:
             return False  # no job it depends on ran, or was kept and touched, this run
         in_rec = result.files.get("in", {})
         stat = self.files.stat
-        return any(not stamps.same(in_rec.get(p), stat(p)) for p in job.inputs)
+        # A missing input is a temporary file removed as planned: not remade.
+        return any(
+            (st := stat(p)) is not None and not stamps.same(in_rec.get(p), st)
+            for p in job.inputs
+        )
 
     def refreshed(self, job: Job) -> dict[str, Any] | None:
         """After the outputs of a job kept by early cutoff were touched: the
@@ -244,6 +293,9 @@ class Decider:
         for path in (job.output_files or {}).values():
             self.files.forget(path)
             st, rec = self.files.stat(path), out_rec.get(path)
+            if st is None and self.temp_gone(path, rec):
+                out[path] = rec  # removed as planned: as its record says
+                continue
             if st is None or rec is None or st[1] != rec[1]:
                 return None
             out[path] = [st[0], st[1], rec[2]]

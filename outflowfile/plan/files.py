@@ -156,8 +156,23 @@ def changed_params(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 # its producer recorded for it (None if unknown).
 ProducerHash = Callable[[str], "str | None"]
 
+# Given a missing file and the stamp a record holds for it: whether it is a
+# temporary file removed as planned, which counts as that stamp
+# (``Decider.temp_gone``).
+TempGone = Callable[[str, Any], bool]
 
-def check_files(job: Job, result: ResultLike, files: FileState, producer_hash: ProducerHash) -> str:
+
+def _never_gone(path: str, recorded: Any) -> bool:
+    return False
+
+
+def check_files(
+    job: Job,
+    result: ResultLike,
+    files: FileState,
+    producer_hash: ProducerHash,
+    temp_gone: TempGone = _never_gone,
+) -> str:
     """The reason a job with a cached result must run anyway, or ''.
 
     The one comparison of a job's recorded stamps with its files now. When
@@ -168,18 +183,25 @@ def check_files(job: Job, result: ResultLike, files: FileState, producer_hash: P
     few = len(job.inputs) + len(job.output_files or ()) <= FEW_FILES
     if text is not None and few and stamps_unchanged(text, job, files):
         return ""
-    return first_change(job, result.files, files, producer_hash)
+    return first_change(job, result.files, files, producer_hash, temp_gone)
 
 
 def first_change(
-    job: Job, recorded: RecordedFiles, files: FileState, producer_hash: ProducerHash
+    job: Job,
+    recorded: RecordedFiles,
+    files: FileState,
+    producer_hash: ProducerHash,
+    temp_gone: TempGone = _never_gone,
 ) -> str:
     """What differs between a job's files now and its decoded ``files``
-    record, as a reason to run it; '' if nothing does."""
+    record, as a reason to run it; '' if nothing does. A temporary file
+    removed as planned is as its record says (``temp_gone``)."""
     out_rec = recorded.get("out", {})
     for path in (job.output_files or {}).values():
         st = files.stat(path)
         if st is None:
+            if temp_gone(path, out_rec.get(path)):
+                continue
             return f"output file {path} is missing"
         if not stamps.same(out_rec.get(path), st):
             return f"output file {path} changed since it was made"
@@ -188,6 +210,8 @@ def first_change(
         st = files.stat(path)
         rec = in_rec.get(path)
         if st is None:
+            if temp_gone(path, rec):
+                continue
             return f"input file {path} is missing"
         if rec is None:
             return f"input file {path} is new"

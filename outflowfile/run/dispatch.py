@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from outflowfile import valuecodec
 from outflowfile.errors import UserError
 from outflowfile.graph.expand import ExpansionError, Job, NodeState
+from outflowfile.graph.fileflags import protected_paths
 from outflowfile.language import typerules
 from outflowfile.run.aside import Stash
 from outflowfile.run.executor import Executor
 from outflowfile.run.jobspec import JobResult, JobSpec
 from outflowfile.run.madedirs import made_dirs
+from outflowfile.run.protect import protect, refusal, unprotect
 from outflowfile.run.specs import job_spec
 from outflowfile.store.schema import MADE_DIRS
 
@@ -92,8 +94,9 @@ class Running:
 class Dispatcher:
     """Jobs that must run go to ``executor``."""
 
-    def __init__(self, executor: Executor) -> None:
+    def __init__(self, executor: Executor, force_protected: bool = False) -> None:
         self.executor = executor
+        self.force_protected = force_protected  # jobs may replace protected() outputs
         self.queue: deque[tuple[Job, str, int]] = deque()  # job, reason, attempt
         self.started: dict[int, Running] = {}
         self.specs: dict[int, JobSpec] = {}  # built for queued jobs that did not fit yet
@@ -208,6 +211,10 @@ class Dispatcher:
 
     def _start(self, job: Job, spec: JobSpec, reason: str, attempt: int) -> None:
         outputs = list(spec.output_files.values())
+        refused = self._protected_in_place(job)
+        if refused is not None:
+            self.loop.fail_before_start(job, refused)
+            return
         in_stamps = self.decider.input_stamps(job)
         # Before the cache says it runs: a run that dies from here on leaves
         # the stash's manifest to tell the next run what to put back.
@@ -252,6 +259,26 @@ class Dispatcher:
                 self.recorder.job_failed(row, problem, time.time(), None, None, None)
             self.loop.fail_before_start(job, problem)
 
+    def _protected_in_place(self, job: Job) -> str | None:
+        """Why ``job`` may not start: it would replace protected files. With
+        --force-protected they are made writable again (to be set aside)."""
+        present = [p for p in protected_paths(job) if self.outputs.exists(p)]
+        if not present:
+            return None
+        if not self.force_protected:
+            return refusal(job.label, present)
+        for path in present:
+            problem = unprotect(self.outputs.full(path))
+            if problem is not None:
+                return f"cannot make the protected file {path} writable: {problem}"
+        return None
+
+    def _protect(self, job: Job, paths: Iterable[str]) -> None:
+        for path in paths:
+            problem = protect(self.outputs.full(path))
+            if problem is not None:
+                self.reporter.warn(f"outflow: {job.label}: cannot make {path} read-only: {problem}")
+
     # --- finishing ------------------------------------------------------------
 
     def _finish(self, result: JobResult) -> None:
@@ -262,6 +289,7 @@ class Dispatcher:
             return
         error = result.error if not result.ok else self._check_result(job, run.spec, result)
         if error is None:
+            self._protect(job, protected_paths(job))
             self._record_success(run, result)
             stash = self.stashes.pop(job.id, None)
             if stash is not None:
@@ -274,6 +302,8 @@ class Dispatcher:
         else:
             for problem in self._put_back(job.id, run.spec.output_files.values()):
                 error += f"\n{problem}"
+            # The previous versions are back: protected again.
+            self._protect(job, [p for p in protected_paths(job) if self.outputs.exists(p)])
         if run.row is not None:
             self.recorder.job_failed(
                 run.row,

@@ -36,10 +36,12 @@ from outflowfile.graph.expand import (
 from outflowfile.plan.decide import Decider
 from outflowfile.plan.rules import label
 from outflowfile.run.dispatch import Dispatch, Dispatcher
+from outflowfile.run.dryrun import DryRun
 from outflowfile.run.outcome import Interrupted, Outcome
 from outflowfile.run.outputs import Outputs
 from outflowfile.run.record import Recorder
 from outflowfile.run.report import Counts, RunReporter
+from outflowfile.run.tempfiles import TempFiles
 from outflowfile.store.snapshot import collector_paused
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ class Loop:
         keep_going: bool = False,
         keep: Keep | None = None,
         prestat: Prestat | None = None,
+        keep_temp: bool = False,
     ) -> None:
         self.decider = decider
         self.graph: Graph = decider.graph
@@ -91,7 +94,21 @@ class Loop:
         # A real run keeps outputs no older than what is upstream of them
         # (_keep_order); a dry run and --touch change no file.
         self.keep_order = isinstance(dispatch, Dispatcher)
+        # Temporary files are removed by a real run only (tempfiles.py).
+        # With --keep-temp, or in a dry run, the files a run would remove
+        # are only listed (and no plan memo is written over them).
+        dry = isinstance(dispatch, DryRun)
+        self.temps = (
+            TempFiles(workdir, decider.files, dry=dry or keep_temp)
+            if self.keep_order or dry
+            else None
+        )
         self.kept: list[Touched] = []  # their records, written with the run's end
+        # Jobs up to date that run only to make a removed temporary file
+        # again: in a dry run, what reads their other outputs is not
+        # "downstream of a job that will run" (they make what they made).
+        self.remade: set[int] = set()
+        self.held: dict[int, str] = {}  # job id -> why it runs, while it waits for those
         self.dispatch = dispatch
         dispatch.attach(self)
 
@@ -113,6 +130,8 @@ class Loop:
                 if not dispatch.step():
                     break
                 self.reporter.tick()
+            if self.temps is not None:
+                self._end_temps(self.temps)
             if self.kept:
                 self.recorder.jobs_touched(self.kept)
             self.recorder.flush()
@@ -131,6 +150,15 @@ class Loop:
             dispatch.detach()
             self._release_graph()
         return self._outcome(start)
+
+    def _end_temps(self, temps: TempFiles) -> None:
+        temps.end()
+        if temps.dry:
+            self.outcome.temp_left = temps.removed
+        else:
+            self.outcome.temp_removed = temps.removed
+        for problem in temps.problems:
+            self.reporter.warn(f"outflow: {problem}")
 
     def _interrupted(self, how: str) -> None:
         raise Interrupted(how, self.dispatch.cancel(tell_recorder=True))
@@ -177,6 +205,8 @@ class Loop:
     def _admit(self, nodes: list[Node]) -> None:
         if self.keep is not None:
             nodes = self.keep(nodes)
+        if self.temps is not None:
+            self.temps.admit(nodes)
         jobs = 0
         link = self.graph.link_file_dependencies
         trust = self.decider.trust is not None
@@ -241,7 +271,9 @@ class Loop:
     def _ready_map(self, node: MapNode) -> None:
         self.recorder.flush()  # expanding a big map takes a while
         if node.expanded:
-            unknown = any(d.state == NodeState.WOULD_RUN for d in node.deps)
+            unknown = any(
+                d.state == NodeState.WOULD_RUN and d.id not in self.remade for d in node.deps
+            )
             self.complete(node, NodeState.WOULD_RUN if unknown else NodeState.DONE)
             return
         items = resolve(node.source)
@@ -262,7 +294,7 @@ class Loop:
         self._wait_on(node, inner)
 
     def _ready_job(self, job: Job) -> None:
-        upstream = _would_run_cause(job) if job.deps else None
+        upstream = _would_run_cause(job, self.remade) if job.deps else None
         if upstream is not None:
             self.would_run(job, f"upstream {label(upstream)} will run")
             return
@@ -279,24 +311,62 @@ class Loop:
                 if pending:
                     self._wait_on(job, pending)
                     return
-                upstream = _would_run_cause(job)
+                upstream = _would_run_cause(job, self.remade)
                 if upstream is not None:
                     self.would_run(job, f"upstream {label(upstream)} will run")
                     return
-        reason = self.decider.decide(job)
+        reason = self.decider.decide(job) or self.held.pop(job.id, "")
         if not reason:  # then every input file exists: the decision has seen them
             if self.keep_order and self.decider.fresh and self.decider.kept_by_cutoff(job):
                 self._keep_order(job)
             self._up_to_date(job)
             return
-        self.dispatch.submit(job, self.decider.keys[job.id], reason)
+        self._must_run(job, reason)
+
+    def _must_run(self, job: Job, reason: str) -> None:
+        """Hand ``job`` to the dispatch; but first have the temporary files
+        it reads that were removed made again (``_reopen``): it then waits
+        for their producers, and is decided again when they are done."""
+        gone = self.decider.gone_temp_inputs(job)
+        for producer, path in gone:
+            if producer.id in self.remade and producer.state == NodeState.DONE:
+                # Made again for it this run, and gone again: not a third time.
+                raise ExpansionError(f"{job.label}: temporary file {path} is missing")
+            if producer.state in (NodeState.SKIPPED, NodeState.DONE):
+                self._reopen(producer, f"temporary file {path} is needed by {job.label}")
+        waiting = [p for p, _ in gone if p.state not in COMPLETE]
+        if not waiting:
+            self.dispatch.submit(job, self.decider.keys[job.id], reason)
+            return
+        # Decided again once they are done, it runs whatever that says: a
+        # job remade only for its temporary file is up to date by its record.
+        self.held[job.id] = reason
+        job.state = NodeState.WAITING
+        job.waiting = len(waiting)
+        for producer in waiting:
+            producer.dependents.append(job)
+
+    def _reopen(self, job: Job, reason: str) -> None:
+        """A job found up to date (or run) whose temporary output was removed
+        must run after all, for a job that reads it. What depended on it
+        has gone ahead already: only the jobs that wait for it from now on
+        are its dependents."""
+        if job.state == NodeState.SKIPPED:
+            self.outcome.up_to_date -= 1
+        self.remade.add(job.id)
+        job.state = NodeState.READY
+        job.dependents = []
+        self.decider.reopen(job)
+        self._must_run(job, reason)
 
     def _keep_order(self, job: Job) -> None:
         """Early cutoff kept ``job``: an input was remade, identical, after
         its outputs were made. Touch them, so that no output is older than
         one upstream of it (tools such as htslib compare the mtimes), and
         record its files as they now are (written with the run's end)."""
-        paths = list((job.output_files or {}).values())
+        # Not a temporary file removed as planned (its record stands).
+        stat = self.decider.files.stat
+        paths = [p for p in (job.output_files or {}).values() if stat(p) is not None]
         if not paths:
             return
         for problem in self.outputs.touch(paths):
@@ -324,6 +394,8 @@ class Loop:
 
     def complete(self, node: Node, state: NodeState) -> None:
         node.state = state
+        if self.temps is not None and type(node) is Job:
+            self.temps.completed(node)
         for dependent in node.dependents:
             dependent.waiting -= 1
             if dependent.waiting == 0 and dependent.state == NodeState.WAITING:
@@ -384,14 +456,15 @@ class Loop:
         self.fail_downstream(node)
 
 
-def _would_run_cause(node: Node) -> Node | None:
+def _would_run_cause(node: Node, remade: set[int]) -> Node | None:
     """The first upstream job that would run (dry run), looking through maps
-    to the job inside them."""
+    to the job inside them; not one that runs only to make a temporary file
+    again (``remade``)."""
     dep = None
     for d in node.deps:
-        if d.state == NodeState.WOULD_RUN:
+        if d.state == NodeState.WOULD_RUN and d.id not in remade:
             dep = d
             break
     if isinstance(dep, MapNode) and dep.expanded:
-        return _would_run_cause(dep) or dep
+        return _would_run_cause(dep, remade) or dep
     return dep

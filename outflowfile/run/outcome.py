@@ -14,6 +14,8 @@ class Options:
     forceall: bool = False
     forcerun: frozenset[str] = frozenset()
     keep_going: bool = False
+    keep_temp: bool = False
+    force_protected: bool = False
 
 
 class Interrupted(Exception):
@@ -47,6 +49,9 @@ class Outcome:
     # Jobs whose bound paths no job may own, found as the run went
     # (plan/owned.py): the run stopped starting jobs; the command fails with it.
     refused: UserError | None = None
+    temp_removed: list[str] = field(default_factory=list)  # temporary files removed
+    # Those a run would remove, left by a dry run or --keep-temp.
+    temp_left: list[str] = field(default_factory=list)
 
     def raise_refused(self) -> None:
         if self.refused is not None:

@@ -51,6 +51,13 @@ class Outputs:
             return True
         return os.path.lexists(os.path.join(self.workdir, path))
 
+    def exists(self, path: str) -> bool:
+        """Whether something (a file, a directory, a link) is at ``path`` now."""
+        return os.path.lexists(self.full(path))
+
+    def full(self, path: str) -> str:
+        return os.path.join(self.workdir, path)
+
     def put_back(self, stash: Stash) -> PutBack:
         """Remove what the job wrote and put its previous outputs back."""
         for entry in stash.entries:

@@ -65,6 +65,8 @@ class RunRequest:
     forcerun: list[str] = field(default_factory=list)
     until: list[str] = field(default_factory=list)
     keep_going: bool = False
+    keep_temp: bool = False  # --keep-temp
+    force_protected: bool = False  # --force-protected
     mem_limit: int | None = None
     db: str | None = None
     argv: list[str] = field(default_factory=list)
@@ -387,6 +389,7 @@ def _remember(memo: MemoSpot, outcome: Outcome) -> None:
     all_done = jobs > 0 and not (
         outcome.would_run or outcome.any_failed or outcome.blocked or outcome.unsized
         or outcome.touched or outcome.not_touched or outcome.not_started
+        or outcome.temp_left  # the next run removes them: it must not be skipped
     )  # fmt: skip
     kept = all(job.resources.cache for job in outcome.ran)
     state, files = outcome.cache_state, outcome.files_seen
@@ -446,6 +449,8 @@ def prepare(
         forceall=request.forceall,
         forcerun=frozenset(request.forcerun),
         keep_going=request.keep_going,
+        keep_temp=request.keep_temp,
+        force_protected=request.force_protected,
     )
     return Prepared(request, graph, sel, options, console, owned)
 
@@ -535,6 +540,7 @@ class Prepared:
             keep_going=options.keep_going,
             keep=keeper(self.selection, self.graph),
             prestat=prestat,
+            keep_temp=options.keep_temp,
         )
 
     def drop_prestat(self) -> None:
@@ -649,7 +655,7 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
         try:
             snapshot = _plan_snapshot(prep)
             recover_first(prep, snapshot, recorder, console)
-            loop = prep.loop(snapshot, recorder, Dispatcher(executor))
+            loop = prep.loop(snapshot, recorder, Dispatcher(executor, request.force_protected))
             # Past durations, for the status line's estimate: read only when
             # a terminal shows it and a job is to run.
             console.follow(loop.counts, lambda: store.durations(snapshot))

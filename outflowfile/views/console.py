@@ -166,6 +166,10 @@ class Console:
         if outcome.up_to_date:
             out.append("")
             out.append(f"{outcome.up_to_date} jobs up to date.")
+        if outcome.temp_left:
+            out.append("")
+            out.append("Would remove temporary files once their readers succeed:")
+            out.extend(f"  {path}" for path in outcome.temp_left)
         print("\n".join(out), file=self.out, flush=True)
 
     def summary(self, outcome: Outcome) -> None:
@@ -178,7 +182,13 @@ class Console:
             parts.append(f"{outcome.blocked} not run (upstream failed)")
         if outcome.not_started:
             parts.append(f"{outcome.not_started} not started (stopped at the failure; -k goes on)")
+        if outcome.temp_removed:
+            parts.append(_counted(len(outcome.temp_removed), "temporary file")[0] + " removed")
+        if outcome.temp_left:
+            parts.append(_counted(len(outcome.temp_left), "temporary file")[0] + " kept")
         text = ", ".join(parts) + f" in {outcome.elapsed:.1f}s"
+        if self.verbose and outcome.temp_removed:
+            self.say("outflow: removed " + ", ".join(outcome.temp_removed))
         if outcome.any_failed:
             self._error(f"outflow: {text}")
         else:
