@@ -38,6 +38,10 @@ class Decider:
     trust: Trust | None = None
     planned_nodes: int = 0  # nodes made before the run, from the memo's fingerprint
     fresh: dict[str, FreshResult] = field(default_factory=dict)  # key -> made this run
+    # Jobs found up to date through early cutoff (``kept_by_cutoff``), and
+    # how many content hashes ``producer_hash`` gave, which tells them.
+    cut: set[int] = field(default_factory=set)
+    hashes_given: int = 0
     keys: dict[int, str] = field(default_factory=dict)  # job id -> key, of those keyed
     records: dict[int, Any] = field(default_factory=dict)  # job id -> the result that completed it
     def_hashes: dict[str, str] = field(default_factory=dict)
@@ -151,9 +155,14 @@ class Decider:
         if result is None:
             previous: Any = self.snapshot.by_slot.get(job.slot)  # a Record: a ResultLike
             return reason_without_result(previous, def_hash, job.params or {})
+        given = self.hashes_given
         reason = check_files(job, result, self.files, self.producer_hash, self.temp_gone)
         if reason:
             return reason
+        if self.hashes_given != given:
+            # An input differs from the record and was found remade with the
+            # same content: had it differed, ``reason`` would say so.
+            self.cut.add(job.id)
         job.values = result.values
         self.records[job.id] = result
         return ""
@@ -163,7 +172,10 @@ class Decider:
         the file is as that job left it."""
         producer = self.graph.producer_of.get(path)
         if producer is None:
-            return self._inner_hash(path)
+            inner = self._inner_hash(path)
+            if inner is not None:
+                self.hashes_given += 1
+            return inner
         result = self.records.get(producer.id)
         if result is None and producer.state == NodeState.SKIPPED:
             result = self._record_of(producer)  # decided from the memo: found now
@@ -173,6 +185,7 @@ class Decider:
         current = self.files.stat(path)
         if stamp is None or current is None or (stamp[0], stamp[1]) != current:
             return None
+        self.hashes_given += 1
         return stamp[2]
 
     def temp_gone(self, path: str, recorded: Any) -> bool:
@@ -266,20 +279,11 @@ class Decider:
 
     def kept_by_cutoff(self, job: Job) -> bool:
         """Whether ``job``, just found up to date, was kept by early cutoff:
-        a job that ran this run remade one of its input files with the same
-        content (or, kept itself, touched it), and the file's stamp is not
-        the one its record holds. Its outputs are then older than that input
-        (``refreshed``)."""
-        result = self.records.get(job.id)
-        if result is None or not any(type(self.records.get(d.id)) is FreshResult for d in job.deps):
-            return False  # no job it depends on ran, or was kept and touched, this run
-        in_rec = result.files.get("in", {})
-        stat = self.files.stat
-        # A missing input is a temporary file removed as planned: not remade.
-        return any(
-            (st := stat(p)) is not None and not stamps.same(in_rec.get(p), st)
-            for p in job.inputs
-        )
+        an input file's stamp is not the one its record holds, and its
+        producer made it with the same content (in this run, or in an
+        earlier one that was interrupted before this job could be kept).
+        Its outputs are then older than that input (``refreshed``)."""
+        return job.id in self.cut
 
     def refreshed(self, job: Job) -> dict[str, Any] | None:
         """After the outputs of a job kept by early cutoff were touched: the

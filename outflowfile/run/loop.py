@@ -317,7 +317,7 @@ class Loop:
                     return
         reason = self.decider.decide(job) or self.held.pop(job.id, "")
         if not reason:  # then every input file exists: the decision has seen them
-            if self.keep_order and self.decider.fresh and self.decider.kept_by_cutoff(job):
+            if self.keep_order and self.decider.kept_by_cutoff(job):
                 self._keep_order(job)
             self._up_to_date(job)
             return

@@ -287,3 +287,47 @@ def test_early_cutoff_keeps_timestamps_ordered(tmp_path: Path) -> None:
     outflow(p)
     assert lines(p / "ran.log") == ["a", "a", "b", "c"]
     assert (p / "z.txt").read_text() == "changed\n"
+
+
+SLOW_READER = """
+task a():
+    input: src = "src.txt"
+    output: x = "x.txt"
+    shell: "cp {input.src} {output.x}"
+
+task b():
+    input: x = "x.txt"
+    output: y = "y.txt"
+    shell: "touch b-started; sleep 60; cp {input.x} {output.y}"
+
+workflow all:
+    a | b
+"""
+
+
+def test_timestamps_ordered_after_a_cutoff_across_runs(tmp_path: Path) -> None:
+    """A forced rerun remakes x.txt (identical) and is stopped while b runs:
+    b's previous y.txt is put back, older than x.txt. The next run keeps b by
+    early cutoff though nothing ran in it, and must still touch y.txt (found
+    by the property test: SIGINT at 1.4 s into a forced run)."""
+    import signal
+    import subprocess
+
+    from faults import wait_for
+    from outflowtest import outflow_command
+
+    p = make_project(tmp_path, SLOW_READER.replace("sleep 60; ", ""), {"src.txt": "hello\n"})
+    outflow(p)
+    (p / "Outflowfile").write_text(SLOW_READER)  # b's key changes: it would run again...
+    outflow(p, "--touch")  # ...unless recorded as done, with y.txt as it is
+    (p / "b-started").unlink()
+    run = subprocess.Popen(outflow_command() + ["-F"], cwd=p, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(lambda: (p / "b-started").exists(), what="b started", proc=run)
+    run.send_signal(signal.SIGINT)
+    run.communicate(timeout=60)
+    assert _mtime(p / "y.txt") < _mtime(p / "x.txt")  # as the interrupted run left them
+    outflow(p)  # nothing to run: b is kept by early cutoff
+    assert _mtime(p / "y.txt") >= _mtime(p / "x.txt")
+    assert (p / "y.txt").read_text() == "hello\n"
+    assert "Nothing to do" in outflow(p, "-n").stdout
