@@ -213,9 +213,8 @@ def main(**opts: Any) -> None:
     output files; the default is the workflow named 'all', else the first.
     """
     StopSignals().install()
-    from outflowfile.errors import UserError
-
     from outflowfile.commands.profiles import locate, resolve_options, show_options
+    from outflowfile.errors import UserError
 
     built: object = None
     options = None

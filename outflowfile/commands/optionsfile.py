@@ -9,7 +9,9 @@ its table's key.
 
 from __future__ import annotations
 
+import importlib
 import re
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -47,15 +49,15 @@ class OptionsFile:
 def read_options_file(path: Path) -> OptionsFile:
     """The settings of ``path``; a ``UserError`` located in it when it is not
     TOML or its ``config`` is not a table."""
-    import tomllib
-
+    # The standard library's from Python 3.11, the same parser as tomli before.
+    toml = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"cannot read {path}: {exc}") from None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
         raise _syntax_error(path, text, str(exc)) from None
     places = _places(text)
     here = _Placer(str(path), places)
@@ -69,7 +71,8 @@ def read_options_file(path: Path) -> OptionsFile:
             where = here.value_at((key,))
             raise UserError(
                 f"'{key}' must be a table of config entries, not {describe(value)}",
-                loc=where, hint="write them under a [config] line: n = 3, or compute.multiplier = 15",
+                loc=where,
+                hint="write them under a [config] line: n = 3, or compute.multiplier = 15",
             )
         config.extend(_config_settings(here, value))
     return OptionsFile(path, options, config)

@@ -632,10 +632,11 @@ class _ErrorContext:
 
     def in_config(self, rest: list) -> _Explained:
         kinds = [_kind(item) for item in rest]
-        if not rest and str(self.token) == "file" and self.token.column == len("config") + 1:
+        token = self.token
+        if not rest and str(token) == "file" and token.column == len("config") + 1:
             # "configfile" lexes as the keyword "config" and the name "file".
             return ("expected 'task', 'workflow', 'config' or 'include', found 'configfile', "
-                    "a Snakemake word", TOP_LEVEL_POINTERS["configfile"], (self.token.line, 1))
+                    "a Snakemake word", TOP_LEVEL_POINTERS["configfile"], (token.line or 1, 1))
         if not rest:
             return f"expected ':' after 'config', found {self.what}", None, _AUTO
         if kinds == ["COLON"]:

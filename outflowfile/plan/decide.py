@@ -19,7 +19,13 @@ from outflowfile.graph.fileflags import is_temp_output
 from outflowfile.language.model import Task
 from outflowfile.plan import stamps
 from outflowfile.plan.code import CodeDigests
-from outflowfile.plan.files import DEFINITION_CHANGED, FileState, FreshResult, check_files, reason_without_result
+from outflowfile.plan.files import (
+    DEFINITION_CHANGED,
+    FileState,
+    FreshResult,
+    check_files,
+    reason_without_result,
+)
 from outflowfile.plan.key import job_key
 from outflowfile.plan.rules import Forcing, TaskRules, all_up_to_date, check_params, task_rules
 
