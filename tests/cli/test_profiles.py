@@ -6,7 +6,6 @@ from; a bad file is a located error. Driven through the installed
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
@@ -327,14 +326,16 @@ def test_a_text_value_is_read_as_the_entry_type_as_with_dash_c(project: Path,
     assert report(project).split()[1:] == ["12", "plain"]
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux")
-def test_cluster_local_undoes_a_file_s_cluster(project: Path, xdg: dict[str, str]) -> None:
-    write(project / "outflow.toml", 'cluster = "slurm"\n')
+@pytest.mark.usefixtures("slurm")
+def test_a_file_s_cluster_is_used_and_cluster_local_undoes_it(project: Path,
+                                                              xdg: dict[str, str]) -> None:
+    write(project / "outflow.toml", 'cluster = "slurm"\ncluster-submit = "sbatch"\n')
     write(project / "Outflowfile", """
-        task where():
+        task where(n: int = 1):
             output: o = "where.txt"
             shell: "echo ${{SLURM_JOB_ID:-here}} > {output.o}"
     """)
-    assert 'cluster = "slurm"' in outflow(project, "--show-options", env=xdg).stdout
-    outflow(project, "-q", "--cluster", "local", "where", env=xdg)
+    outflow(project, "-q", "where", env=xdg, timeout=600)
+    assert (project / "where.txt").read_text().strip().isdigit()  # a Slurm job's id
+    outflow(project, "-q", "--cluster", "local", "-C", "where.n=2", "where", env=xdg)
     assert (project / "where.txt").read_text() == "here\n"
