@@ -213,12 +213,14 @@ def main(**opts: Any) -> None:
     output files; the default is the workflow named 'all', else the first.
     """
     StopSignals().install()
-    from outflowfile.commands.profiles import locate, resolve_options, show_options
     from outflowfile.errors import UserError
 
     built: object = None
     options = None
     try:
+        # Imported here, where a Ctrl-C during the import is handled below.
+        from outflowfile.commands.profiles import resolve_options, show_options
+
         options = resolve_options(click.get_current_context(), opts)
         if opts["show_options"]:
             click.echo(show_options(click.get_current_context(), options))
@@ -226,6 +228,8 @@ def main(**opts: Any) -> None:
         else:
             status, built = _main(options.values)
     except UserError as exc:
+        from outflowfile.commands.profiles import locate
+
         click.echo(locate(exc, options).render(), err=True)
         status = EXIT_USER_ERROR
     except BrokenPipeError:
