@@ -93,7 +93,7 @@ class Options:
 def resolve_options(ctx: click.Context, opts: dict[str, Any]) -> Options:
     """``opts`` (click's values) with the defaults of outflow.toml and the
     profile in place; a located ``UserError`` for a bad file."""
-    sources = _sources(opts)
+    sources = _sources(ctx, opts)
     settable = _settable(ctx.command)
     options = Options(dict(opts), files=[(label, f.path) for label, f in sources])
     chosen: dict[str, tuple[Any, Origin]] = {}
@@ -113,7 +113,7 @@ def resolve_options(ctx: click.Context, opts: dict[str, Any]) -> Options:
     return options
 
 
-def _sources(opts: dict[str, Any]) -> list[tuple[str, OptionsFile]]:
+def _sources(ctx: click.Context, opts: dict[str, Any]) -> list[tuple[str, OptionsFile]]:
     """The files that give defaults, the weakest first."""
     sources = []
     project = project_directory(opts.get("directory"), opts.get("file_")) / PROJECT_FILE
@@ -123,7 +123,7 @@ def _sources(opts: dict[str, Any]) -> list[tuple[str, OptionsFile]]:
     if name:
         path = profile_path(name)
         if not path.is_file():
-            from_env = _source("profile") == ParameterSource.ENVIRONMENT
+            from_env = ctx.get_parameter_source("profile") == ParameterSource.ENVIRONMENT
             given = f" (from {PROFILE_VARIABLE})" if from_env else ""
             raise UserError(
                 f"no profile '{name}'{given}: {path} does not exist",
@@ -132,10 +132,6 @@ def _sources(opts: dict[str, Any]) -> list[tuple[str, OptionsFile]]:
             )
         sources.append((f"profile {path}", read_options_file(path)))
     return sources
-
-
-def _source(name: str) -> ParameterSource | None:
-    return click.get_current_context().get_parameter_source(name)
 
 
 def project_directory(directory: str | None, file_: str | None) -> Path:
