@@ -51,6 +51,7 @@ meta_table = _table("meta")
 runs_table = _table("runs")
 jobs_table = _table("jobs")
 specs_table = _table("specs")
+scheduled_table = _table("scheduled")
 
 RECORD_SELECT = [jobs_table.c[name] for name in RECORD_COLUMNS]
 
