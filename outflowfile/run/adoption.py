@@ -103,8 +103,9 @@ def refuse_local(found: list[Adopted]) -> None:
     s = queued[0].scheduled
     ids = " ".join(a.scheduled.scheduler_id for a in queued)
     cancel = "scancel" if s.scheduler.startswith("slurm") else "qdel"
+    runs = "still runs" if len(queued) == 1 else "still run"
     raise UserError(
-        f"{len(queued)} {_jobs(len(queued))} of an earlier run still run on the cluster "
+        f"{len(queued)} {_jobs(len(queued))} of an earlier run {runs} on the cluster "
         f"({s.scheduler} ids {ids})",
         hint=f"run with --cluster to adopt them, or cancel them first ({cancel} {ids})",
     )
