@@ -70,6 +70,7 @@ NODE_FINISHED = (
         peak_mem=sa.bindparam("p_peak_mem"),
         host=sa.bindparam("p_host"),
         ended=sa.bindparam("p_ended"),
+        started=sa.func.coalesce(sa.bindparam("p_started", type_=sa.Float), _c.started),
     )
 )
 DELETE_OLDER_DONE = jobs_table.delete().where(

@@ -136,7 +136,7 @@ def test_a_run_without_the_cluster_refuses_while_a_dead_runs_jobs_still_run(
     _wait_for(lambda: "RUNNING" in _slurm_jobs(name).values())
     _kill_head(first)
     try:
-        proc = outflow(p, check=1)
+        proc = outflow(p, check=2)
         job_id = next(iter(_slurm_jobs(name)))
         assert (f"error: 1 job of an earlier run still runs on the cluster (slurm ids {job_id})"
                 in proc.stderr)
