@@ -31,9 +31,10 @@ from typing import Any
 
 _PR_SET_CHILD_SUBREAPER = 36
 # Run by the job's own process: say its pid on its stdin (the pipe's writing
-# end: the one descriptor ``Popen`` sets without a fork of its own), take
-# /dev/null as stdin instead, become the job.
-_BECOME = 'echo $$ >&0; exec 0</dev/null; exec "$@"'
+# end: the one descriptor ``Popen`` sets without a fork of its own), and take
+# /dev/null as stdin instead.
+_SAY_PID = "echo $$ >&0; exec 0</dev/null"
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh"})
 
 
 @dataclass
@@ -76,7 +77,7 @@ def start_job(
         return _direct(argv, cwd, env, stdout)
     try:
         starter = subprocess.Popen(
-            [setsid, "-f", "/bin/sh", "-c", _BECOME, "sh", *argv],
+            [setsid, "-f", *_announcing(argv)],
             cwd=cwd, env=env, stdin=write, stdout=stdout, stderr=subprocess.STDOUT,
         )  # fmt: skip
         os.close(write)
@@ -91,6 +92,15 @@ def start_job(
     if starter.returncode != 0 or not said.strip().isdigit():
         raise OSError(f"setsid could not start the job (status {starter.returncode})")
     return Child(int(said))
+
+
+def _announcing(argv: list[str]) -> list[str]:
+    """``argv``, made to say its pid first. A shell's script says it itself
+    (on its first line, so that the script's line numbers stay as they were);
+    another program is started by a shell that says it, then becomes it."""
+    if len(argv) >= 3 and os.path.basename(argv[0]) in _SHELLS and argv[1] == "-c":
+        return [argv[0], "-c", f"{_SAY_PID}; {argv[2]}", *argv[3:]]
+    return ["/bin/sh", "-c", f'{_SAY_PID}; exec "$@"', "sh", *argv]
 
 
 def _direct(argv: list[str], cwd: str, env: dict[str, str], stdout: int) -> subprocess.Popen[bytes]:
