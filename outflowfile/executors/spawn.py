@@ -20,9 +20,11 @@ and its peak may include outflow's own size.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -75,15 +77,23 @@ def start_job(
         os.close(read)
         os.close(write)
         return _direct(argv, cwd, env, stdout)
+    starter: subprocess.Popen[bytes] | None = None
+    said = ""
     try:
+        # A session of its own, as the job's: a Ctrl-C sent to our process
+        # group (a terminal's) must not kill it halfway.
         starter = subprocess.Popen(
             [setsid, "-f", *_announcing(argv)],
             cwd=cwd, env=env, stdin=write, stdout=stdout, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )  # fmt: skip
         os.close(write)
         write = -1
         said = _read_all(read)
         starter.wait()  # the job is orphaned now: ours, as we are its subreaper
+    except BaseException:  # Ctrl-C while starting: leave no job behind
+        _abandon(starter, said, read)
+        raise
     finally:
         prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
         os.close(read)
@@ -92,6 +102,19 @@ def start_job(
     if starter.returncode != 0 or not said.strip().isdigit():
         raise OSError(f"setsid could not start the job (status {starter.returncode})")
     return Child(int(said))
+
+
+def _abandon(starter: subprocess.Popen[bytes] | None, said: str, read: int) -> None:
+    """Kill the job a start cut short may have started."""
+    if starter is None:
+        return
+    with contextlib.suppress(BaseException):
+        said = said or _read_all(read)
+        if said.strip().isdigit():
+            os.killpg(int(said), signal.SIGKILL)
+        starter.wait(timeout=5)
+        if said.strip().isdigit():
+            os.waitpid(int(said), 0)
 
 
 def _announcing(argv: list[str]) -> list[str]:
