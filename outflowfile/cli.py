@@ -163,6 +163,10 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     help="Print every option's value and where it comes from (command line, profile, "
     "outflow.toml, default), and exit.",
 )
+@click.option(
+    "--max-submit-rate", type=click.FloatRange(min=0.01), default=None, metavar="N",
+    help="Cluster: at most N scheduler commands a second (default 10).",
+)
 @click.option("--list", "list_", is_flag=True, help="List workflows and tasks.")
 @click.option("--lint", is_flag=True, help="Check the Outflowfile without planning.")
 @click.option(
@@ -473,8 +477,11 @@ def _cluster_request(opts: dict[str, Any]) -> ClusterRequest | None:
         partition=opts["partition"],
         args=opts["cluster_args"],
     )
-    return ClusterRequest(opts["cluster"], opts["cluster_submit"], defaults, opts["latency_wait"],
-                          arrays=not opts["no_cluster_arrays"])
+    request = ClusterRequest(opts["cluster"], opts["cluster_submit"], defaults,
+                             opts["latency_wait"], arrays=not opts["no_cluster_arrays"])
+    if opts["max_submit_rate"] is not None:
+        request.max_rate = opts["max_submit_rate"]
+    return request
 
 
 def _mem_limit(resources: tuple[str, ...]) -> int | None:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from outflowfile.run.report import RunReporter
     from outflowfile.store.door import Store
     from outflowfile.store.recorder import RunRecorder
+    from outflowfile.store.records import Scheduled
 
 CLUSTER_JOBS = 100  # jobs in flight on a cluster when -j is not given
 SQLITE_WRITERS = 4  # cluster jobs writing to SQLite at once before a warning
@@ -22,7 +23,14 @@ SQLITE_WRITERS = 4  # cluster jobs writing to SQLite at once before a warning
 
 def build(request: RunRequest, model: Outflowfile, console: RunReporter) -> Outcome:
     """Plan the targets and, unless it is a dry run, run them."""
-    return execute(request, model, console, executor_maker(request))
+    return execute(request, model, console, executor_maker(request), still_queued)
+
+
+def still_queued(scheduled: list[Scheduled]) -> set[str]:
+    """Which jobs of a dead run a cluster still runs (run/adoption.py)."""
+    from outflowfile.executors.cluster.queues import still_queued as ask
+
+    return ask(scheduled)
 
 
 def executor_maker(request: RunRequest) -> MakeExecutor:
@@ -66,4 +74,5 @@ def cluster_executor(
         db_url=store.url,
         latency_wait=cluster.latency_wait,
         arrays=cluster.arrays,
+        max_rate=cluster.max_rate,
     )

@@ -67,6 +67,7 @@ from outflowfile.executors.processes import (
     reap,
     sigkill_note,
 )
+from outflowfile.executors.spawn import start_job
 from outflowfile.run.jobspec import DROP, GO, JobResult, JobSpec, thread_env
 
 #: For this long after it starts, a job's memory counts as taken even if it
@@ -288,15 +289,10 @@ class LocalExecutor:
         argv, env = scripts.command(spec)
         out = self._logs.open(log, writes_own_log(spec.kind, spec.code, spec.log))
         try:
-            proc = subprocess.Popen(
-                argv,
-                cwd=spec.workdir,
-                env=self._env(spec.cpus) | env if env else self._env(spec.cpus),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            # Through spawn.py: a job forked from us would count our size
+            # in its peak memory.
+            proc = start_job(argv, spec.workdir,
+                             self._env(spec.cpus) | env if env else self._env(spec.cpus), out)
         except BaseException:
             self._logs.close(log, out)
             scripts.remove_job_file(spec)

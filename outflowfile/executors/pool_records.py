@@ -11,6 +11,7 @@ from multiprocessing.connection import Connection
 
 import psutil
 
+from outflowfile.executors.spawn import Child
 from outflowfile.run.jobspec import JobSpec
 
 
@@ -39,7 +40,7 @@ class Job:
     process: psutil.Process | None
     pidfd: int | None
     worker: Worker | None = None  # Python jobs
-    proc: subprocess.Popen[bytes] | None = None  # shell jobs
+    proc: subprocess.Popen[bytes] | Child | None = None  # shell jobs
     deadline: float | None = None  # time.monotonic() when its time limit is up
     failure: str | None = None  # set once we kill it: why
     kill_at: float | None = None  # when SIGTERM becomes SIGKILL

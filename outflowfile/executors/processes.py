@@ -11,7 +11,10 @@ import os
 import signal
 import subprocess
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from outflowfile.executors.spawn import Child
 
 #: How often to look at jobs when pidfds are not available.
 POLL = 0.05
@@ -40,7 +43,7 @@ def exited(pid: int, within: float = 0.0) -> bool:
         time.sleep(0.005)
 
 
-def reap(proc: subprocess.Popen[bytes]) -> tuple[int | None, Any]:
+def reap(proc: subprocess.Popen[bytes] | Child) -> tuple[int | None, Any]:
     """Reap a child: its exit code (negative: killed by that signal) and
     resource usage. ``Popen`` learns the code so it will not wait again."""
     try:

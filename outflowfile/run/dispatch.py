@@ -38,6 +38,7 @@ from outflowfile.run.specs import job_spec
 from outflowfile.store.schema import MADE_DIRS
 
 if TYPE_CHECKING:
+    from outflowfile.run.adoption import Adopted
     from outflowfile.run.loop import Loop
 
 
@@ -106,6 +107,9 @@ class Dispatcher:
         # Stashes to drop (the job succeeded) or forget (put back) once the
         # cache holds how their jobs ended.
         self.settling: list[tuple[Stash, bool]] = []
+        # By key: the stashes of jobs a dead run left on a cluster, which
+        # this run adopts (adoption.py).
+        self.adopted_stashes: dict[str, Stash] = {}
 
     def attach(self, loop: Loop) -> None:
         self.loop = loop
@@ -210,6 +214,11 @@ class Dispatcher:
         return job_spec(job, self.decider.keys[job.id], cpus, loop.workdir, loop.outflowfile)
 
     def _start(self, job: Job, spec: JobSpec, reason: str, attempt: int) -> None:
+        adoptable = getattr(self.executor, "adoptable", None)
+        found = adoptable(spec.key) if adoptable is not None else None
+        if found is not None:
+            self._adopt(job, spec, found, attempt)
+            return
         outputs = list(spec.output_files.values())
         refused = self._protected_in_place(job)
         if refused is not None:
@@ -258,6 +267,22 @@ class Dispatcher:
             if row is not None:
                 self.recorder.job_failed(row, problem, time.time(), None, None, None)
             self.loop.fail_before_start(job, problem)
+
+    def _adopt(self, job: Job, spec: JobSpec, found: Adopted, attempt: int) -> None:
+        """Follow the job a dead run left on a cluster rather than start
+        another (adoption.py): its row, stash and outputs are its own."""
+        row = found.record.id
+        stash = self.adopted_stashes.pop(spec.key, None)
+        if stash is not None:
+            self.stashes[job.id] = stash
+        in_stamps = self.decider.input_stamps(job)
+        self.recorder.adopt(row)
+        spec.row = row
+        job.state = NodeState.RUNNING
+        reason = f"adopted from run {found.scheduled.run_id}"
+        self.started[job.id] = Running(job, row, spec, in_stamps, attempt, reason)
+        self.reporter.job_started(job, reason, spec)
+        self.executor.start(spec)
 
     def _protected_in_place(self, job: Job) -> str | None:
         """Why ``job`` may not start: it would replace protected files. With

@@ -47,6 +47,8 @@ class Recorder(Protocol):
 
     def withdraw(self, row_id: int) -> None: ...
 
+    def adopt(self, row_id: int) -> None: ...
+
     def mark_interrupted(self, row_ids: list[int]) -> None: ...
 
     def jobs_touched(self, touched: list[Any]) -> None: ...
@@ -70,6 +72,9 @@ class NullRecorder:
         pass
 
     def withdraw(self, row_id: int) -> None:
+        pass
+
+    def adopt(self, row_id: int) -> None:
         pass
 
     def mark_interrupted(self, row_ids: list[int]) -> None:

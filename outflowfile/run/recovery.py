@@ -12,6 +12,11 @@ then are the stashes forgotten.
 
 A real run and ``--touch`` recover (``recover``); a dry run changes nothing
 and plans over the files as the recovery would leave them (``foresee``).
+
+Jobs a cluster still runs for the dead run, which the next adopts
+(adoption.py), are not in ``snapshot.running`` by then; their stashes, by
+the jobs' keys in ``keep``, are left as they are, for the run that adopts
+them (``Recovered.kept``).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class Recovered:
     restored: list[str] = field(default_factory=list)  # previous outputs put back
     removed: list[str] = field(default_factory=list)  # partial outputs removed
     problems: list[str] = field(default_factory=list)
+    kept: list[Stash] = field(default_factory=list)  # the stashes of adopted jobs
 
     @property
     def changed(self) -> bool:
@@ -70,14 +76,19 @@ def _count(n: int, noun: str) -> str:
 
 
 def recover(
-    workdir: Path, snapshot: Snapshot, recorder: Recorder, stashes: list[Path]
+    workdir: Path, snapshot: Snapshot, recorder: Recorder, stashes: list[Path],
+    keep: frozenset[str] = frozenset(),
 ) -> Recovered:
-    """Put right what a dead run left (``stashes``: the manifests found)."""
+    """Put right what a dead run left (``stashes``: the manifests found),
+    but for the stashes of the keys in ``keep`` (jobs adopted)."""
     aside = Aside(workdir, workdir / OUTFLOW_DIR)
     done = Recovered(jobs=len(snapshot.running))
     covered: set[str] = set()
     put_back: list[Stash] = []
     for stash in _stashes(aside, stashes):
+        if stash.key in keep:
+            done.kept.append(stash)
+            continue
         if stash.done_since(_done_row(snapshot, stash.key)):
             aside.drop(stash)
             continue
@@ -102,7 +113,9 @@ def recover(
     return done
 
 
-def foresee(workdir: Path, snapshot: Snapshot, stashes: list[Path]) -> tuple[Stats, Recovered]:
+def foresee(
+    workdir: Path, snapshot: Snapshot, stashes: list[Path], keep: frozenset[str] = frozenset()
+) -> tuple[Stats, Recovered]:
     """What ``recover`` would do, doing nothing: the stats the files would
     have after it (path -> stat, None for removed), and the counts."""
     aside = Aside(workdir, workdir / OUTFLOW_DIR)
@@ -110,7 +123,7 @@ def foresee(workdir: Path, snapshot: Snapshot, stashes: list[Path]) -> tuple[Sta
     stats: Stats = {}
     covered: set[str] = set()
     for stash in _stashes(aside, stashes, discard=False):
-        if stash.done_since(_done_row(snapshot, stash.key)):
+        if stash.key in keep or stash.done_since(_done_row(snapshot, stash.key)):
             continue
         covered.update(e.path for e in stash.entries)
         for entry in stash.entries:

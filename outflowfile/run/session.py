@@ -45,7 +45,9 @@ if TYPE_CHECKING:
     from outflowfile.plan.memo import Check, Trust
     from outflowfile.plan.owned import Owned
     from outflowfile.plan.prestat import Prestat
-    from outflowfile.run.executor import MakeExecutor
+    from outflowfile.run.adoption import Adopted, StillQueued
+    from outflowfile.run.aside import Stash
+    from outflowfile.run.executor import Executor, MakeExecutor
     from outflowfile.run.recovery import Recovered
     from outflowfile.store.door import Store
     from outflowfile.store.snapshot import Snapshot
@@ -239,10 +241,12 @@ def is_seed(node: Node, sel: Selection, index: ModelIndex) -> bool:
 
 
 def execute(
-    request: RunRequest, model: Outflowfile, console: RunReporter, executor: MakeExecutor
+    request: RunRequest, model: Outflowfile, console: RunReporter, executor: MakeExecutor,
+    still_queued: StillQueued | None = None,
 ) -> Outcome:
     """Plan, and unless it is a dry run, run with the executor ``executor``
-    makes. Returns what happened.
+    makes. Returns what happened. ``still_queued`` asks a cluster which jobs
+    of a dead run it still runs (adoption.py); without it none are looked for.
 
     When the last plan found nothing to do and nothing it was decided from
     has changed since, say so without planning again (plan/memo.py)."""
@@ -275,6 +279,7 @@ def execute(
     try:
         prep = prepare(request, model, console, config)
         prep.stashes = stashes
+        prep.still_queued = still_queued
         if found is not None and found.stamps is not None:
             # The cache is as the memo found it: jobs may be decided from it.
             now = found.now
@@ -407,6 +412,9 @@ class Planned:
     graph: Graph
     outcome: Outcome
     snapshot: Snapshot
+    # Rows (of the snapshot) a run adopted from another that died, and the
+    # run each came from (adoption.py): read for the views, with ``full``.
+    adopted: dict[int, int] = field(default_factory=dict)
 
 
 def plan_only(
@@ -420,7 +428,14 @@ def plan_only(
     foresee_recovery(prep, snapshot)
     outcome = prep.loop(snapshot, NullRecorder(), DryRun()).run()
     outcome.raise_refused()
-    return Planned(prep.graph, outcome, snapshot)
+    planned = Planned(prep.graph, outcome, snapshot)
+    if full:
+        rows = [r.id for r in snapshot.by_slot.values()]
+        scheduled = store_of(request).scheduled(rows) if rows else {}
+        planned.adopted = {
+            row: s.adopted_from for row, s in scheduled.items() if s.adopted_from is not None
+        }
+    return planned
 
 
 def prepare(
@@ -510,6 +525,7 @@ class Prepared:
     cache_state: list[Any] | None = None
     prestat: Prestat | None = None  # files being stat-ed ahead of the plan
     stashes: list[Path] | None = None  # what a dead run left aside (None: not looked for)
+    still_queued: StillQueued | None = None  # see adoption.py
 
     def loop(self, snapshot: Snapshot, recorder: Recorder, dispatch: Dispatch) -> Loop:
         """The run loop over this graph: jobs decided from ``snapshot``, those
@@ -552,7 +568,12 @@ class Prepared:
 
 def _dry_run(prep: Prepared) -> Outcome:
     snapshot = _plan_snapshot(prep)
-    will = foresee_recovery(prep, snapshot)
+    found = _adoptable(prep, snapshot)
+    if found:
+        from outflowfile.run.adoption import message
+
+        prep.console.say(message(found, foreseen=True))
+    will = foresee_recovery(prep, snapshot, frozenset(a.key for a in found))
     outcome = prep.loop(snapshot, NullRecorder(), DryRun()).run()
     outcome.raise_refused()
     if will is not None:
@@ -564,7 +585,22 @@ def _dry_run(prep: Prepared) -> Outcome:
     return outcome
 
 
-def foresee_recovery(prep: Prepared, snapshot: Snapshot) -> Recovered | None:
+def _adoptable(prep: Prepared, snapshot: Snapshot) -> list[Adopted]:
+    """The jobs of a dead run a cluster still runs, or which ended with their
+    report in the cache; taken out of ``snapshot.running`` (the recovery
+    leaves them be)."""
+    if prep.still_queued is None or not snapshot.running:
+        return []
+    from outflowfile.run.adoption import find, left_running
+
+    found = find(store_of(prep.request), snapshot.running, prep.still_queued)
+    snapshot.running = left_running(found, snapshot.running)
+    return found
+
+
+def foresee_recovery(
+    prep: Prepared, snapshot: Snapshot, keep: frozenset[str] = frozenset()
+) -> Recovered | None:
     """For a plan that changes nothing (``-n``): what the next real run's
     recovery will do first, with the files as it will leave them given to
     the plan; None when a dead run left nothing."""
@@ -576,29 +612,32 @@ def foresee_recovery(prep: Prepared, snapshot: Snapshot) -> Recovered | None:
         return None
     from outflowfile.run.recovery import foresee
 
-    stats, will = foresee(workdir, snapshot, stashes)
+    stats, will = foresee(workdir, snapshot, stashes, keep)
     prep.seen = {**(prep.seen or {}), **stats}
     return will
 
 
 def recover_first(
-    prep: Prepared, snapshot: Snapshot, recorder: Recorder, console: RunReporter
-) -> None:
+    prep: Prepared, snapshot: Snapshot, recorder: Recorder, console: RunReporter,
+    keep: frozenset[str] = frozenset(),
+) -> list[Stash]:
     """Before anything looks at the outputs (a real run, ``--touch``): put
-    right what a dead run left, and say so. Holds the project lock."""
+    right what a dead run left, and say so. Holds the project lock. The
+    stashes of the keys in ``keep`` (jobs adopted) are left, and returned."""
     from outflowfile.run.aside import pending
 
     workdir = prep.request.workdir
     stashes = prep.stashes
-    if stashes is None or snapshot.running:  # looked for before the lock, or not at all
+    if stashes is None or snapshot.running or keep:  # looked for before the lock, or not at all
         stashes = pending(workdir / STATE_DIR)
     if not stashes and not snapshot.running:
-        return
-    changed = _recover(workdir, snapshot, recorder, stashes, console)
+        return []
+    changed, kept = _recover(workdir, snapshot, recorder, stashes, console, keep)
     prep.stashes = []
     if changed:  # what was stat-ed or trusted before is not what is there
         prep.drop_prestat()
         prep.seen = prep.ahead = prep.trust = None
+    return kept
 
 
 def recover_now(request: RunRequest, console: RunReporter) -> None:
@@ -623,18 +662,19 @@ def recover_now(request: RunRequest, console: RunReporter) -> None:
 
 def _recover(
     workdir: Path, snapshot: Snapshot, recorder: Recorder, stashes: list[Path],
-    console: RunReporter,
-) -> bool:
-    """Recover, and say what was done; whether any file or row changed."""
+    console: RunReporter, keep: frozenset[str] = frozenset(),
+) -> tuple[bool, list[Stash]]:
+    """Recover, and say what was done; whether any file or row changed, and
+    the stashes kept for jobs adopted."""
     from outflowfile.run.recovery import recover
 
-    done = recover(workdir, snapshot, recorder, stashes)
+    done = recover(workdir, snapshot, recorder, stashes, keep)
     text = done.message()
     if text:
         console.say(text)
     for problem in done.problems:
         console.warn(problem)
-    return done.changed
+    return done.changed, done.kept
 
 
 def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
@@ -654,8 +694,11 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
         status = "failed"
         try:
             snapshot = _plan_snapshot(prep)
-            recover_first(prep, snapshot, recorder, console)
-            loop = prep.loop(snapshot, recorder, Dispatcher(executor, request.force_protected))
+            adopted = _adopt(prep, snapshot, executor)
+            kept = recover_first(prep, snapshot, recorder, console, adopted)
+            dispatcher = Dispatcher(executor, request.force_protected)
+            dispatcher.adopted_stashes = {stash.key: stash for stash in kept}
+            loop = prep.loop(snapshot, recorder, dispatcher)
             # Past durations, for the status line's estimate: read only when
             # a terminal shows it and a job is to run.
             console.follow(loop.counts, lambda: store.durations(snapshot))
@@ -677,3 +720,23 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
             outcome.cache_state = store.state()
         outcome.raise_refused()
         return outcome
+
+
+def _adopt(prep: Prepared, snapshot: Snapshot, executor: Executor) -> frozenset[str]:
+    """Hand the jobs a cluster still runs for a dead run to the executor
+    (adoption.py); the keys of those adopted. A run that cannot follow them
+    refuses to start while they run."""
+    original = list(snapshot.running)
+    found = _adoptable(prep, snapshot)
+    if not found:
+        return frozenset()
+    from outflowfile.run.adoption import message, refuse_local
+
+    take = getattr(executor, "adopt", None)
+    if take is None:
+        refuse_local(found)
+        snapshot.running = original  # ended: recovered as interrupted, run again
+        return frozenset()
+    take(found)
+    prep.console.say(message(found, foreseen=False))
+    return frozenset(a.key for a in found)

@@ -47,11 +47,12 @@ from outflowfile.store.location import (
     is_network_filesystem,
     lock_timeout,
 )
-from outflowfile.store.records import Finished, Record, RunInfo, Started, Touched
+from outflowfile.store.records import Finished, Record, RunInfo, Scheduled, Started, Touched
 from outflowfile.store.schema import (
     APPLICATION,
     ELSEWHERE_HINT,
     OUR_TABLES,
+    SCHEDULED_COLUMNS,
     SCHEMA_VERSION,
     TOUCHED,
 )
@@ -67,6 +68,7 @@ from outflowfile.store.tables import (
     meta_table,
     metadata,
     runs_table,
+    scheduled_table,
     specs_table,
 )
 
@@ -505,6 +507,61 @@ class Cache:
             "started": row.started,
         }
 
+    # -- jobs on a cluster: their scheduler's ids (executors/cluster/adoption.py)
+
+    def record_scheduled(self, items: Sequence[Scheduled]) -> None:
+        """The scheduler's ids of jobs just submitted, in one transaction."""
+        if not items:
+            return
+        if self._lock is not None:  # an SQLite file
+            self._write_sqlite(lambda db: sqlite_fast.insert_scheduled(db, list(items)))
+            return
+        rows = [dict(zip(SCHEDULED_COLUMNS, _scheduled_values(s), strict=True)) for s in items]
+        with self._writing() as conn:
+            conn.execute(scheduled_table.insert(), rows)
+
+    def scheduled(self, rows: list[int]) -> dict[int, Scheduled]:
+        """The scheduler's ids of those of ``rows`` sent to a cluster."""
+        c, j = scheduled_table.c, jobs_table.c
+        found: dict[int, Scheduled] = {}
+        with self._reading() as conn:
+            for start in range(0, len(rows), 500):
+                stmt = (
+                    sa.select(*(c[n] for n in SCHEDULED_COLUMNS), j.ended.is_not(None), j.run_id)
+                    .join(jobs_table, j.id == c.job_id)
+                    .where(c.job_id.in_(rows[start : start + 500]))
+                )
+                found.update(
+                    (r[0], Scheduled.read(r)) for r in conn.execute(stmt)
+                )
+        return found
+
+    def adopt(self, rows: list[int], run_id: int) -> None:
+        """Jobs a dead run submitted, taken over by run ``run_id``: their rows
+        become its own, and ``scheduled`` keeps the run they came from."""
+        j, s = jobs_table.c, scheduled_table.c
+        came_from = sa.select(j.run_id).where(j.id == s.job_id).scalar_subquery()
+        with self._writing() as conn:
+            for start in range(0, len(rows), 500):
+                chunk = rows[start : start + 500]
+                conn.execute(
+                    scheduled_table.update()
+                    .where(s.job_id.in_(chunk), s.adopted_from.is_(None))
+                    .values(adopted_from=came_from)
+                )
+                conn.execute(jobs_table.update().where(j.id.in_(chunk)).values(run_id=run_id))
+
+    def adopted(self, run_id: int) -> dict[int, int]:
+        """The rows of run ``run_id`` it adopted, and the run each came from."""
+        j, s = jobs_table.c, scheduled_table.c
+        stmt = (
+            sa.select(s.job_id, s.adopted_from)
+            .join(jobs_table, j.id == s.job_id)
+            .where(j.run_id == run_id, s.adopted_from.is_not(None))
+        )
+        with self._reading() as conn:
+            return {int(row): int(came) for row, came in conn.execute(stmt)}
+
     def job_done(
         self,
         row_id: int,
@@ -685,6 +742,10 @@ class Cache:
 def _first_line(e: sa_exc.DBAPIError) -> str:
     text = str(e.orig).strip()
     return text.splitlines()[0] if text else type(e.orig).__name__
+
+def _scheduled_values(s: Scheduled) -> tuple[Any, ...]:
+    return (s.row_id, s.scheduler, s.scheduler_id, s.array_index, s.name, s.adopted_from)
+
 
 def _new_id(result: sa.CursorResult[Any]) -> int:
     """The id of the row an insert made."""

@@ -25,7 +25,7 @@ from outflowfile.store.sqlite_fast import SqliteReader
 
 if TYPE_CHECKING:
     from outflowfile.store.database import Cache
-    from outflowfile.store.records import Record, RunInfo
+    from outflowfile.store.records import Record, RunInfo, Scheduled
     from outflowfile.store.snapshot import Snapshot
 
 Durations = list[tuple[str, str, float]]  # (slot, task, seconds) of jobs that ran to the end
@@ -55,6 +55,10 @@ class Reader(Protocol):
 
     def might_have_records(self) -> bool:
         """Whether the cache may hold a job (True when it would cost a connection to know)."""
+        ...
+
+    def scheduled(self, rows: list[int]) -> dict[int, Scheduled]:
+        """The scheduler's ids of those of ``rows`` sent to a cluster."""
         ...
 
 
@@ -103,6 +107,15 @@ class SqlReader:
     def might_have_records(self) -> bool:
         return True
 
+    def scheduled(self, rows: list[int]) -> dict[int, Scheduled]:
+        if not rows:
+            return {}
+        cache = self.open()
+        try:
+            return cache.scheduled(rows)
+        finally:
+            cache.close()
+
 
 @dataclass
 class Store:
@@ -149,6 +162,11 @@ class Store:
 
     def might_have_records(self) -> bool:
         return self.reader.might_have_records()
+
+    def scheduled(self, rows: list[int]) -> dict[int, Scheduled]:
+        """The scheduler's ids of those of ``rows`` sent to a cluster (a dead
+        run's jobs, which the next may adopt)."""
+        return self.reader.scheduled(rows)
 
     def durations(self, snapshot: Snapshot) -> Durations:
         """How long jobs took when they last ran: from the snapshot's records

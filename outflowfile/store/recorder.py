@@ -188,6 +188,15 @@ class RunRecorder:
                 self._rows[ticket] = row
         return rows[len(waiting) :]
 
+    def adopt(self, row_id: int) -> None:
+        """A job a dead run submitted to a cluster, followed by this run:
+        its row becomes this run's (``Cache.adopt``)."""
+        try:
+            self.cache.adopt([row_id], self._run())
+        except UserError:
+            self.failed = True
+            raise
+
     def row(self, row_id: int) -> int | None:
         """The row a ticket stands for, once written (a row stands for itself)."""
         return self._rows.get(row_id) if row_id < 0 else row_id

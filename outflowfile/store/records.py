@@ -220,3 +220,26 @@ class Touched:
     # What it made when it ran: kept when a job kept by early cutoff has its
     # outputs' mtimes brought forward (run/loop.py); none for --touch.
     values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Scheduled:
+    """A job sent to a cluster: the scheduler's id for it (an array
+    element's: ``123_4`` on Slurm, ``123.4`` through Grid Engine's DRMAA),
+    so that the next run finds it if this one dies (run/adoption)."""
+
+    row_id: int  # its row in ``jobs``
+    scheduler: str  # how it was submitted: slurm, slurm-drmaa or sge
+    scheduler_id: str
+    array_index: int | None  # its index in its array (from 1), if in one
+    name: str  # the job name it was submitted under
+    adopted_from: int | None = None  # the run that submitted it, once another adopted it
+    # Read, not written: whether the job wrote its report (Cache.node_finished),
+    # and the run its row belongs to.
+    reported: bool = False
+    run_id: int | None = None
+
+    @classmethod
+    def read(cls, row: Any) -> Scheduled:
+        """From ``schema.SCHEDULED_COLUMNS``, whether its row has ended, its run."""
+        return cls(int(row[0]), row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7])

@@ -87,6 +87,9 @@ def node_row(row_id: int, result: dict[str, Any]) -> Row:
         "p_peak_mem": result.get("peak_mem"),
         "p_host": result.get("host") or socket.gethostname(),
         "p_ended": result.get("ended"),
+        # When it started on the node, not when it was submitted: a job's
+        # wall time (and efficiency) leaves its time in the queue out.
+        "p_started": result.get("started") or None,
     }
 
 

@@ -12,6 +12,12 @@ Schema (version 1)::
          started, ended, host, exit_status, cpu_seconds, peak_mem, outputs, files,
          error, log)                      * indexed
     specs(job_id PK -> jobs.id, spec)      what a job sent to a cluster runs (jobspec.py)
+    scheduled(job_id PK -> jobs.id, scheduler, scheduler_id, array_index, name, adopted_from)
+                                           a cluster job's id at its scheduler (records.Scheduled)
+
+A table added since a cache was made is created when outflow opens it
+(``scheduled`` came after version 1 without changing it: an older outflow
+ignores it).
 
 ``status`` is running | done | failed | interrupted; times are epoch seconds;
 ``params``/``outputs`` are ``valuecodec.encode`` of a dict; ``files`` is JSON
@@ -97,6 +103,17 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("job_id", "id", primary=True, references="jobs.id", on_delete="CASCADE"),
         Column("spec", "text", null=False),
     ),
+    # The scheduler's id of every job sent to a cluster, written once it is
+    # submitted: a run that dies leaves them for the next to find its jobs
+    # by (executors/cluster/adoption.py).
+    "scheduled": (
+        Column("job_id", "id", primary=True, references="jobs.id", on_delete="CASCADE"),
+        Column("scheduler", "string", 16, null=False),
+        Column("scheduler_id", "string", 64, null=False),
+        Column("array_index", "integer"),
+        Column("name", "string", 255, null=False),
+        Column("adopted_from", "id"),
+    ),
 }
 
 OUR_TABLES = frozenset(TABLES)
@@ -117,3 +134,6 @@ DONE_COLUMNS = ("id", "key", "outputs", "files")
 PLAN_COLUMNS = frozenset(
     {"id", "key", "task", "slot", "def_hash", "status", "started", "params", "outputs", "files"}
 )
+
+# The columns of ``scheduled`` a Scheduled record is built from, in order.
+SCHEDULED_COLUMNS = ("job_id", "scheduler", "scheduler_id", "array_index", "name", "adopted_from")

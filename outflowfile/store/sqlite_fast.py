@@ -30,13 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 from outflowfile.errors import UserError, database_error
 from outflowfile.store.location import lock_timeout
-from outflowfile.store.records import Done, Record
+from outflowfile.store.records import Done, Record, Scheduled
 from outflowfile.store.schema import (
     APPLICATION,
     DONE_COLUMNS,
     ELSEWHERE_HINT,
     PLAN_COLUMNS,
     RECORD_COLUMNS,
+    SCHEDULED_COLUMNS,
     SCHEMA_VERSION,
 )
 from outflowfile.store.snapshot import Snapshot, build_snapshot, collector_paused
@@ -57,6 +58,10 @@ _DONE_SELECT = "SELECT " + ", ".join(DONE_COLUMNS) + " FROM jobs"
 _DONE_QUERY = _DONE_SELECT + " WHERE status = 'done' AND id <= ? ORDER BY id"
 _DONE_BY_KEY = (
     _DONE_SELECT + " WHERE key = ? AND status = 'done' AND id <= ? ORDER BY id DESC LIMIT 1"
+)
+_SCHEDULED_SELECT = (
+    "SELECT " + ", ".join(f"s.{c}" for c in SCHEDULED_COLUMNS)
+    + ", j.ended IS NOT NULL, j.run_id FROM scheduled s JOIN jobs j ON j.id = s.job_id"
 )
 _FULL_QUERY = "SELECT " + ", ".join(RECORD_COLUMNS) + " FROM jobs ORDER BY id"
 _DURATIONS = (
@@ -94,6 +99,9 @@ class SqliteReader:
     def might_have_records(self) -> bool:
         state = read_state(self.path)
         return state is not None and bool(state[1])
+
+    def scheduled(self, rows: list[int]) -> dict[int, Scheduled]:
+        return read_scheduled(self.path, rows)
 
 
 def cache_state(con: sqlite3.Connection) -> list[Any]:
@@ -226,6 +234,29 @@ class SlotLookup(KeyLookup):
         return build_snapshot(self._fetch(_SLOTS_QUERY, (self._last,))).by_slot
 
 
+def read_scheduled(path: Path, rows: list[int]) -> dict[int, Scheduled]:
+    """The scheduler's ids of those of ``rows`` sent to a cluster; {} when
+    the cache cannot be read or predates the table."""
+    if not rows or not path.exists():
+        return {}
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return {}
+    try:
+        found: dict[int, Scheduled] = {}
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in con.execute(f"{_SCHEDULED_SELECT} WHERE s.job_id IN ({marks})", chunk):
+                found[row[0]] = Scheduled.read(row)
+        return found
+    except sqlite3.Error:
+        return {}
+    finally:
+        con.close()
+
+
 def read_durations(path: Path) -> list[tuple[str, str, float]]:
     """``(slot, task, seconds)`` of every job of an SQLite cache that ran to
     the end, oldest first; [] if there is none or it cannot be read."""
@@ -339,3 +370,18 @@ def record_ends(db: sqlite3.Connection, done: list[Row], failed: list[Row]) -> N
                 for r in failed
             ],
         )  # fmt: skip
+
+
+_INSERT_SCHEDULED = (
+    "INSERT OR REPLACE INTO scheduled (" + ", ".join(SCHEDULED_COLUMNS) + ") "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def insert_scheduled(db: sqlite3.Connection, items: list[Scheduled]) -> None:
+    """The scheduler's ids of jobs just submitted."""
+    db.executemany(
+        _INSERT_SCHEDULED,
+        [(s.row_id, s.scheduler, s.scheduler_id, s.array_index, s.name, s.adopted_from)
+         for s in items],
+    )  # fmt: skip

@@ -51,6 +51,7 @@ meta_table = _table("meta")
 runs_table = _table("runs")
 jobs_table = _table("jobs")
 specs_table = _table("specs")
+scheduled_table = _table("scheduled")
 
 RECORD_SELECT = [jobs_table.c[name] for name in RECORD_COLUMNS]
 
@@ -69,6 +70,7 @@ NODE_FINISHED = (
         peak_mem=sa.bindparam("p_peak_mem"),
         host=sa.bindparam("p_host"),
         ended=sa.bindparam("p_ended"),
+        started=sa.func.coalesce(sa.bindparam("p_started", type_=sa.Float), _c.started),
     )
 )
 DELETE_OLDER_DONE = jobs_table.delete().where(

@@ -1,8 +1,10 @@
 """``outflow --report FILE.html``: one self-contained page about a project.
 
-It shows the last run's jobs on a timeline, the distributions of duration,
-CPU time and peak memory per task, the failures with their logs, and the
-task graph of the plan. Everything is inline (CSS and SVG made here, no
+It shows the last run's jobs on a timeline (each job's CPU and memory
+efficiency in its tooltip), the distributions of duration, CPU time and peak
+memory per task, each task's efficiency with notes on what it asks for and
+does not use (efficiency.py), the failures with their logs, and the task
+graph of the plan. Everything is inline (CSS and SVG made here, no
 script): the page loads nothing and opens anywhere. Every piece of user
 text (task names, parameters, logs) is escaped.
 """
@@ -21,6 +23,15 @@ from typing import TYPE_CHECKING
 
 from outflowfile.graph.expand import short_value
 from outflowfile.views import graphview, svggraph
+from outflowfile.views.efficiency import (
+    Asked,
+    asked_by_slot,
+    cpu_efficiency,
+    mem_efficiency,
+    per_task,
+    percent,
+    size,
+)
 
 if TYPE_CHECKING:
     from outflowfile.run.session import Planned, RunRequest
@@ -47,6 +58,8 @@ class ReportData:
     run_jobs: list[Record] = field(default_factory=list)
     latest: list[Record] = field(default_factory=list)  # each job's latest result
     logs: dict[int, str] = field(default_factory=dict)  # record id -> log text
+    asked: dict[str, Asked] = field(default_factory=dict)  # by slot: cpus and mem asked for
+    adopted: dict[int, int] = field(default_factory=dict)  # record id -> the run it came from
 
 
 # --- gathering ---------------------------------------------------------------
@@ -62,6 +75,7 @@ def collect(request: RunRequest, planned: Planned) -> ReportData:
         outflowfile=str(request.outflowfile),
         generated=time.time(),
         graph=graphview.task_view(planned),
+        asked=asked_by_slot(planned.graph),
     )
     store = store_of(request)
     if not store.exists():
@@ -70,6 +84,8 @@ def collect(request: RunRequest, planned: Planned) -> ReportData:
     data.latest = [r for r in slots if r.status != "running"]
     if last is not None:
         data.run, data.run_jobs = last
+    scheduled = store.scheduled(sorted({r.id for r in data.run_jobs + data.latest}))
+    data.adopted = {row: s.adopted_from for row, s in scheduled.items() if s.adopted_from}
     for record in data.latest:
         if record.status == "failed":
             data.logs[record.id] = read_log(request.workdir, record.log)
@@ -115,6 +131,8 @@ pre.log { background: #f6f6f6; border: 1px solid #ddd; padding: 8px; max-height:
           overflow: auto; white-space: pre-wrap; word-break: break-all; }
 .failure { margin-bottom: 24px; }
 .empty { color: #777; font-style: italic; }
+table.efficiency { border-collapse: collapse; }
+table.efficiency th, table.efficiency td { border: 1px solid #ddd; padding: 3px 8px; }
 """
 
 
@@ -129,6 +147,8 @@ def render(data: ReportData) -> str:
         _timeline_section(data),
         "<h2>Duration, CPU time and peak memory per task</h2>",
         _distributions_section(data.latest),
+        "<h2>Efficiency per task</h2>",
+        _efficiency_section(data),
         "<h2>Failures</h2>",
         _failures_section(data),
     ]
@@ -237,7 +257,7 @@ def _timeline_section(data: ReportData) -> str:
         took = _seconds(end_of(record) - record.started)
         tip = (
             f"{record_label(record)}\n{record.status}, {took} on {record.host}\n"
-            f"started {_when(record.started)}"
+            f"started {_when(record.started)}{_job_efficiency(data, record)}"
         )
         parts.append(
             f'<rect class="bar" data-status="{escape(record.status)}" x="{x:.1f}" '
@@ -250,6 +270,44 @@ def _timeline_section(data: ReportData) -> str:
          ("interrupted", OTHER_COLOUR)]
     )
     return f'{legend}<div class="scroll" id="timeline">{"".join(parts)}</div>'
+
+
+def _job_efficiency(data: ReportData, record: Record) -> str:
+    """A job's efficiency for its tooltip, and the run it was adopted from."""
+    asked = data.asked.get(record.slot, Asked())
+    text = (f"\nCPU efficiency {percent(cpu_efficiency(record, asked))}, "
+            f"memory efficiency {percent(mem_efficiency(record, asked))}")
+    if record.id in data.adopted:
+        text += f"\nadopted from run {data.adopted[record.id]}"
+    return text
+
+
+def _efficiency_section(data: ReportData) -> str:
+    """A row per task: its jobs' CPU and memory efficiency (mean and max)
+    against what it asks for; then the notes on what is asked and not used."""
+    tasks = per_task(data.latest, data.asked)
+    if not tasks:
+        return '<p class="empty">No job has run yet.</p>'
+    head = ("<tr><th>Task</th><th>Jobs</th><th>Cores asked</th><th>CPU efficiency "
+            "(mean / max)</th><th>Memory asked</th><th>Memory efficiency (mean / max)</th>"
+            "<th>Peak memory (max)</th></tr>")
+    rows = []
+    for t in tasks:
+        cpu = _mean_max(t.cpu)
+        mem = _mean_max(t.mem)
+        peak = size(max(t.peaks)) if t.peaks else "-"
+        asked_mem = size(t.asked.mem) if t.asked.mem else "-"
+        rows.append(f"<tr><td>{escape(t.task)}</td><td>{t.jobs}</td><td>{t.asked.cpus}</td>"
+                    f"<td>{cpu}</td><td>{asked_mem}</td><td>{mem}</td><td>{peak}</td></tr>")
+    notes = [f"<li>{escape(note)}</li>" for t in tasks for note in t.notes()]
+    listed = f'<ul class="notes">{"".join(notes)}</ul>' if notes else ""
+    return f'<table class="efficiency">{head}{"".join(rows)}</table>{listed}'
+
+
+def _mean_max(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{percent(statistics.fmean(values))} / {percent(max(values))}"
 
 
 def _axis(

@@ -6,6 +6,11 @@ the planner's own, and the latest record of each job's slot, as the plan
 read it, says when it last ran, how long, CPU time, peak memory and host.
 Nothing here plans, runs, reads the cache or writes.
 
+Each job's CPU and memory efficiency (views/efficiency.py) are shown, and
+under the table a line per task (mean and max) with a note when a task asks
+for far more than it uses; a job a run adopted from another that died
+(run/adoption.py) says which.
+
 Statuses: ``up to date``; ``outdated`` (it ran before, and would run again:
 the reason says why); ``missing`` (never ran); ``failed`` (its last run
 failed, or it cannot be planned: the reason says which); ``blocked`` (an
@@ -23,6 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from outflowfile.graph.expand import Job, NodeState, short_value
 from outflowfile.views.console import Console
+from outflowfile.views.efficiency import (
+    Asked,
+    asked_by_slot,
+    cpu_efficiency,
+    mem_efficiency,
+    per_task,
+    percent,
+)
 
 if TYPE_CHECKING:
     from outflowfile.run.session import Planned
@@ -52,6 +65,9 @@ class Row:
     cpu: float | None  # seconds
     peak_mem: int | None  # bytes
     host: str | None
+    cpu_eff: float | None  # CPU time / (cores x wall time)
+    mem_eff: float | None  # peak memory / memory asked for
+    adopted_from: int | None  # the run that submitted it, when another run adopted it
     job: str  # the job's label, as the run prints it
 
 
@@ -76,12 +92,27 @@ def render(planned: Planned, errors: dict[str, str], fmt: str) -> str:
     from outflowfile.views.graphview import map_label
 
     unsized = [map_label(m, planned.graph) for m in planned.outcome.unsized]
-    return to_table(rows, unsized)
+    return to_table(rows, unsized) + task_lines(planned)
+
+
+def task_lines(planned: Planned) -> str:
+    """A line per task of how well its jobs used what they asked for, and
+    the notes of tasks that ask for far more than they use."""
+    records = [r for r in planned.snapshot.by_slot.values() if r.started is not None]
+    tasks = per_task(records, asked_by_slot(planned.graph))
+    if not tasks:
+        return ""
+    lines = ["", "Efficiency per task (latest runs):"]
+    lines += [f"  {t.line()}" for t in tasks]
+    lines += [f"note: {note}" for t in tasks for note in t.notes()]
+    return "\n".join(lines) + "\n"
 
 
 def summarize(planned: Planned, errors: dict[str, str]) -> list[Row]:
     """A row for each job the targets need, in the graph's order."""
     reasons = {id(job): reason for job, reason in planned.outcome.would_run}
+    asked = asked_by_slot(planned.graph)
+    adopted = getattr(planned, "adopted", {})
     rows = []
     for node in planned.graph.nodes:
         if not isinstance(node, Job):
@@ -89,7 +120,11 @@ def summarize(planned: Planned, errors: dict[str, str]) -> list[Row]:
         status, reason = _status(node, planned, reasons, errors)
         if status is None:
             continue
-        rows.append(_row(node, status, reason, planned.snapshot.by_slot.get(node.slot)))
+        last = planned.snapshot.by_slot.get(node.slot)
+        row = _row(node, status, reason, last, asked.get(node.slot, Asked()))
+        if last is not None:
+            row.adopted_from = adopted.get(last.id)
+        rows.append(row)
     return rows
 
 
@@ -114,7 +149,7 @@ def _status(
     return OUTDATED, reason
 
 
-def _row(job: Job, status: str, reason: str, last: Record | None) -> Row:
+def _row(job: Job, status: str, reason: str, last: Record | None, asked: Asked) -> Row:
     duration = None
     if last is not None and last.ended is not None and last.started is not None:
         duration = round(max(last.ended - last.started, 0.0), 3)
@@ -130,8 +165,15 @@ def _row(job: Job, status: str, reason: str, last: Record | None) -> Row:
         else None,
         peak_mem=last.peak_mem if last is not None else None,
         host=(last.host or None) if last is not None else None,
+        cpu_eff=_rounded(cpu_efficiency(last, asked)) if last is not None else None,
+        mem_eff=_rounded(mem_efficiency(last, asked)) if last is not None else None,
+        adopted_from=None,
         job=job.label,
     )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def _params(job: Job) -> str:
@@ -166,8 +208,8 @@ def to_tsv(rows: list[Row]) -> str:
 
 TABLE = (
     ("TASK", "task"), ("PARAMS", "params"), ("STATUS", "status"), ("LAST RUN", "last_run"),
-    ("DURATION", "duration"), ("CPU", "cpu"), ("MEM", "peak_mem"), ("HOST", "host"),
-    ("WHY", "reason"),
+    ("DURATION", "duration"), ("CPU", "cpu"), ("MEM", "peak_mem"), ("CPU%", "cpu_eff"),
+    ("MEM%", "mem_eff"), ("HOST", "host"), ("WHY", "reason"),
 )  # fmt: skip
 
 
@@ -195,8 +237,13 @@ def to_table(rows: list[Row], unsized: list[str]) -> str:
 
 def _cell(row: Row, name: str) -> str:
     value: Any = getattr(row, name)
+    if name == "reason" and row.adopted_from is not None:
+        adopted = f"adopted from run {row.adopted_from}"
+        return f"{value} ({adopted})" if value else adopted
     if value is None:
         return "-"
+    if name in ("cpu_eff", "mem_eff"):
+        return percent(value)
     if name == "last_run":
         return value[:19].replace("T", " ")
     if name in ("duration", "cpu"):

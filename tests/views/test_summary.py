@@ -35,7 +35,7 @@ DATA = {"data/A.txt": "aaaa\n", "data/B.txt": "bb\n", "data/C.txt": "c\n"}
 
 KEYS = [
     "task", "params", "status", "reason", "last_run", "last_status", "duration", "cpu",
-    "peak_mem", "host", "job",
+    "peak_mem", "host", "cpu_eff", "mem_eff", "adopted_from", "job",
 ]  # fmt: skip
 
 
@@ -68,10 +68,11 @@ def test_before_any_run_everything_is_missing_and_nothing_is_written(tmp_path: P
     proc = outflow(p, "--summary")
     lines = proc.stdout.splitlines()
     assert lines[0].split() == [
-        "TASK", "PARAMS", "STATUS", "LAST", "RUN", "DURATION", "CPU", "MEM", "HOST", "WHY",
+        "TASK", "PARAMS", "STATUS", "LAST", "RUN", "DURATION", "CPU", "MEM", "CPU%", "MEM%",
+        "HOST", "WHY",
     ]  # fmt: skip
     assert lines[1].split() == ["prepare", "samples=['a',", "'b',", "'c']", "missing",
-                                "-", "-", "-", "-", "-", "no", "cached", "result"]
+                                "-", "-", "-", "-", "-", "-", "-", "no", "cached", "result"]
     assert "1 job: 1 missing" in lines
     assert lines[-1] == (
         "map(names -> name) { count }: not yet sized "

@@ -9,6 +9,7 @@ import shlex
 from typing import Any
 
 from outflowfile.errors import UserError
+from outflowfile.executors.cluster.queues import sge_queue
 from outflowfile.executors.cluster.scheduler import Ended, job_environment
 
 
@@ -69,6 +70,11 @@ class DrmaaSubmitter:
 
     def finished(self, ids: list[str]) -> dict[str, Ended]:
         d = self._drmaa
+        if self.flavour == "sge":
+            # One qstat for all: the library asks the scheduler job by job.
+            queue = sge_queue()
+            if queue is not None:
+                ids = [job_id for job_id in ids if job_id not in queue]
         out = {}
         for job_id in ids:
             try:

@@ -35,10 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from outflowfile.executors.cluster import queues
+from outflowfile.executors.cluster.limits import Limits, read_limits
 from outflowfile.executors.cluster.native import Defaults, native_args
-from outflowfile.executors.cluster.scheduler import Ended, Submitter
+from outflowfile.executors.cluster.rate import DEFAULT_RATE, Bucket
+from outflowfile.executors.cluster.scheduler import Ended, Submitter, array_index
 from outflowfile.executors.local import LocalExecutor
+from outflowfile.run.adoption import Adopted
 from outflowfile.run.jobspec import JobResult, JobSpec
+from outflowfile.store.records import Scheduled
 
 if TYPE_CHECKING:
     from outflowfile.store.database import Cache
@@ -56,6 +61,7 @@ class _Submitted:
     spec: JobSpec
     job_id: str
     started: float
+    adopted: Scheduled | None = None  # a dead run submitted it (run/adoption.py)
 
 
 @dataclass
@@ -69,7 +75,12 @@ class ClusterExecutor:
     arrays: bool = True  # --no-cluster-arrays: every job on its own
     local: LocalExecutor | None = None
     tag: str = field(default_factory=lambda: f"outflow-{os.getpid()}")
+    max_rate: float = DEFAULT_RATE  # --max-submit-rate: scheduler commands per second
+    limits: Limits | None = None  # None: read from the scheduler on first use
     _jobs: dict[int, _Submitted] = field(default_factory=dict)
+    # Jobs of a dead run, by key, for the dispatcher to take (run/adoption.py).
+    _adoptable: dict[str, Adopted] = field(default_factory=dict)
+    _bucket: Bucket | None = None
     # Started but not yet submitted: the jobs of one dispatch round go out
     # together, those of one task with the same resources as one array.
     _held: list[JobSpec] = field(default_factory=list)
@@ -82,13 +93,21 @@ class ClusterExecutor:
     def can_start(self, spec: JobSpec) -> bool:
         if self._is_local(spec):
             return self._local().can_start(spec)
-        return len(self._jobs) + len(self._held) < self.cores
+        if spec.key in self._adoptable:  # already on the cluster
+            return True
+        return len(self._jobs) + len(self._held) < self._limits().in_flight(self.cores)
 
     def start(self, spec: JobSpec) -> None:
         if self._is_local(spec):
             self._local().start(spec)
             return
         assert spec.row is not None, "a cluster job needs its cache row"
+        found = self._adoptable.get(spec.key)
+        if found is not None and found.record.id == spec.row:
+            del self._adoptable[spec.key]
+            self._jobs[spec.id] = _Submitted(spec, found.scheduled.scheduler_id,
+                                             found.record.started or time.time(), found.scheduled)
+            return
         self.cache.store_spec(spec.row, spec.to_text())
         self._held.append(spec)
 
@@ -113,13 +132,29 @@ class ClusterExecutor:
         local = self.local.running() if self.local is not None else 0
         return len(self._jobs) + len(self._held) + local
 
+    # -- jobs of a dead run (run/adoption.py)
+
+    def still_queued(self, scheduled: list[Scheduled]) -> set[str]:
+        self._pace()
+        return queues.still_queued(scheduled)
+
+    def adopt(self, found: list[Adopted]) -> None:
+        """Jobs a dead run left on the cluster, to follow when the run wants them."""
+        self._adoptable.update((a.key, a) for a in found)
+
+    def adoptable(self, key: str) -> Adopted | None:
+        """The job of a dead run the job of ``key`` would be, if any."""
+        return self._adoptable.get(key)
+
     def cancel_all(self) -> list[JobResult]:
         results = self.local.cancel_all() if self.local is not None else []
         for spec in self._held:
             results.append(self._failed(_Submitted(spec, "", time.time()), "cancelled"))
         self._held.clear()
-        if self._jobs:
-            self.submitter.cancel([s.job_id for s in self._jobs.values()])
+        ours = [s.job_id for s in self._jobs.values() if s.adopted is None]
+        if ours:
+            self.submitter.cancel(ours)
+        queues.cancel(s.adopted for s in self._jobs.values() if s.adopted is not None)
         for sub in self._jobs.values():
             results.append(self._failed(sub, "cancelled"))
         self._jobs.clear()
@@ -146,18 +181,44 @@ class ClusterExecutor:
             groups.setdefault((task, tuple(native)), []).append(spec)
         self._held = []
         refused = []
+        largest = self._limits().max_array or 0
         for (_, native_key), specs in groups.items():
-            try:
-                ids = self._submit_group(specs, list(native_key))
-            except OSError as exc:
+            size = min(len(specs), largest) if largest else len(specs)
+            for start in range(0, len(specs), size):
+                chunk = specs[start : start + size]
+                try:
+                    self._pace()
+                    ids = self._submit_group(chunk, list(native_key))
+                except OSError as exc:
+                    now = time.time()
+                    refused += [self._failed(_Submitted(s, "", now), str(exc)) for s in chunk]
+                    continue
                 now = time.time()
-                refused += [self._failed(_Submitted(s, "", now), str(exc)) for s in specs]
-                continue
-            now = time.time()
-            for spec, job_id in zip(specs, ids, strict=True):
-                self._jobs[spec.id] = _Submitted(spec, job_id, now)
+                for spec, job_id in zip(chunk, ids, strict=True):
+                    self._jobs[spec.id] = _Submitted(spec, job_id, now)
+                self._record_ids(chunk, ids)
         self._poll = POLL_MIN
         return refused
+
+    def _record_ids(self, specs: list[JobSpec], ids: list[str]) -> None:
+        """Into the cache, for the next run to find them should this one die."""
+        flavour = self.submitter.flavour
+        self.cache.record_scheduled([
+            Scheduled(s.row, flavour, job_id, array_index(job_id) if len(ids) > 1 else None,
+                      self.tag)
+            for s, job_id in zip(specs, ids, strict=True) if s.row is not None
+        ])  # fmt: skip
+
+    def _limits(self) -> Limits:
+        if self.limits is None:
+            self.limits = read_limits(self.submitter.flavour)
+        return self.limits
+
+    def _pace(self) -> None:
+        """Wait, if need be, to stay within --max-submit-rate."""
+        if self._bucket is None:
+            self._bucket = Bucket.per_second(self.max_rate)
+        self._bucket.take()
 
     def _submit_group(self, specs: list[JobSpec], native: list[str]) -> list[str]:
         workdir = specs[0].workdir
@@ -196,10 +257,24 @@ class ClusterExecutor:
         return self.local
 
     def _collect(self) -> list[JobResult]:
+        """One question to the scheduler for all the jobs this run submitted
+        (and one for those it adopted)."""
         if not self._jobs:
             return []
-        by_job_id = {s.job_id: s for s in self._jobs.values()}
-        ended = self.submitter.finished(list(by_job_id))
+        by_job_id = {s.job_id: s for s in self._jobs.values() if s.adopted is None}
+        ended: dict[str, Ended] = {}
+        if by_job_id:
+            self._pace()
+            ended = self.submitter.finished(list(by_job_id))
+        adopted = {s.job_id: s for s in self._jobs.values() if s.adopted is not None}
+        if adopted:
+            try:
+                queued = self.still_queued([s.adopted for s in adopted.values() if s.adopted])
+            except OSError:  # ask again next round
+                queued = set(adopted)
+            by_job_id.update(adopted)
+            # Its scheduler's account is another run's: the node's report decides.
+            ended.update((job_id, Ended("UNKNOWN")) for job_id in adopted if job_id not in queued)
         results = []
         for job_id, info in ended.items():
             sub = by_job_id[job_id]
@@ -295,6 +370,7 @@ class ClusterRequest:
     defaults: Defaults = field(default_factory=Defaults)
     latency_wait: float = 5.0
     arrays: bool = True
+    max_rate: float = DEFAULT_RATE  # --max-submit-rate
 
 
 def make_submitter(request: ClusterRequest) -> Submitter:

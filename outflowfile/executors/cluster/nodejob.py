@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -33,6 +32,7 @@ from pathlib import Path
 from outflowfile.executors import scripts
 from outflowfile.executors.cluster.scheduler import ARRAY_INDEX_VARIABLES
 from outflowfile.executors.logs import close_capture, create, open_capture, writes_own_log
+from outflowfile.executors.spawn import start_job
 from outflowfile.run.jobspec import JobResult, JobSpec, thread_env
 
 EXIT_NO_SPEC = 2
@@ -70,14 +70,8 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
         out = create(log)
     try:
         argv, env = scripts.command(spec)
-        proc = subprocess.Popen(
-            argv,
-            cwd=spec.workdir,
-            env=os.environ | thread_env(spec.cpus) | env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        # Through spawn.py, so that its peak memory is not this process's size.
+        proc = start_job(argv, spec.workdir, dict(os.environ) | thread_env(spec.cpus) | env, out)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     except OSError as exc:  # the program is not there (Rscript on this node)

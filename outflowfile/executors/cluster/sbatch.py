@@ -1,13 +1,15 @@
 """Slurm without DRMAA: submit with ``sbatch --parsable``, follow with one
-``squeue`` per round (filtered by the run's job name) and ``scontrol`` for
-the jobs that left the queue (``sacct`` needs accounting storage, which many
-small clusters lack)."""
+``squeue`` per round for all the run's jobs (filtered by the run's job name,
+ended jobs included: Slurm remembers them for ``MinJobAge``, and a job it
+forgot is left to the node's own report). ``sacct`` would need accounting
+storage, which many small clusters lack."""
 
 from __future__ import annotations
 
 import shlex
 import subprocess
 
+from outflowfile.executors.cluster.queues import slurm_queue
 from outflowfile.executors.cluster.scheduler import Ended, job_environment
 
 
@@ -31,7 +33,7 @@ class SbatchSubmitter:
     flavour = "slurm"
 
     def __init__(self) -> None:
-        self._name: str | None = None
+        self._names: set[str] = set()
 
     def describe(self) -> str:
         version = _run(["sbatch", "--version"]).strip() or "Slurm"
@@ -39,7 +41,7 @@ class SbatchSubmitter:
 
     def submit(self, name: str, command: list[str], native: list[str], log: str,
                workdir: str) -> str:
-        self._name = name
+        self._names.add(name)
         argv = ["sbatch", "--parsable", *FIXED, f"--job-name={name}", f"--output={log}",
                 f"--chdir={workdir}", *native, "--wrap", shlex.join(command)]
         proc = subprocess.run(argv, capture_output=True, text=True, env=job_environment())
@@ -49,7 +51,7 @@ class SbatchSubmitter:
 
     def submit_array(self, name: str, command: list[str], native: list[str], size: int,
                      log_dir: str, workdir: str) -> list[str]:
-        self._name = name
+        self._names.add(name)
         log = f"{log_dir}/%A_%a.out"
         argv = ["sbatch", "--parsable", *FIXED, f"--array=1-{size}", f"--job-name={name}",
                 f"--output={log}", f"--chdir={workdir}", *native, "--wrap", shlex.join(command)]
@@ -60,21 +62,24 @@ class SbatchSubmitter:
         return [f"{array_id}_{i}" for i in range(1, size + 1)]
 
     def finished(self, ids: list[str]) -> dict[str, Ended]:
-        if self._name is None:
+        queue = slurm_queue(self._names)  # -r: one line per array element ("123_4")
+        if queue is None:  # squeue failed: ask again next round
             return {}
-        queued: dict[str, str] = {}
-        stuck: dict[str, Ended] = {}
-        # -r: one line per array element ("123_4"), pending ones included.
-        listing = _run(["squeue", "-h", "-r", f"--name={self._name}", "-o", "%i %T %r"])
-        for line in listing.splitlines():
-            job_id, state, reason = (line.split(None, 2) + ["", ""])[:3]
-            queued[job_id] = state
-            if state == "PENDING" and reason in NEVER:
-                stuck[job_id] = Ended("FAILED", None, f"it can never start here: {reason}")
+        stuck = {
+            job_id: Ended("FAILED", None, f"it can never start here: {entry.reason}")
+            for job_id, entry in queue.items()
+            if entry.state == "PENDING" and entry.reason in NEVER and job_id in ids
+        }
         if stuck:
             self.cancel(list(stuck))
-        ended = {job_id: _ended(job_id) for job_id in ids if job_id not in queued}
-        ended.update((job_id, e) for job_id, e in stuck.items() if job_id in ids)
+        ended = {}
+        for job_id in ids:
+            entry = queue.get(job_id)
+            if entry is None:  # already forgotten: the node's report decides
+                ended[job_id] = Ended("UNKNOWN")
+            elif not entry.waiting:
+                ended[job_id] = Ended(entry.state, entry.exit_status, entry.reason)
+        ended.update(stuck)
         return ended
 
     def cancel(self, ids: list[str]) -> None:
@@ -83,24 +88,6 @@ class SbatchSubmitter:
 
     def close(self) -> None:
         pass
-
-
-def _ended(job_id: str) -> Ended:
-    """Slurm's account of a job that left the queue."""
-    fields = dict(
-        item.split("=", 1)
-        for item in _run(["scontrol", "-o", "show", "job", job_id]).split()
-        if "=" in item
-    )
-    if "JobState" not in fields:  # already purged: the node's report decides
-        return Ended("UNKNOWN")
-    code = fields.get("ExitCode", "0:0").split(":")[0]
-    reason = fields.get("Reason", "")
-    return Ended(
-        fields["JobState"],
-        int(code) if code.isdigit() else None,
-        "" if reason in ("None", "") else reason,
-    )
 
 
 def _run(argv: list[str]) -> str:

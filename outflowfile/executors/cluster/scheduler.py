@@ -44,6 +44,16 @@ class Submitter(Protocol):
 
 
 ARRAY_INDEX_VARIABLES = ("SLURM_ARRAY_TASK_ID", "SGE_TASK_ID")
+
+
+def array_index(job_id: str) -> int | None:
+    """An array element's index in its scheduler's id: ``123_4`` (Slurm),
+    ``123.4`` (Grid Engine's DRMAA library)."""
+    for sep in ("_", "."):
+        _, found, index = job_id.rpartition(sep)
+        if found and index.isdigit():
+            return int(index)
+    return None
 # Grid Engine shows a job's environment to every user (qstat -j); the node
 # job gets the cache's URL from a private file instead (--db-file).
 SECRET_VARIABLES = ("OUTFLOW_DB", "PGPASSWORD")
