@@ -152,6 +152,10 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     "--no-cluster-arrays/--cluster-arrays",
     help="Submit a map's jobs one by one, not as an array.",
 )
+@click.option(
+    "--max-submit-rate", type=click.FloatRange(min=0.01), default=None, metavar="N",
+    help="Cluster: at most N scheduler commands a second (default 10).",
+)
 @click.option("-q", "--quiet/--no-quiet", help="Print only errors.")
 @click.option("-v", "--verbose/--no-verbose", help="Print commands and reasons.")
 @click.option(
@@ -162,10 +166,6 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     "--show-options", is_flag=True,
     help="Print every option's value and where it comes from (command line, profile, "
     "outflow.toml, default), and exit.",
-)
-@click.option(
-    "--max-submit-rate", type=click.FloatRange(min=0.01), default=None, metavar="N",
-    help="Cluster: at most N scheduler commands a second (default 10).",
 )
 @click.option("--list", "list_", is_flag=True, help="List workflows and tasks.")
 @click.option("--lint", is_flag=True, help="Check the Outflowfile without planning.")

@@ -167,6 +167,7 @@ def test_show_options_lists_every_option_and_runs_nothing(project: Path,
         ('cluster-args = ""', "default"),
         ("latency-wait = 5.0", "default"),
         ("no-cluster-arrays = false", "default"),
+        ("max-submit-rate = (not set)", "default"),
         ("quiet = false", "default"),
         ("verbose = true", "command line"),
     ]
