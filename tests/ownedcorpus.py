@@ -39,7 +39,8 @@ def interrupted_run(project: Path, delay: float = 0.3) -> int:
     process group, as a terminal does) after ``delay`` seconds, and wait for
     every process of it to end; its exit status. A Ctrl-C that lands while
     Python itself is still starting (before outflow's handler is in place)
-    ends it with status 1 and a KeyboardInterrupt traceback: that counts as
+    ends it with status 1 and a KeyboardInterrupt traceback (or click's
+    "Aborted!", while the command line is parsed): that counts as
     stopped at start-up, -2."""
     import signal
     import subprocess
@@ -58,7 +59,7 @@ def interrupted_run(project: Path, delay: float = 0.3) -> int:
         pass  # it had ended already
     _, err = proc.communicate(timeout=60)
     status = proc.returncode
-    if status == 1 and err.rstrip().endswith(b"KeyboardInterrupt"):
+    if status == 1 and err.rstrip().endswith((b"KeyboardInterrupt", b"Aborted!")):
         status = -2
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
