@@ -126,7 +126,12 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
 )
 @click.option("--db", metavar="URL", help="Cache database URL (default: .outflow/outflow.db).")
 @click.option(
-    "--cluster", type=click.Choice(["slurm", "sge", "drmaa"]), help="Submit jobs to a cluster."
+    "--cluster", type=click.Choice(["slurm", "sge", "drmaa", "pbs", "lsf", "htcondor"]),
+    help="Submit jobs to a cluster (pbs, lsf, htcondor: with --workers).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), metavar="N",
+    help="Run the jobs inside at most N scheduler jobs (Dask workers; outflow[workers]).",
 )
 @click.option(
     "--cluster-submit", type=click.Choice(["drmaa", "sbatch"]), help="How to submit to Slurm."
@@ -424,8 +429,16 @@ def _locate(directory: str | None, file_: str | None) -> tuple[Path, Path]:
     return workdir, find_outflowfile(workdir).resolve()
 
 
+WORKERS_ONLY = ("pbs", "lsf", "htcondor")  # schedulers outflow reaches only through workers
+
+
 def _cluster_request(opts: dict[str, Any]) -> ClusterRequest | None:
     if not opts["cluster"]:
+        if opts["workers"] is not None:
+            from outflowfile.errors import UserError
+
+            raise UserError("--workers goes with --cluster SCHEDULER",
+                            hint="e.g. --cluster slurm --workers 4")
         return None
     from outflowfile.errors import UserError
     from outflowfile.executors.cluster.executor import ClusterRequest
@@ -444,6 +457,10 @@ def _cluster_request(opts: dict[str, Any]) -> ClusterRequest | None:
         partition=opts["partition"],
         args=opts["cluster_args"],
     )
+    if opts["workers"] is not None or opts["cluster"] in WORKERS_ONLY:
+        from outflowfile.executors.workers.request import workers_request
+
+        return workers_request(opts["cluster"], opts["workers"], defaults, opts["latency_wait"])
     return ClusterRequest(opts["cluster"], opts["cluster_submit"], defaults, opts["latency_wait"],
                           arrays=not opts["no_cluster_arrays"])
 

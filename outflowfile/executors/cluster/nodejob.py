@@ -14,6 +14,11 @@ reads the report (``Cache.node_result``) when the scheduler says the job is
 over, and its engine records the job done or failed. This is the one place a
 job writes to the cache itself (why: see ``executor.py`` here).
 
+It reaches the cache the fast way (``store.door.open_node_store``): no
+SQLAlchemy is imported on a node, whose import alone would cost more CPU
+than a small task. A worker's job (``--spec-file``) reads its spec from a
+file and writes its report to another, and never touches the cache.
+
 The cache's URL comes in a file (``--db-file``) rather than on the command
 line, where other users could read its password; without one the cache is
 the project's SQLite database.
@@ -29,6 +34,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from outflowfile.executors import scripts
 from outflowfile.executors.cluster.scheduler import ARRAY_INDEX_VARIABLES
@@ -116,16 +122,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-file", default=None)
     parser.add_argument("row", type=int, nargs="?")
     parser.add_argument("--rows", default=None)
+    # A worker's job (executors/workers/jobtask.py): the spec from a file,
+    # the report to a file; the cache is not touched.
+    parser.add_argument("--spec-file", default=None)
+    parser.add_argument("--report-file", default=None)
     args = parser.parse_args(argv)
+    if args.spec_file:
+        return _worker_job(args.spec_file, args.report_file)
     row = args.row if args.rows is None else array_row(args.rows)
     if row is None:
         print("outflow job: no row, and no array index in the environment", file=sys.stderr)
         return EXIT_NO_SPEC
 
-    from outflowfile.store.door import open_store
+    # The fast way in: no SQLAlchemy on a node (store/nodestore.py says why).
+    from outflowfile.store.door import open_node_store
 
     db = Path(args.db_file).read_text().strip() if args.db_file else args.db
-    cache = open_store(Path(args.workdir), db).open_cache()
+    cache = open_node_store(Path(args.workdir), db)
     try:
         text = cache.read_spec(row)
         if text is None:
@@ -133,15 +146,37 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_NO_SPEC
         spec = JobSpec.from_text(text)
         spec.cpus = allocated_cores(spec.cpus)
-        os.chdir(spec.workdir)
-        host = socket.gethostname()
-        shell = spec.kind in ("shell", "script")
-        result = run_shell(spec, host) if shell else run_python(spec, host)
-        report = asdict(result)
-        report.pop("output", None)
-        cache.node_finished(row, report)
+        result = _run(spec)
+        cache.node_finished(row, _report(result))
     finally:
         cache.close()
+    return _exit_status(result)
+
+
+def _worker_job(spec_file: str, report_file: str | None) -> int:
+    from outflowfile import valuecodec
+
+    spec = JobSpec.from_text(Path(spec_file).read_text())
+    result = _run(spec)
+    if report_file:
+        Path(report_file).write_text(valuecodec.encode(_report(result)))
+    return _exit_status(result)
+
+
+def _run(spec: JobSpec) -> JobResult:
+    os.chdir(spec.workdir)
+    host = socket.gethostname()
+    shell = spec.kind in ("shell", "script")
+    return run_shell(spec, host) if shell else run_python(spec, host)
+
+
+def _report(result: JobResult) -> dict[str, Any]:
+    report = asdict(result)
+    report.pop("output", None)
+    return report
+
+
+def _exit_status(result: JobResult) -> int:
     if result.error:
         print(result.error, file=sys.stderr)
     if result.ok:

@@ -1,0 +1,73 @@
+"""What a job on a node (or a worker) reads and writes in the cache, and
+nothing more: its ``JobSpec`` (``read_spec``) and its report of how it
+ended (``node_finished``), the same two things ``Cache.read_spec`` and
+``Cache.node_finished`` (database.py) do, without SQLAlchemy.
+
+Why not SQLAlchemy: importing it costs a node job about 0.4 s of CPU before
+its task starts, more than thousands of small jobs can afford. The
+project's SQLite file is reached with the standard library's driver
+(``SqliteNodeStore``, here); PostgreSQL through libpq itself (pg_fast.py).
+``door.open_node_store`` chooses, and ``tests/store/test_store_door.py``
+holds them to the answers of ``Cache``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, Protocol
+
+from outflowfile.errors import database_error
+from outflowfile.store.location import lock_timeout
+from outflowfile.store.rows import node_row
+
+READ_SPEC = "SELECT spec FROM specs WHERE job_id = {p}"
+NODE_FINISHED = (
+    "UPDATE jobs SET outputs = {p}, error = {p}, exit_status = {p}, cpu_seconds = {p}, "
+    "peak_mem = {p}, host = {p}, ended = {p} WHERE id = {p}"
+)
+# The order of the placeholders above, as rows.node_row names its values.
+NODE_FINISHED_ORDER = ("p_outputs", "p_error", "p_exit_status", "p_cpu_seconds", "p_peak_mem",
+                       "p_host", "p_ended", "row_id")
+
+
+class NodeStore(Protocol):
+    where: str  # the cache, as messages name it
+
+    def read_spec(self, row_id: int) -> str | None: ...
+
+    def node_finished(self, row_id: int, result: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def finished_values(row_id: int, result: dict[str, Any]) -> list[Any]:
+    """The parameters of ``NODE_FINISHED``, in order."""
+    row = node_row(row_id, result)
+    return [row[name] for name in NODE_FINISHED_ORDER]
+
+
+class SqliteNodeStore:
+    """A node's reads and writes of an SQLite cache, through the standard driver."""
+
+    def __init__(self, path: Path) -> None:
+        self.where = f"sqlite:///{path}"
+        if not path.exists():
+            raise database_error(self.where, "no such file", "")
+        self._con = sqlite3.connect(str(path), timeout=lock_timeout(), isolation_level=None)
+
+    def read_spec(self, row_id: int) -> str | None:
+        try:
+            found = self._con.execute(READ_SPEC.format(p="?"), (row_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise database_error(self.where, str(exc), "") from None
+        return None if found is None else str(found[0])
+
+    def node_finished(self, row_id: int, result: dict[str, Any]) -> None:
+        try:
+            self._con.execute(NODE_FINISHED.format(p="?"), finished_values(row_id, result))
+        except sqlite3.Error as exc:
+            raise database_error(self.where, str(exc), "") from None
+
+    def close(self) -> None:
+        self._con.close()
