@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from outflowfile.errors import UserError
 from outflowfile.store.location import OWN_FILE
-from outflowfile.store.sqlite_fast import SqliteReader
 
 if TYPE_CHECKING:
     from outflowfile.store.database import Cache
@@ -189,6 +188,8 @@ def open_store(workdir: Path, url: str | None) -> Store:
     """The cache of the project in ``workdir``: the database at ``url``
     (``--db``/``OUTFLOW_DB``), or the project's own SQLite file. Opens
     nothing yet."""
+    from outflowfile.store.sqlite_fast import SqliteReader  # not on a node's way
+
     sql = SqlReader(workdir, url)
     if url is None:
         return Store(workdir, url, SqliteReader(workdir / OWN_FILE, sql), sql)

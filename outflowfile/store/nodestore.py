@@ -13,22 +13,19 @@ holds them to the answers of ``Cache``.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Protocol
 
 from outflowfile.errors import database_error
 from outflowfile.store.location import lock_timeout
-from outflowfile.store.rows import node_row
 
 READ_SPEC = "SELECT spec FROM specs WHERE job_id = {p}"
 NODE_FINISHED = (
     "UPDATE jobs SET outputs = {p}, error = {p}, exit_status = {p}, cpu_seconds = {p}, "
     "peak_mem = {p}, host = {p}, ended = {p} WHERE id = {p}"
 )
-# The order of the placeholders above, as rows.node_row names its values.
-NODE_FINISHED_ORDER = ("p_outputs", "p_error", "p_exit_status", "p_cpu_seconds", "p_peak_mem",
-                       "p_host", "p_ended", "row_id")
 
 
 class NodeStore(Protocol):
@@ -42,9 +39,20 @@ class NodeStore(Protocol):
 
 
 def finished_values(row_id: int, result: dict[str, Any]) -> list[Any]:
-    """The parameters of ``NODE_FINISHED``, in order."""
-    row = node_row(row_id, result)
-    return [row[name] for name in NODE_FINISHED_ORDER]
+    """The parameters of ``NODE_FINISHED``, in order: what ``rows.node_row``
+    makes for SQLAlchemy's statement (not imported: it brings the records)."""
+    from outflowfile import valuecodec
+
+    return [
+        valuecodec.encode(result.get("values", {})),
+        result.get("error"),
+        result.get("exit_status"),
+        result.get("cpu_seconds"),
+        result.get("peak_mem"),
+        result.get("host") or os.uname().nodename,
+        result.get("ended"),
+        row_id,
+    ]
 
 
 class SqliteNodeStore:

@@ -135,7 +135,7 @@ def _directives(scheduler: str, shape: Shape) -> list[str]:
     extra = shlex.split(shape.args)
     if scheduler == "sge":
         # Grid Engine gives one slot unless a parallel environment is named.
-        return ["-pe smp %d" % shape.cores, *extra]
+        return [f"-pe smp {shape.cores}", *extra]
     if scheduler == "slurm":
         return ["--no-requeue", *extra]  # a lost worker's jobs are outflow's to retry
     return extra
