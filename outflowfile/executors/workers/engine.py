@@ -28,6 +28,7 @@ from outflowfile.errors import UserError
 
 EXTRA = "outflow[workers]"
 DEATH_TIMEOUT = 60  # seconds a worker waits for a lost head before it stops
+DEATH_TIMEOUT_VARIABLE = "OUTFLOW_WORKERS_DEATH_TIMEOUT"
 NOMINAL_MEMORY = 2**30  # per core, Dask's figure for a worker whose jobs name none
 
 # dask-jobqueue's cluster class for each --cluster name, and its config section.
@@ -53,6 +54,12 @@ class Shape:
     time: int | None  # seconds; None: no limit asked
     partition: str | None
     args: str = ""  # native scheduler arguments (--cluster-args, a task's cluster:)
+    # True: sized for one job of its class at a time (from the jobs' own
+    # resources); its jobs wait in the scheduler's queue, not the worker's,
+    # so a worker lost takes only the job it was running with it. False:
+    # sized by the options, it runs as many jobs as its cores and memory
+    # hold (Dask resources).
+    one_job: bool = False
 
     def describe(self) -> str:
         parts = [f"{self.cores} cores"]
@@ -67,6 +74,11 @@ class Shape:
 
 def load_dask() -> Any:
     """dask-jobqueue, imported; a clear error when the extra is missing."""
+    import signal
+
+    # dask-jobqueue sets its own Ctrl-C handler when imported (sys.exit):
+    # outflow's must stay, to cancel the run's jobs and say so.
+    ours = signal.getsignal(signal.SIGINT)
     try:
         import dask
         import dask_jobqueue
@@ -76,9 +88,14 @@ def load_dask() -> Any:
             f"--workers needs Dask (dask-jobqueue and distributed): {exc}",
             hint=f"pip install '{EXTRA}'",
         ) from None
+    finally:
+        signal.signal(signal.SIGINT, ours)
     # A job lost with its worker fails at once (outflow's retries: decide
     # whether it runs again); Dask would rerun it elsewhere up to 3 times.
-    dask.config.set({"distributed.scheduler.allowed-failures": 0})
+    # A worker is sent no more jobs than it has threads: the others wait at
+    # the scheduler, where a lost worker cannot take them with it.
+    dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                     "distributed.scheduler.worker-saturation": 1.0})
     return dask_jobqueue
 
 
@@ -103,8 +120,9 @@ def start_cluster(scheduler: str, shape: Shape, name: str, log_dir: Path) -> Any
         "python": sys.executable,
         "job_name": name,
         "log_directory": str(log_dir),
-        "death_timeout": DEATH_TIMEOUT,
-        "worker_extra_args": ["--resources", f"cores={shape.cores},memory={memory}"],
+        "death_timeout": _seconds(DEATH_TIMEOUT_VARIABLE, DEATH_TIMEOUT),
+        "worker_extra_args": _worker_args(shape, memory),
+        "silence_logs": "critical",  # a lost worker is told as its jobs' failure
         "scheduler_options": _scheduler_options(),
         "job_extra_directives": _directives(scheduler, shape),
         "job_directives_skip": [] if shape.mem else ["--mem"],
@@ -121,14 +139,27 @@ def start_cluster(scheduler: str, shape: Shape, name: str, log_dir: Path) -> Any
     return getattr(jobqueue, class_name)(**kwargs)
 
 
+def _worker_args(shape: Shape, memory: int) -> list[str]:
+    if shape.one_job:
+        return ["--nthreads", "1"]  # after dask-jobqueue's own --nthreads: this one holds
+    return ["--resources", f"cores={shape.cores},memory={memory}"]
+
+
 def _scheduler_options() -> dict[str, Any]:
     options: dict[str, Any] = {"dashboard_address": None}
-    port = os.environ.get(PORT_VARIABLE, "").strip()
+    port = _seconds(PORT_VARIABLE, 0, what="a port number")
     if port:
-        if not port.isdigit():
-            raise UserError(f"{PORT_VARIABLE}={port}: expected a port number")
-        options["port"] = int(port)
+        options["port"] = port
     return options
+
+
+def _seconds(variable: str, default: int, what: str = "a number of seconds") -> int:
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        raise UserError(f"{variable}={text}: expected {what}")
+    return int(text)
 
 
 def _directives(scheduler: str, shape: Shape) -> list[str]:

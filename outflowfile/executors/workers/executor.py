@@ -96,9 +96,9 @@ class WorkersExecutor:
             return
         from outflowfile.executors.workers.jobtask import run_job
 
-        resources: dict[str, float] = {"cores": spec.cpus}
-        if spec.mem:
-            resources["memory"] = spec.mem
+        resources: dict[str, float] | None = None
+        if not pool.shape.one_job:
+            resources = {"cores": spec.cpus, **({"memory": spec.mem} if spec.mem else {})}
         future = pool.client.submit(run_job, spec.to_text(), key=f"job-{spec.id}-{time.time()}",
                                     resources=resources, pure=False)
         pool.jobs.add(spec.id)
@@ -153,7 +153,7 @@ class WorkersExecutor:
         args = " ".join(a for a in (spec.resources.get("cluster") or "", d.args) if a)
         if d.cpus or d.mem or d.time:
             return Shape(d.cpus or 1, d.mem, d.time, partition, args)
-        return Shape(spec.cpus, spec.mem, spec.time, partition, args)
+        return Shape(spec.cpus, spec.mem, spec.time, partition, args, one_job=True)
 
     def _too_big(self, spec: JobSpec, shape: Shape) -> str:
         if spec.cpus > shape.cores:
