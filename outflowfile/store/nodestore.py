@@ -29,7 +29,10 @@ NODE_FINISHED = (
 
 
 class NodeStore(Protocol):
-    where: str  # the cache, as messages name it
+    @property
+    def where(self) -> str:
+        """The cache, as messages name it."""
+        ...
 
     def read_spec(self, row_id: int) -> str | None: ...
 

@@ -69,6 +69,7 @@ class WorkersExecutor:
     _pools: dict[Shape, _Pool] = field(default_factory=dict)
     _sent: dict[int, _Sent] = field(default_factory=dict)
     _ended: queue.Queue[int] = field(default_factory=queue.Queue)
+    _held: list[int] = field(default_factory=list)  # started, not yet sent to Dask
 
     def __post_init__(self) -> None:
         engine.load_dask()  # the missing extra is said before anything runs
@@ -89,24 +90,18 @@ class WorkersExecutor:
             self._local().start(spec)
             return
         pool = self._pool(self._shape(spec))
-        too_big = self._too_big(spec, pool.shape)
-        if too_big:
-            self._sent[spec.id] = _Sent(spec, None, pool, time.time())
+        self._sent[spec.id] = _Sent(spec, None, pool, time.time())
+        if self._too_big(spec, pool.shape):
             self._ended.put(spec.id)
             return
-        from outflowfile.executors.workers.jobtask import run_job
-
-        resources: dict[str, float] | None = None
-        if not pool.shape.one_job:
-            resources = {"cores": spec.cpus, **({"memory": spec.mem} if spec.mem else {})}
-        future = pool.client.submit(run_job, spec.to_text(), key=f"job-{spec.id}-{time.time()}",
-                                    resources=resources, pure=False)
         pool.jobs.add(spec.id)
-        self._sent[spec.id] = _Sent(spec, future, pool, time.time())
-        future.add_done_callback(lambda _f, job=spec.id: self._ended.put(job))
+        # Sent to Dask together at the next wait(): one message for a map's
+        # jobs rather than one each.
+        self._held.append(spec.id)
 
     def wait(self, timeout: float | None) -> list[JobResult]:
         end = None if timeout is None else time.monotonic() + timeout
+        self._send_held()
         while True:
             results = self.local.wait(0) if self.local is not None else []
             results += self._collect()
@@ -130,6 +125,7 @@ class WorkersExecutor:
 
     def cancel_all(self) -> list[JobResult]:
         results = self.local.cancel_all() if self.local is not None else []
+        self._held.clear()
         for sent in self._sent.values():
             if sent.future is not None:
                 sent.future.cancel()
@@ -144,6 +140,36 @@ class WorkersExecutor:
         self._close_pools()
         if self.local is not None:
             self.local.close()
+
+    def _send_held(self) -> None:
+        """Send the jobs start() held to their classes' workers, a batch per class."""
+        from outflowfile.executors.workers.jobtask import run_job
+
+        batches: dict[Shape, list[_Sent]] = {}
+        for job in self._held:
+            sent = self._sent.get(job)
+            if sent is not None:
+                batches.setdefault(sent.pool.shape, []).append(sent)
+        self._held.clear()
+        for batch in batches.values():
+            pool = batch[0].pool
+            # A batch of one resource shape at a time: Client.map gives all of
+            # its tasks the same restrictions.
+            by_size: dict[tuple[int, int | None], list[_Sent]] = {}
+            for sent in batch:
+                by_size.setdefault((sent.spec.cpus, sent.spec.mem), []).append(sent)
+            for (cpus, mem), group in by_size.items():
+                resources = None
+                if not pool.shape.one_job:
+                    resources = {"cores": cpus, **({"memory": mem} if mem else {})}
+                stamp = time.time()
+                futures = pool.client.map(
+                    run_job, [s.spec.to_text() for s in group],
+                    key=[f"job-{s.spec.id}-{stamp}" for s in group],
+                    resources=resources, pure=False)
+                for sent, future in zip(group, futures, strict=True):
+                    sent.future = future
+                    future.add_done_callback(lambda _f, job=sent.spec.id: self._ended.put(job))
 
     # -- worker classes
 
@@ -218,7 +244,7 @@ class WorkersExecutor:
     # -- results
 
     def _collect(self) -> list[JobResult]:
-        results = []
+        results: list[JobResult] = []
         while True:
             try:
                 job = self._ended.get_nowait()
@@ -231,7 +257,7 @@ class WorkersExecutor:
 
     def _result(self, sent: _Sent) -> JobResult:
         if sent.future is None:
-            why = self._too_big(sent.spec, sent.pool.shape)
+            why = self._too_big(sent.spec, sent.pool.shape) or "it was never sent"
             return self._failed(sent, f"no worker can run it: {why}")
         if sent.future.cancelled():
             return self._failed(sent, "cancelled")
