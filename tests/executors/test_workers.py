@@ -179,6 +179,11 @@ def test_ctrl_c_leaves_no_worker_in_the_queue(tmp_path: Path) -> None:
     out, err = run.communicate(timeout=120)
     assert run.returncode == 130, err
     assert "outflow: cancelled running jobs: square item=" in err
+    # Cancelled before outflow exits: at most Slurm's cleanup (COMPLETING) is left.
+    assert {s for s in jobs.queued().values()} <= {"COMPLETING"}
+    deadline = time.time() + 60
+    while jobs.queued() and time.time() < deadline:
+        time.sleep(0.5)
     assert jobs.queued() == {}
     jobs.stop()
     rows = cache_rows(p, "select count(*) from jobs where status = 'running'")

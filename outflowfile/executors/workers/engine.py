@@ -130,6 +130,14 @@ def start_cluster(scheduler: str, shape: Shape, name: str, log_dir: Path) -> Any
     interface = os.environ.get(INTERFACE_VARIABLE)
     if interface:
         kwargs["interface"] = interface
+    if scheduler == "htcondor":
+        # HTCondor has neither queues nor time limits in dask-jobqueue's
+        # terms; it needs the worker's disk.
+        kwargs["disk"] = f"{memory}B"
+        if shape.partition or shape.time:
+            raise UserError("--workers on HTCondor: no partition or time limit",
+                            hint="leave --partition/--time (and partition:/time:) out")
+        return getattr(jobqueue, class_name)(**kwargs)
     if shape.time:
         kwargs["walltime"] = _walltime(scheduler, shape.time)
     if shape.partition:
