@@ -208,14 +208,14 @@ def test_workers_stop_on_their_own_when_the_head_is_killed(tmp_path: Path) -> No
 
 def test_workers_on_grid_engine(tmp_path: Path, sge_drmaa: dict[str, str]) -> None:
     env = {k: sge_drmaa[k] for k in ("SGE_ROOT", "SGE_CELL")}
-    p = _project(tmp_path, 60)
+    p = _project(tmp_path, 1000)
     run = _start(p, "--cluster", "sge", "--workers", "2", env=env)
     jobs = SchedulerJobs(run.pid, "sge", env)
-    out, err = run.communicate(timeout=600)
+    out, err = run.communicate(timeout=900)
     seen = jobs.stop()
     assert run.returncode == 0, err
-    assert "60 ran" in out
-    _squares_right(p, 60)
+    assert "1000 ran" in out
+    _squares_right(p, 1000)
     logs = list((p / ".outflow" / "cluster" / "workers").glob(f"outflow-{run.pid}-*.o*"))
     assert 1 <= len(seen) <= 4 and 1 <= len(logs) <= 4, (seen, logs)
     assert outflow(p, "values", "--cluster", "sge", "--workers", "1", env=env,
