@@ -218,8 +218,9 @@ def test_workers_on_grid_engine(tmp_path: Path, sge_drmaa: dict[str, str]) -> No
     _squares_right(p, 1000)
     logs = list((p / ".outflow" / "cluster" / "workers").glob(f"outflow-{run.pid}-*.o*"))
     assert 1 <= len(seen) <= 4 and 1 <= len(logs) <= 4, (seen, logs)
-    assert outflow(p, "values", "--cluster", "sge", "--workers", "1", env=env,
-                   timeout=300).returncode == 0
+    # Python jobs too, on 6 items (not the 1,000: each runs in a process of its own).
+    assert outflow(p, "values", "-C", "items=[0, 1, 2, 3, 4, 5]", "--cluster", "sge",
+                   "--workers", "1", env=env, timeout=300).returncode == 0
     assert "output int = 1005" in outflow(p, "--show", "plus").stdout
 
 
