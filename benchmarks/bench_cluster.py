@@ -1,7 +1,8 @@
 """How fast outflow drives a cluster, against plain use of the same scheduler.
 
     python benchmarks/bench_cluster.py [--items 500] [--submit 200] [--notice 20]
-                                       [--only sbatch,drmaa] [--slurm-drmaa LIB]
+                                       [--only sbatch,drmaa,workers,nodestart]
+                                       [--workers-items 1000] [--slurm-drmaa LIB]
 
 Needs the local Slurm (scripts/start-slurm.sh) and Grid Engine with its DRMAA
 library (scripts/start-sge.sh). Three measures, each with its baseline run in
@@ -23,6 +24,14 @@ the same invocation:
    job reaches outflow's stdout minus that end time. Baseline: the same jobs
    submitted by hand, their end seen by polling ``squeue``/``qstat`` every
    0.2 s.
+
+4. **Workers** (``--only workers``): a map of ``--workers-items`` trivial
+   jobs with ``--cluster slurm --workers 2``, against the local pool at
+   ``-j 2`` and one Slurm job per item (``--no-cluster-arrays``); the
+   notice delay of ``--notice`` jobs on workers.
+5. **Node start cost** (``--only nodestart``, bench_nodestart.py): CPU of a
+   real node job up to its task's first line, on SQLite and, with
+   ``OUTFLOW_TEST_PG_URL``, PostgreSQL.
 
 Slurm's own DRMAA library (slurm-drmaa) is not packaged by Debian; with
 ``--slurm-drmaa /path/libdrmaa.so`` the DRMAA runs are also made against
@@ -275,6 +284,49 @@ def plain_notice(kind: str, n: int, workdir: Path) -> list[float]:
     return [t - float((workdir / f"end{i}").read_text()) for i, t in seen.items()]
 
 
+# --- workers (--workers) and the node job's start ------------------------------------------
+
+
+def workers_section(n: int, notice: int) -> None:
+    """A map of ``n`` trivial jobs on 2 workers against the local pool at -j 2
+    and one Slurm job per item; then the notice delay with workers."""
+    print(f"\n4. workers: a map of {n} trivial jobs (load {load()})", flush=True)
+    local = outflow_run(MAP, n, ["-j", "2"], {})
+    row("outflow -j 2, local", local, n)
+    workers = outflow_run(MAP, n, ["--cluster", "slurm", "--workers", "2"], {})
+    row("outflow slurm --workers 2", workers, n)
+    each = outflow_run(MAP, n, ["--cluster", "slurm", "--cluster-submit", "sbatch",
+                                "--no-cluster-arrays"], {})
+    row("outflow slurm, a job per item", each, n)
+    print(f"  workers / local -j 2: x{workers.wall / local.wall:.2f}; a job per item / "
+          f"workers: x{each.wall / workers.wall:.1f}", flush=True)
+    delays = notice_delays(notice, ["--cluster", "slurm", "--workers", "2"], {})
+    print(f"  notice delay, --workers 2:         {spread(delays)}", flush=True)
+
+
+def node_start_section(repeat: int) -> None:
+    """The node start cost row (bench_nodestart.py): CPU to the task's first line."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_nodestart
+
+    print(f"\n5. node start cost, medians of {repeat} node jobs (load {load()})", flush=True)
+    print(f"  python -c pass                     "
+          f"{bench_nodestart.python_start_cost(repeat) * 1000:6.0f} ms cpu", flush=True)
+    backends: list[tuple[str, str | None]] = [("sqlite", None)]
+    pg = os.environ.get("OUTFLOW_TEST_PG_URL")
+    if pg:
+        backends.append(("postgresql", pg))
+    for name, url in backends:
+        if url:
+            with bench_nodestart.pg_schema(url) as inside:
+                first, whole = bench_nodestart.node_start_cost(inside, repeat)
+        else:
+            first, whole = bench_nodestart.node_start_cost(None, repeat)
+        print(f"  node start cost ({name}){'':<{12 - len(name)}}"
+              f"{first * 1000:6.0f} ms cpu to the task's first line, {whole * 1000:.0f} ms "
+              "the whole node job", flush=True)
+
+
 # --- report ------------------------------------------------------------------------------
 
 
@@ -304,7 +356,9 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=500, help="map size for end-to-end runs")
     ap.add_argument("--submit", type=int, default=200, help="jobs per submission-rate measure")
     ap.add_argument("--notice", type=int, default=20, help="jobs for the notice delay")
-    ap.add_argument("--only", default="sbatch,drmaa", help="sbatch, drmaa or both")
+    ap.add_argument("--only", default="sbatch,drmaa,workers,nodestart",
+                    help="any of sbatch, drmaa, workers, nodestart")
+    ap.add_argument("--workers-items", type=int, default=1000, help="map size with --workers")
     ap.add_argument("--slurm-drmaa", default=os.environ.get("SLURM_DRMAA_LIBRARY"),
                     help="Slurm's libdrmaa.so, to time DRMAA on Slurm too")
     a = ap.parse_args()
@@ -315,6 +369,13 @@ def main() -> None:
         print("Slurm's DRMAA library: none given (Debian has no package); "
               "DRMAA is timed on Grid Engine only", flush=True)
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    if "workers" in only:
+        workers_section(a.workers_items, a.notice)
+    if "nodestart" in only:
+        node_start_section(9)
+    if not kinds:
+        shutil.rmtree(work, ignore_errors=True)
+        return
 
     print(f"\n1. submission rate, {a.submit} jobs of `true` (jobs/s)", flush=True)
     plain: dict[str, Timing] = {}

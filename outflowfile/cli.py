@@ -133,8 +133,12 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     help="Cache database URL (default: .outflow/outflow.db).",
 )
 @click.option(
-    "--cluster", type=click.Choice(["local", "slurm", "sge", "drmaa"]),
-    help="Submit jobs to a cluster (local: run them here).",
+    "--cluster", type=click.Choice(["local", "slurm", "sge", "drmaa", "pbs", "lsf", "htcondor"]),
+    help="Submit jobs to a cluster (local: run them here; pbs, lsf, htcondor: with --workers).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), metavar="N",
+    help="Run the jobs inside at most N scheduler jobs (Dask workers; outflow[workers]).",
 )
 @click.option(
     "--cluster-submit", type=click.Choice(["drmaa", "sbatch"]), help="How to submit to Slurm."
@@ -457,8 +461,16 @@ def _locate(directory: str | None, file_: str | None) -> tuple[Path, Path]:
     return workdir, find_outflowfile(workdir).resolve()
 
 
+WORKERS_ONLY = ("pbs", "lsf", "htcondor")  # schedulers outflow reaches only through workers
+
+
 def _cluster_request(opts: dict[str, Any]) -> ClusterRequest | None:
     if opts["cluster"] in (None, "local"):
+        if opts["workers"] is not None:
+            from outflowfile.errors import UserError
+
+            raise UserError("--workers goes with --cluster SCHEDULER",
+                            hint="e.g. --cluster slurm --workers 4")
         return None
     from outflowfile.errors import UserError
     from outflowfile.executors.cluster.executor import ClusterRequest
@@ -477,6 +489,10 @@ def _cluster_request(opts: dict[str, Any]) -> ClusterRequest | None:
         partition=opts["partition"],
         args=opts["cluster_args"],
     )
+    if opts["workers"] is not None or opts["cluster"] in WORKERS_ONLY:
+        from outflowfile.executors.workers.request import workers_request
+
+        return workers_request(opts["cluster"], opts["workers"], defaults, opts["latency_wait"])
     request = ClusterRequest(opts["cluster"], opts["cluster_submit"], defaults,
                              opts["latency_wait"], arrays=not opts["no_cluster_arrays"])
     if opts["max_submit_rate"] is not None:

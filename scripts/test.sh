@@ -21,7 +21,7 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test,postgres]'
+.venv/bin/python -m pip install --quiet -e '.[test,postgres,workers]'
 
 if [ "$(id -u)" = 0 ]; then
     # Cluster services (after the venv: start-sge.sh checks DRMAA from the

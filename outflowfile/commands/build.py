@@ -39,6 +39,8 @@ def executor_maker(request: RunRequest) -> MakeExecutor:
     def make(store: Store, recorder: RunRecorder, reporter: RunReporter) -> Executor:
         if request.cluster is None:
             return local_executor(request)
+        if getattr(request.cluster, "workers", None):
+            return workers_executor(request, store, reporter)
         return cluster_executor(request, store, recorder, reporter)
 
     return make
@@ -49,6 +51,17 @@ def local_executor(request: RunRequest) -> Executor:
     from outflowfile.machine import usable_cores
 
     return local.LocalExecutor(cores=request.jobs or usable_cores(), mem_limit=request.mem_limit)
+
+
+def workers_executor(request: RunRequest, store: Store, console: RunReporter) -> Executor:
+    from outflowfile.executors.workers.executor import WORKER_QUEUE, WorkersExecutor
+    from outflowfile.executors.workers.request import WorkersRequest
+
+    assert isinstance(request.cluster, WorkersRequest)
+    executor = WorkersExecutor(request.cluster, store.workdir, request.jobs or WORKER_QUEUE)
+    console.say(f"outflow: running jobs on at most {request.cluster.workers} "
+                f"{request.cluster.scheduler} jobs of Dask workers")
+    return executor
 
 
 def cluster_executor(

@@ -25,7 +25,6 @@ removed, as when a job printed nothing.
 from __future__ import annotations
 
 import os
-import tempfile
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 #: How much of a job's log ``JobResult.output`` carries (its end).
@@ -109,6 +108,8 @@ def open_capture(log: str) -> tuple[int, FileId]:
         st = os.fstat(made)
     finally:
         os.close(made)
+    import tempfile  # only for a command that names its own log
+
     fd, path = tempfile.mkstemp(prefix=".outflow-capture-", dir=os.path.dirname(log) or ".")
     os.unlink(path)  # nameless: nothing is left behind, whatever happens to us
     return fd, (st.st_dev, st.st_ino)

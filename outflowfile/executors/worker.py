@@ -9,26 +9,26 @@ so it imports nothing beyond the runner, psutil and the standard library.
 
 from __future__ import annotations
 
-import ctypes
 import faulthandler
 import os
 import resource
 import signal
-import socket
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from multiprocessing.connection import Connection
-from typing import Any
-
-import psutil
+from typing import TYPE_CHECKING, Any
 
 from outflowfile import valuecodec
 from outflowfile.executors import body
 from outflowfile.executors.jobstate import JobState
 from outflowfile.executors.logs import LogFiles, create, read_output
 from outflowfile.run.jobspec import GO, JobResult, JobSpec, thread_env
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    import psutil
 
 _PR_SET_PDEATHSIG = 1
 
@@ -40,8 +40,13 @@ def main(argv: list[str]) -> None:
     faulthandler.enable()  # a segfault leaves a Python traceback in the job's log
     # Keep print() and C-level writes to fd 1 in order in the log.
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    # Imported here: a node job runs run_job without them (nodejob.py).
+    from multiprocessing.connection import Connection
+
+    import psutil
+
     conn = Connection(fd)
-    host = socket.gethostname()
+    host = os.uname().nodename  # socket.gethostname()
     me = psutil.Process()
     logs = LogFiles()
     # After a job fails, the job sent behind it (if any) waits for GO: the
@@ -84,6 +89,8 @@ def _die_with_parent(parent_pid: int) -> None:
     executor must be used from a thread that outlives its workers (the main
     one, normally). End-of-file on the pipe is the portable fallback."""
     try:
+        import ctypes
+
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
@@ -95,7 +102,7 @@ def _die_with_parent(parent_pid: int) -> None:
 def run_job(
     spec: JobSpec,
     host: str,
-    me: psutil.Process,
+    me: psutil.Process | None,
     logs: LogFiles | None = None,
     with_output: bool = False,
 ) -> JobResult:
@@ -242,10 +249,13 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _kill_leftovers(me: psutil.Process) -> None:
+def _kill_leftovers(me: psutil.Process | None) -> None:
     """A failed job may leave subprocesses behind; the next job must not
-    inherit them."""
+    inherit them (``me``: this process, None until asked for)."""
+    import psutil
+
     try:
+        me = me or psutil.Process()
         children = me.children(recursive=True)
     except psutil.Error:
         return

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from outflowfile.errors import UserError
 from outflowfile.store.location import OWN_FILE
-from outflowfile.store.sqlite_fast import SqliteReader
 
 if TYPE_CHECKING:
     from outflowfile.store.database import Cache
+    from outflowfile.store.nodestore import NodeStore
     from outflowfile.store.records import Record, RunInfo, Scheduled
     from outflowfile.store.snapshot import Snapshot
 
@@ -206,7 +206,33 @@ def open_store(workdir: Path, url: str | None) -> Store:
     """The cache of the project in ``workdir``: the database at ``url``
     (``--db``/``OUTFLOW_DB``), or the project's own SQLite file. Opens
     nothing yet."""
+    from outflowfile.store.sqlite_fast import SqliteReader  # not on a node's way
+
     sql = SqlReader(workdir, url)
     if url is None:
         return Store(workdir, url, SqliteReader(workdir / OWN_FILE, sql), sql)
     return Store(workdir, url, sql, sql)
+
+
+def open_node_store(workdir: Path, url: str | None) -> NodeStore:
+    """What a job on a node reads and writes (its spec, its report), the
+    fast way: the project's SQLite file (or an ``sqlite:///`` URL) through
+    the standard library, PostgreSQL through libpq (pg_fast.py); any other
+    database, or PostgreSQL without a loadable libpq, through SQLAlchemy's
+    ``Cache``, which answers the same."""
+    from outflowfile.store.nodestore import SqliteNodeStore
+
+    if url is None:
+        return SqliteNodeStore(workdir / OWN_FILE)
+    if "://" not in url:
+        return SqliteNodeStore(workdir / url)
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url[len("sqlite:///"):].split("?")[0])
+        return SqliteNodeStore(path if path.is_absolute() else workdir / path)
+    if url.split("://")[0].split("+")[0] in ("postgresql", "postgres"):
+        from outflowfile.store.pg_fast import PgNodeStore, load_libpq
+
+        lib = load_libpq()
+        if lib is not None:
+            return PgNodeStore(lib, url)
+    return SqlReader(workdir, url).open()

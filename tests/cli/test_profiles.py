@@ -159,6 +159,7 @@ def test_show_options_lists_every_option_and_runs_nothing(project: Path,
         ("resources = []", "default"),
         ('db = "postgresql://me:***@db.example/cache"', "outflow.toml:1"),  # no password
         ("cluster = (not set)", "default"),
+        ("workers = (not set)", "default"),
         ("cluster-submit = (not set)", "default"),
         ("cpus-per-task = (not set)", "default"),
         ("mem = (not set)", "default"),

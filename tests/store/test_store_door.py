@@ -162,3 +162,73 @@ def test_a_foreign_own_file_goes_to_sqlalchemy_which_explains(tmp_path: Path) ->
     db.write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(UserError):
         open_store(tmp_path, None).snapshot()
+
+
+# --- a node job's way in (door.open_node_store) -----------------------------------
+
+NODE_REPORT = {
+    "values": {"y": [1, 2.5, "é"], "n": None}, "error": "boom\nline 2", "exit_status": 3,
+    "cpu_seconds": 0.125, "peak_mem": 2**40 + 1, "host": "node-7", "ended": 1765000000.25,
+    "started": 1764999999.5,
+}
+
+
+def _node_row(project: Path, url: str | None) -> int:
+    cache = Cache.open(project, url)
+    try:
+        run = cache.begin_run(["test"])
+        row = cache.job_started(run, "k", "t", "s", "d", {}, [], "log", "h", time.time())
+        cache.store_spec(row, '{"spec": "é\\n\'quoted\'"}')
+        return row
+    finally:
+        cache.close()
+
+
+def test_the_node_store_answers_as_the_cache(tmp_path: Path, cache_url: str | None) -> None:
+    """The fast node store (SQLite's driver, or libpq) reads the spec the
+    cache stored and writes the report ``Cache.node_result`` reads back, as
+    ``Cache.node_finished`` writes it."""
+    from outflowfile.store.door import open_node_store
+    from outflowfile.store.nodestore import SqliteNodeStore
+    from outflowfile.store.pg_fast import PgNodeStore
+
+    fast_row, slow_row = _node_row(tmp_path, cache_url), _node_row(tmp_path, cache_url)
+    node = open_node_store(tmp_path, cache_url)
+    assert isinstance(node, SqliteNodeStore if cache_url is None else PgNodeStore)
+    try:
+        assert node.read_spec(fast_row) == '{"spec": "é\\n\'quoted\'"}'
+        assert node.read_spec(10**9) is None
+        node.node_finished(fast_row, NODE_REPORT)
+    finally:
+        node.close()
+    cache = Cache.open(tmp_path, cache_url)
+    try:
+        cache.node_finished(slow_row, NODE_REPORT)
+        fast, slow = cache.node_result(fast_row), cache.node_result(slow_row)
+    finally:
+        cache.close()
+    assert fast is not None and slow is not None
+    assert fast == {**slow, "started": fast["started"]}
+    assert fast["values"] == NODE_REPORT["values"] and fast["peak_mem"] == 2**40 + 1
+
+
+def test_the_node_store_of_a_named_sqlite_file(tmp_path: Path) -> None:
+    from outflowfile.store.door import open_node_store
+    from outflowfile.store.nodestore import SqliteNodeStore
+
+    row = _node_row(tmp_path, "sqlite:///elsewhere.db")
+    for url in ("sqlite:///elsewhere.db", "elsewhere.db", f"sqlite:///{tmp_path}/elsewhere.db"):
+        node = open_node_store(tmp_path, url)
+        assert isinstance(node, SqliteNodeStore)
+        assert node.read_spec(row) is not None
+        node.close()
+
+
+def test_a_node_store_that_cannot_reach_postgresql_says_where(tmp_path: Path) -> None:
+    from outflowfile.errors import UserError
+    from outflowfile.store.door import open_node_store
+
+    with pytest.raises(UserError) as caught:
+        open_node_store(tmp_path, "postgresql://u:secret@127.0.0.1:1/nothing")
+    assert "cannot reach the cache database 127.0.0.1:1/nothing" in str(caught.value)
+    assert "secret" not in str(caught.value)

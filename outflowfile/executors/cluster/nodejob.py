@@ -14,6 +14,11 @@ reads the report (``Cache.node_result``) when the scheduler says the job is
 over, and its engine records the job done or failed. This is the one place a
 job writes to the cache itself (why: see ``executor.py`` here).
 
+It reaches the cache the fast way (``store.door.open_node_store``): no
+SQLAlchemy is imported on a node, whose import alone would cost more CPU
+than a small task. A worker's job (``--spec-file``) reads its spec from a
+file and writes its report to another, and never touches the cache.
+
 The cache's URL comes in a file (``--db-file``) rather than on the command
 line, where other users could read its password; without one the cache is
 the project's SQLite database.
@@ -21,19 +26,18 @@ the project's SQLite database.
 
 from __future__ import annotations
 
-import argparse
 import os
-import socket
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from outflowfile.executors import scripts
-from outflowfile.executors.cluster.scheduler import ARRAY_INDEX_VARIABLES
-from outflowfile.executors.logs import close_capture, create, open_capture, writes_own_log
-from outflowfile.executors.spawn import start_job
 from outflowfile.run.jobspec import JobResult, JobSpec, thread_env
+
+# What a node job imports before its task's first line is what it needs and
+# no more (each module costs every job its CPU): what only a shell job, a
+# Python job or the command line uses is imported where it is used.
 
 EXIT_NO_SPEC = 2
 
@@ -51,6 +55,8 @@ def allocated_cores(asked: int, environ: dict[str, str] | os._Environ[str] = os.
 
 def array_row(rows: str, environ: dict[str, str] | os._Environ[str] = os.environ) -> int | None:
     """The row of this array element: ``rows`` at the scheduler's index."""
+    from outflowfile.executors.cluster.scheduler import ARRAY_INDEX_VARIABLES
+
     for name in ARRAY_INDEX_VARIABLES:
         value = environ.get(name, "")
         if value.isdigit():
@@ -61,6 +67,11 @@ def array_row(rows: str, environ: dict[str, str] | os._Environ[str] = os.environ
 
 
 def run_shell(spec: JobSpec, host: str) -> JobResult:
+
+    from outflowfile.executors import scripts
+    from outflowfile.executors.logs import close_capture, create, open_capture, writes_own_log
+    from outflowfile.executors.spawn import start_job
+
     result = JobResult(id=spec.id, ok=False, host=host, started=time.time())
     log = os.path.join(spec.workdir, spec.log)
     own = writes_own_log(spec.kind, spec.code, spec.log)
@@ -95,31 +106,59 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
 
 
 def run_python(spec: JobSpec, host: str) -> JobResult:
-    import psutil
-
     from outflowfile.executors.worker import run_job
 
-    return run_job(spec, host, psutil.Process())
+    return run_job(spec, host, None)
+
+
+OPTIONS = ("--workdir", "--db", "--db-file", "--rows", "--spec-file", "--report-file")
+USAGE = ("usage: python -m outflowfile.executors.cluster.nodejob --workdir DIR "
+         "[--db URL | --db-file FILE] (ROW | --rows ROW,ROW,... | --spec-file FILE "
+         "--report-file FILE)")
+
+
+def parse_args(argv: list[str]) -> dict[str, str]:
+    """The options (by name, without dashes) and ``row``; argparse would cost
+    a node job more than all the rest of its command line. Raises
+    ``ValueError`` for anything else."""
+    args: dict[str, str] = {}
+    words = iter(argv)
+    for word in words:
+        name, eq, value = word.partition("=")
+        if name in OPTIONS:
+            args[name[2:]] = value if eq else next(words, "")
+        elif word.isdigit() and "row" not in args:
+            args["row"] = word
+        else:
+            raise ValueError(f"unexpected argument {word!r}")
+    if not args.get("workdir"):
+        raise ValueError("--workdir is required")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="outflowfile.executors.cluster.nodejob")
-    parser.add_argument("--workdir", required=True)
-    parser.add_argument("--db", default=None)
-    # The URL in a file, so that its password is not on the command line.
-    parser.add_argument("--db-file", default=None)
-    parser.add_argument("row", type=int, nargs="?")
-    parser.add_argument("--rows", default=None)
-    args = parser.parse_args(argv)
-    row = args.row if args.rows is None else array_row(args.rows)
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+    except ValueError as exc:
+        print(f"{USAGE}\noutflow job: {exc}", file=sys.stderr)
+        return EXIT_NO_SPEC
+    # A worker's job (executors/workers/jobtask.py): the spec from a file,
+    # the report to a file; the cache is not touched.
+    if args.get("spec-file"):
+        return _worker_job(args["spec-file"], args.get("report-file"))
+    rows = args.get("rows")
+    row = int(args["row"]) if rows is None and "row" in args else (
+        array_row(rows) if rows is not None else None)
     if row is None:
         print("outflow job: no row, and no array index in the environment", file=sys.stderr)
         return EXIT_NO_SPEC
 
-    from outflowfile.store.door import open_store
+    # The fast way in: no SQLAlchemy on a node (store/nodestore.py says why).
+    from outflowfile.store.door import open_node_store
 
-    db = Path(args.db_file).read_text().strip() if args.db_file else args.db
-    cache = open_store(Path(args.workdir), db).open_cache()
+    # The URL in a file (--db-file), so that its password is not on the command line.
+    db = Path(args["db-file"]).read_text().strip() if args.get("db-file") else args.get("db")
+    cache = open_node_store(Path(args["workdir"]), db)
     try:
         text = cache.read_spec(row)
         if text is None:
@@ -127,15 +166,37 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_NO_SPEC
         spec = JobSpec.from_text(text)
         spec.cpus = allocated_cores(spec.cpus)
-        os.chdir(spec.workdir)
-        host = socket.gethostname()
-        shell = spec.kind in ("shell", "script")
-        result = run_shell(spec, host) if shell else run_python(spec, host)
-        report = asdict(result)
-        report.pop("output", None)
-        cache.node_finished(row, report)
+        result = _run(spec)
+        cache.node_finished(row, _report(result))
     finally:
         cache.close()
+    return _exit_status(result)
+
+
+def _worker_job(spec_file: str, report_file: str | None) -> int:
+    from outflowfile import valuecodec
+
+    spec = JobSpec.from_text(Path(spec_file).read_text())
+    result = _run(spec)
+    if report_file:
+        Path(report_file).write_text(valuecodec.encode(_report(result)))
+    return _exit_status(result)
+
+
+def _run(spec: JobSpec) -> JobResult:
+    os.chdir(spec.workdir)
+    host = os.uname().nodename  # socket.gethostname(), without importing socket
+    shell = spec.kind in ("shell", "script")
+    return run_shell(spec, host) if shell else run_python(spec, host)
+
+
+def _report(result: JobResult) -> dict[str, Any]:
+    report = asdict(result)
+    report.pop("output", None)
+    return report
+
+
+def _exit_status(result: JobResult) -> int:
     if result.error:
         print(result.error, file=sys.stderr)
     if result.ok:

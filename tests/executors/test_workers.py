@@ -1,0 +1,252 @@
+"""``--workers N`` on the real one-node Slurm and Grid Engine: jobs run on
+Dask workers that dask-jobqueue starts as at most N scheduler jobs, which
+the tests count with the scheduler's own commands (only the jobs named for
+the outflow under test: other runs share the scheduler)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from outflowtest import cache_rows, make_project, outflow, outflow_command
+
+# In CI a missing Dask fails here rather than skipping the tests.
+if not os.environ.get("CI"):
+    pytest.importorskip("dask_jobqueue", reason="the workers extra: pip install 'outflow[workers]'")
+
+SQUARES = """
+config:
+    items: list = {items}
+
+task square(item: int):
+    retries: 1
+    output: out = "out/{{item}}.txt"
+    shell: "{sleep}echo $(( {{item}} * {{item}} )) > {{output.out}}"
+
+task plus(item: int) -> int:
+    run:
+        return item + 1000
+
+workflow all:
+    map(items -> item) {{ square }}
+
+workflow values:
+    map(items -> item) {{ plus }}
+"""
+
+
+def _project(tmp_path: Path, n: int, sleep: float = 0) -> Path:
+    return make_project(tmp_path, SQUARES.format(
+        items=list(range(n)), sleep=f"sleep {sleep}; " if sleep else ""))
+
+
+class SchedulerJobs:
+    """The scheduler jobs of one outflow's workers (named ``outflow-PID-...``),
+    seen by polling the queue while the run goes on."""
+
+    def __init__(self, pid: int, scheduler: str, env: dict[str, str] | None = None) -> None:
+        self.prefix = f"outflow-{pid}-"
+        self.scheduler = scheduler
+        self.env = env
+        self.seen: dict[str, str] = {}  # job id -> last state
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def queued(self) -> dict[str, str]:
+        """The run's jobs in the queue now, by id: their state."""
+        if self.scheduler == "slurm":
+            out = subprocess.run(["squeue", "-h", "-o", "%i %j %T"], capture_output=True,
+                                 text=True).stdout
+            rows = [line.split() for line in out.splitlines()]
+            return {r[0]: r[2] for r in rows if len(r) == 3 and r[1].startswith(self.prefix)}
+        out = subprocess.run(["qstat", "-xml"], capture_output=True, text=True,
+                             env={**os.environ, **(self.env or {})}).stdout
+        found = {}
+        for job in re.findall(r"<job_list.*?</job_list>", out, re.S):
+            name = re.search(r"<JB_name>(.*?)</JB_name>", job)
+            number = re.search(r"<JB_job_number>(\d+)</JB_job_number>", job)
+            state = re.search(r"<state>(.*?)</state>", job)
+            if name and number and name.group(1).startswith(self.prefix):
+                found[number.group(1)] = state.group(1) if state else "?"
+        return found
+
+    def running(self) -> list[str]:
+        return [j for j, s in self.queued().items() if s in ("RUNNING", "r")]
+
+    def stop(self) -> dict[str, str]:
+        self._stop.set()
+        self._thread.join()
+        self.seen.update(self.queued())
+        if self.scheduler == "slurm":  # finished jobs stay known to scontrol for a while
+            out = subprocess.run(["scontrol", "-o", "show", "job"], capture_output=True,
+                                 text=True).stdout
+            for line in out.splitlines():
+                fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+                if fields.get("JobName", "").startswith(self.prefix):
+                    self.seen.setdefault(fields["JobId"], fields.get("JobState", ""))
+        return self.seen
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.3):
+            self.seen.update(self.queued())
+
+
+def _start(project: Path, *args: str, env: dict[str, str] | None = None
+           ) -> subprocess.Popen[str]:
+    return subprocess.Popen(outflow_command() + list(args), cwd=project, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+
+
+def _wait_for(predicate: Callable[[], object], run: subprocess.Popen[str],
+              timeout: float = 180) -> None:
+    deadline = time.time() + timeout
+    while not predicate():
+        if run.poll() is not None:
+            raise AssertionError(f"outflow ended first: {run.communicate()}")
+        if time.time() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.2)
+
+
+def _squares_right(project: Path, n: int) -> None:
+    made = {int(p.stem): p.read_text() for p in (project / "out").glob("*.txt")}
+    assert made == {i: f"{i * i}\n" for i in range(n)}
+
+
+@pytest.mark.usefixtures("slurm")
+def test_a_thousand_jobs_run_in_at_most_four_slurm_jobs(tmp_path: Path) -> None:
+    p = _project(tmp_path, 1000)
+    run = _start(p, "--cluster", "slurm", "--workers", "2")
+    jobs = SchedulerJobs(run.pid, "slurm")
+    out, err = run.communicate(timeout=900)
+    seen = jobs.stop()
+    assert run.returncode == 0, err
+    assert "1000 ran" in out
+    assert 1 <= len(seen) <= 4, seen
+    _squares_right(p, 1000)
+    # Every job has its own record, done, on a worker's host.
+    rows = cache_rows(p, "select status, host from jobs where task = 'square'")
+    assert len(rows) == 1000 and {r[0] for r in rows} == {"done"} and all(r[1] for r in rows)
+    assert not jobs.queued()  # none left behind
+
+
+@pytest.mark.usefixtures("slurm")
+def test_python_jobs_on_workers_keep_their_values(tmp_path: Path) -> None:
+    p = _project(tmp_path, 6)
+    outflow(p, "values", "--cluster", "slurm", "--workers", "1", timeout=300)
+    shown = outflow(p, "--show", "plus").stdout
+    for i in range(6):
+        assert f"output int = {i + 1000}" in shown
+    assert "0 ran, 6 up to date" in outflow(p, "values", "--cluster", "slurm", "--workers",
+                                            "1").stdout
+
+
+@pytest.mark.usefixtures("slurm")
+def test_a_worker_cancelled_mid_run_costs_only_its_job_a_retry(tmp_path: Path) -> None:
+    p = _project(tmp_path, 24, sleep=1)
+    run = _start(p, "--cluster", "slurm", "--workers", "2")
+    jobs = SchedulerJobs(run.pid, "slurm")
+    _wait_for(lambda: (p / "out").is_dir() and len(list((p / "out").iterdir())) >= 3, run)
+    victim = jobs.running()[0]
+    subprocess.run(["scancel", victim], check=True)
+    out, err = run.communicate(timeout=600)
+    seen = jobs.stop()
+    assert run.returncode == 0, err
+    assert "24 ran" in out
+    _squares_right(p, 24)
+    retried = re.findall(r"retry 1/1 square item=(\d+): the worker running it was lost", out)
+    assert len(retried) == 1, out  # the one job it ran; the others waited at the scheduler
+    assert seen[victim].startswith("CANCELLED") or victim not in jobs.queued()
+    assert 3 <= len(seen) <= 4, seen  # a replacement was started
+
+
+@pytest.mark.usefixtures("slurm")
+def test_ctrl_c_leaves_no_worker_in_the_queue(tmp_path: Path) -> None:
+    p = _project(tmp_path, 40, sleep=2)
+    run = _start(p, "--cluster", "slurm", "--workers", "2")
+    jobs = SchedulerJobs(run.pid, "slurm")
+    _wait_for(lambda: len(jobs.running()) == 2, run)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 130, err
+    assert "outflow: cancelled running jobs: square item=" in err
+    # Cancelled before outflow exits: at most Slurm's cleanup (COMPLETING) is left.
+    assert {s for s in jobs.queued().values()} <= {"COMPLETING"}
+    deadline = time.time() + 60
+    while jobs.queued() and time.time() < deadline:
+        time.sleep(0.5)
+    assert jobs.queued() == {}
+    jobs.stop()
+    rows = cache_rows(p, "select count(*) from jobs where status = 'running'")
+    assert rows == [(0,)]
+
+
+@pytest.mark.usefixtures("slurm")
+def test_workers_stop_on_their_own_when_the_head_is_killed(tmp_path: Path) -> None:
+    p = _project(tmp_path, 40, sleep=2)
+    run = _start(p, "--cluster", "slurm", "--workers", "2",
+                 env={"OUTFLOW_WORKERS_DEATH_TIMEOUT": "20"})
+    jobs = SchedulerJobs(run.pid, "slurm")
+    _wait_for(lambda: len(jobs.running()) >= 1, run)
+    run.kill()
+    run.communicate()
+    deadline = time.time() + 120
+    while jobs.queued() and time.time() < deadline:
+        time.sleep(1)
+    assert jobs.queued() == {}
+    jobs.stop()
+
+
+def test_workers_on_grid_engine(tmp_path: Path, sge_drmaa: dict[str, str]) -> None:
+    env = {k: sge_drmaa[k] for k in ("SGE_ROOT", "SGE_CELL")}
+    p = _project(tmp_path, 1000)
+    run = _start(p, "--cluster", "sge", "--workers", "2", env=env)
+    jobs = SchedulerJobs(run.pid, "sge", env)
+    out, err = run.communicate(timeout=900)
+    seen = jobs.stop()
+    assert run.returncode == 0, err
+    assert "1000 ran" in out
+    _squares_right(p, 1000)
+    logs = list((p / ".outflow" / "cluster" / "workers").glob(f"outflow-{run.pid}-*.o*"))
+    assert 1 <= len(seen) <= 4 and 1 <= len(logs) <= 4, (seen, logs)
+    # Python jobs too, on 6 items (not the 1,000: each runs in a process of its own).
+    assert outflow(p, "values", "-C", "items=[0, 1, 2, 3, 4, 5]", "--cluster", "sge",
+                   "--workers", "1", env=env, timeout=300).returncode == 0
+    assert "output int = 1005" in outflow(p, "--show", "plus").stdout
+
+
+# --- without a scheduler -------------------------------------------------------------
+
+
+def test_workers_need_a_scheduler(tmp_path: Path) -> None:
+    p = _project(tmp_path, 2)
+    proc = outflow(p, "--workers", "2", check=2)
+    assert "--workers goes with --cluster SCHEDULER" in proc.stderr
+    proc = outflow(p, "--cluster", "pbs", check=2)
+    assert "--cluster pbs runs jobs only through workers" in proc.stderr
+    proc = outflow(p, "--cluster", "drmaa", "--workers", "2", check=2)
+    assert "no workers through --cluster drmaa" in proc.stderr
+    assert not (p / "out").exists()
+
+
+def test_a_missing_dask_names_the_extra(tmp_path: Path) -> None:
+    """Dask cannot be uninstalled from the venv the other tests use: a
+    dask_jobqueue that fails to import, first on the path, stands for it."""
+    p = _project(tmp_path, 2)
+    shadow = tmp_path / "shadow" / "dask_jobqueue"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'dask_jobqueue'\")\n")
+    proc = outflow(p, "--cluster", "slurm", "--workers", "2", check=2,
+                   env={"PYTHONPATH": str(shadow.parent)})
+    assert "--workers needs Dask (dask-jobqueue and distributed)" in proc.stderr
+    assert "pip install 'outflow[workers]'" in proc.stderr
+    assert not (p / "out").exists()
