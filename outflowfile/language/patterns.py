@@ -149,6 +149,18 @@ def glob_values(pattern: str, workdir: str | os.PathLike[str]) -> list[str]:
     return sorted(found)
 
 
+def glob_rows(pattern: str, workdir: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """``glob("data/{sample}_{unit}.fq")``: one row per distinct combination
+    of the wildcards' values over the files that exist, sorted (a table)."""
+    regex, names = glob_regex(pattern)
+    found = set()
+    for rel in _candidates(pattern, str(workdir)):
+        m = regex.match(rel)
+        if m:
+            found.add(tuple(m.group(name) for name in names))
+    return [dict(zip(names, values, strict=True)) for values in sorted(found)]
+
+
 def _candidates(pattern: str, workdir: str) -> list[str]:
     """Files (relative paths) that may match a pattern. With wildcards only in
     the file name, one directory listing answers, with no stat per file."""
