@@ -38,6 +38,8 @@ from outflowfile.graph.pathvalues import (
     read_paths,
     value_output_type,
 )
+from outflowfile.language.computing import compute_defaults, computed_params
+from outflowfile.language.expressions import ExpressionError
 from outflowfile.language.model import (
     Branch,
     Location,
@@ -335,12 +337,16 @@ class TaskShape:
     output_names: tuple[str, ...]
     path_inputs: tuple[tuple[str, PathsOf], ...]  # inputs typed to hold paths
     path_params: tuple[str, ...]  # their names: the values to spell as paths
+    # Computed defaults (language/computing.py), in the order to compute them.
+    computed: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def of(cls, task: Task) -> TaskShape:
         paths = path_inputs(task)
+        params, computed = computed_params(task)
         return cls(
-            params=tuple((p.name, p) for p in task.params),
+            params=params,
+            computed=computed,
             input_files=tuple((f.name, f.pattern) for f in task.input_files),
             output_files=tuple((f.name, f.pattern) for f in task.output_files),
             output_names=tuple(task.output_names()),
@@ -447,6 +453,15 @@ class Graph:
         first = len(self.nodes)
         prefix = f"{node.label_prefix} {target}=".lstrip()
         walk = _Expansion(self, options, "")  # one for all items; each gets its label
+        if node.map.over_rows:  # a table: each row binds the columns named
+            rows = _row_bindings(node, items)
+            prefix = node.label_prefix
+            for bound in rows:
+                shown = " ".join(f"{k}={short_value(v)}" for k, v in bound.items())
+                walk.label = f"{prefix} {shown}".strip()
+                item_scope: Env = {k: Const(v, "item") for k, v in bound.items()}
+                per_item.append(walk.walk_item(body, node.earlier, item_scope))
+            items = []
         for item in items:
             walk.label = (prefix + short_value(item)).rstrip()
             per_item.append(walk.walk_item(body, node.earlier, {target: Const(item, "item")}))
@@ -511,6 +526,14 @@ class Graph:
     def format_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> None:
         """With every parameter known: the job's file paths, and the jobs
         making them."""
+        if shape.computed:
+            try:
+                bound = job.bindings
+                defaulted = {n for n in bound if type(bound[n]) is Const
+                             and bound[n].origin == "default"}  # type: ignore[union-attr]
+                compute_defaults(params, shape.computed, self.config, defaulted)
+            except ExpressionError as exc:
+                raise ExpansionError(f"{job.label}: {exc.message}", exc.loc) from None
         for name in shape.path_params:
             if name in params:
                 params[name] = normal_value(params[name])
@@ -527,7 +550,7 @@ class Graph:
                 for _, pattern in shape.input_files + shape.output_files:
                     format_pattern(pattern, params)
             except ValueError as exc:
-                raise ExpansionError(f"{job.label}: {exc}") from None
+                raise ExpansionError(f"{job.label}: {exc}", getattr(exc, "loc", None)) from None
             raise
         if self.logs.owner or job.task.log is not None:
             try:
@@ -738,6 +761,15 @@ def checked_items(value: Any, m: Map, source: str, target: str) -> list[Any]:
             m.loc,
         )
     return list(value)
+
+
+def _row_bindings(node: MapNode, rows: list[Any]) -> list[dict[str, Any]]:
+    from outflowfile.language.tables import RowError, row_bindings
+
+    try:
+        return row_bindings(node.map, rows, node.map.source or "")
+    except RowError as exc:
+        raise ExpansionError(exc.message, exc.loc) from None
 
 
 def effective_resources(task: Task, options: dict[str, Any]) -> Resources:

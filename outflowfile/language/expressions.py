@@ -297,7 +297,7 @@ class _Evaluator:
             raise self.fail(f"name '{node.id}' is not set", node) from None
 
     def eval_JoinedStr(self, node: ast.JoinedStr) -> str:
-        parts = [self.eval(v) if not isinstance(v, ast.Constant) else v.value
+        parts = [str(self.eval(v) if not isinstance(v, ast.Constant) else v.value)
                  for v in node.values]
         return self.sized("".join(parts), node)
 

@@ -129,14 +129,12 @@ def read_nested(kind: str, text: str, path: str) -> Any:
 
 
 def _toml_loads() -> Any:
+    import importlib
+
     try:
-        import tomllib
-
-        return tomllib.loads
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli  # type: ignore[import-not-found]
-
-        return tomli.loads
+        return importlib.import_module("tomllib").loads
+    except ModuleNotFoundError:  # Python 3.10: the same module, as a package
+        return importlib.import_module("tomli").loads
 
 
 def _line_col(message: str) -> tuple[int, int]:

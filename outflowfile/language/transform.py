@@ -155,7 +155,8 @@ class _Builder:
         children: Parts = tree.children
         name, type_, value = children
         if isinstance(value, Tree) and value.data == "reader":
-            default: Any = self.reader(*value.children)
+            parts: Parts = value.children
+            default: Any = self.reader(parts[0], parts[1])
         else:
             default = self.value(value)
         return ConfigEntry(
