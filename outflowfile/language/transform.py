@@ -58,6 +58,7 @@ from outflowfile.language.model import (
     TypeRef,
     Workflow,
 )
+from outflowfile.language.patterns import with_lookups
 from outflowfile.language.runblocks import RunBlock
 from outflowfile.language.tables import READERS
 
@@ -227,6 +228,10 @@ class _Builder:
                     "'call: package.module:function' or 'script: \"path/to/script.py\"'",
                 )
             return None
+        inputs = frozenset(p.name for p in params)
+        for specs in (task.input_files, task.output_files):
+            for spec in specs:
+                spec.pattern = with_lookups(spec.pattern, inputs, spec.loc)
         return Task(
             name=name,
             params=params,
