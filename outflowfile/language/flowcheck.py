@@ -135,6 +135,7 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
                     f"task '{task.name}' input '{p.name}' expects {expected} but receives "
                     f"{sym.type} from {sym.source}",
                     ref.loc,
+                    _sheet_hint(p.name, expected) if sym.source.startswith("column") else None,
                 )
 
     def report_unbound(
@@ -286,6 +287,12 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
             )
             return None
         return next(iter(prev.names)), targets.pop()
+
+
+def _sheet_hint(name: str, expected: TypeRef | None) -> str:
+    kind = expected.name if expected is not None else "int"
+    return (f"a sample sheet's values are text: declare '{name}' as str and compute what "
+            f"needs a {kind} from it, for example {name}_{kind}: {kind} = {kind}({name})")
 
 
 def _known(t: TypeRef | None) -> TypeRef | None:
