@@ -39,7 +39,6 @@ from outflowfile.graph.pathvalues import (
     value_output_type,
 )
 from outflowfile.language.computing import compute_defaults, computed_params
-from outflowfile.language.expressions import ExpressionError
 from outflowfile.language.model import (
     Branch,
     Location,
@@ -55,6 +54,7 @@ from outflowfile.language.model import (
 )
 from outflowfile.language.patterns import format_pattern
 from outflowfile.language.scopes import ScopeWalk
+from outflowfile.language.tables import row_bindings, row_label
 
 # --- expressions -------------------------------------------------------------
 
@@ -453,18 +453,15 @@ class Graph:
         first = len(self.nodes)
         prefix = f"{node.label_prefix} {target}=".lstrip()
         walk = _Expansion(self, options, "")  # one for all items; each gets its label
-        if node.map.over_rows:  # a table: each row binds the columns named
-            rows = _row_bindings(node, items)
-            prefix = node.label_prefix
-            for bound in rows:
-                shown = " ".join(f"{k}={short_value(v)}" for k, v in bound.items())
-                walk.label = f"{prefix} {shown}".strip()
-                item_scope: Env = {k: Const(v, "item") for k, v in bound.items()}
-                per_item.append(walk.walk_item(body, node.earlier, item_scope))
-            items = []
-        for item in items:
-            walk.label = (prefix + short_value(item)).rstrip()
-            per_item.append(walk.walk_item(body, node.earlier, {target: Const(item, "item")}))
+        rows = node.map.over_rows  # over a table: each row binds the columns named
+        for item in row_bindings(node.map, items, ExpansionError) if rows else items:
+            if rows:
+                walk.label = row_label(node.label_prefix, item, short_value)
+                scope: Env = {k: Const(v, "item") for k, v in item.items()}
+            else:
+                walk.label = (prefix + short_value(item)).rstrip()
+                scope = {target: Const(item, "item")}
+            per_item.append(walk.walk_item(body, node.earlier, scope))
         node.outputs = {
             name: Gather(tuple(env[name] for env in per_item)) for name in node.output_names
         }
@@ -526,14 +523,8 @@ class Graph:
     def format_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> None:
         """With every parameter known: the job's file paths, and the jobs
         making them."""
-        if shape.computed:
-            try:
-                bound = job.bindings
-                defaulted = {n for n in bound if type(bound[n]) is Const
-                             and bound[n].origin == "default"}  # type: ignore[union-attr]
-                compute_defaults(params, shape.computed, self.config, defaulted)
-            except ExpressionError as exc:
-                raise ExpansionError(f"{job.label}: {exc.message}", exc.loc) from None
+        if shape.computed:  # computed defaults (language/computing.py)
+            compute_defaults(params, shape.computed, self.config, job.label, ExpansionError)
         for name in shape.path_params:
             if name in params:
                 params[name] = normal_value(params[name])
@@ -761,15 +752,6 @@ def checked_items(value: Any, m: Map, source: str, target: str) -> list[Any]:
             m.loc,
         )
     return list(value)
-
-
-def _row_bindings(node: MapNode, rows: list[Any]) -> list[dict[str, Any]]:
-    from outflowfile.language.tables import RowError, row_bindings
-
-    try:
-        return row_bindings(node.map, rows, node.map.source or "")
-    except RowError as exc:
-        raise ExpansionError(exc.message, exc.loc) from None
 
 
 def effective_resources(task: Task, options: dict[str, Any]) -> Resources:

@@ -12,56 +12,62 @@ a config entry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from outflowfile.language import typerules
 from outflowfile.language.defaultcheck import evaluation_order
 from outflowfile.language.expressions import EvaluationError, Expression
-from outflowfile.language.model import Param, Task
+from outflowfile.language.model import Location, Param, Task, TypeRef
 
 
 def computed_params(
     task: Task,
 ) -> tuple[tuple[tuple[str, Param], ...], tuple[tuple[str, Any], ...]]:
     """The task's inputs with each computed default made a placeholder,
-    and the computed ones, ``(name, (expression, declared type))``, in the
-    order to compute them."""
+    and the computed ones, ``(name, (expression, declared type,
+    placeholder))``, in the order to compute them."""
     params: list[tuple[str, Param]] = []
+    found: dict[str, tuple[Expression, TypeRef | None, str]] = {}
     for p in task.params:
         if isinstance(p.default, Expression):
-            p = replace(p, default=f"<computed: {p.default.source}>")
+            # The placeholder is found again by identity: bound to it, the
+            # input takes its default.
+            placeholder = f"<computed: {p.default.source}>"
+            found[p.name] = (p.default, p.type, placeholder)
+            p = replace(p, default=placeholder)
         params.append((p.name, p))
-    declared = {p.name: p.type for p in task.params}
-    exprs = {p.name: p.default for p in task.params if isinstance(p.default, Expression)}
-    order = evaluation_order(task)
-    return tuple(params), tuple((name, (exprs[name], declared[name])) for name in order)
+    return tuple(params), tuple((name, found[name]) for name in evaluation_order(task))
 
 
 def compute_defaults(
     params: dict[str, Any],
     computed: tuple[tuple[str, Any], ...],
     config: Mapping[str, Any],
-    defaulted: set[str],
+    label: str,
+    error: Callable[[str, Location | None], Exception],
 ) -> None:
-    """Replace the placeholders of the inputs in ``defaulted`` (bound to
-    their default) in ``params`` by their computed values;
-    ``EvaluationError`` (located) when one cannot be computed or is not of
-    its input's declared type."""
-    for name, (expr, declared) in computed:
-        if name not in defaulted:
-            continue
+    """Replace the placeholders in ``params`` (inputs bound to their
+    computed default) by their values; raises ``error(message, loc)``, the
+    message naming the job (``label``), when one cannot be computed or is
+    not of its input's declared type."""
+    for name, (expr, declared, placeholder) in computed:
+        if params.get(name) is not placeholder:
+            continue  # bound to something else
         values = {}
         for used in expr.names:
             if used in params:
                 values[used] = params[used]
             elif used in config:
                 values[used] = config[used]
-        value = expr.evaluate(values)
+        try:
+            value = expr.evaluate(values)
+        except EvaluationError as exc:
+            raise error(f"{label}: {exc.message}", exc.loc) from None
         if declared is not None and not typerules.matches(value, declared):
-            raise EvaluationError(
-                f"the default of input '{name}' gives {typerules.describe(value)}, "
+            raise error(
+                f"{label}: the default of input '{name}' gives {typerules.describe(value)}, "
                 f"but the input is declared {declared}",
                 expr.loc,
             )

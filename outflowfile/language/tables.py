@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -176,19 +176,21 @@ def load_config_file(path: Path) -> dict[str, Any]:
 # ---- maps over tables ------------------------------------------------------------
 
 
-def row_bindings(m: Map, rows: Iterable[Any], source: str) -> list[dict[str, Any]]:
+def row_bindings(
+    m: Map, rows: Iterable[Any], error: Callable[[str, Location | None], Exception]
+) -> list[dict[str, Any]]:
     """For each row of a map's source: the names it binds (``m.columns``,
-    or every column); an error at the map for a row that is not a dict or
-    lacks a column."""
+    or every column); raises ``error(message, loc)`` at the map for a row
+    that is not a dict or lacks a column."""
+    source = m.source or ""
     out: list[dict[str, Any]] = []
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
-            raise RowError(
+            raise error(
                 f"map({source} -> {m.target}): item {number} of '{source}' is "
-                f"{type(row).__name__}, not a table row",
+                f"{type(row).__name__}, not a table row (a map over columns needs a table: "
+                "csv(), tsv(), a glob() of several wildcards, or a list of dicts)",
                 m.loc,
-                "a map over columns needs a table: csv(), tsv(), a glob() with several "
-                "wildcards, or a list of dicts",
             )
         if m.all_columns:
             out.append(row)
@@ -197,7 +199,7 @@ def row_bindings(m: Map, rows: Iterable[Any], source: str) -> list[dict[str, Any
             out.append({column: row[column] for column in m.columns})
         except KeyError as exc:
             columns = ", ".join(str(c) for c in row) or "none"
-            raise RowError(
+            raise error(
                 f"map({source} -> {m.target}): table '{source}' has no column "
                 f"'{exc.args[0]}' (its columns: {columns})",
                 m.loc,
@@ -205,18 +207,8 @@ def row_bindings(m: Map, rows: Iterable[Any], source: str) -> list[dict[str, Any
     return out
 
 
-class RowError(Exception):
-    """A map over a table that cannot bind a row, at ``loc``."""
-
-    def __init__(self, message: str, loc: Location | None, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.loc = loc
-        self.hint = hint
-
-
-def row_label(bound: dict[str, Any]) -> str:
-    """How a row's jobs are labelled: its first bound column's value."""
-    for value in bound.values():
-        return str(value)
-    return ""
+def row_label(prefix: str, bound: dict[str, Any], shown: Callable[[Any], str]) -> str:
+    """How a row's jobs are labelled: the map's prefix, then each bound
+    column's ``name=value``."""
+    values = " ".join(f"{name}={shown(value)}" for name, value in bound.items())
+    return f"{prefix} {values}".strip()
