@@ -12,8 +12,6 @@ an expression (``language/expressions.py``). A plain literal (``3``,
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +44,9 @@ class SourceText:
     def expression_at(self, line: int, column: int) -> str:
         """The text of the expression starting there: up to the first ``,``
         or closing bracket outside its own brackets."""
+        import io
+        import tokenize
+
         start = self.offset(line, column)
         rest = self.text[start:]
         depth = 0

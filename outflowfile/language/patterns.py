@@ -70,6 +70,9 @@ class LookupPattern(str):
     def format_map(self, values: Mapping[str, Any]) -> str:  # type: ignore[override]
         return _LookupFormatter(self).vformat(str(self), (), values)
 
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled with what it needs
+        return (LookupPattern, (str(self), self.inputs, self.loc))
+
 
 class _LookupFormatter(string.Formatter):
     def __init__(self, pattern: LookupPattern) -> None:

@@ -194,7 +194,12 @@ class TaskChecker:
         for name in names or []:
             root = root_field(name)
             if root not in self.param_names:
-                self.report_unknown_field(f"{what} {pattern!r}", root, loc)
+                hint = None
+                if root in self.config:  # a config entry: bound through an input
+                    hint = (f"'{root}' is a config entry: declare an input '{root}' to use it, "
+                            f"or compute the value, for example an input "
+                            f"x: str = {name}")
+                self.report_unknown_field(f"{what} {pattern!r}", root, loc, hint)
 
     def inputs_note(self) -> str:
         if not self.param_names:
