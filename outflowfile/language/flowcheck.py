@@ -170,6 +170,11 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
         table is read (an open scope)."""
         assert m.source is not None
         row = self.check_map_source(m, m.source, prev, earlier)
+        if row is not None and row.name not in ("dict", "any"):
+            self.add(f"map({m.source} -> {m.target}): the items of '{m.source}' are {row}, "
+                     "not table rows", m.loc,
+                     "a map over columns needs a table: csv(), tsv(), a glob() of several "
+                     "wildcards, or a list of dicts")
         if m.all_columns:
             return _OPEN
         column_type = None

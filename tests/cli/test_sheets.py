@@ -291,3 +291,21 @@ def test_the_evaluator_refuses_what_is_not_data(tmp_path: Path) -> None:
     assert lint_error(tmp_path / "f", "len(sample)").startswith(
         "Outflowfile:4:30: the default of input 'v' of task 't' gives int, but the input is "
         "declared str\n")
+
+
+def test_a_map_over_columns_of_a_list_of_text_is_a_lint_error(tmp_path: Path) -> None:
+    p = make_project(tmp_path / "p", """
+        config:
+            samples: list[str] = ["A", "B"]
+
+        task use(sample: str):
+            output: o = "out/{sample}.txt"
+            shell: "echo {sample} > {output.o}"
+
+        workflow all:
+            map(samples -> (sample)) { use }
+        """)
+    done = outflow(p, "--lint", check=2)
+    assert done.stderr.startswith(
+        f"{p}/Outflowfile:9:5: map(samples -> (sample)): the items of 'samples' are str, "
+        "not table rows\n")
