@@ -30,6 +30,10 @@ median wall time over the baseline's median; ``cpu`` is outflow's user+system
 time (with its jobs' for a run), and ``peak`` its largest resident size, both
 from ``wait4``.
 
+Then ``sheet``: ``outflow -n`` from scratch of a map over a sample sheet of
+--sheet-rows rows (``tsv()``, two columns bound by name), against the same
+map over a config list written in the Outflowfile, the two alternating.
+
 The value-only shape (N trivial Python jobs, ``return x + 1``, at -j 2) is
 reported in jobs per second, up to --values-max. ``outflow --version`` is
 timed against ``python -c pass``.
@@ -444,6 +448,56 @@ def bench_values(work: Path, cfg: Config) -> None:
     shutil.rmtree(proj)
 
 
+# ``fq: str``: the file is the input: pattern's (a ``path`` input would be a
+# file among the values too, which costs its own lookups: the README has it).
+SHEET_TASK = """
+task copy(sample: str, fq: str):
+    input: reads = "{fq}"
+    output: out = "out/{sample}.txt"
+    shell: "cp {input.reads} {output.out}"
+"""
+
+
+def sheet_projects(work: Path, rows: int) -> tuple[Path, Path]:
+    """The same map of ``rows`` items, over a sample sheet (``tsv()``,
+    columns bound by name) and over a config list written in the
+    Outflowfile (its input file a pattern of the item)."""
+    sheet, listed = work / f"sheet-{rows}", work / f"list-{rows}"
+    for proj in (sheet, listed):
+        (proj / "data").mkdir(parents=True)
+        for i in range(rows):
+            (proj / "data" / f"s{i}.fq").write_text(f"{i}\n")
+    lines = "".join(f"s{i}\tdata/s{i}.fq\n" for i in range(rows))
+    (sheet / "samples.tsv").write_text("sample\tfq\n" + lines)
+    (sheet / "Outflowfile").write_text(
+        'config:\n    samples: table = tsv("samples.tsv")\n' + SHEET_TASK
+        + "\nworkflow all:\n    map(samples -> (sample, fq)) { copy }\n")
+    items = ", ".join(f'"s{i}"' for i in range(rows))
+    (listed / "Outflowfile").write_text(
+        f"config:\n    samples: list = [{items}]\n"
+        + SHEET_TASK.replace(", fq: str", "").replace('"{fq}"', '"data/{sample}.fq"')
+        + "\nworkflow all:\n    map(samples -> sample) { copy }\n")
+    return sheet, listed
+
+
+def bench_sheet(work: Path, rows: int, repeat: int) -> None:
+    """A sample sheet plans within 1.5x of the same map over a config list
+    (issue 18): ``outflow -n`` from scratch, the two alternating."""
+    sheet, listed = sheet_projects(work, rows)
+    sheet_t, listed_t = Timing(), Timing()
+    for _ in range(repeat):
+        outflow(["-n"], sheet, sheet_t)
+        outflow(["-n"], listed, listed_t)
+    share = ratio(sheet_t.median, listed_t.median)
+    cpu = ratio(sheet_t.median_cpu, listed_t.median_cpu)
+    row("sheet", rows, sheet_t, f"config list {listed_t.median:6.3f}s (cpu "
+        f"{listed_t.median_cpu:6.3f}s)  ratio {share}, cpu {cpu}")
+    check("a sheet plans within 1.5x of a config list", sheet_t.median <= 1.5 * listed_t.median,
+          share.strip())
+    shutil.rmtree(sheet)
+    shutil.rmtree(listed)
+
+
 def bench_version(repeat: int) -> None:
     here = Path.cwd()
     version, bare = Timing(), Timing()
@@ -469,6 +523,8 @@ def main() -> None:
                     help="largest size whose full run (and make's) is timed")
     ap.add_argument("--values-max", type=int, default=10_000,
                     help="largest size for the Python value jobs (0: none)")
+    ap.add_argument("--sheet-rows", type=int, default=100_000,
+                    help="rows of the sample sheet planned against a config list (0: none)")
     args = ap.parse_args()
     if shutil.which("make") is None:
         sys.exit("make is not installed: it is one of the baselines")
@@ -483,6 +539,8 @@ def main() -> None:
             if jobs <= args.values_max:
                 bench_values(work, cfg)
             print(f"  (load {load()})", flush=True)
+        if args.sheet_rows:
+            bench_sheet(work, args.sheet_rows, args.repeat)
 
 
 if __name__ == "__main__":

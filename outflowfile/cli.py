@@ -126,6 +126,10 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     "-C", "--config", "config", multiple=True, metavar="KEY=VALUE", help="Override a config value."
 )
 @click.option(
+    "--configfile", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+    help="Override config values from a YAML, JSON or TOML file.",
+)
+@click.option(
     "--resources", multiple=True, metavar="mem=SIZE", help="Cap the memory of running jobs."
 )
 @click.option(
@@ -298,8 +302,10 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
     if opts["lint"]:
         click.echo(f"{path}: ok ({len(model.tasks)} tasks, {len(model.workflows)} workflows)")
         return 0, None
-    from outflowfile.language.config import parse_overrides
+    from outflowfile.language.config import apply_config_files, parse_overrides
     from outflowfile.language.taskparams import apply_task_overrides
+
+    apply_config_files(model, [Path(f) for f in opts["configfile"]])
 
     view, view_format = _view_command(opts)
     request = RunRequest(

@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from outflowfile.language.model import FileSpec, Glob, Location, Outflowfile, Resources, Task
+from outflowfile.language.model import (
+    FileSpec,
+    Glob,
+    Location,
+    Outflowfile,
+    Reader,
+    Resources,
+    Task,
+)
 
 
 def describe(model: Outflowfile) -> str:
@@ -40,6 +48,8 @@ def _default(value: Any) -> str:
     """A config default as written in the Outflowfile."""
     if isinstance(value, Glob):
         return 'glob("' + value.pattern + '")'
+    if isinstance(value, Reader):
+        return f'{value.kind}("{value.path}")'
     return repr(value)
 
 

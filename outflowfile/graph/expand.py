@@ -38,6 +38,7 @@ from outflowfile.graph.pathvalues import (
     read_paths,
     value_output_type,
 )
+from outflowfile.language.computing import compute_defaults, computed_params
 from outflowfile.language.model import (
     Branch,
     Location,
@@ -53,6 +54,7 @@ from outflowfile.language.model import (
 )
 from outflowfile.language.patterns import format_pattern
 from outflowfile.language.scopes import ScopeWalk
+from outflowfile.language.tables import row_bindings, row_label
 
 # --- expressions -------------------------------------------------------------
 
@@ -335,12 +337,16 @@ class TaskShape:
     output_names: tuple[str, ...]
     path_inputs: tuple[tuple[str, PathsOf], ...]  # inputs typed to hold paths
     path_params: tuple[str, ...]  # their names: the values to spell as paths
+    # Computed defaults (language/computing.py), in the order to compute them.
+    computed: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def of(cls, task: Task) -> TaskShape:
         paths = path_inputs(task)
+        params, computed = computed_params(task)
         return cls(
-            params=tuple((p.name, p) for p in task.params),
+            params=params,
+            computed=computed,
             input_files=tuple((f.name, f.pattern) for f in task.input_files),
             output_files=tuple((f.name, f.pattern) for f in task.output_files),
             output_names=tuple(task.output_names()),
@@ -447,9 +453,15 @@ class Graph:
         first = len(self.nodes)
         prefix = f"{node.label_prefix} {target}=".lstrip()
         walk = _Expansion(self, options, "")  # one for all items; each gets its label
-        for item in items:
-            walk.label = (prefix + short_value(item)).rstrip()
-            per_item.append(walk.walk_item(body, node.earlier, {target: Const(item, "item")}))
+        rows = node.map.over_rows  # over a table: each row binds the columns named
+        for item in row_bindings(node.map, items, ExpansionError) if rows else items:
+            if rows:
+                walk.label = row_label(node.label_prefix, item, short_value)
+                scope: Env = {k: Const(v, "item") for k, v in item.items()}
+            else:
+                walk.label = (prefix + short_value(item)).rstrip()
+                scope = {target: Const(item, "item")}
+            per_item.append(walk.walk_item(body, node.earlier, scope))
         node.outputs = {
             name: Gather(tuple(env[name] for env in per_item)) for name in node.output_names
         }
@@ -511,6 +523,8 @@ class Graph:
     def format_files(self, job: Job, params: dict[str, Any], shape: TaskShape) -> None:
         """With every parameter known: the job's file paths, and the jobs
         making them."""
+        if shape.computed:  # computed defaults (language/computing.py)
+            compute_defaults(params, shape.computed, self.config, job.label, ExpansionError)
         for name in shape.path_params:
             if name in params:
                 params[name] = normal_value(params[name])
@@ -527,7 +541,7 @@ class Graph:
                 for _, pattern in shape.input_files + shape.output_files:
                     format_pattern(pattern, params)
             except ValueError as exc:
-                raise ExpansionError(f"{job.label}: {exc}") from None
+                raise ExpansionError(f"{job.label}: {exc}", getattr(exc, "loc", None)) from None
             raise
         if self.logs.owner or job.task.log is not None:
             try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from outflowfile.language import typerules
 from outflowfile.language.codecheck import check_code
-from outflowfile.language.config import LIST_OF_STR
+from outflowfile.language.config import LIST_OF_STR, TABLE, config_type
 from outflowfile.language.directives import MAP_OPTIONS
 from outflowfile.language.filecycles import check_file_cycles
 from outflowfile.language.findings import Findings, did_you_mean, join_hints, line_of, quoted
@@ -30,6 +30,7 @@ from outflowfile.language.model import (
     Map,
     ModelIndex,
     Outflowfile,
+    Reader,
     StageRef,
     Task,
     Workflow,
@@ -37,6 +38,7 @@ from outflowfile.language.model import (
 from outflowfile.language.outputcheck import OutputCheck
 from outflowfile.language.patterns import PatternError, fields, glob_regex
 from outflowfile.language.stages import build_index, iter_stages, resolve
+from outflowfile.language.tables import TABLE_READERS
 from outflowfile.language.taskcheck import TaskChecker, nested_glob
 
 
@@ -95,8 +97,9 @@ class _Checker:
             return
         self.check_duplicate_names()
         self.check_config()
+        config = {c.name: config_type(c) for c in self.model.config}
         for task in self.model.tasks:
-            TaskChecker(self.findings, task).run()
+            TaskChecker(self.findings, task, config).run()
         OutputCheck(self.findings, self.model).run()
         check_file_cycles(self.findings, self.model.tasks)
         self.check_stages()
@@ -160,6 +163,8 @@ class _Checker:
                 )
             elif isinstance(entry.default, Glob):
                 self.check_glob(entry, known)
+            elif isinstance(entry.default, Reader):
+                self.check_reader(entry, known)
             elif known and entry.type is not None and entry.default is not NO_DEFAULT:
                 if not typerules.matches(entry.default, entry.type):
                     self.add(
@@ -177,21 +182,35 @@ class _Checker:
         except PatternError as exc:
             self.add(str(exc), loc)
             return
-        if len(names) != 1:
+        if not names:
             self.add(
-                f"glob({glob.pattern!r}) needs exactly one {{wildcard}}, found {len(names)}",
+                f"glob({glob.pattern!r}) needs a {{wildcard}}",
                 loc,
-                'for example: glob("data/{sample}.txt")',
+                'for example: glob("data/{sample}.txt"), or glob("data/{sample}_{unit}.fq") '
+                "for a table",
             )
+        gives, kind = (LIST_OF_STR, "a list of str") if len(names) <= 1 else (TABLE, "a table")
         if (
             type_known
             and entry.type is not None
-            and not typerules.compatible(LIST_OF_STR, entry.type)
+            and not typerules.compatible(gives, entry.type)
         ):
             self.add(
-                f"config '{entry.name}' is declared {entry.type} but glob(...) gives a list of str",
+                f"config '{entry.name}' is declared {entry.type} but glob(...) gives {kind}",
                 entry.loc,
-                f"declare it as list: {entry.name}: list = glob(...)",
+                f"declare it as {gives.name}: {entry.name}: {gives.name} = glob(...)",
+            )
+
+    def check_reader(self, entry: ConfigEntry, type_known: bool) -> None:
+        reader = entry.default
+        if reader.kind not in TABLE_READERS or not type_known or entry.type is None:
+            return
+        if not typerules.compatible(TABLE, entry.type):
+            self.add(
+                f"config '{entry.name}' is declared {entry.type} but {reader.kind}(...) gives "
+                "a table",
+                entry.loc,
+                f"declare it as table: {entry.name}: table = {reader.kind}(...)",
             )
 
     # -- 3. stage references, map options, cycles -------------------------------------

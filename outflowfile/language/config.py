@@ -1,4 +1,12 @@
-"""Config values: the ``config:`` block's defaults and ``--config`` overrides.
+"""Config values: the ``config:`` block's defaults, ``--configfile`` and
+``--config`` overrides.
+
+A default may read a file (``csv("samples.tsv")``, ``yaml("config.yaml")``:
+``language/tables.py``) or list files (``glob(...)``), each time the config
+is resolved. ``--configfile FILE`` replaces the defaults of the keys it
+names, as Snakemake's does; where both the default and the file's value are
+dicts they are merged, key by key and at every depth, the file's winning.
+``--config KEY=VALUE`` wins over both.
 
 Whether the declared defaults match their declared types is checked with the
 rest of the Outflowfile (``outflowfile.language.check``), where the entry's location
@@ -7,6 +15,7 @@ is known; here the errors are about what was typed on the command line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +27,70 @@ from outflowfile.language.model import (
     ConfigEntry,
     Glob,
     Outflowfile,
+    Reader,
     TypeRef,
 )
-from outflowfile.language.patterns import PatternError, glob_values
+from outflowfile.language.patterns import PatternError, glob_regex, glob_rows, glob_values
+from outflowfile.language.tables import TABLE_READERS, load_config_file, read
 
 LIST_OF_STR = TypeRef("list", (TypeRef("str"),))
+TABLE = TypeRef("table")
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A default replaced by a ``--configfile`` value; where both are dicts,
+    merged (``merged``)."""
+
+    base: Any
+    value: Any
+    source: str  # the file, for messages
+
+
+def apply_config_files(model: Outflowfile, paths: list[Path]) -> None:
+    """Apply ``--configfile`` files to the model's config defaults, in order
+    (a later file wins); raises ``UserError`` listing every bad key."""
+    if not paths:
+        return
+    entries = {entry.name: entry for entry in model.config}
+    problems: list[Problem] = []
+    for path in paths:
+        for key, value in load_config_file(path).items():
+            entry = entries.get(str(key))
+            if entry is None:
+                problem = _unknown_key(str(key), "", entries)
+                problems.append(replace(problem, message=f"--configfile {path}: unknown config "
+                                        f"key '{key}'"))
+                continue
+            base = entry.default.base if isinstance(entry.default, Overlay) else entry.default
+            if isinstance(base, Reader) and isinstance(value, str):  # another file to read
+                entry.default = replace(base, path=value)
+                continue
+            declared = config_type(entry)
+            merged_now = _is_dict(entry.default) and isinstance(value, dict)
+            if declared is not None and not merged_now and not typerules.matches(value, declared):
+                problems.append(Problem(
+                    f"--configfile {path}: config '{key}' is declared {declared} but the file "
+                    f"gives {typerules.describe(value)}", hint=f"declared at {entry.loc}"))
+                continue
+            entry.default = Overlay(entry.default, value, str(path))
+    if problems:
+        raise UserError(problems[0].message, problems=problems)
+
+
+def _is_dict(default: Any) -> bool:
+    return isinstance(default, (dict, Reader, Overlay))
+
+
+def merged(base: Any, value: Any) -> Any:
+    """``value`` over ``base``: dicts merged key by key at every depth (the
+    value's keys win), anything else replaced."""
+    if not (isinstance(base, dict) and isinstance(value, dict)):
+        return value
+    out = dict(base)
+    for key, item in value.items():
+        out[key] = merged(base[key], item) if key in base else item
+    return out
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:
@@ -78,7 +146,10 @@ def _unknown_key(key: str, value: str, entries: dict[str, ConfigEntry]) -> Probl
 
 
 def _coerce_override(entry: ConfigEntry, text: str) -> Any:
-    return coerce_override(entry.name, f"config '{entry.name}'", entry.type, entry.default, text)
+    default = entry.default.base if isinstance(entry.default, Overlay) else entry.default
+    if isinstance(default, Reader):  # --config samples=other.tsv: read it the same way
+        return read(replace(default, path=text), entry.name)
+    return coerce_override(entry.name, f"config '{entry.name}'", entry.type, default, text)
 
 
 def coerce_override(key: str, what: str, declared: TypeRef | None, default: Any, text: str) -> Any:
@@ -137,19 +208,41 @@ def _default_value(entry: ConfigEntry, workdir: Path) -> Any:
             loc=entry.loc,
             hint=f"set it with --config {entry.name}=VALUE",
         )
+    return _value_of(default, entry.name, workdir)
+
+
+def _value_of(default: Any, name: str, workdir: Path) -> Any:
+    if isinstance(default, Overlay):
+        return merged(_value_of(default.base, name, workdir), default.value)
     if isinstance(default, Glob):
         try:
+            if glob_wildcards(default) > 1:
+                return glob_rows(default.pattern, workdir)
             return glob_values(default.pattern, workdir)
         except PatternError as exc:
             raise UserError(str(exc), loc=default.loc) from None
+    if isinstance(default, Reader):
+        return read(default, name)
     return default
+
+
+def glob_wildcards(glob: Glob) -> int:
+    """How many wildcards a glob pattern has (0 for a malformed one)."""
+    try:
+        return len(glob_regex(glob.pattern)[1])
+    except ValueError:
+        return 0
 
 
 def config_type(entry: ConfigEntry) -> TypeRef | None:
     """The type a config entry's value has: the declared one, else ``list[str]``
-    for a ``glob(...)``, else None (any)."""
+    for a ``glob(...)`` of one wildcard, a table for one of several or for
+    ``csv()`` / ``tsv()``, else None (any)."""
     if entry.type is not None:
         return entry.type
-    if isinstance(entry.default, Glob):
-        return LIST_OF_STR
+    default = entry.default.base if isinstance(entry.default, Overlay) else entry.default
+    if isinstance(default, Glob):
+        return LIST_OF_STR if glob_wildcards(default) <= 1 else TABLE
+    if isinstance(default, Reader) and default.kind in TABLE_READERS:
+        return TABLE
     return None

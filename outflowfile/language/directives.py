@@ -63,8 +63,9 @@ TOP_LEVEL_POINTERS = {
     ),
     "wildcard_constraints": _NO_WILDCARDS,
     "configfile": (
-        "declare config entries in a config: block (config: then indented n: int = 3); "
-        "set them with -C n=5, or in the [config] table of outflow.toml or a --profile"
+        "declare config entries in a config: block (config: then indented n: int = 3), "
+        "or read a whole file as one: c = yaml(\"c.yaml\"); set entries with -C n=5, "
+        "--configfile c.yaml, or the [config] table of outflow.toml or a --profile"
     ),
     "localrules": "write local: true in each task to run on this machine",
     "ruleorder": (

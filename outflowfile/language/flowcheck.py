@@ -135,6 +135,7 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
                     f"task '{task.name}' input '{p.name}' expects {expected} but receives "
                     f"{sym.type} from {sym.source}",
                     ref.loc,
+                    _sheet_hint(p.name, expected) if sym.source.startswith("column") else None,
                 )
 
     def report_unbound(
@@ -152,6 +153,8 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
 
     def walk_map(self, m: Map, prev: Scope, earlier: Scope) -> Scope:
         inherited = self.map_scope(prev, earlier)
+        if m.over_rows and m.source is not None:
+            return self.collect(self.walk_item(m.body, inherited, self.row_scope(m, prev, earlier)))
         names = self.map_names(m, prev)
         if names is None:  # no item to bind (reported, or hidden by an unknown stage)
             return self.collect(self.walk(m.body, _OPEN, inherited))
@@ -159,6 +162,30 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
         item_type = self.check_map_source(m, source, prev, earlier)
         item = Scope({target: Sym(item_type, f"the items of '{source}'")})
         return self.collect(self.walk_item(m.body, inherited, item))
+
+    def row_scope(self, m: Map, prev: Scope, earlier: Scope) -> Scope:
+        """What ``map(rows -> (a, b))`` binds for each row: the columns it
+        names (each must be an input of the body's first task; a sheet's
+        values are str), or for ``map(rows -> *)`` columns unknown until the
+        table is read (an open scope)."""
+        assert m.source is not None
+        row = self.check_map_source(m, m.source, prev, earlier)
+        if row is not None and row.name not in ("dict", "any"):
+            self.add(f"map({m.source} -> {m.target}): the items of '{m.source}' are {row}, "
+                     "not table rows", m.loc,
+                     "a map over columns needs a table: csv(), tsv(), a glob() of several "
+                     "wildcards, or a list of dicts")
+        if m.all_columns:
+            return _OPEN
+        column_type = None
+        if row is not None and row == typerules.TABLE_ROW:
+            column_type = TypeRef("str")
+        source = f"column '{{}}' of '{m.source}'"
+        names = {}
+        for column in m.columns:
+            self.check_map_target(m, column)
+            names[column] = Sym(column_type, source.format(column))
+        return Scope(names)
 
     def map_names(self, m: Map, prev: Scope) -> tuple[str, str] | None:
         """``(source, target)`` of a map, or None when they cannot be told."""
@@ -186,7 +213,7 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
                     join_hints(did_you_mean(source, candidates), self.available(prev, earlier)),
                 )
             return None
-        if sym.type is not None and sym.type.name not in ("list", "any"):
+        if sym.type is not None and sym.type.name not in ("list", "any", "table"):
             self.add(
                 f"map source '{source}' is {sym.type}, not a list",
                 m.loc,
@@ -265,6 +292,12 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
             )
             return None
         return next(iter(prev.names)), targets.pop()
+
+
+def _sheet_hint(name: str, expected: TypeRef | None) -> str:
+    kind = expected.name if expected is not None else "int"
+    return (f"a sample sheet's values are text: declare '{name}' as str and compute what "
+            f"needs a {kind} from it, for example {name}_{kind}: {kind} = {kind}({name})")
 
 
 def _known(t: TypeRef | None) -> TypeRef | None:

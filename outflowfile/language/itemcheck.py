@@ -91,13 +91,17 @@ class ItemCheck(ScopeWalk[Names, Level]):
         return Names(levels, is_open)
 
     def walk_map(self, m: Map, prev: Names, earlier: Names) -> Names:
-        target = m.target if m.source is not None else self.short_target(m)
-        if target is None or not self.takes_item(m, target):
+        columns = list(m.columns)  # a map over a table's rows binds these (all: unknown)
+        target = columns[0] if columns else m.target if m.source is not None else None
+        target = target if m.source is not None else self.short_target(m)
+        if target is None or not all(self.takes_item(m, t) for t in columns or [target]):
             return Names(open=True)  # cannot be told: reported by the flow check
         inherited = self.map_scope(prev, earlier)
         self.maps.append(_Map(m, target))
         try:
-            out = self.walk_item(m.body, inherited, Names({target: Level(self.depth)}))
+            level = Level(self.depth)
+            item = Names({name: level for name in columns or [target]}, m.all_columns)
+            out = self.walk_item(m.body, inherited, item)
         finally:
             self.maps.pop()
         return Names({name: Level(self.depth) for name in out.levels}, out.open)

@@ -63,11 +63,22 @@ class Glob:
     loc: Location
 
 
+@dataclass(frozen=True)
+class Reader:
+    """``csv("samples.tsv")``, ``yaml("config.yaml")``...: a file read when the
+    config is resolved (``language/tables.py``); ``path`` as written, relative
+    to the file it is written in (``loc.file``)."""
+
+    kind: str
+    path: str
+    loc: Location
+
+
 @dataclass
 class ConfigEntry:
     name: str
     type: TypeRef | None  # None: untyped, any value
-    default: Any  # a Python literal value, or a Glob
+    default: Any  # a Python literal value, a Glob or a Reader
     loc: Location
 
 
@@ -81,7 +92,9 @@ NO_DEFAULT: Any = _NoDefault()
 
 @dataclass
 class Param:
-    """A task input: ``name: type = default``."""
+    """A task input: ``name: type = default``. A computed default (an
+    expression over the other inputs and config) is an
+    ``expressions.Expression``."""
 
     name: str
     type: TypeRef | None
@@ -242,13 +255,24 @@ class MapOption:
 @dataclass
 class Map:
     """``map(source -> target, cpus=5) { pipeline }``; ``source`` and ``target``
-    are None for the short form ``map { pipeline }``."""
+    are None for the short form ``map { pipeline }``.
+
+    Over a table (a list of rows, each a dict): ``map(rows -> (a, b))`` binds
+    the columns ``a`` and ``b`` of each row by name (``columns``), and
+    ``map(rows -> *)`` every column (``all_columns``); ``target`` is then
+    what is written after the arrow, for messages."""
 
     source: str | None
     target: str | None
     body: Stage
     options: list[MapOption] = field(default_factory=list)
     loc: Location | None = None
+    columns: tuple[str, ...] = ()
+    all_columns: bool = False
+
+    @property
+    def over_rows(self) -> bool:
+        return bool(self.columns) or self.all_columns
 
 
 Stage = StageRef | Pipe | Branch | Map

@@ -72,7 +72,7 @@ def _parse(text: str, path: str) -> Outflowfile:
     prepared = prepare(source, path)
     tree = _parse_tree(prepared.text, source, path)
     try:
-        return build(tree, path, prepared.run_blocks)
+        return build(tree, path, prepared.run_blocks, prepared.text)
     except RecursionError:
         raise OutflowfileError(
             "the Outflowfile is nested too deeply to read", loc=Location(path, 1, 1)

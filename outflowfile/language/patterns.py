@@ -8,6 +8,7 @@ formatted first, as in a pattern, and the text is then shell-quoted.
 
 from __future__ import annotations
 
+import _string  # type: ignore[import-not-found]  # str.format's own field parser
 import os
 import posixpath
 import re
@@ -42,10 +43,77 @@ def format_pattern(pattern: str, values: Mapping[str, Any]) -> str:
     """Format a file pattern with the task's parameter values."""
     try:
         return pattern.format_map(values)
+    except PatternError:
+        raise
     except KeyError as exc:
         raise PatternError(f"pattern {pattern!r} names {exc.args[0]!r}, which is not set") from None
     except (ValueError, IndexError, AttributeError, TypeError) as exc:
         raise PatternError(f"cannot format pattern {pattern!r}: {exc}") from None
+
+
+class LookupPattern(str):
+    """A file pattern with a lookup by an input's value: in
+    ``"{fastqs[sample]}"``, where ``sample`` is an input of the task, the key
+    is the value of ``sample`` (``str.format`` would take the text
+    ``'sample'``). A key that is not an input keeps ``str.format``'s meaning.
+    ``loc`` is where the pattern is written, for a key that is missing."""
+
+    inputs: frozenset[str]
+    loc: Any
+
+    def __new__(cls, pattern: str, inputs: frozenset[str], loc: Any) -> LookupPattern:
+        made = super().__new__(cls, pattern)
+        made.inputs = inputs
+        made.loc = loc
+        return made
+
+    def format_map(self, values: Mapping[str, Any]) -> str:  # type: ignore[override]
+        return _LookupFormatter(self).vformat(str(self), (), values)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled with what it needs
+        return (LookupPattern, (str(self), self.inputs, self.loc))
+
+
+class _LookupFormatter(string.Formatter):
+    def __init__(self, pattern: LookupPattern) -> None:
+        self.pattern = pattern
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        first, rest = _string.formatter_field_name_split(field_name)
+        obj = kwargs[first]
+        for is_attr, key in rest:
+            if is_attr:
+                obj = getattr(obj, key)
+                continue
+            if isinstance(key, str) and key in self.pattern.inputs:
+                key = kwargs[key]
+            try:
+                obj = obj[key]
+            except (KeyError, IndexError, TypeError):
+                known = ", ".join(repr(k) for k in list(obj)[:10]) if isinstance(obj, dict) else ""
+                error = PatternError(
+                    f"pattern {str(self.pattern)!r}: {first} has no key {key!r}"
+                    + (f" (its keys: {known})" if known else "")
+                )
+                error.loc = self.pattern.loc  # type: ignore[attr-defined]
+                raise error from None
+        return obj, first
+
+
+def with_lookups(pattern: str, inputs: frozenset[str], loc: Any) -> str:
+    """``pattern``, as a ``LookupPattern`` when a field of it indexes by the
+    name of one of ``inputs`` (``{fastqs[sample]}``)."""
+    if "[" not in pattern:
+        return pattern
+    try:
+        names = fields(pattern)
+    except PatternError:
+        return pattern
+    for name in names:
+        for key in re.findall(r"\[([^\]]*)\]", name):
+            if key in inputs:
+                return LookupPattern(pattern, inputs, loc)
+    return pattern
 
 
 class _Quoted:
@@ -147,6 +215,18 @@ def glob_values(pattern: str, workdir: str | os.PathLike[str]) -> list[str]:
         if m:
             found.add(m.group(names[0]))
     return sorted(found)
+
+
+def glob_rows(pattern: str, workdir: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """``glob("data/{sample}_{unit}.fq")``: one row per distinct combination
+    of the wildcards' values over the files that exist, sorted (a table)."""
+    regex, names = glob_regex(pattern)
+    found = set()
+    for rel in _candidates(pattern, str(workdir)):
+        m = regex.match(rel)
+        if m:
+            found.add(tuple(m.group(name) for name in names))
+    return [dict(zip(names, values, strict=True)) for values in sorted(found)]
 
 
 def _candidates(pattern: str, workdir: str) -> list[str]:

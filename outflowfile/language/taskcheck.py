@@ -4,12 +4,23 @@ fields of a shell command. Part of ``outflowfile.language.check``."""
 from __future__ import annotations
 
 import keyword
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from outflowfile.language import typerules
 from outflowfile.language.codefiles import SCRIPT_RUNNERS, script_runner
+from outflowfile.language.defaultcheck import check_computed
+from outflowfile.language.expressions import Expression
 from outflowfile.language.findings import Findings, did_you_mean, join_hints
-from outflowfile.language.model import CallBody, Glob, Location, ScriptBody, ShellBody, Task
+from outflowfile.language.model import (
+    CallBody,
+    Glob,
+    Location,
+    ScriptBody,
+    ShellBody,
+    Task,
+    TypeRef,
+)
 from outflowfile.language.patterns import PatternError, fields, root_field
 
 
@@ -19,6 +30,8 @@ class TaskChecker:
 
     findings: Findings
     task: Task
+    # The config entries' types: a computed default may use them.
+    config: Mapping[str, TypeRef | None] = field(default_factory=dict)
 
     def add(self, message: str, loc: Location | None, hint: str | None = None) -> None:
         self.findings.add(message, loc or self.task.loc, hint)
@@ -89,6 +102,8 @@ class TaskChecker:
                 continue
             if not self.findings.check_type(p.type, what, p.loc or self.task.loc):
                 continue
+            if isinstance(p.default, Expression):
+                continue  # check_computed
             if p.has_default and not typerules.matches(p.default, p.type):
                 self.add(
                     f"{what} is declared {p.type} but its default is "
@@ -99,6 +114,7 @@ class TaskChecker:
             if o.type is not None:
                 what = f"output '{o.name}' of task '{name}'"
                 self.findings.check_type(o.type, what, o.loc or self.task.loc)
+        check_computed(self.findings, self.task, self.config)
 
     # -- 7. bodies --
 
@@ -178,7 +194,12 @@ class TaskChecker:
         for name in names or []:
             root = root_field(name)
             if root not in self.param_names:
-                self.report_unknown_field(f"{what} {pattern!r}", root, loc)
+                hint = None
+                if root in self.config:  # a config entry: bound through an input
+                    hint = (f"'{root}' is a config entry: declare an input '{root}' to use it, "
+                            f"or compute the value, for example an input "
+                            f"x: str = {name}")
+                self.report_unknown_field(f"{what} {pattern!r}", root, loc, hint)
 
     def inputs_note(self) -> str:
         if not self.param_names:

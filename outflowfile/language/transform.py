@@ -18,7 +18,7 @@ from typing import Any
 from lark import Token, Tree
 
 from outflowfile.errors import OutflowfileError, ProblemList
-from outflowfile.language import units
+from outflowfile.language.defaults import SourceText, default_value
 from outflowfile.language.directives import (
     BODY_DIRECTIVES,
     DIRECTIVES,
@@ -27,6 +27,10 @@ from outflowfile.language.directives import (
     POINTERS,
     RESOURCE_DIRECTIVES,
 )
+from outflowfile.language.directivevalues import EXAMPLES as _EXAMPLES
+from outflowfile.language.directivevalues import RESOURCE_PARSERS as _RESOURCE_PARSERS
+from outflowfile.language.directivevalues import BareName as _BareName
+from outflowfile.language.expressions import ExpressionError
 from outflowfile.language.model import (
     NO_DEFAULT,
     Body,
@@ -43,6 +47,7 @@ from outflowfile.language.model import (
     Output,
     Param,
     Pipe,
+    Reader,
     Resources,
     RunBody,
     ScriptBody,
@@ -53,7 +58,9 @@ from outflowfile.language.model import (
     TypeRef,
     Workflow,
 )
+from outflowfile.language.patterns import with_lookups
 from outflowfile.language.runblocks import RunBlock
+from outflowfile.language.tables import READERS
 
 # A node's children, read by position as the grammar lays them out: a Token,
 # a Tree, or None for a missing optional part. lark types each as Token | Tree.
@@ -70,9 +77,10 @@ class _Invalid(Exception):
         self.hint = hint
 
 
-def build(tree: Tree, path: str, run_blocks: dict[int, RunBlock]) -> Outflowfile:
-    """The model of a parsed file; raises ``OutflowfileError`` on any problem."""
-    builder = _Builder(path, run_blocks)
+def build(tree: Tree, path: str, run_blocks: dict[int, RunBlock], text: str = "") -> Outflowfile:
+    """The model of a parsed file (``text``: what was parsed, for the text of
+    computed defaults); raises ``OutflowfileError`` on any problem."""
+    builder = _Builder(path, run_blocks, SourceText(text))
     with warnings.catch_warnings():
         # Invalid escapes in strings and code ("\d") are the user's business.
         warnings.simplefilter("ignore")
@@ -88,9 +96,10 @@ def build(tree: Tree, path: str, run_blocks: dict[int, RunBlock]) -> Outflowfile
 
 
 class _Builder:
-    def __init__(self, path: str, run_blocks: dict[int, RunBlock]) -> None:
+    def __init__(self, path: str, run_blocks: dict[int, RunBlock], source: SourceText) -> None:
         self.path = path
         self.run_blocks = run_blocks
+        self.source = source
         self.problems = ProblemList()
         self.plain_types: dict[str, TypeRef] = {}
         # Run blocks known to compile: a file's identical blocks compile once.
@@ -146,12 +155,33 @@ class _Builder:
     def config_entry(self, tree: Tree) -> ConfigEntry:
         children: Parts = tree.children
         name, type_, value = children
+        if isinstance(value, Tree) and value.data == "reader":
+            parts: Parts = value.children
+            default: Any = self.reader(parts[0], parts[1])
+        else:
+            default = self.value(value)
         return ConfigEntry(
             name=str(name),
             type=self.type_ref(type_) if type_ is not None else None,
-            default=self.value(value),
+            default=default,
             loc=self.loc(name),
         )
+
+    def reader(self, name: Token, node: Any) -> Reader:
+        path = self.value(node)
+        if str(name) not in READERS:
+            raise _Invalid(
+                _unknown_name(f"unknown reader '{name}(...)'", str(name), READERS),
+                self.loc(name),
+                "a config entry may read a file: " + ", ".join(f'{r}("...")' for r in READERS),
+            )
+        if not isinstance(path, str) or not path.strip():
+            raise _Invalid(
+                f"{name}() expects the path of a file, as a string",
+                self.node_loc(node),
+                f'for example: samples: table = {name}("samples.{name}")',
+            )
+        return Reader(str(name), path, self.loc(name))
 
     def type_ref(self, node: Tree | Token) -> TypeRef:
         """``int`` (a NAME token) or ``dict[str, int]`` (a ``generic`` tree)."""
@@ -198,6 +228,10 @@ class _Builder:
                     "'call: package.module:function' or 'script: \"path/to/script.py\"'",
                 )
             return None
+        inputs = frozenset(p.name for p in params)
+        for specs in (task.input_files, task.output_files):
+            for spec in specs:
+                spec.pattern = with_lookups(spec.pattern, inputs, spec.loc)
         return Task(
             name=name,
             params=params,
@@ -231,10 +265,16 @@ class _Builder:
         children: Parts = tree.children
         name, type_, default = children
         self.check_python_name(name, "an input")
+        value = NO_DEFAULT
+        if default is not None:
+            try:
+                value = default_value(default, self.source, self.path, self.token_value)
+            except ExpressionError as exc:
+                raise _Invalid(exc.message, exc.loc, exc.hint) from None
         return Param(
             name=str(name),
             type=self.type_ref(type_) if type_ is not None else None,
-            default=self.value(default) if default is not None else NO_DEFAULT,
+            default=value,
             loc=self.loc(name),
         )
 
@@ -491,10 +531,11 @@ class _Builder:
         children: Parts = tree.children
         map_token, args, _, body = children
         source = target = None
+        columns: tuple[str, ...] | None = None
         options: list[MapOption] = []
         for arg in _present(args):
             first = arg.children[0]
-            if arg.data == "mapping":
+            if arg.data in _MAPPINGS:
                 if source is not None:
                     raise _Invalid(
                         "a map has one 'source -> target' mapping",
@@ -502,11 +543,31 @@ class _Builder:
                         "map over one list; zip lists upstream to map over pairs",
                     )
                 source, target = str(first), str(arg.children[1])
+                if arg.data != "mapping":
+                    columns, target = self.columns(arg)
                 continue
             if any(option.name == first for option in options):
                 raise _Invalid(f"duplicate map option '{first}'", self.loc(first))
             options.append(self.map_option(first, arg.children[1]))
-        return Map(source, target, self.stage(body), options, self.loc(map_token))
+        m = Map(source, target, self.stage(body), options, self.loc(map_token))
+        if columns is not None:
+            m.columns, m.all_columns = columns, not columns
+        return m
+
+    def columns(self, arg: Tree) -> tuple[tuple[str, ...], str]:
+        """The columns ``map(rows -> (a, b))`` binds (none for ``*``: all),
+        and the target as written."""
+        if arg.data == "all_columns":
+            return (), "*"
+        names = [t for t in arg.children[2:] if isinstance(t, Token) and t.type == "NAME"]
+        seen: set[str] = set()
+        for token in names:
+            self.check_python_name(token, "a column binding")
+            if token in seen:
+                raise _Invalid(f"column '{token}' is named twice", self.loc(token))
+            seen.add(str(token))
+        written = tuple(str(t) for t in names)
+        return written, f"({', '.join(written)})"
 
     def map_option(self, name: Token, node: Any) -> MapOption:
         if name not in MAP_OPTIONS:
@@ -562,6 +623,12 @@ class _Builder:
     def string(self, token: Token) -> Any:
         text = str(token)
         quote = text[0]
+        if quote in "fF" or (quote not in "\"'" and "f" in text[:2].lower()):
+            raise _Invalid(
+                "an f-string is an expression: it may only be the default of a task input",
+                self.loc(token),
+                'for example: task t(sample: str, rg: str = f"@RG\\tID:{sample}")',
+            )
         if quote in "\"'" and "\\" not in text:
             size = 3 if text.startswith(quote * 3) and len(text) >= 6 else 1
             return text[size:-size]
@@ -642,10 +709,6 @@ class _TaskParts:
         self.directive_locs: dict[str, Location] = {}
 
 
-class _BareName(str):
-    """A directive value written without quotes (``partition: gpu``, ``local: true``)."""
-
-
 def _present(tree: Tree | None) -> list:
     return [] if tree is None else [c for c in tree.children if c is not None]
 
@@ -682,67 +745,6 @@ def _compile_check(block: RunBlock, task: str, path: str) -> None:
         ) from None
 
 
-# ---- directive values -----------------------------------------------------------
-
-
-def _whole(name: str, minimum: int) -> Callable[[Any], int]:
-    def parse(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{name}: expected a whole number, got {_shown(value)}")
-        if value < minimum:
-            least = "at least 1" if minimum == 1 else "0 or more"
-            raise ValueError(f"{name}: must be {least}, got {value}")
-        return value
-
-    return parse
-
-
-def _flag(name: str) -> Callable[[Any], bool]:
-    def parse(value: Any) -> bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, _BareName) and value in ("true", "false"):
-            return value == "true"
-        raise ValueError(f"{name}: expected true or false, got {_shown(value)}")
-
-    return parse
-
-
-def _text(name: str, bare_ok: bool) -> Callable[[Any], str]:
-    def parse(value: Any) -> str:
-        if isinstance(value, str) and (bare_ok or not isinstance(value, _BareName)):
-            if not value.strip():
-                raise ValueError(f"{name}: must not be empty")
-            return str(value)
-        raise ValueError(f"{name}: expected a string, got {_shown(value)}")
-
-    return parse
-
-
-def _unit(name: str, parse_unit: Callable[[Any], int]) -> Callable[[Any], int]:
-    def parse(value: Any) -> int:
-        if isinstance(value, _BareName):
-            raise ValueError(f"{name}: cannot read {value} as a {name}; write it in quotes")
-        return parse_unit(value)
-
-    return parse
-
-
-def _shown(value: Any) -> str:
-    return str(value) if isinstance(value, _BareName) else repr(value)
-
-
-_RESOURCE_PARSERS: dict[str, Callable[[Any], Any]] = {
-    "cpus": _whole("cpus", 1),
-    "mem": _unit("mem", units.parse_mem),
-    "time": _unit("time", units.parse_time),
-    "partition": _text("partition", bare_ok=True),
-    "cluster": _text("cluster", bare_ok=False),
-    "retries": _whole("retries", 0),
-    "local": _flag("local"),
-    "cache": _flag("cache"),
-}
-
 _HANDLERS: dict[str, Callable[[_Builder, _TaskParts, Token, list], None]] = {
     "input": _Builder.files,
     "output": _Builder.files,
@@ -755,19 +757,5 @@ FILE_FLAGS = ("temp", "protected")
 
 _CONSTANTS = {"TRUE": True, "FALSE": False, "NONE": None}
 
-_EXAMPLES = {
-    "input": 'for example: input: text = "data/{sample}.txt"',
-    "output": 'for example: output: counts = "counts/{sample}.tsv"',
-    "log": 'for example: log: "logs/{sample}.log"',
-    "cpus": "for example: cpus: 4",
-    "mem": 'for example: mem: "4G" (or a number of megabytes: mem: 4096)',
-    "time": 'for example: time: "2h", time: "1:30:00" (or a number of minutes: time: 90)',
-    "partition": "for example: partition: gpu",
-    "cluster": 'for example: cluster: "--gres=gpu:1"',
-    "retries": "for example: retries: 2",
-    "local": "for example: local: true",
-    "cache": "for example: cache: false",
-    "shell": 'for example: shell: "sort {input.text} > {output.sorted}"',
-    "call": "for example: call: mypackage.tasks:compute",
-    "script": 'for example: script: "scripts/plot-quals.py" (a .py, .R or .sh file)',
-}
+# The forms of map(source -> ...): one item, named columns, all columns.
+_MAPPINGS = ("mapping", "columns", "all_columns")

@@ -31,6 +31,7 @@ _ARITY: dict[str, int | None] = {
     "bytes": 0,
     "path": 0,
     "any": 0,
+    "table": 0,
     "list": 1,
     "set": 1,
     "dict": 2,
@@ -38,6 +39,9 @@ _ARITY: dict[str, int | None] = {
 }
 
 KNOWN_TYPES: frozenset[str] = frozenset(_ARITY)
+
+#: A row of a table (``csv()``, ``tsv()``, a glob() with several wildcards).
+TABLE_ROW = TypeRef("dict", (TypeRef("str"), TypeRef("any")))
 
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
@@ -102,6 +106,8 @@ def compatible(produced: TypeRef | None, expected: TypeRef | None) -> bool:
             ("int", "float"),
             ("path", "str"),
             ("str", "path"),
+            ("table", "list"),
+            ("list", "table"),
         }
     if not produced.args or not expected.args:
         return True
@@ -143,6 +149,8 @@ def matches(value: Any, t: TypeRef | None) -> bool:
         return check(value)
     if t.name == "list":
         return isinstance(value, list) and _items_match(value, t.args)
+    if t.name == "table":
+        return isinstance(value, list) and all(isinstance(row, dict) for row in value)
     if t.name == "set":
         return isinstance(value, (set, frozenset)) and _items_match(value, t.args)
     if t.name == "tuple":
@@ -205,6 +213,8 @@ def describe(value: Any, limit: int = 40) -> str:
 def element_type(t: TypeRef | None) -> TypeRef | None:
     """The item type of a homogeneous container: ``list[int]`` gives ``int``;
     ``list``, untyped and non-containers give None."""
+    if t is not None and t.name == "table":
+        return TABLE_ROW
     if t is None or not t.args:
         return None
     if t.name in ("list", "set") or (t.name == "tuple" and len(t.args) == 1):
@@ -234,7 +244,7 @@ def coerce_text(text: str, t: TypeRef | None) -> Any:
         return text.encode("utf-8")
     if name in ("list", "set"):
         return _coerce_sequence(text, t)
-    if name in ("tuple", "dict"):
+    if name in ("tuple", "dict", "table"):
         return _coerce_literal(text, t)
     raise ValueError(f"cannot read a value of unknown type '{t}'")
 
@@ -287,6 +297,7 @@ def _coerce_literal(text: str, t: TypeRef) -> Any:
 _EXAMPLES = {
     "tuple": "(1, 2)",
     "dict": "{'a': 1}",
+    "table": "[{'sample': 'A'}]",
     "list": "[1, 2] or a,b,c",
     "set": "{1, 2} or a,b,c",
 }

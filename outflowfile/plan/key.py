@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from outflowfile import valuecodec
+from outflowfile.language.expressions import Expression
 from outflowfile.language.model import CallBody, RunBody, ScriptBody, ShellBody, Task
 
 
@@ -44,7 +45,7 @@ def definition_hash(task: Task, code: str = "") -> str:
     described = {
         "name": task.name,
         "body": normalised_body(task, code),
-        "params": [[p.name, str(p.type), valuecodec.encode(p.default) if p.has_default else None]
+        "params": [[p.name, str(p.type), _default(p.default) if p.has_default else None]
                    for p in task.params],
         "outputs": [[o.name, str(o.type)] for o in task.outputs],
         "input": [[f.name, f.pattern] for f in task.input_files],
@@ -52,6 +53,14 @@ def definition_hash(task: Task, code: str = "") -> str:
     }
     text = json.dumps(described, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _default(default: Any) -> str:
+    """A default as the definition sees it: a value, or a computed default's
+    text (its value, per job, is among the job's input values)."""
+    if isinstance(default, Expression):
+        return "expr:" + default.source
+    return valuecodec.encode(default)
 
 
 def job_key(def_hash: str, params: dict[str, Any], input_paths: list[str]) -> str:

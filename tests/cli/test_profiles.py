@@ -156,6 +156,7 @@ def test_show_options_lists_every_option_and_runs_nothing(project: Path,
         ("print-commands = false", "default"),
         ("keep-going = false", "default"),
         ("keep-temp = false", "default"),
+        ("configfile = []", "default"),
         ("resources = []", "default"),
         ('db = "postgresql://me:***@db.example/cache"', "outflow.toml:1"),  # no password
         ("cluster = (not set)", "default"),

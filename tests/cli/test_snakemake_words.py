@@ -57,8 +57,9 @@ def test_configfile_points_to_the_config_block_and_profiles(tmp_path: Path) -> N
         f"Outflowfile:1:1: {EXPECTED}, found 'configfile', a Snakemake word\n"
         '    configfile: "config.yaml"\n'
         "    ^\n"
-        "  declare config entries in a config: block (config: then indented n: int = 3); "
-        "set them with -C n=5, or in the [config] table of outflow.toml or a --profile\n"
+        "  declare config entries in a config: block (config: then indented n: int = 3), "
+        'or read a whole file as one: c = yaml("c.yaml"); set entries with -C n=5, '
+        "--configfile c.yaml, or the [config] table of outflow.toml or a --profile\n"
     )
 
 

@@ -29,6 +29,7 @@ LIST, DICT, TUPLE, SET = T("list"), T("dict"), T("tuple"), T("set")
 def test_known_types() -> None:
     assert KNOWN_TYPES == {
         "int", "float", "str", "bool", "list", "dict", "tuple", "set", "bytes", "path", "any",
+        "table",
     }  # fmt: skip
 
 
