@@ -236,10 +236,11 @@ def test_an_unknown_key_suggests_the_option(project: Path, xdg: dict[str, str]) 
 
 
 def test_a_value_of_the_wrong_type(project: Path, xdg: dict[str, str]) -> None:
-    path = write(project / "outflow.toml", 'cluster = "pbs"\njobs = "4"\n')
+    path = write(project / "outflow.toml", 'cluster = "moab"\njobs = "4"\n')
     assert error_of(project, xdg) == (
-        f"{path}:1:11: cluster = \"pbs\": 'pbs' is not one of 'local', 'slurm', 'sge', 'drmaa'.\n"
-        '    cluster = "pbs"\n'
+        f"{path}:1:11: cluster = \"moab\": 'moab' is not one of 'local', 'slurm', 'sge', "
+        "'drmaa', 'pbs', 'lsf', 'htcondor'.\n"
+        '    cluster = "moab"\n'
         "              ^\n"
         '  for example: cluster = "local"\n'
         f"{path}:2:8: jobs: expected a whole number, found the string \"4\"\n"
