@@ -24,6 +24,7 @@ from outflowfile.language.directives import (
     DIRECTIVES,
     KEYWORDS,
     MAP_OPTIONS,
+    ENVIRONMENT_DIRECTIVES,
     POINTERS,
     RESOURCE_DIRECTIVES,
 )
@@ -53,6 +54,8 @@ from outflowfile.language.model import (
     TypeRef,
     Workflow,
 )
+from outflowfile.language.environments import EXAMPLES as ENVIRONMENT_EXAMPLES
+from outflowfile.language.environments import PARSERS as ENVIRONMENT_PARSERS
 from outflowfile.language.runblocks import RunBlock
 
 # A node's children, read by position as the grammar lays them out: a Token,
@@ -450,8 +453,11 @@ class _Builder:
 
     def resource(self, task: _TaskParts, name_token: Token, values: list) -> None:
         name = str(name_token)
-        node = self.single(name_token, values)
-        raw = self.bare_or_value(node)
+        if name == "envmodules" and len(values) > 1:  # envmodules: "a/1", "b/2"
+            node, raw = values[0], tuple(self.bare_or_value(v) for v in values)
+        else:
+            node = self.single(name_token, values)
+            raw = self.bare_or_value(node)
         try:
             value = _RESOURCE_PARSERS[name](raw)
         except ValueError as exc:
@@ -517,9 +523,11 @@ class _Builder:
             )
         value = self.value(node)
         try:
-            _RESOURCE_PARSERS[str(name)](value)
+            parsed = _RESOURCE_PARSERS[str(name)](value)
         except ValueError as exc:
             raise _Invalid(str(exc), self.node_loc(node), _EXAMPLES.get(str(name))) from None
+        if name in ENVIRONMENT_DIRECTIVES:  # kept as the task's directive keeps it
+            value = parsed
         return MapOption(str(name), value, self.loc(name))
 
     # ---- Python literals --------------------------------------------------
@@ -741,13 +749,14 @@ _RESOURCE_PARSERS: dict[str, Callable[[Any], Any]] = {
     "retries": _whole("retries", 0),
     "local": _flag("local"),
     "cache": _flag("cache"),
+    **ENVIRONMENT_PARSERS,
 }
 
 _HANDLERS: dict[str, Callable[[_Builder, _TaskParts, Token, list], None]] = {
     "input": _Builder.files,
     "output": _Builder.files,
     "log": _Builder.log,
-    **{name: _Builder.resource for name in RESOURCE_DIRECTIVES},
+    **{name: _Builder.resource for name in (*RESOURCE_DIRECTIVES, *ENVIRONMENT_DIRECTIVES)},
 }
 
 # What may wrap an output file's pattern (Snakemake's names).
@@ -767,6 +776,7 @@ _EXAMPLES = {
     "retries": "for example: retries: 2",
     "local": "for example: local: true",
     "cache": "for example: cache: false",
+    **ENVIRONMENT_EXAMPLES,
     "shell": 'for example: shell: "sort {input.text} > {output.sorted}"',
     "call": "for example: call: mypackage.tasks:compute",
     "script": 'for example: script: "scripts/plot-quals.py" (a .py, .R or .sh file)',
