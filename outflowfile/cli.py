@@ -126,6 +126,12 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
 )
 @click.option("--db", metavar="URL", help="Cache database URL (default: .outflow/outflow.db).")
 @click.option(
+    "--container-runtime", metavar="PROGRAM",
+    help="Run container: tasks with podman, docker, apptainer or singularity "
+    "(default: the first found).",
+)
+@click.option("--no-envs", is_flag=True, help="Run every task in outflow's own environment.")
+@click.option(
     "--cluster", type=click.Choice(["slurm", "sge", "drmaa"]), help="Submit jobs to a cluster."
 )
 @click.option(
@@ -282,6 +288,8 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
         db=opts["db"],
         argv=sys.argv,
         cluster=_cluster_request(opts),
+        container_runtime=opts["container_runtime"],
+        no_envs=opts["no_envs"],
     )
     console = Console(
         quiet=opts["quiet"], verbose=opts["verbose"], print_commands=opts["print_commands"]

@@ -1,7 +1,8 @@
 """The checks of the code a task runs from a file: a ``call:`` module must
 be found (in the project directory, or installed), a ``script:`` must exist
-and its program be installed; a ``venv:`` requirements file must exist. Part of ``outflowfile.language.check`` when
-the project directory is known (``outflow --lint`` and every run)."""
+and its program be installed; a ``venv:`` requirements file must exist.
+Part of ``outflowfile.language.check`` when the project directory is known
+(``outflow --lint`` and every run)."""
 
 from __future__ import annotations
 

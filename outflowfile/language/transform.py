@@ -22,12 +22,14 @@ from outflowfile.language import units
 from outflowfile.language.directives import (
     BODY_DIRECTIVES,
     DIRECTIVES,
+    ENVIRONMENT_DIRECTIVES,
     KEYWORDS,
     MAP_OPTIONS,
-    ENVIRONMENT_DIRECTIVES,
     POINTERS,
     RESOURCE_DIRECTIVES,
 )
+from outflowfile.language.environments import EXAMPLES as ENVIRONMENT_EXAMPLES
+from outflowfile.language.environments import PARSERS as ENVIRONMENT_PARSERS
 from outflowfile.language.model import (
     NO_DEFAULT,
     Body,
@@ -54,8 +56,6 @@ from outflowfile.language.model import (
     TypeRef,
     Workflow,
 )
-from outflowfile.language.environments import EXAMPLES as ENVIRONMENT_EXAMPLES
-from outflowfile.language.environments import PARSERS as ENVIRONMENT_PARSERS
 from outflowfile.language.runblocks import RunBlock
 
 # A node's children, read by position as the grammar lays them out: a Token,

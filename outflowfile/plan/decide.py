@@ -19,6 +19,7 @@ from outflowfile.graph.fileflags import is_temp_output
 from outflowfile.language.model import Task
 from outflowfile.plan import stamps
 from outflowfile.plan.code import CodeDigests
+from outflowfile.plan.envdigests import EnvironmentDigests
 from outflowfile.plan.files import FileState, FreshResult, check_files, reason_without_result
 from outflowfile.plan.key import job_key
 from outflowfile.plan.rules import Forcing, TaskRules, all_up_to_date, check_params, task_rules
@@ -49,6 +50,8 @@ class Decider:
     restated: set[str] = field(default_factory=set)  # see ``restat_made_inside``
     # The code files of call: and script: bodies, read once (None: not looked at).
     code: CodeDigests | None = None
+    # What the jobs' environments are this run (None: none is looked at).
+    envs: EnvironmentDigests | None = None
 
     def rules_of(self, task: Task) -> TaskRules:
         rules = self.rules.get(task.name)
@@ -109,7 +112,9 @@ class Decider:
         if key is not None:
             return key
         try:
-            key = job_key(rules.def_hash, job.params or {}, job.inputs)
+            env = job.resources.environment
+            part = self.envs.part(env) if env and self.envs is not None else ""
+            key = job_key(rules.def_hash, job.params or {}, job.inputs, part)
         except valuecodec.UnstorableValue as exc:
             raise ExpansionError(f"{job.label}: an input value cannot be stored: {exc}") from None
         self.keys[job.id] = key
@@ -123,6 +128,8 @@ class Decider:
         since: its files (the memo's stamps) and what is upstream (all up to
         date). The memo is used only while the cache has not changed."""
         if not job.resources.cache or not all_up_to_date(job.deps):
+            return False
+        if job.resources.environment:  # an image's digest is not among the memo's files
             return False
         trust = self.trust
         assert trust is not None and job.output_files is not None

@@ -2,7 +2,8 @@
 
 A job's key hashes its task's *definition* (normalised body, the code
 file a ``call:`` or ``script:`` runs (plan/code.py), and the directives
-that shape its results), its input values and its input file paths.
+that shape its results), its input values, its input file paths and its
+environment (image digest, venv spec, modules: plan/envdigests.py).
 Scheduling directives (cpus, mem, time, partition, cluster, retries,
 local) are left out on purpose: asking for more cores must not throw away
 finished results. A ``run:`` body is normalised through Python's AST, so
@@ -54,8 +55,14 @@ def definition_hash(task: Task, code: str = "") -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def job_key(def_hash: str, params: dict[str, Any], input_paths: list[str]) -> str:
-    """The cache key of a job: definition, input values, input file paths."""
+def job_key(
+    def_hash: str, params: dict[str, Any], input_paths: list[str], environment: str = ""
+) -> str:
+    """The cache key of a job: definition, input values, input file paths,
+    and what it runs with (``plan/envdigests.py``; '' for outflow's own
+    environment, which leaves the key as it was before environments)."""
     paths = "\0".join(sorted(input_paths)) if len(input_paths) > 1 else "".join(input_paths)
     text = f"{def_hash}\0{valuecodec.encode(params)}\0{paths}"
+    if environment:
+        text += f"\0{environment}"
     return hashlib.sha256(text.encode()).hexdigest()[:40]

@@ -142,7 +142,9 @@ class Console:
             out.append(f"Would run {len(outcome.would_run)} jobs:")
             width = min(max(len(j.label) for j, _ in outcome.would_run), 50)
             for job, reason in outcome.would_run:
-                out.append(f"  {job.label:<{width}}  {reason}")
+                env = job.resources.environment
+                where = f"  [{env.describe()}]" if env else ""
+                out.append(f"  {job.label:<{width}}  {reason}{where}")
             out.append("")
             out.append("Jobs per task:")
             counts = Counter(j.task.name for j, _ in outcome.would_run)

@@ -53,6 +53,8 @@ class Row:
     peak_mem: int | None  # bytes
     host: str | None
     job: str  # the job's label, as the run prints it
+    environment: str = ""  # container, venv, modules ('' for outflow's own)
+    image: str | None = None  # the container image's digest, as the plan found it
 
 
 @dataclass
@@ -89,8 +91,20 @@ def summarize(planned: Planned, errors: dict[str, str]) -> list[Row]:
         status, reason = _status(node, planned, reasons, errors)
         if status is None:
             continue
-        rows.append(_row(node, status, reason, planned.snapshot.by_slot.get(node.slot)))
+        row = _row(node, status, reason, planned.snapshot.by_slot.get(node.slot))
+        _environment(row, node, planned)
+        rows.append(row)
     return rows
+
+
+def _environment(row: Row, job: Job, planned: Planned) -> None:
+    env = job.resources.environment
+    envs = planned.envs
+    if not env or (envs is not None and not envs.enabled):
+        return
+    row.environment = env.describe()
+    if env.container and envs is not None:
+        row.image = envs.image_digest(env.container)
 
 
 def _status(
@@ -169,6 +183,7 @@ TABLE = (
     ("DURATION", "duration"), ("CPU", "cpu"), ("MEM", "peak_mem"), ("HOST", "host"),
     ("WHY", "reason"),
 )  # fmt: skip
+ENVIRONMENT_COLUMNS = (("ENVIRONMENT", "environment"), ("IMAGE", "image"))
 
 
 def to_table(rows: list[Row], unsized: list[str]) -> str:
@@ -176,8 +191,11 @@ def to_table(rows: list[Row], unsized: list[str]) -> str:
     if not rows:
         lines = ["No jobs."]
     else:
-        cells = [[h for h, _ in TABLE]] + [[_cell(r, name) for _, name in TABLE] for r in rows]
-        widths = [max(len(c[i]) for c in cells) for i in range(len(TABLE))]
+        table = TABLE
+        if any(r.environment for r in rows):  # shown only where some job has one
+            table = TABLE[:-1] + ENVIRONMENT_COLUMNS + TABLE[-1:]
+        cells = [[h for h, _ in table]] + [[_cell(r, name) for _, name in table] for r in rows]
+        widths = [max(len(c[i]) for c in cells) for i in range(len(table))]
         lines = [
             "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
             for line in cells
@@ -203,6 +221,8 @@ def _cell(row: Row, name: str) -> str:
         return _seconds(value)
     if name == "peak_mem":
         return _bytes(value)
+    if name == "image":
+        return value[:12]
     return str(value)
 
 
