@@ -56,7 +56,9 @@ class Decider:
     def rules_of(self, task: Task) -> TaskRules:
         rules = self.rules.get(task.name)
         if rules is None:
-            rules = self.rules[task.name] = task_rules(task, self.forcing, self.code)
+            env = task.resources.environment
+            part = self.envs.part(env) if env and self.envs is not None else ""
+            rules = self.rules[task.name] = task_rules(task, self.forcing, self.code, part)
             self.def_hashes[task.name] = rules.def_hash
         return rules
 
@@ -161,7 +163,10 @@ class Decider:
         result = self.fresh.get(key) or self.snapshot.by_key.get(key)
         if result is None:
             previous: Any = self.snapshot.by_slot.get(job.slot)  # a Record: a ResultLike
-            return reason_without_result(previous, def_hash, job.params or {})
+            reason = reason_without_result(previous, def_hash, job.params or {})
+            if job.task.resources.environment and reason == "task definition changed":
+                return "task definition or environment changed"
+            return reason
         given = self.hashes_given
         reason = check_files(job, result, self.files, self.producer_hash, self.temp_gone)
         if reason:

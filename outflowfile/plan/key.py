@@ -39,9 +39,10 @@ def normalised_body(task: Task, code: str = "") -> list[str]:
     raise TypeError(f"unknown body {body!r}")
 
 
-def definition_hash(task: Task, code: str = "") -> str:
+def definition_hash(task: Task, code: str = "", environment: str = "") -> str:
     """A hash of everything in a task's definition that shapes its results;
-    ``code``: the digest of its code file (plan/code.py)."""
+    ``code``: the digest of its code file (plan/code.py); ``environment``:
+    what its own environment directives name now (plan/envdigests.py)."""
     described = {
         "name": task.name,
         "body": normalised_body(task, code),
@@ -51,6 +52,8 @@ def definition_hash(task: Task, code: str = "") -> str:
         "input": [[f.name, f.pattern] for f in task.input_files],
         "output": [[f.name, f.pattern] for f in task.output_files],
     }
+    if environment:  # absent otherwise: the hashes of tasks without one stay as they were
+        described["environment"] = environment
     text = json.dumps(described, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 

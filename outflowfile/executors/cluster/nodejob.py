@@ -32,6 +32,7 @@ from pathlib import Path
 
 from outflowfile.executors import scripts
 from outflowfile.executors.cluster.scheduler import ARRAY_INDEX_VARIABLES
+from outflowfile.executors.environments import EnvironmentFailure, Environments, exec_in_venv
 from outflowfile.executors.logs import close_capture, create, open_capture, writes_own_log
 from outflowfile.run.jobspec import JobResult, JobSpec, thread_env
 
@@ -69,7 +70,7 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
     else:
         out = create(log)
     try:
-        argv, env = scripts.command(spec)
+        argv, env = Environments().shell(spec, *scripts.command(spec))
         proc = subprocess.Popen(
             argv,
             cwd=spec.workdir,
@@ -83,6 +84,10 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
     except OSError as exc:  # the program is not there (Rscript on this node)
         result.ended = time.time()
         result.error = f"cannot start the job: {exc}"
+        return result
+    except EnvironmentFailure as exc:  # its image, modules or venv
+        result.ended = time.time()
+        result.error = str(exc)
         return result
     finally:
         scripts.remove_job_file(spec)
@@ -106,6 +111,16 @@ def run_python(spec: JobSpec, host: str) -> JobResult:
     from outflowfile.executors.worker import run_job
 
     return run_job(spec, host, psutil.Process())
+
+
+def _into_venv(spec: JobSpec, argv: list[str]) -> str | None:
+    """A Python body with a venv: this process goes on in the venv's Python
+    (the cache's connection closes with the exec). Why it cannot, or None."""
+    try:
+        exec_in_venv(spec, "outflowfile.executors.cluster.nodejob", argv)
+    except EnvironmentFailure as exc:
+        return str(exc)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,11 +147,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"outflow job: no job {row} in the cache {cache.where}", file=sys.stderr)
             return EXIT_NO_SPEC
         spec = JobSpec.from_text(text)
+        failure = _into_venv(spec, sys.argv[1:] if argv is None else argv)
         spec.cpus = allocated_cores(spec.cpus)
         os.chdir(spec.workdir)
         host = socket.gethostname()
         shell = spec.kind in ("shell", "script")
-        result = run_shell(spec, host) if shell else run_python(spec, host)
+        if failure is not None:
+            result = JobResult(id=spec.id, ok=False, host=host, error=failure,
+                               started=time.time(), ended=time.time())
+        else:
+            result = run_shell(spec, host) if shell else run_python(spec, host)
         report = asdict(result)
         report.pop("output", None)
         cache.node_finished(row, report)

@@ -120,3 +120,22 @@ def _check_container(spec: JobSpec) -> None:
             f"container: image {image} not found by {runtime} "
             f"({runtime} image inspect {image} fails): pull or build it first"
         )
+
+
+def exec_in_venv(spec: JobSpec, module: str, argv: list[str]) -> None:
+    """On a cluster node: when ``spec`` is a Python body with a venv, start
+    ``module``'s main again (``argv``: its arguments) in the venv's Python,
+    with outflow's packages after the venv's. Returns only when there is
+    nothing to do (no venv, or already in it). Raises EnvironmentFailure."""
+    if spec.kind not in ("run", "call") or not spec.environment.get("venv"):
+        return
+    python = Environments().python(spec)
+    if python is None or os.path.abspath(sys.prefix) == os.path.dirname(os.path.dirname(python)):
+        return
+    from outflowfile.executors.pool_workers import PACKAGE_PARENT, outflow_site_dirs
+
+    boot = ("import os, sys; sys.path += sys.argv.pop(1).split(os.pathsep); "
+            f"from {module} import main; sys.exit(main())")
+    paths = os.pathsep.join([PACKAGE_PARENT, *outflow_site_dirs()])
+    sys.stdout.flush()
+    os.execv(python, [python, "-c", boot, paths, *argv])
