@@ -64,7 +64,7 @@ def _build(env: Path, spec: str, log: Path) -> None:
     else:
         steps = [[sys.executable, "-m", "venv", str(env)],
                  [python, "-m", "pip", "install", "--disable-pip-version-check", *source]]
-    with log.open("w") as out:
+    with log.open("a") as out:  # appended: each build of it, failed ones too
         for argv in steps:
             out.write("$ " + " ".join(argv) + "\n")
             out.flush()
