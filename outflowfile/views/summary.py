@@ -52,9 +52,9 @@ class Row:
     cpu: float | None  # seconds
     peak_mem: int | None  # bytes
     host: str | None
+    environment: str  # container, venv, modules ('' for outflow's own)
+    image: str | None  # the container image's digest, as the plan found it
     job: str  # the job's label, as the run prints it
-    environment: str = ""  # container, venv, modules ('' for outflow's own)
-    image: str | None = None  # the container image's digest, as the plan found it
 
 
 @dataclass
@@ -92,19 +92,19 @@ def summarize(planned: Planned, errors: dict[str, str]) -> list[Row]:
         if status is None:
             continue
         row = _row(node, status, reason, planned.snapshot.by_slot.get(node.slot))
-        _environment(row, node, planned)
+        row.environment, row.image = _environment(node, planned)
         rows.append(row)
     return rows
 
 
-def _environment(row: Row, job: Job, planned: Planned) -> None:
+def _environment(job: Job, planned: Planned) -> tuple[str, str | None]:
+    """What the job runs with, and its image's digest (None: no image)."""
     env = job.resources.environment
     envs = planned.envs
     if not env or (envs is not None and not envs.enabled):
-        return
-    row.environment = env.describe()
-    if env.container and envs is not None:
-        row.image = envs.image_digest(env.container)
+        return "", None
+    image = envs.image_digest(env.container) if env.container and envs is not None else None
+    return env.describe(), image
 
 
 def _status(
@@ -144,6 +144,8 @@ def _row(job: Job, status: str, reason: str, last: Record | None) -> Row:
         else None,
         peak_mem=last.peak_mem if last is not None else None,
         host=(last.host or None) if last is not None else None,
+        environment="",
+        image=None,
         job=job.label,
     )
 
@@ -191,7 +193,7 @@ def to_table(rows: list[Row], unsized: list[str]) -> str:
     if not rows:
         lines = ["No jobs."]
     else:
-        table = TABLE
+        table: tuple[tuple[str, str], ...] = TABLE
         if any(r.environment for r in rows):  # shown only where some job has one
             table = TABLE[:-1] + ENVIRONMENT_COLUMNS + TABLE[-1:]
         cells = [[h for h, _ in table]] + [[_cell(r, name) for _, name in table] for r in rows]
