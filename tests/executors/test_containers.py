@@ -46,7 +46,7 @@ task after(seen: str):
 
 workflow all:
     inside | after
-"""
+"""  # noqa: E501
 
 
 def test_shell_job_runs_in_the_image_as_the_caller_in_the_project(
@@ -99,7 +99,7 @@ def test_no_envs_runs_the_task_in_outflows_environment(tmp_path: Path, image: st
             output: o = "out/where.txt"
             container: "{image}"
             shell: "if [ -e /etc/outflow-test-image ]; then echo image; else echo host; fi > {{output.o}}"
-        """)
+        """)  # noqa: E501
     outflow(p, "where", "--no-envs")
     assert (p / "out/where.txt").read_text() == "host\n"
     outflow(p, "where")  # its key differs: it runs again, in the image

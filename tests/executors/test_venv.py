@@ -34,7 +34,7 @@ task items -> (xs: list):
 
 workflow all:
     (version | keep, items | map(xs -> x) { shell_version })
-"""
+"""  # noqa: E501
 
 
 def test_bodies_and_commands_run_in_the_environment_built_once(tmp_path: Path) -> None:
