@@ -191,3 +191,33 @@ def test_ctrl_c_stops_the_container(tmp_path: Path, image: str) -> None:
     assert proc.returncode != 0 and "interrupted" in err
     assert ours[0] not in running_containers()
     assert not (p / "o.txt").exists()
+
+
+def test_on_a_slurm_node_the_job_runs_in_its_environment(
+    tmp_path: Path, image: str, slurm: str
+) -> None:
+    """The node job wraps the command the same way (container), and runs a
+    venv's run: body in the venv's Python."""
+    p = make_project(tmp_path / "p", f"""\
+        task boxed:
+            output: seen = "out/seen.txt"
+            container: "{image}"
+            shell: "cat /etc/outflow-test-image > {{output.seen}}"
+
+        task version -> (v: str):
+            venv: "envs/tools.txt"
+            run:
+                import importlib.metadata
+                return importlib.metadata.version("termcolor")
+
+        task keep(v: str):
+            output: o = "out/v.txt"
+            run:
+                open(output.o, "w").write(v)
+
+        workflow all:
+            (boxed, version | keep)
+        """, {"envs/tools.txt": "termcolor==2.3.0\n"})
+    outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", timeout=900)
+    assert (p / "out/seen.txt").read_text() == "busybox-image\n"
+    assert (p / "out/v.txt").read_text() == "2.3.0"
