@@ -292,7 +292,8 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
         no_envs=opts["no_envs"],
     )
     console = Console(
-        quiet=opts["quiet"], verbose=opts["verbose"], print_commands=opts["print_commands"]
+        quiet=opts["quiet"], verbose=opts["verbose"], print_commands=opts["print_commands"],
+        environments=not opts["no_envs"],
     )
     housekeeping = _housekeeping(opts, view, view_format, request, model, console)
     if housekeeping is not None:
