@@ -29,7 +29,7 @@ APPLETS = ("sh", "echo", "cat", "true")
 
 SHELL = """\
 config:
-    items: list = list(range({n}))
+    items: list = {items}
 
 task t(i: int):
     output: o = "out/{{i}}.txt"
@@ -41,7 +41,7 @@ workflow all:
 
 PYTHON = """\
 config:
-    items: list = list(range({n}))
+    items: list = {items}
 
 task t(i: int) -> (j: int):
 {directive}    run:
@@ -67,12 +67,14 @@ def make_image() -> None:
                 link.type = tarfile.SYMTYPE
                 link.linkname = "busybox"
                 out.addfile(link)
-        subprocess.run(["podman", "import", "-q", str(tar), IMAGE], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["podman", "import", "-q", str(tar), IMAGE], check=True, stdout=subprocess.DEVNULL
+        )
 
 
-def timed_run(root: Path, text: str, files: dict[str, str], runs: int = 1,
-              keep: bool = False) -> float:
+def timed_run(
+    root: Path, text: str, files: dict[str, str], runs: int = 1, keep: bool = False
+) -> float:
     """Seconds of the best of ``runs`` full runs of a fresh project (with
     ``keep``, .outflow/envs is kept between them: only the results go)."""
     best = float("inf")
@@ -101,32 +103,51 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--venv-spec", default="termcolor==2.3.0\n")
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--no-container", action="store_true", help="time the venv only")
     args = parser.parse_args()
     n = args.jobs
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         print(f"{n} jobs at -j 2, best of {args.runs} runs\n")
-        if shutil.which("podman"):
+        if shutil.which("podman") and not args.no_container:
             make_image()
-            plain = timed_run(base / "plain", SHELL.format(n=n, directive=""), {}, args.runs)
-            boxed = timed_run(base / "box", SHELL.format(
-                n=n, directive=f'    container: "{IMAGE}"\n'), {}, args.runs)
+            plain = timed_run(
+                base / "plain", SHELL.format(items=list(range(n)), directive=""), {}, args.runs
+            )
+            boxed = timed_run(
+                base / "box",
+                SHELL.format(items=list(range(n)), directive=f'    container: "{IMAGE}"\n'),
+                {},
+                args.runs,
+            )
             print(f"shell, no container   {plain:7.2f} s  {plain / n * 1000:7.1f} ms/job")
             print(f"shell, busybox image  {boxed:7.2f} s  {boxed / n * 1000:7.1f} ms/job")
             print(f"  the container adds  {(boxed - plain) / n * 1000:7.1f} ms/job\n")
-            subprocess.run(["podman", "rmi", "-f", IMAGE], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-        else:
+            subprocess.run(
+                ["podman", "rmi", "-f", IMAGE], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        elif not args.no_container:
             print("podman not found: no container figures\n")
         spec = {"envs/spec.txt": args.venv_spec}
         venv = '    venv: "envs/spec.txt"\n'
         for kind, template in (("shell", SHELL), ("run:", PYTHON)):
-            plain = timed_run(base / f"p-{kind}", template.format(n=n, directive=""), spec,
-                              args.runs)
-            root = base / f"v-{kind}"
-            timed_run(root, template.format(n=n, directive=venv), spec, 1)  # builds the venv
-            inside = timed_run(root, template.format(n=n, directive=venv), spec, args.runs,
-                               keep=True)
+            plain = timed_run(
+                base / f"p-{kind.rstrip(':')}",
+                template.format(items=list(range(n)), directive=""),
+                spec,
+                args.runs,
+            )
+            root = base / f"v-{kind.rstrip(':')}"
+            timed_run(
+                root, template.format(items=list(range(n)), directive=venv), spec, 1
+            )  # builds the venv
+            inside = timed_run(
+                root,
+                template.format(items=list(range(n)), directive=venv),
+                spec,
+                args.runs,
+                keep=True,
+            )
             print(f"{kind:5} without venv    {plain:7.2f} s  {plain / n * 1000:7.1f} ms/job")
             print(f"{kind:5} existing venv   {inside:7.2f} s  {inside / n * 1000:7.1f} ms/job")
             print(f"  the venv adds       {(inside - plain) / n * 1000:7.1f} ms/job\n")
