@@ -53,6 +53,7 @@ class EnvironmentDigests:
     enabled: bool = True
     _runtime: list[str | None] = field(default_factory=list)  # [] until looked for
     _images: dict[str, str] = field(default_factory=dict)
+    _why: dict[str, str] = field(default_factory=dict)  # image: what inspect said, if missing
     _specs: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -78,7 +79,10 @@ class EnvironmentDigests:
     def image_digest(self, image: str) -> str:
         found = self._images.get(image)
         if found is None:
-            found = self._images[image] = _inspect(self.runtime, image)
+            found, why = _inspect(self.runtime, image)
+            self._images[image] = found
+            if why:
+                self._why[image] = why
         return found
 
     def spec_digest(self, spec: str) -> str:
@@ -106,6 +110,8 @@ class EnvironmentDigests:
             described["container"] = env.container
             described["image_id"] = self.image_digest(env.container)
             described["runtime"] = self.runtime or ""
+            if env.container in self._why:
+                described["image_error"] = self._why[env.container]
         if env.venv:
             described["venv"] = str(self.spec_path(env.venv))
             described["venv_digest"] = self.spec_digest(env.venv)
@@ -139,22 +145,26 @@ def named_environments(model: Outflowfile) -> list[Environment]:
     return envs
 
 
-def _inspect(runtime: str | None, image: str) -> str:
-    """The image's id as ``runtime`` has it, or ``MISSING``."""
+def _inspect(runtime: str | None, image: str) -> tuple[str, str]:
+    """The image's id as ``runtime`` has it, or ``MISSING`` and what the
+    runtime said (a docker without its daemon says so)."""
     if runtime is None:
-        return MISSING
+        return MISSING, ""
     name = Path(runtime).name
     if name in ("apptainer", "singularity"):
-        return _file_digest(image)
+        return _file_digest(image), ""
     try:
         done = subprocess.run(
             [runtime, "image", "inspect", "--format", "{{.Id}}", image],
             capture_output=True, text=True, timeout=INSPECT_TIMEOUT, check=False,
         )  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return MISSING
+    except (OSError, subprocess.SubprocessError) as exc:
+        return MISSING, str(exc)
     digest = done.stdout.strip().splitlines()
-    return digest[0] if done.returncode == 0 and digest else MISSING
+    if done.returncode == 0 and digest:
+        return digest[0], ""
+    said = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    return MISSING, said[-1][:300] if said else ""
 
 
 def _file_digest(image: str) -> str:

@@ -132,7 +132,8 @@ def test_an_image_that_does_not_exist_fails_its_jobs_once_diagnosed(tmp_path: Pa
     done = outflow(p, "-k", "--container-runtime", str(wrapper), check=1)
     message = (
         "container: image localhost/outflow-test-no-such-image:1 not found by "
-        f"{wrapper} ({wrapper} image inspect localhost/outflow-test-no-such-image:1 fails)"
+        f"{wrapper} ({wrapper} image inspect localhost/outflow-test-no-such-image:1 fails: "
+        "Error: inspecting object: localhost/outflow-test-no-such-image:1: image not known)"
     )
     assert done.stderr.count(message) == 3  # each job says why
     assert not (p / "total.txt").exists()  # the job downstream never started

@@ -116,9 +116,10 @@ def _check_container(spec: JobSpec) -> None:
             "one that is not there)"
         )
     if env.get("image_id") == MISSING:
+        said = f": {env['image_error']}" if env.get("image_error") else ""
         raise EnvironmentFailure(
             f"container: image {image} not found by {runtime} "
-            f"({runtime} image inspect {image} fails): pull or build it first"
+            f"({runtime} image inspect {image} fails{said}): pull or build it first"
         )
 
 
