@@ -48,6 +48,10 @@ def wrap(spec: JobSpec, script: str, env: dict[str, str]) -> list[str]:
         return argv + [image, "sh", "-c", script]
     argv = [runtime, "run", "--rm", "--name", name(spec), "-w", spec.workdir,
             "--user", f"{os.getuid()}:{os.getgid()}", "--cpus", str(spec.cpus)]
+    if kind(runtime) == "podman" and os.getuid() != 0:
+        # Rootless podman: the caller's uid inside is the caller's outside,
+        # so the files the job writes are the caller's (untested: root here).
+        argv.append("--userns=keep-id")
     if spec.mem:
         argv += ["--memory", str(spec.mem)]
     for path in mounts:
