@@ -102,7 +102,9 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
 @click.option("-d", "--directory", type=click.Path(file_okay=False), help="The project directory.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Cores to use (default: all).")
 @click.option("-n", "--dry-run", is_flag=True, help="Plan only: what would run, and why.")
-@click.option("-p", "--print-commands", is_flag=True, help="Print shell commands as they run.")
+@click.option(
+    "-p", "--print-commands/--no-print-commands", help="Print shell commands as they run."
+)
 @click.option("-F", "--forceall", is_flag=True, help="Run every job of the targets.")
 @click.option(
     "-R", "--forcerun", multiple=True, metavar="TASK", shell_complete=_complete_tasks,
@@ -112,8 +114,10 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     "-U", "--until", multiple=True, metavar="TASK", shell_complete=_complete_tasks,
     help="Run only up to TASK.",
 )
-@click.option("-k", "--keep-going", is_flag=True, help="Go on with independent jobs on failure.")
-@click.option("--keep-temp", is_flag=True, help="Keep temp() output files this run.")
+@click.option(
+    "-k", "--keep-going/--no-keep-going", help="Go on with independent jobs on failure."
+)
+@click.option("--keep-temp/--no-keep-temp", help="Keep temp() output files this run.")
 @click.option(
     "--force-protected", is_flag=True,
     help="Let jobs replace, and --clean remove, protected() output files.",
@@ -124,7 +128,10 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
 @click.option(
     "--resources", multiple=True, metavar="mem=SIZE", help="Cap the memory of running jobs."
 )
-@click.option("--db", metavar="URL", help="Cache database URL (default: .outflow/outflow.db).")
+@click.option(
+    "--db", metavar="URL", envvar="OUTFLOW_DB",
+    help="Cache database URL (default: .outflow/outflow.db).",
+)
 @click.option(
     "--container-runtime", metavar="PROGRAM",
     help="Run container: tasks with podman, docker, apptainer or singularity "
@@ -132,7 +139,8 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
 )
 @click.option("--no-envs", is_flag=True, help="Run every task in outflow's own environment.")
 @click.option(
-    "--cluster", type=click.Choice(["slurm", "sge", "drmaa"]), help="Submit jobs to a cluster."
+    "--cluster", type=click.Choice(["local", "slurm", "sge", "drmaa"]),
+    help="Submit jobs to a cluster (local: run them here).",
 )
 @click.option(
     "--cluster-submit", type=click.Choice(["drmaa", "sbatch"]), help="How to submit to Slurm."
@@ -147,10 +155,20 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     help="Wait this long for a cluster job's outputs to appear.",
 )
 @click.option(
-    "--no-cluster-arrays", is_flag=True, help="Submit a map's jobs one by one, not as an array."
+    "--no-cluster-arrays/--cluster-arrays",
+    help="Submit a map's jobs one by one, not as an array.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Print commands and reasons.")
+@click.option("-q", "--quiet/--no-quiet", help="Print only errors.")
+@click.option("-v", "--verbose/--no-verbose", help="Print commands and reasons.")
+@click.option(
+    "--profile", metavar="NAME", envvar="OUTFLOW_PROFILE",
+    help="Option defaults from ~/.config/outflow/NAME.toml, or from the file NAME.",
+)
+@click.option(
+    "--show-options", is_flag=True,
+    help="Print every option's value and where it comes from (command line, profile, "
+    "outflow.toml, default), and exit.",
+)
 @click.option("--list", "list_", is_flag=True, help="List workflows and tasks.")
 @click.option("--lint", is_flag=True, help="Check the Outflowfile without planning.")
 @click.option(
@@ -204,10 +222,21 @@ def main(**opts: Any) -> None:
     from outflowfile.errors import UserError
 
     built: object = None
+    options = None
     try:
-        status, built = _main(opts)
+        # Imported here, where a Ctrl-C during the import is handled below.
+        from outflowfile.commands.profiles import resolve_options, show_options
+
+        options = resolve_options(click.get_current_context(), opts)
+        if opts["show_options"]:
+            click.echo(show_options(click.get_current_context(), options))
+            status = 0
+        else:
+            status, built = _main(options.values)
     except UserError as exc:
-        click.echo(exc.render(), err=True)
+        from outflowfile.commands.profiles import locate
+
+        click.echo(locate(exc, options).render(), err=True)
         status = EXIT_USER_ERROR
     except BrokenPipeError:
         # The reader went away (outflow ... | head): stop quietly, as a
@@ -434,7 +463,7 @@ def _locate(directory: str | None, file_: str | None) -> tuple[Path, Path]:
 
 
 def _cluster_request(opts: dict[str, Any]) -> ClusterRequest | None:
-    if not opts["cluster"]:
+    if opts["cluster"] in (None, "local"):
         return None
     from outflowfile.errors import UserError
     from outflowfile.executors.cluster.executor import ClusterRequest

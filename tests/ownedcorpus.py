@@ -37,7 +37,10 @@ def install(source: Path, project: Path) -> tuple[Path, int, int, str]:
 def interrupted_run(project: Path, delay: float = 0.3) -> int:
     """Start ``outflow`` in ``project``, send Ctrl-C (SIGINT to its whole
     process group, as a terminal does) after ``delay`` seconds, and wait for
-    every process of it to end; its exit status."""
+    every process of it to end; its exit status. A Ctrl-C that lands while
+    Python itself is still starting (before outflow's handler is in place)
+    ends it with status 1 and a KeyboardInterrupt traceback: that counts as
+    stopped at start-up, -2."""
     import signal
     import subprocess
     import time
@@ -47,13 +50,16 @@ def interrupted_run(project: Path, delay: float = 0.3) -> int:
     env = {k: v for k, v in os.environ.items() if k != "OUTFLOW_DB"}
     proc = subprocess.Popen(outflow_command(), cwd=project, env=env, start_new_session=True,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.PIPE)
     time.sleep(delay)
     try:
         os.killpg(proc.pid, signal.SIGINT)
     except ProcessLookupError:
         pass  # it had ended already
-    status = proc.wait(timeout=60)
+    _, err = proc.communicate(timeout=60)
+    status = proc.returncode
+    if status == 1 and err.rstrip().endswith(b"KeyboardInterrupt"):
+        status = -2
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

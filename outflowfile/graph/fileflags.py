@@ -4,6 +4,13 @@
 from __future__ import annotations
 
 from outflowfile.graph.expand import Job
+from outflowfile.language.model import Outflowfile
+
+
+def has_temp_outputs(model: Outflowfile) -> bool:
+    """Whether any task declares a ``temp("...")`` output: if none does, a
+    run has no temporary file to follow."""
+    return any(spec.temp for task in model.tasks for spec in task.output_files)
 
 
 def temp_paths(job: Job) -> list[str]:

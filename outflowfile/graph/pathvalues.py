@@ -29,6 +29,10 @@ from typing import Any
 from outflowfile.language.model import Task, TypeRef
 from outflowfile.language.ownership import normalize
 
+# The one rule of path spellings (``./a//b`` is ``a/b``), applied where a path
+# is bound; cheap for the paths that are normal already.
+normal_path = normalize
+
 # Finds the paths in one input's value.
 PathsOf = Callable[[Any], list[str]]
 
@@ -118,18 +122,6 @@ def read_paths(
             continue
         found[path] = None
     return list(found)
-
-
-def normal_path(path: str) -> str:
-    """``ownership.normalize(path)``, the one rule of path spellings
-    (``./a//b`` is ``a/b``), applied where a path is bound. Most paths are
-    normal already, and a few substring tests say so for far less than
-    ``normalize`` costs: only a ``.`` or ``..`` segment (at the start or
-    after a ``/``), an empty one (``//``, a trailing ``/``) or an empty path
-    changes under it."""
-    if path and path[0] != "." and path[-1] != "/" and "//" not in path and "/." not in path:
-        return path
-    return normalize(path)
 
 
 def normal_value(value: Any) -> Any:

@@ -31,8 +31,24 @@ OUTFLOW_DIR = ".outflow"
 OUTFLOWFILE_NAMES = ("Outflowfile", "outflowfile")
 
 
+def is_normal(path: str) -> bool:
+    """Whether ``normalize`` leaves ``path`` as it is, told by a few substring
+    tests that cost far less than ``normalize`` (most paths are normal): only a
+    ``.`` or ``..`` segment, an empty one (``//``, a trailing ``/``) or an empty
+    path changes. (Conservative: a name starting with a dot goes the long way.)"""
+    return (
+        bool(path)
+        and path[0] != "."
+        and path[-1] != "/"
+        and "//" not in path
+        and "/." not in path
+    )
+
+
 def normalize(path: str) -> str:
     """``./a//b/../c/`` -> ``a/c``; ``""`` and ``./`` -> ``.``; ``//x`` -> ``/x``."""
+    if is_normal(path):
+        return path
     if not path:
         return "."
     norm = posixpath.normpath(path)
@@ -186,19 +202,6 @@ def _outflowfile_or_included(place: str, project: Project) -> Refusal:
     return Refusal.INCLUDED
 
 
-def _plain(path: str) -> bool:
-    """Whether ``path`` is already normalised: no ``.`` or ``..`` segment,
-    no empty one, no trailing ``/``. (Conservative: a name starting with a
-    dot is taken the long way.)"""
-    return (
-        bool(path)
-        and path[0] != "."
-        and path[-1] != "/"
-        and "//" not in path
-        and "/." not in path
-    )
-
-
 _ITSELF = "\0itself"  # a parent directory that is its own place: so are the paths in it
 _LONG = "\0long"  # a parent whose paths are each placed the long way
 
@@ -217,8 +220,7 @@ class Places:
         self._prefix: dict[str, str] = {}
 
     def place(self, path: str) -> str:
-        # _plain(path), written out: this runs for every path of every job.
-        if path and path[0] != "." and path[-1] != "/" and "//" not in path and "/." not in path:
+        if is_normal(path):
             cut = path.rfind("/")
             head = "." if cut < 0 else (path[:cut] or "/")
             prefix = self._prefix.get(head)

@@ -13,7 +13,7 @@ from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from outflowfile.errors import OutflowfileError
-from outflowfile.language.directives import DIRECTIVES
+from outflowfile.language.directives import DIRECTIVES, POINTERS, TOP_LEVEL_POINTERS
 from outflowfile.language.model import Location
 from outflowfile.language.source import Source, end_of_code
 
@@ -290,8 +290,15 @@ class _ErrorContext:
         token = self.token
         message = f"expected 'task', 'workflow', 'config' or 'include', found {self.what}"
         hint = "a line at the left margin starts a task, a workflow, the config block or an include"
-        if token.type == "NAME":
-            close = _closest(str(token), _TOP_KEYWORDS)
+        word = str(token)
+        if token.type == "NAME" and word in TOP_LEVEL_POINTERS:
+            message += ", a Snakemake word"
+            hint = TOP_LEVEL_POINTERS[word]
+        elif token.type == "NAME" and word in POINTERS and word not in DIRECTIVES:
+            message += ", a Snakemake directive"
+            hint = f"'{word}:' would go inside a task, and outflow has none: {POINTERS[word]}"
+        elif token.type == "NAME":
+            close = _closest(word, _TOP_KEYWORDS)
             if close:
                 message += f"; did you mean '{close}'?"
             elif token in DIRECTIVES:
@@ -625,6 +632,11 @@ class _ErrorContext:
 
     def in_config(self, rest: list) -> _Explained:
         kinds = [_kind(item) for item in rest]
+        token = self.token
+        if not rest and str(token) == "file" and token.column == len("config") + 1:
+            # "configfile" lexes as the keyword "config" and the name "file".
+            return ("expected 'task', 'workflow', 'config' or 'include', found 'configfile', "
+                    "a Snakemake word", TOP_LEVEL_POINTERS["configfile"], (token.line or 1, 1))
         if not rest:
             return f"expected ':' after 'config', found {self.what}", None, _AUTO
         if kinds == ["COLON"]:

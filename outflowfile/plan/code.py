@@ -49,6 +49,33 @@ class CodeDigests:
         return found
 
 
+    def edited_since(self, task: Task, since: float | None) -> str | None:
+        """Why a job of ``task`` whose definition differs from its record's
+        (a run that started at ``since``) must run, when its code file was
+        modified since: ``code changed: scripts/plot.py``. The record keeps
+        only the whole definition's hash, so the files' modification times
+        tell which part changed; when the file defining the task changed too,
+        either may be the cause. None when the code file is older."""
+        path = code_file(task, self.project, self.outflowfile)
+        if path is None or since is None or _mtime(path) <= since:
+            return None
+        try:
+            name = str(path.relative_to(self.project))
+        except ValueError:
+            name = str(path)
+        defined_in = task.loc.file if task.loc is not None else str(self.outflowfile)
+        if _mtime(Path(defined_in)) > since:
+            return f"task definition or code changed: {name}"
+        return f"code changed: {name}"
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -1.0
+
+
 def code_file(task: Task, project: Path, outflowfile: Path) -> Path | None:
     """The file of a ``call:`` module in the project, or of a ``script:``."""
     body = task.body

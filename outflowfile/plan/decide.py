@@ -20,7 +20,13 @@ from outflowfile.language.model import Task
 from outflowfile.plan import stamps
 from outflowfile.plan.code import CodeDigests
 from outflowfile.plan.envdigests import EnvironmentDigests
-from outflowfile.plan.files import FileState, FreshResult, check_files, reason_without_result
+from outflowfile.plan.files import (
+    DEFINITION_CHANGED,
+    FileState,
+    FreshResult,
+    check_files,
+    reason_without_result,
+)
 from outflowfile.plan.key import job_key
 from outflowfile.plan.rules import Forcing, TaskRules, all_up_to_date, check_params, task_rules
 
@@ -163,10 +169,12 @@ class Decider:
         result = self.fresh.get(key) or self.snapshot.by_key.get(key)
         if result is None:
             previous: Any = self.snapshot.by_slot.get(job.slot)  # a Record: a ResultLike
-            reason = reason_without_result(previous, def_hash, job.params or {})
-            if job.task.resources.environment and reason == "task definition changed":
-                return "task definition or environment changed"
-            return reason
+            why = reason_without_result(previous, def_hash, job.params or {})
+            if why == DEFINITION_CHANGED and self.code is not None:
+                why = self.code.edited_since(job.task, previous.started) or why
+            if why == DEFINITION_CHANGED and job.task.resources.environment:
+                why = "task definition or environment changed"
+            return why
         given = self.hashes_given
         reason = check_files(job, result, self.files, self.producer_hash, self.temp_gone)
         if reason:

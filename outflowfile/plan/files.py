@@ -125,6 +125,9 @@ class FileState:
         return stamps.recorded(st, self.full_path(path), with_hash)
 
 
+DEFINITION_CHANGED = "task definition changed"
+
+
 def reason_without_result(previous: ResultLike | None, def_hash: str, params: dict) -> str:
     """Why a job has no completed result for its key, from the latest record
     of the same slot."""
@@ -135,7 +138,7 @@ def reason_without_result(previous: ResultLike | None, def_hash: str, params: di
     if previous.status == "failed":
         return "failed last time"
     if previous.def_hash != def_hash:
-        return "task definition changed"
+        return DEFINITION_CHANGED
     changed = changed_params(previous.params, params)
     if changed:
         return "parameters changed: " + ", ".join(changed)

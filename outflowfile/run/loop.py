@@ -33,6 +33,7 @@ from outflowfile.graph.expand import (
     producers,
     resolve,
 )
+from outflowfile.graph.fileflags import has_temp_outputs
 from outflowfile.plan.decide import Decider
 from outflowfile.plan.rules import label
 from outflowfile.run.dispatch import Dispatch, Dispatcher
@@ -100,7 +101,7 @@ class Loop:
         dry = isinstance(dispatch, DryRun)
         self.temps = (
             TempFiles(workdir, decider.files, dry=dry or keep_temp)
-            if self.keep_order or dry
+            if (self.keep_order or dry) and has_temp_outputs(self.graph.model)
             else None
         )
         self.kept: list[Touched] = []  # their records, written with the run's end

@@ -115,5 +115,5 @@ DONE_COLUMNS = ("id", "key", "outputs", "files")
 # (its records have None there: timings, host, exit status, error, log),
 # which makes reading 100,000 rows a fifth faster.
 PLAN_COLUMNS = frozenset(
-    {"id", "key", "task", "slot", "def_hash", "status", "params", "outputs", "files"}
+    {"id", "key", "task", "slot", "def_hash", "status", "started", "params", "outputs", "files"}
 )

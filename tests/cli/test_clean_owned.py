@@ -6,7 +6,6 @@ as it was, byte for byte."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.aroundfiles import checksums, plant
 from tests.outflowtest import make_project, outflow
 
 PROJECT = """
@@ -59,24 +59,11 @@ def run(project: Path, db: str | None, *args: str, check: int | None = 0) -> Any
     return outflow(project, *extra, *args, check=check)
 
 
-def checksums(top: Path) -> dict[str, str]:
-    """Every file under ``top`` but outflow's own state, by its sha256 (links
-    not followed); every directory, by an empty mark."""
-    found: dict[str, str] = {}
-    for folder, dirs, files in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if d != ".outflow")
-        found[os.path.relpath(folder, top) + "/"] = ""
-        for name in files:
-            path = Path(folder) / name
-            found[str(path.relative_to(top))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
 
 
 def setting(tmp_path: Path) -> tuple[Path, Path]:
     top = tmp_path / "top"
-    for name, text in PRECIOUS.items():
-        (top / name).parent.mkdir(parents=True, exist_ok=True)
-        (top / name).write_text(text)
+    plant(top, PRECIOUS)
     project = make_project(top / "proj", PROJECT)
     (project / "made").mkdir()  # empty, made by the user before any run
     return top, project
@@ -89,7 +76,7 @@ def test_clean_removes_exactly_what_outflow_made(tmp_path: Path, cache_url: str 
     made_by_hand = project / "never" / "f.txt"  # at an output path; its job never ran
     made_by_hand.parent.mkdir()
     made_by_hand.write_text("the user's\n")
-    before = checksums(top)
+    before = checksums(top, skip_state=True, with_dirs=True)
     gone = ["out/deep/a.txt", "parts", "userdir/c.txt", "made/e.txt", "out/deep", "out"]
 
     listed = run(project, cache_url, "--clean", "-n").stdout
@@ -104,7 +91,7 @@ def test_clean_removes_exactly_what_outflow_made(tmp_path: Path, cache_url: str 
         "outflow: kept edited.txt: changed since outflow made it",
         "outflow: kept never/f.txt: the cache has no record of outflow making it",
     ]
-    assert checksums(top) == before  # -n removes nothing
+    assert checksums(top, skip_state=True, with_dirs=True) == before  # -n removes nothing
 
     done = run(project, cache_url, "--clean", "--yes")
     assert done.stdout == listed.replace("would remove", "to remove") + (
@@ -112,7 +99,7 @@ def test_clean_removes_exactly_what_outflow_made(tmp_path: Path, cache_url: str 
     )
     for path in gone:
         assert not (project / path).exists(), path
-    after = checksums(top)
+    after = checksums(top, skip_state=True, with_dirs=True)
     removed = {f"proj/{p}" for p in gone} | {f"proj/{p}/" for p in gone}
     removed |= {"proj/parts/1", "proj/parts/2"}
     assert after == {k: v for k, v in before.items() if k not in removed}
@@ -133,7 +120,7 @@ def test_a_directory_outflow_made_is_kept_while_it_holds_a_file(
     top, project = setting(tmp_path)
     run(project, cache_url, "deep")
     (project / "out" / "deep" / "notes.txt").write_text("the user's\n")
-    before = checksums(top)
+    before = checksums(top, skip_state=True, with_dirs=True)
     done = run(project, cache_url, "--clean", "--yes", "deep")
     assert done.stdout.splitlines() == [
         "outflow: to remove 1 path:",
@@ -142,7 +129,7 @@ def test_a_directory_outflow_made_is_kept_while_it_holds_a_file(
         "outflow: kept out/deep/: a directory outflow made, not empty",
         "outflow: removed 1 path, kept 2 (the cache keeps the jobs' records)",
     ]
-    assert checksums(top) == {
+    assert checksums(top, skip_state=True, with_dirs=True) == {
         k: v for k, v in before.items() if k != "proj/out/deep/a.txt"
     }
 
@@ -206,7 +193,7 @@ def test_never_the_project_the_outflowfile_or_its_state(
         files["out_dirs"] = [".", ".outflow", "..", "out", "out/deep"]
 
     rewrite_files(project, cache_url, poison)
-    before = checksums(top)
+    before = checksums(top, skip_state=True, with_dirs=True)
     done = run(project, cache_url, "--clean", "--yes")
     never = "which --clean never removes"
     assert done.stdout.splitlines() == [
@@ -222,5 +209,6 @@ def test_never_the_project_the_outflowfile_or_its_state(
         "outflow: removed 3 paths, kept 5 (the cache keeps the jobs' records)",
     ]
     removed = {"proj/out/deep/a.txt", "proj/out/deep/", "proj/out/"}
-    assert checksums(top) == {k: v for k, v in before.items() if k not in removed}
+    after = checksums(top, skip_state=True, with_dirs=True)
+    assert after == {k: v for k, v in before.items() if k not in removed}
     assert (project / ".outflow" / "mine").read_text() == "state\n"

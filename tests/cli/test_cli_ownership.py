@@ -6,11 +6,10 @@ whatever the command and with a Ctrl-C mid-run."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
 import pytest
+from aroundfiles import checksums, plant
 from outflowtest import outflow
 from ownedcorpus import corpus, install, interrupted_run
 
@@ -28,23 +27,12 @@ PRECIOUS = {
 }
 
 
-def checksums(top: Path) -> dict[str, str]:
-    """Every file under ``top`` (symlinks not followed) by its sha256."""
-    found: dict[str, str] = {}
-    for folder, dirs, files in os.walk(top):
-        dirs.sort()
-        for name in files:
-            path = Path(folder) / name
-            found[str(path.relative_to(top))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
 
 
 @pytest.mark.parametrize("source", corpus(), ids=lambda p: p.stem)
 def test_refused_and_nothing_touched(source: Path, tmp_path: Path) -> None:
     top = tmp_path / "top"
-    for name, text in PRECIOUS.items():
-        (top / name).parent.mkdir(parents=True, exist_ok=True)
-        (top / name).write_text(text)
+    plant(top, PRECIOUS)
     project = top / "proj"
     path, line, column, message = install(source, project)
     before = checksums(top)

@@ -14,7 +14,6 @@ directory and the directory holding it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import signal
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aroundfiles import checksums, plant
 from faults import wait_for
 from outflowtest import cache_rows, make_project, outflow, outflow_command
 from ownedcorpus import interrupted_run
@@ -64,23 +64,11 @@ class Case:
         return f"{self.outflowfile}:{self.line}:{self.column}: {self.message}"
 
 
-def checksums(top: Path) -> dict[str, str]:
-    """Every file under ``top`` (symlinks not followed) by its sha256."""
-    found: dict[str, str] = {}
-    for folder, dirs, files in os.walk(top):
-        dirs.sort()
-        for name in files:
-            path = Path(folder) / name
-            if not path.is_symlink():
-                found[str(path.relative_to(top))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return found
 
 
 def setup(source: Path, tmp_path: Path) -> Case:
     top = tmp_path / "top"
-    for name, text in PRECIOUS.items():
-        (top / name).parent.mkdir(parents=True, exist_ok=True)
-        (top / name).write_text(text)
+    plant(top, PRECIOUS)
     project = top / "proj"
     text = source.read_text(encoding="utf-8")
     text = text.replace("@PROJECT@", os.path.realpath(project))
@@ -184,9 +172,7 @@ def _sleepers(project: Path) -> list[int]:
 
 def _precious(tmp_path: Path) -> Path:
     top = tmp_path / "top"
-    for name, text in PRECIOUS.items():
-        (top / name).parent.mkdir(parents=True, exist_ok=True)
-        (top / name).write_text(text)
+    plant(top, PRECIOUS)
     return top
 
 
