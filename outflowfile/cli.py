@@ -137,6 +137,12 @@ def _complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str)
     help="Cache database URL (default: .outflow/outflow.db).",
 )
 @click.option(
+    "--container-runtime", metavar="PROGRAM",
+    help="Run container: tasks with podman, docker, apptainer or singularity "
+    "(default: the first found).",
+)
+@click.option("--no-envs", is_flag=True, help="Run every task in outflow's own environment.")
+@click.option(
     "--cluster", type=click.Choice(["local", "slurm", "sge", "drmaa", "pbs", "lsf", "htcondor"]),
     help="Submit jobs to a cluster (local: run them here; pbs, lsf, htcondor: with --workers).",
 )
@@ -325,9 +331,12 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
         db=opts["db"],
         argv=sys.argv,
         cluster=_cluster_request(opts),
+        container_runtime=opts["container_runtime"],
+        no_envs=opts["no_envs"],
     )
     console = Console(
-        quiet=opts["quiet"], verbose=opts["verbose"], print_commands=opts["print_commands"]
+        quiet=opts["quiet"], verbose=opts["verbose"], print_commands=opts["print_commands"],
+        environments=not opts["no_envs"],
     )
     housekeeping = _housekeeping(opts, view, view_format, request, model, console)
     if housekeeping is not None:

@@ -43,6 +43,12 @@ if [ "$(id -u)" = 0 ]; then
     command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
     command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
     command -v chromedriver >/dev/null 2>&1 || missing="$missing chromium-driver"
+    # Software environments: podman (with Debian's runc: its crun cannot
+    # set RLIMIT_NOFILE here), busybox-static for the test images, Lmod.
+    command -v podman >/dev/null 2>&1 || missing="$missing podman"
+    command -v runc >/dev/null 2>&1 || missing="$missing runc"
+    [ -x /bin/busybox ] || missing="$missing busybox-static"
+    [ -r /etc/profile.d/lmod.sh ] || missing="$missing lmod"
     if [ -n "$missing" ]; then
         echo "scripts/test.sh: installing$missing with apt-get" >&2
         export DEBIAN_FRONTEND=noninteractive
@@ -50,6 +56,14 @@ if [ "$(id -u)" = 0 ]; then
         apt-get install -y -q $missing >/dev/null 2>&1 \
             || { apt-get update -q >/dev/null && apt-get install -y -q $missing >/dev/null; }
     fi
+fi
+
+# podman's settings for the tests (outflow itself needs none): no ulimits
+# (this machine cannot raise RLIMIT_NOFILE), runc as the OCI runtime.
+if [ -z "${CONTAINERS_CONF:-}" ]; then
+    CONTAINERS_CONF="${TMPDIR:-/tmp}/outflow-test-containers.conf"
+    printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' >"$CONTAINERS_CONF"
+    export CONTAINERS_CONF
 fi
 
 .venv/bin/ruff check outflowfile tests benchmarks

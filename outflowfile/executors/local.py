@@ -47,6 +47,7 @@ import psutil
 
 from outflowfile import machine
 from outflowfile.executors import scripts
+from outflowfile.executors.environments import EnvironmentFailure, Environments, container
 from outflowfile.executors.guard import Guard
 from outflowfile.executors.logs import LogFiles, read_output, writes_own_log
 from outflowfile.executors.pool_records import Job, Worker
@@ -109,6 +110,7 @@ class LocalExecutor:
         # they see the environment as it was when first needed.
         self._envs: dict[int, dict[str, str]] = {}
         self._logs = LogFiles()  # shell jobs' (workers have their own)
+        self._environments = Environments()  # containers, venvs, modules: checked once
 
     # -- the Executor protocol ---------------------------------------------
 
@@ -162,6 +164,13 @@ class LocalExecutor:
                                        log=self._temp_log(spec.id) if temp_log else spec.log)
         log = os.path.join(spec.workdir, spec.log)
         started = time.time()
+        if spec.environment:
+            try:
+                self._environments.check(spec)
+            except EnvironmentFailure as exc:
+                self._done.append(JobResult(id=spec.id, ok=False, error=str(exc),
+                                            started=started, ended=time.time(), host=self._host))
+                return
         if self.cores_in_use() + cpus > self.cores:
             behind = self._queue_behind(spec)
             if behind is not None:
@@ -177,6 +186,10 @@ class LocalExecutor:
                 id=spec.id, ok=False, error=f"cannot start the job: {exc}",
                 started=started, ended=time.time(), host=self._host,
             ))
+            return
+        except EnvironmentFailure as exc:
+            self._done.append(JobResult(id=spec.id, ok=False, error=str(exc),
+                                        started=started, ended=time.time(), host=self._host))
             return
         job.temp_log = temp_log
         if spec.time:
@@ -287,6 +300,12 @@ class LocalExecutor:
     def _start_shell(self, spec: JobSpec, log: str) -> Job:
         guard = self._guard()
         argv, env = scripts.command(spec)
+        if spec.environment:
+            try:
+                argv, env = self._environments.shell(spec, argv, env)
+            except BaseException:
+                scripts.remove_job_file(spec)
+                raise
         out = self._logs.open(log, writes_own_log(spec.kind, spec.code, spec.log))
         try:
             # Through spawn.py: a job forked from us would count our size
@@ -306,28 +325,37 @@ class LocalExecutor:
             data = pickle.dumps(spec, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
             raise pickle.PicklingError(f"its inputs cannot be pickled: {exc}") from None
-        worker = self._idle.pop() if self._idle else spawn_worker(self.python, self._guard())
+        python = (self._environments.python(spec) if spec.environment else None) or self.python
+        worker = self._idle_worker(python) or spawn_worker(python, self._guard())
         try:
             worker.conn.send_bytes(data)
         except OSError:  # it died while idle (the OOM killer, say): use a new one
             self._forget(worker.proc.pid)
             discard_worker(worker)
-            worker = spawn_worker(self.python, self._guard())
+            worker = spawn_worker(python, self._guard())
             worker.conn.send_bytes(data)
         return Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
                    process=worker.process, pidfd=worker.pidfd, worker=worker)
+
+    def _idle_worker(self, python: str) -> Worker | None:
+        """An idle worker running ``python`` (a venv's, or outflow's own)."""
+        for i in range(len(self._idle) - 1, -1, -1):
+            if self._idle[i].python == python:
+                return self._idle.pop(i)
+        return None
 
     def _queue_behind(self, spec: JobSpec) -> Job | None:
         """A running Python job that ``spec`` can be queued behind: its worker
         holds no other, it is not being killed, and it frees at least the
         cores ``spec`` takes. Not for jobs asking for memory: whether that is
         available is known only when they start."""
-        if spec.kind in ("shell", "script") or spec.mem:
+        if spec.kind in ("shell", "script") or spec.mem or spec.environment:
             return None
         cpus = self.grant(spec.cpus)
         for job in self._jobs.values():
             worker = job.worker
-            if (worker is not None and worker.queued is None and not worker.withdrawn
+            if (worker is not None and worker.python == self.python
+                    and worker.queued is None and not worker.withdrawn
                     and job.failure is None and job.cpus >= cpus):
                 return job
         return None
@@ -489,6 +517,7 @@ class LocalExecutor:
             if job.failure is None and job.deadline is not None and now >= job.deadline:
                 self._killing(job, f"exceeded its time limit of {_duration(job.spec.time or 0)}")
                 signal_tree(job, signal.SIGTERM)
+                container.stop([job.spec])
                 job.kill_at = now + self.grace
             elif job.kill_at is not None and now >= job.kill_at:
                 signal_tree(job, signal.SIGKILL)
@@ -602,6 +631,7 @@ class LocalExecutor:
                 job.worker.withdrawn = True
             self._killing(job, job.failure or "cancelled")
             signal_tree(job, signal.SIGTERM)
+        container.stop([j.spec for j in jobs if j.spec.environment.get("container")])
         alive = wait_gone([p for j in jobs for p in j.tree.values()], self.grace)
         if alive:
             for job in jobs:

@@ -9,6 +9,7 @@ import pickle
 import select
 import socket
 import subprocess
+import sys
 from multiprocessing.connection import Connection
 
 import psutil
@@ -21,8 +22,10 @@ from outflowfile.run.jobspec import JobResult
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Started with -c rather than -m so the worker finds this very package without
 # PYTHONPATH, which jobs would otherwise inherit.
+# Its first argument: the directories to append to sys.path, joined by
+# os.pathsep (outflow's own site-packages too, for a worker in a venv).
 WORKER_BOOT = (
-    "import sys; sys.path.append(sys.argv.pop(1)); "
+    "import os, sys; sys.path += sys.argv.pop(1).split(os.pathsep); "
     "from outflowfile.executors.worker import main; main(sys.argv[1:])"
 )
 
@@ -32,7 +35,7 @@ def spawn_worker(python: str, guard: Guard) -> Worker:
     ours, theirs = socket.socketpair()
     with ours, theirs:
         proc = subprocess.Popen(
-            [python, "-c", WORKER_BOOT, PACKAGE_PARENT,
+            [python, "-c", WORKER_BOOT, _paths(python),
              str(theirs.fileno()), str(os.getpid())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
@@ -42,7 +45,20 @@ def spawn_worker(python: str, guard: Guard) -> Worker:
         conn = Connection(ours.detach())
     guard.watch(proc.pid)
     return Worker(proc=proc, process=psutil.Process(proc.pid), conn=conn,
-                  pidfd=pidfd(proc.pid))
+                  pidfd=pidfd(proc.pid), python=python)
+
+
+def _paths(python: str) -> str:
+    """Where a worker finds outflow: its package; in another interpreter (a
+    venv's), outflow's own packages too, after the venv's."""
+    if python == sys.executable:
+        return PACKAGE_PARENT
+    return os.pathsep.join([PACKAGE_PARENT, *outflow_site_dirs()])
+
+
+def outflow_site_dirs() -> list[str]:
+    """The directories outflow's Python finds its installed packages in."""
+    return [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
 
 
 def receive(conn: Connection, readable: bool = False) -> JobResult | str | None:

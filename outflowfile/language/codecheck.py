@@ -1,7 +1,8 @@
 """The checks of the code a task runs from a file: a ``call:`` module must
 be found (in the project directory, or installed), a ``script:`` must exist
-and its program be installed. Part of ``outflowfile.language.check`` when
-the project directory is known (``outflow --lint`` and every run)."""
+and its program be installed; a ``venv:`` requirements file must exist.
+Part of ``outflowfile.language.check`` when the project directory is known
+(``outflow --lint`` and every run)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,18 @@ def check_code(findings: Findings, tasks: list[Task], project: Path, outflowfile
             _check_module(findings, task, body, project)
         elif isinstance(body, ScriptBody):
             _check_script(findings, task, body, outflowfile)
+        if task.resources.venv is not None:
+            _check_venv(findings, task, task.resources.venv, outflowfile)
+
+
+def _check_venv(findings: Findings, task: Task, spec: str, outflowfile: Path) -> None:
+    if not script_file(spec, outflowfile).is_file():
+        findings.add(
+            f"venv: requirements file '{spec}' of task '{task.name}' does not exist",
+            task.directive_locs.get("venv") or task.loc,
+            "its path is relative to the Outflowfile's directory; it lists the packages "
+            "(one a line, pinned: name==1.2) that outflow installs into the task's environment",
+        )
 
 
 def _check_module(findings: Findings, task: Task, body: CallBody, project: Path) -> None:

@@ -11,16 +11,21 @@ BODY_DIRECTIVES = ("run", "shell", "call", "script")
 RESOURCE_DIRECTIVES = (
     "cpus", "mem", "time", "partition", "cluster", "retries", "local", "cache",
 )  # fmt: skip
-DIRECTIVES = ("input", "output", "log", *RESOURCE_DIRECTIVES, *BODY_DIRECTIVES)
-# Map options set defaults for the jobs inside the map: the resource directives.
-MAP_OPTIONS = RESOURCE_DIRECTIVES
+# The software a job runs with (language/environments.py).
+ENVIRONMENT_DIRECTIVES = ("container", "venv", "envmodules")
+DIRECTIVES = (
+    "input", "output", "log", *RESOURCE_DIRECTIVES, *ENVIRONMENT_DIRECTIVES, *BODY_DIRECTIVES,
+)  # fmt: skip
+# Map options set defaults for the jobs inside the map: the resource and
+# environment directives.
+MAP_OPTIONS = (*RESOURCE_DIRECTIVES, *ENVIRONMENT_DIRECTIVES)
 
 # Directives of other workflow tools (Snakemake's, mostly) that outflow does
 # not have: what to write instead, given with "unknown directive".
-_ENVIRONMENT = (
-    "outflow runs jobs in the environment it was started in: activate the "
-    "environment (conda activate, module load...) before running outflow, or "
-    "start the tool from the command, e.g. shell: \"apptainer exec image.sif tool ...\""
+_CONDA = (
+    "outflow does not build conda environments: run outflow inside an activated one "
+    "(conda activate NAME, then outflow ...), or give the task a container: \"image\" "
+    "or a venv: \"requirements.txt\""
 )
 _NO_WILDCARDS = (
     "outflow has no wildcards to constrain: a task's inputs are named values, bound by "
@@ -41,10 +46,8 @@ POINTERS = {
     "message": "outflow shows each job as it starts; write a comment above the task",
     "priority": "outflow has no job priorities: it starts ready jobs in the order of the file",
     "wildcard_constraints": _NO_WILDCARDS,
-    "conda": _ENVIRONMENT,
-    "container": _ENVIRONMENT,
-    "singularity": _ENVIRONMENT,
-    "envmodules": _ENVIRONMENT,
+    "conda": _CONDA,
+    "singularity": 'use container: "image" (run with --container-runtime apptainer or singularity)',
     "notebook": "run the notebook from a shell: command (jupyter nbconvert --execute ...)",
     "wrapper": "write the wrapper's command in a shell: directive",
 }

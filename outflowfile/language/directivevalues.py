@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from outflowfile.language import units
+from outflowfile.language.environments import EXAMPLES as ENVIRONMENT_EXAMPLES
+from outflowfile.language.environments import PARSERS as ENVIRONMENT_PARSERS
 
 
 class BareName(str):
@@ -71,6 +73,7 @@ RESOURCE_PARSERS: dict[str, Callable[[Any], Any]] = {
     "retries": _whole("retries", 0),
     "local": _flag("local"),
     "cache": _flag("cache"),
+    **ENVIRONMENT_PARSERS,
 }
 
 EXAMPLES = {
@@ -85,6 +88,7 @@ EXAMPLES = {
     "retries": "for example: retries: 2",
     "local": "for example: local: true",
     "cache": "for example: cache: false",
+    **ENVIRONMENT_EXAMPLES,
     "shell": 'for example: shell: "sort {input.text} > {output.sorted}"',
     "call": "for example: call: mypackage.tasks:compute",
     "script": 'for example: script: "scripts/plot-quals.py" (a .py, .R or .sh file)',

@@ -133,9 +133,41 @@ class FileSpec:
     protected: bool = False
 
 
+@dataclass(frozen=True)
+class Environment:
+    """The software a job runs with: ``container:`` (an image), ``venv:``
+    (a requirements file, relative to the Outflowfile's directory) and
+    ``envmodules:`` (module names, loaded in order). Empty: outflow's own."""
+
+    container: str | None = None
+    venv: str | None = None
+    envmodules: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.container or self.venv or self.envmodules)
+
+    def describe(self) -> str:
+        """``container busybox:1.36; venv envs/plot.txt; modules a/1, b/2``, or ''."""
+        parts = []
+        if self.container:
+            parts.append(f"container {self.container}")
+        if self.venv:
+            parts.append(f"venv {self.venv}")
+        if self.envmodules:
+            parts.append("modules " + ", ".join(self.envmodules))
+        return "; ".join(parts)
+
+
+NO_ENVIRONMENT = Environment()
+
+
 @dataclass
 class Resources:
-    """Scheduling directives. ``mem`` is in bytes, ``time`` in seconds."""
+    """Scheduling directives. ``mem`` is in bytes, ``time`` in seconds.
+
+    The environment directives are kept here too, flat, so that map options
+    reach them as they reach the others (``graph.expand.effective_resources``);
+    ``environment`` is them as one value."""
 
     cpus: int = 1
     mem: int | None = None
@@ -145,6 +177,15 @@ class Resources:
     retries: int = 0
     local: bool = False
     cache: bool = True
+    container: str | None = None
+    venv: str | None = None
+    envmodules: tuple[str, ...] = ()
+
+    @property
+    def environment(self) -> Environment:
+        if not (self.container or self.venv or self.envmodules):
+            return NO_ENVIRONMENT
+        return Environment(self.container, self.venv, self.envmodules)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from outflowfile.language.defaults import SourceText, default_value
 from outflowfile.language.directives import (
     BODY_DIRECTIVES,
     DIRECTIVES,
+    ENVIRONMENT_DIRECTIVES,
     KEYWORDS,
     MAP_OPTIONS,
     POINTERS,
@@ -490,8 +491,11 @@ class _Builder:
 
     def resource(self, task: _TaskParts, name_token: Token, values: list) -> None:
         name = str(name_token)
-        node = self.single(name_token, values)
-        raw = self.bare_or_value(node)
+        if name == "envmodules" and len(values) > 1:  # envmodules: "a/1", "b/2"
+            node, raw = values[0], tuple(self.bare_or_value(v) for v in values)
+        else:
+            node = self.single(name_token, values)
+            raw = self.bare_or_value(node)
         try:
             value = _RESOURCE_PARSERS[name](raw)
         except ValueError as exc:
@@ -578,9 +582,11 @@ class _Builder:
             )
         value = self.value(node)
         try:
-            _RESOURCE_PARSERS[str(name)](value)
+            parsed = _RESOURCE_PARSERS[str(name)](value)
         except ValueError as exc:
             raise _Invalid(str(exc), self.node_loc(node), _EXAMPLES.get(str(name))) from None
+        if name in ENVIRONMENT_DIRECTIVES:  # kept as the task's directive keeps it
+            value = parsed
         return MapOption(str(name), value, self.loc(name))
 
     # ---- Python literals --------------------------------------------------
@@ -749,7 +755,7 @@ _HANDLERS: dict[str, Callable[[_Builder, _TaskParts, Token, list], None]] = {
     "input": _Builder.files,
     "output": _Builder.files,
     "log": _Builder.log,
-    **{name: _Builder.resource for name in RESOURCE_DIRECTIVES},
+    **{name: _Builder.resource for name in (*RESOURCE_DIRECTIVES, *ENVIRONMENT_DIRECTIVES)},
 }
 
 # What may wrap an output file's pattern (Snakemake's names).

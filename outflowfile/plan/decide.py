@@ -19,6 +19,7 @@ from outflowfile.graph.fileflags import is_temp_output
 from outflowfile.language.model import Task
 from outflowfile.plan import stamps
 from outflowfile.plan.code import CodeDigests
+from outflowfile.plan.envdigests import EnvironmentDigests
 from outflowfile.plan.files import (
     DEFINITION_CHANGED,
     FileState,
@@ -55,11 +56,15 @@ class Decider:
     restated: set[str] = field(default_factory=set)  # see ``restat_made_inside``
     # The code files of call: and script: bodies, read once (None: not looked at).
     code: CodeDigests | None = None
+    # What the jobs' environments are this run (None: none is looked at).
+    envs: EnvironmentDigests | None = None
 
     def rules_of(self, task: Task) -> TaskRules:
         rules = self.rules.get(task.name)
         if rules is None:
-            rules = self.rules[task.name] = task_rules(task, self.forcing, self.code)
+            env = task.resources.environment
+            part = self.envs.part(env) if env and self.envs is not None else ""
+            rules = self.rules[task.name] = task_rules(task, self.forcing, self.code, part)
             self.def_hashes[task.name] = rules.def_hash
         return rules
 
@@ -115,7 +120,9 @@ class Decider:
         if key is not None:
             return key
         try:
-            key = job_key(rules.def_hash, job.params or {}, job.inputs)
+            env = job.resources.environment
+            part = self.envs.part(env) if env and self.envs is not None else ""
+            key = job_key(rules.def_hash, job.params or {}, job.inputs, part)
         except valuecodec.UnstorableValue as exc:
             raise ExpansionError(f"{job.label}: an input value cannot be stored: {exc}") from None
         self.keys[job.id] = key
@@ -129,6 +136,8 @@ class Decider:
         since: its files (the memo's stamps) and what is upstream (all up to
         date). The memo is used only while the cache has not changed."""
         if not job.resources.cache or not all_up_to_date(job.deps):
+            return False
+        if job.resources.environment:  # an image's digest is not among the memo's files
             return False
         trust = self.trust
         assert trust is not None and job.output_files is not None
@@ -163,6 +172,8 @@ class Decider:
             why = reason_without_result(previous, def_hash, job.params or {})
             if why == DEFINITION_CHANGED and self.code is not None:
                 why = self.code.edited_since(job.task, previous.started) or why
+            if why == DEFINITION_CHANGED and job.task.resources.environment:
+                why = "task definition or environment changed"
             return why
         given = self.hashes_given
         reason = check_files(job, result, self.files, self.producer_hash, self.temp_gone)

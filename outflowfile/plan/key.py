@@ -2,7 +2,8 @@
 
 A job's key hashes its task's *definition* (normalised body, the code
 file a ``call:`` or ``script:`` runs (plan/code.py), and the directives
-that shape its results), its input values and its input file paths.
+that shape its results), its input values, its input file paths and its
+environment (image digest, venv spec, modules: plan/envdigests.py).
 Scheduling directives (cpus, mem, time, partition, cluster, retries,
 local) are left out on purpose: asking for more cores must not throw away
 finished results. A ``run:`` body is normalised through Python's AST, so
@@ -39,9 +40,10 @@ def normalised_body(task: Task, code: str = "") -> list[str]:
     raise TypeError(f"unknown body {body!r}")
 
 
-def definition_hash(task: Task, code: str = "") -> str:
+def definition_hash(task: Task, code: str = "", environment: str = "") -> str:
     """A hash of everything in a task's definition that shapes its results;
-    ``code``: the digest of its code file (plan/code.py)."""
+    ``code``: the digest of its code file (plan/code.py); ``environment``:
+    what its own environment directives name now (plan/envdigests.py)."""
     described = {
         "name": task.name,
         "body": normalised_body(task, code),
@@ -51,6 +53,8 @@ def definition_hash(task: Task, code: str = "") -> str:
         "input": [[f.name, f.pattern] for f in task.input_files],
         "output": [[f.name, f.pattern] for f in task.output_files],
     }
+    if environment:  # absent otherwise: the hashes of tasks without one stay as they were
+        described["environment"] = environment
     text = json.dumps(described, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -63,8 +67,14 @@ def _default(default: Any) -> str:
     return valuecodec.encode(default)
 
 
-def job_key(def_hash: str, params: dict[str, Any], input_paths: list[str]) -> str:
-    """The cache key of a job: definition, input values, input file paths."""
+def job_key(
+    def_hash: str, params: dict[str, Any], input_paths: list[str], environment: str = ""
+) -> str:
+    """The cache key of a job: definition, input values, input file paths,
+    and what it runs with (``plan/envdigests.py``; '' for outflow's own
+    environment, which leaves the key as it was before environments)."""
     paths = "\0".join(sorted(input_paths)) if len(input_paths) > 1 else "".join(input_paths)
     text = f"{def_hash}\0{valuecodec.encode(params)}\0{paths}"
+    if environment:
+        text += f"\0{environment}"
     return hashlib.sha256(text.encode()).hexdigest()[:40]

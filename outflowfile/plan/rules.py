@@ -33,8 +33,10 @@ class Forcing:
     tasks: frozenset[str] = frozenset()  # -R
 
 
-def task_rules(task: Task, forcing: Forcing, code: CodeDigests | None = None) -> TaskRules:
-    def_hash = definition_hash(task, code.of(task) if code is not None else "")
+def task_rules(
+    task: Task, forcing: Forcing, code: CodeDigests | None = None, environment: str = ""
+) -> TaskRules:
+    def_hash = definition_hash(task, code.of(task) if code is not None else "", environment)
     checks = []
     for p in task.params:
         check = typerules.checker(p.type)

@@ -211,7 +211,10 @@ class Dispatcher:
     def _spec(self, job: Job) -> JobSpec:
         loop = self.loop
         cpus = self.executor.grant(job.resources.cpus)
-        return job_spec(job, self.decider.keys[job.id], cpus, loop.workdir, loop.outflowfile)
+        envs, env = self.decider.envs, job.resources.environment
+        environment = envs.describe(env) if env and envs is not None else None
+        return job_spec(job, self.decider.keys[job.id], cpus, loop.workdir, loop.outflowfile,
+                        environment)
 
     def _start(self, job: Job, spec: JobSpec, reason: str, attempt: int) -> None:
         adoptable = getattr(self.executor, "adoptable", None)

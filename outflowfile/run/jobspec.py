@@ -37,6 +37,10 @@ class JobSpec:
     key: str = ""  # the job's cache key
     resources: dict[str, Any] = field(default_factory=dict)  # partition, cluster, ...
     row: int | None = None  # its row in the cache (cluster jobs read their spec there)
+    # What it runs with (plan/envdigests.py ``describe``): container, image_id,
+    # runtime; venv (the spec's absolute path), venv_digest; envmodules. {}:
+    # outflow's own environment.
+    environment: dict[str, Any] = field(default_factory=dict)
 
     def to_text(self) -> str:
         from outflowfile import valuecodec

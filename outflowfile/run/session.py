@@ -31,6 +31,7 @@ from outflowfile.language.model import ModelIndex, Outflowfile
 from outflowfile.language.stages import stage_tasks
 from outflowfile.plan.code import CodeDigests
 from outflowfile.plan.decide import Decider
+from outflowfile.plan.envdigests import EnvironmentDigests
 from outflowfile.plan.files import FileState
 from outflowfile.plan.rules import Forcing
 from outflowfile.run.dispatch import Dispatch, Dispatcher
@@ -73,6 +74,10 @@ class RunRequest:
     db: str | None = None
     argv: list[str] = field(default_factory=list)
     cluster: ClusterRequest | None = None
+    container_runtime: str | None = None  # --container-runtime (None: the first found)
+    no_envs: bool = False  # --no-envs: every job in outflow's own environment
+    # The jobs' environments this run, made on first use (``envs_of``).
+    envs: EnvironmentDigests | None = None
 
 
 @dataclass
@@ -352,6 +357,7 @@ def _memo_spot(request: RunRequest, model: Outflowfile, config: dict[str, Any]) 
     store = store_of(request)
     try:
         code = code_fingerprint(model.tasks, request.workdir, request.outflowfile)
+        code += envs_of(request).fingerprint(model)
         print_ = planmemo.fingerprint(
             request.outflowfile, model.digest + code, request.workdir, config,
             request.targets, request.until, store.name,
@@ -415,6 +421,7 @@ class Planned:
     # Rows (of the snapshot) a run adopted from another that died, and the
     # run each came from (adoption.py): read for the views, with ``full``.
     adopted: dict[int, int] = field(default_factory=dict)
+    envs: EnvironmentDigests | None = None  # the jobs' environments, as the plan saw them
 
 
 def plan_only(
@@ -428,7 +435,7 @@ def plan_only(
     foresee_recovery(prep, snapshot)
     outcome = prep.loop(snapshot, NullRecorder(), DryRun()).run()
     outcome.raise_refused()
-    planned = Planned(prep.graph, outcome, snapshot)
+    planned = Planned(prep.graph, outcome, snapshot, envs=envs_of(request))
     if full:
         rows = [r.id for r in snapshot.by_slot.values()]
         scheduled = store_of(request).scheduled(rows) if rows else {}
@@ -484,6 +491,15 @@ def check_task_name(name: str, model: Outflowfile, option: str) -> None:
         f"{option} names {name!r}, which is not a task of the Outflowfile",
         hint=_did_you_mean(name, index),
     )
+
+
+def envs_of(request: RunRequest) -> EnvironmentDigests:
+    """The run's environment digests: each image inspected once per run."""
+    if request.envs is None:
+        request.envs = EnvironmentDigests(
+            request.outflowfile, request.container_runtime, enabled=not request.no_envs
+        )
+    return request.envs
 
 
 def store_of(request: RunRequest) -> Store:
@@ -544,6 +560,7 @@ class Prepared:
             trust=self.trust,
             planned_nodes=len(self.graph.nodes),  # made before the run, from the fingerprint
             code=CodeDigests(workdir, self.request.outflowfile),
+            envs=envs_of(self.request),
         )
         return Loop(
             decider,

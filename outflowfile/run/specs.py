@@ -14,9 +14,17 @@ from outflowfile.language.patterns import PatternError, format_command, format_p
 from outflowfile.run.jobspec import JobSpec
 
 
-def job_spec(job: Job, key: str, cpus: int, workdir: Path, outflowfile: Path) -> JobSpec:
-    """``cpus``: the cores the executor grants it. Raises ExpansionError when
-    its command or log file name cannot be made."""
+def job_spec(
+    job: Job,
+    key: str,
+    cpus: int,
+    workdir: Path,
+    outflowfile: Path,
+    environment: dict[str, Any] | None = None,
+) -> JobSpec:
+    """``cpus``: the cores the executor grants it; ``environment``: what it
+    runs with (plan/envdigests.py). Raises ExpansionError when its command
+    or log file name cannot be made."""
     task = job.task
     params = job.params or {}
     input_files: dict[str, Any] = job.input_files or {}
@@ -70,6 +78,7 @@ def job_spec(job: Job, key: str, cpus: int, workdir: Path, outflowfile: Path) ->
             "cluster": job.resources.cluster,
             "local": job.resources.local,
         },
+        environment=environment or {},
     )
 
 

@@ -32,6 +32,7 @@ class Console:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
     status: StatusLine | None = None
+    environments: bool = True  # False: --no-envs (-n shows none)
 
     # --- the status line --------------------------------------------------
 
@@ -142,7 +143,9 @@ class Console:
             out.append(f"Would run {len(outcome.would_run)} jobs:")
             width = min(max(len(j.label) for j, _ in outcome.would_run), 50)
             for job, reason in outcome.would_run:
-                out.append(f"  {job.label:<{width}}  {reason}")
+                env = job.resources.environment
+                where = f"  [{env.describe()}]" if env and self.environments else ""
+                out.append(f"  {job.label:<{width}}  {reason}{where}")
             out.append("")
             out.append("Jobs per task:")
             counts = Counter(j.task.name for j, _ in outcome.would_run)

@@ -68,6 +68,8 @@ class Row:
     cpu_eff: float | None  # CPU time / (cores x wall time)
     mem_eff: float | None  # peak memory / memory asked for
     adopted_from: int | None  # the run that submitted it, when another run adopted it
+    environment: str  # container, venv, modules ('' for outflow's own)
+    image: str | None  # the container image's digest, as the plan found it
     job: str  # the job's label, as the run prints it
 
 
@@ -124,8 +126,19 @@ def summarize(planned: Planned, errors: dict[str, str]) -> list[Row]:
         row = _row(node, status, reason, last, asked.get(node.slot, Asked()))
         if last is not None:
             row.adopted_from = adopted.get(last.id)
+        row.environment, row.image = _environment(node, planned)
         rows.append(row)
     return rows
+
+
+def _environment(job: Job, planned: Planned) -> tuple[str, str | None]:
+    """What the job runs with, and its image's digest (None: no image)."""
+    env = job.resources.environment
+    envs = planned.envs
+    if not env or (envs is not None and not envs.enabled):
+        return "", None
+    image = envs.image_digest(env.container) if env.container and envs is not None else None
+    return env.describe(), image
 
 
 def _status(
@@ -168,6 +181,8 @@ def _row(job: Job, status: str, reason: str, last: Record | None, asked: Asked) 
         cpu_eff=_rounded(cpu_efficiency(last, asked)) if last is not None else None,
         mem_eff=_rounded(mem_efficiency(last, asked)) if last is not None else None,
         adopted_from=None,
+        environment="",
+        image=None,
         job=job.label,
     )
 
@@ -211,6 +226,7 @@ TABLE = (
     ("DURATION", "duration"), ("CPU", "cpu"), ("MEM", "peak_mem"), ("CPU%", "cpu_eff"),
     ("MEM%", "mem_eff"), ("HOST", "host"), ("WHY", "reason"),
 )  # fmt: skip
+ENVIRONMENT_COLUMNS = (("ENVIRONMENT", "environment"), ("IMAGE", "image"))
 
 
 def to_table(rows: list[Row], unsized: list[str]) -> str:
@@ -218,8 +234,11 @@ def to_table(rows: list[Row], unsized: list[str]) -> str:
     if not rows:
         lines = ["No jobs."]
     else:
-        cells = [[h for h, _ in TABLE]] + [[_cell(r, name) for _, name in TABLE] for r in rows]
-        widths = [max(len(c[i]) for c in cells) for i in range(len(TABLE))]
+        table: tuple[tuple[str, str], ...] = TABLE
+        if any(r.environment for r in rows):  # shown only where some job has one
+            table = TABLE[:-1] + ENVIRONMENT_COLUMNS + TABLE[-1:]
+        cells = [[h for h, _ in table]] + [[_cell(r, name) for _, name in table] for r in rows]
+        widths = [max(len(c[i]) for c in cells) for i in range(len(table))]
         lines = [
             "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
             for line in cells
@@ -250,6 +269,8 @@ def _cell(row: Row, name: str) -> str:
         return _seconds(value)
     if name == "peak_mem":
         return _bytes(value)
+    if name == "image":
+        return value[:12]
     return str(value)
 
 

@@ -159,6 +159,8 @@ def test_show_options_lists_every_option_and_runs_nothing(project: Path,
         ("configfile = []", "default"),
         ("resources = []", "default"),
         ('db = "postgresql://me:***@db.example/cache"', "outflow.toml:1"),  # no password
+        ("container-runtime = (not set)", "default"),
+        ("no-envs = false", "default"),
         ("cluster = (not set)", "default"),
         ("workers = (not set)", "default"),
         ("cluster-submit = (not set)", "default"),

@@ -142,9 +142,9 @@ def test_snakemake_directives_point_to_outflows_way(tmp_path: Path) -> None:
     p = make_project(tmp_path / "p", POINTED)
     done = outflow(p, "--lint", check=2)
     environment = (
-        "  outflow runs jobs in the environment it was started in: activate the environment "
-        "(conda activate, module load...) before running outflow, or start the tool from the "
-        'command, e.g. shell: "apptainer exec image.sif tool ..."\n'
+        "  outflow does not build conda environments: run outflow inside an activated one "
+        '(conda activate NAME, then outflow ...), or give the task a container: "image" '
+        'or a venv: "requirements.txt"\n'
     )
     assert done.stderr == "".join([
         f"{p / 'Outflowfile'}:3:5: unknown directive 'threads:'\n",

@@ -35,7 +35,7 @@ DATA = {"data/A.txt": "aaaa\n", "data/B.txt": "bb\n", "data/C.txt": "c\n"}
 
 KEYS = [
     "task", "params", "status", "reason", "last_run", "last_status", "duration", "cpu",
-    "peak_mem", "host", "cpu_eff", "mem_eff", "adopted_from", "job",
+    "peak_mem", "host", "cpu_eff", "mem_eff", "adopted_from", "environment", "image", "job",
 ]  # fmt: skip
 
 

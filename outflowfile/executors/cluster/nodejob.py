@@ -67,8 +67,8 @@ def array_row(rows: str, environ: dict[str, str] | os._Environ[str] = os.environ
 
 
 def run_shell(spec: JobSpec, host: str) -> JobResult:
-
     from outflowfile.executors import scripts
+    from outflowfile.executors.environments import EnvironmentFailure, Environments
     from outflowfile.executors.logs import close_capture, create, open_capture, writes_own_log
     from outflowfile.executors.spawn import start_job
 
@@ -80,7 +80,7 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
     else:
         out = create(log)
     try:
-        argv, env = scripts.command(spec)
+        argv, env = Environments().shell(spec, *scripts.command(spec))
         # Through spawn.py, so that its peak memory is not this process's size.
         proc = start_job(argv, spec.workdir, dict(os.environ) | thread_env(spec.cpus) | env, out)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -88,6 +88,10 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
     except OSError as exc:  # the program is not there (Rscript on this node)
         result.ended = time.time()
         result.error = f"cannot start the job: {exc}"
+        return result
+    except EnvironmentFailure as exc:  # its image, modules or venv
+        result.ended = time.time()
+        result.error = str(exc)
         return result
     finally:
         scripts.remove_job_file(spec)
@@ -136,6 +140,20 @@ def parse_args(argv: list[str]) -> dict[str, str]:
     return args
 
 
+def _into_venv(spec: JobSpec, argv: list[str]) -> str | None:
+    """A Python body with a venv: this process goes on in the venv's Python
+    (the cache's connection closes with the exec). Why it cannot, or None."""
+    if spec.kind not in ("run", "call") or not spec.environment.get("venv"):
+        return None  # imports nothing more
+    from outflowfile.executors.environments import EnvironmentFailure, exec_in_venv
+
+    try:
+        exec_in_venv(spec, "outflowfile.executors.cluster.nodejob", argv)
+    except EnvironmentFailure as exc:
+        return str(exc)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -165,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"outflow job: no job {row} in the cache {cache.where}", file=sys.stderr)
             return EXIT_NO_SPEC
         spec = JobSpec.from_text(text)
+        failure = _into_venv(spec, sys.argv[1:] if argv is None else argv)
         spec.cpus = allocated_cores(spec.cpus)
-        result = _run(spec)
+        result = _run(spec, failure)
         cache.node_finished(row, _report(result))
     finally:
         cache.close()
@@ -183,9 +202,13 @@ def _worker_job(spec_file: str, report_file: str | None) -> int:
     return _exit_status(result)
 
 
-def _run(spec: JobSpec) -> JobResult:
+def _run(spec: JobSpec, failure: str | None = None) -> JobResult:
+    """Run the job, or report ``failure`` (its environment could not be had)."""
     os.chdir(spec.workdir)
     host = os.uname().nodename  # socket.gethostname(), without importing socket
+    if failure is not None:
+        now = time.time()
+        return JobResult(id=spec.id, ok=False, host=host, error=failure, started=now, ended=now)
     shell = spec.kind in ("shell", "script")
     return run_shell(spec, host) if shell else run_python(spec, host)
 

@@ -1,0 +1,142 @@
+"""Running a job in its environment (``container:``, ``venv:``,
+``envmodules:``), for the local pool and the cluster's node job alike.
+
+``Environments`` is what one executor knows of them in a run: each image,
+module list and venv is checked (or built) once, before the first job
+needing it starts, and a problem found then fails every job needing it with
+the same message, without running them. What a job's spec says of its
+environment is made by the plan (``plan/envdigests.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from outflowfile.executors.environments import container, modules, venv
+from outflowfile.plan.envdigests import MISSING, RUNTIMES
+from outflowfile.run.jobspec import JobSpec, thread_env
+
+
+class EnvironmentFailure(Exception):
+    """The job cannot run in its environment; the message says why."""
+
+
+@dataclass
+class Environments:
+    _modules: dict[tuple[str, ...], str | None] = field(default_factory=dict)
+    _venvs: dict[str, Path | str] = field(default_factory=dict)  # digest: env, or why not
+
+    def check(self, spec: JobSpec) -> None:
+        """Raise EnvironmentFailure when ``spec`` cannot run in its environment."""
+        env = spec.environment
+        if not env:
+            return
+        if env.get("container"):
+            _check_container(spec)
+        if env.get("envmodules"):
+            names = tuple(env["envmodules"])
+            if names not in self._modules:
+                self._modules[names] = modules.check(list(names))
+            why = self._modules[names]
+            if why is not None:
+                raise EnvironmentFailure(why)
+        if env.get("venv"):
+            self.venv(spec)
+
+    def venv(self, spec: JobSpec) -> Path:
+        digest = spec.environment["venv_digest"]
+        made = self._venvs.get(digest)
+        if made is None:
+            try:
+                made = venv.ensure(spec.workdir, spec.environment["venv"], digest)
+            except venv.BuildFailed as exc:
+                made = str(exc)
+            self._venvs[digest] = made
+        if isinstance(made, str):
+            raise EnvironmentFailure(made)
+        return made
+
+    def python(self, spec: JobSpec) -> str | None:
+        """The interpreter of a ``run:``/``call:`` job's worker: its venv's,
+        or None for outflow's own. Raises EnvironmentFailure."""
+        self.check(spec)
+        if spec.environment.get("venv"):
+            return venv.python_of(self.venv(spec))
+        return None
+
+    def shell(self, spec: JobSpec, argv: list[str],
+              env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """The argv of a ``shell:`` or ``script:`` job in its environment
+        (``argv``, ``env``: the command and variables it has without one),
+        and the variables to add to its process's. Raises EnvironmentFailure."""
+        described = spec.environment
+        if not described:
+            return argv, env
+        self.check(spec)
+        if described.get("container"):
+            inside = thread_env(spec.cpus) | env
+            return container.wrap(spec, container.shell_script(spec, argv), inside), {}
+        if described.get("venv"):
+            made = self.venv(spec)
+            if argv[0] == sys.executable:  # a .py script
+                argv = [venv.python_of(made), *argv[1:]]
+            path = f"{made / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+            env = env | {"PATH": path, "VIRTUAL_ENV": str(made)}
+        if described.get("envmodules"):
+            loads = modules.prefix(list(described["envmodules"]))
+            if argv[:2] == ["/bin/bash", "-c"]:
+                argv = ["/bin/bash", "-c", loads + argv[2], *argv[3:]]
+            else:
+                argv = ["/bin/bash", "-c", loads + 'exec "$@"', "outflow-job", *argv]
+        return argv, env
+
+
+def _check_container(spec: JobSpec) -> None:
+    env = spec.environment
+    image = env["container"]
+    if env.get("venv") or env.get("envmodules"):
+        raise EnvironmentFailure(
+            f"container: {image} cannot be combined with venv: or envmodules: "
+            "(they are set up outside the image): install the software in the image"
+        )
+    if spec.kind in ("run", "call"):
+        raise EnvironmentFailure(
+            f"container: a {spec.kind}: body cannot run in the image {image}: outflow runs "
+            "Python bodies in its own Python, which the image does not have; write the "
+            "step as script: \"step.py\" (run with the image's python3) or shell:"
+        )
+    runtime = env.get("runtime", "")
+    if not runtime:
+        raise EnvironmentFailure(
+            f"container: no container runtime to run {image}: none of "
+            f"{', '.join(RUNTIMES)} was found on PATH (or --container-runtime names "
+            "one that is not there)"
+        )
+    if env.get("image_id") == MISSING:
+        said = f": {env['image_error']}" if env.get("image_error") else ""
+        raise EnvironmentFailure(
+            f"container: image {image} not found by {runtime} "
+            f"({runtime} image inspect {image} fails{said}): pull or build it first"
+        )
+
+
+def exec_in_venv(spec: JobSpec, module: str, argv: list[str]) -> None:
+    """On a cluster node: when ``spec`` is a Python body with a venv, start
+    ``module``'s main again (``argv``: its arguments) in the venv's Python,
+    with outflow's packages after the venv's. Returns only when there is
+    nothing to do (no venv, or already in it). Raises EnvironmentFailure."""
+    if spec.kind not in ("run", "call") or not spec.environment.get("venv"):
+        return
+    python = Environments().python(spec)
+    if python is None or os.path.abspath(sys.prefix) == os.path.dirname(os.path.dirname(python)):
+        return
+    from outflowfile.executors.pool_workers import PACKAGE_PARENT, outflow_site_dirs
+
+    boot = ("import os, sys; sys.path += sys.argv.pop(1).split(os.pathsep); "
+            f"from {module} import main; sys.exit(main())")
+    paths = os.pathsep.join([PACKAGE_PARENT, *outflow_site_dirs()])
+    sys.stdout.flush()
+    os.execv(python, [python, "-c", boot, paths, *argv])

@@ -1,0 +1,115 @@
+"""A job's command run inside a container image (``container:``).
+
+With podman or docker: ``RUNTIME run --rm --name NAME`` with the project
+directory mounted at the same path and as the working directory (and the
+directories of input and output files outside it), the caller's uid and
+gid, the job's variables (``OUTFLOW_CPUS``, the thread variables, a
+script's ``OUTFLOW_*``), and its ``cpus``/``mem`` as the runtime's limits.
+With apptainer or singularity: ``exec`` with the same directories bound.
+
+The container is named after the job, so that stopping the job stops it
+too (``stop``): the runtime's client is not the container's parent.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+from outflowfile.run.jobspec import JobSpec
+
+DAEMONLESS = ("apptainer", "singularity")  # the container is the client's child
+STOP_TIMEOUT = 30.0
+
+
+def kind(runtime: str) -> str:
+    return Path(runtime).name
+
+
+def name(spec: JobSpec) -> str:
+    """The job's container: unique to this run's job and this process."""
+    return f"outflow-{spec.key[:12] or 'job'}-{spec.id}-{os.getpid()}"
+
+
+def wrap(spec: JobSpec, script: str, env: dict[str, str]) -> list[str]:
+    """The argv running ``script`` (shell text) with ``sh -c`` in the job's
+    image, with ``env`` set inside."""
+    runtime = spec.environment["runtime"]
+    image = spec.environment["container"]
+    mounts = _mounts(spec)
+    if kind(runtime) in DAEMONLESS:
+        argv = [runtime, "exec", "--pwd", spec.workdir]
+        for path in mounts:
+            argv += ["--bind", f"{path}:{path}"]
+        for key, value in env.items():
+            argv += ["--env", f"{key}={value}"]
+        return argv + [image, "sh", "-c", script]
+    argv = [runtime, "run", "--rm", "--name", name(spec), "-w", spec.workdir,
+            "--user", f"{os.getuid()}:{os.getgid()}", "--cpus", str(spec.cpus)]
+    if kind(runtime) == "podman" and os.getuid() != 0:
+        # Rootless podman: the caller's uid inside is the caller's outside,
+        # so the files the job writes are the caller's (untested: root here).
+        argv.append("--userns=keep-id")
+    if spec.mem:
+        argv += ["--memory", str(spec.mem)]
+    for path in mounts:
+        argv += ["-v", f"{path}:{path}"]
+    for key, value in env.items():
+        argv += ["-e", f"{key}={value}"]
+    return argv + [image, "sh", "-c", script]
+
+
+def shell_script(spec: JobSpec, argv: list[str]) -> str:
+    """What ``sh -c`` runs in the image for a job whose command on the host
+    would be ``argv``: a shell command's text, or a script's program (a .py
+    script runs with the image's ``python3``)."""
+    if spec.kind == "shell":
+        return "set -e; (set -o pipefail) 2>/dev/null && set -o pipefail\n" + spec.code
+    program, *rest = argv
+    if os.path.isabs(program) and program != "/bin/bash" and spec.code.endswith(".py"):
+        program = "python3"
+    return shlex.join([program, *rest])
+
+
+def stop(specs: list[JobSpec]) -> None:
+    """Remove the containers of jobs being killed (podman, docker), all at
+    once, and wait until they are gone."""
+    procs = []
+    for spec in specs:
+        runtime = spec.environment.get("runtime", "")
+        if not spec.environment.get("container") or not runtime or kind(runtime) in DAEMONLESS:
+            continue
+        argv = [runtime, "rm", "-f", "-t", "0", name(spec)]
+        if kind(runtime) == "docker":
+            argv = [runtime, "rm", "-f", name(spec)]
+        try:
+            procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        except OSError:
+            pass
+    for proc in procs:
+        try:
+            proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _mounts(spec: JobSpec) -> list[str]:
+    """The project directory, and the directories of files the job names
+    outside it (absolute input and output paths, a script elsewhere)."""
+    root = os.path.realpath(spec.workdir)
+    dirs = {spec.workdir}
+    paths: list[str] = []
+    for value in (*spec.input_files.values(), *spec.output_files.values()):
+        paths += value if isinstance(value, list) else [value]
+    if spec.kind == "script":
+        paths.append(spec.code)
+    for path in paths:
+        if os.path.isabs(path):
+            real = os.path.realpath(os.path.dirname(path))
+            if real != root and not real.startswith(root + os.sep):
+                dirs.add(os.path.dirname(path))
+    return sorted(dirs)

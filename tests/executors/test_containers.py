@@ -1,0 +1,224 @@
+"""``container:``: jobs run inside an image, with podman, through the
+installed ``outflow`` in temporary projects. The images are built by the
+tests (``podman import`` of a busybox root filesystem): no registry is
+reachable here."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from envtools import busybox_image, podman, remove_image, running_containers
+from outflowtest import make_project, outflow, outflow_command
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    podman()
+    return busybox_image()
+
+
+@pytest.fixture
+def own_image() -> object:
+    """A fresh tag for one test, removed afterwards."""
+    podman()
+    name = f"localhost/outflow-test-own:{uuid.uuid4().hex[:8]}"
+    yield name
+    remove_image(name)
+
+
+INSIDE = """\
+task inside:
+    output: seen = "out/seen.txt"
+    container: "{image}"
+    cpus: 1
+    mem: "64M"
+    shell: "cat /etc/outflow-test-image > {{output.seen}}; echo cpus=$OUTFLOW_CPUS >> {{output.seen}}; id -u >> {{output.seen}}; pwd >> {{output.seen}}"
+
+task after(seen: str):
+    output: copy = "out/copy.txt"
+    shell: "cp {{seen}} {{output.copy}}"
+
+workflow all:
+    inside | after
+"""  # noqa: E501
+
+
+def test_shell_job_runs_in_the_image_as_the_caller_in_the_project(
+    tmp_path: Path, image: str
+) -> None:
+    p = make_project(tmp_path, INSIDE.format(image=image))
+    outflow(p)
+    seen = (p / "out/seen.txt").read_text().splitlines()
+    # The marker exists only in the image; the project is mounted at its own path.
+    assert seen == ["busybox-image", "cpus=1", str(os.getuid()), str(p)]
+    assert (p / "out/copy.txt").read_text() == (p / "out/seen.txt").read_text()
+    assert "Would run" not in outflow(p, "-n").stdout  # the same image: nothing to do
+
+
+def test_a_new_image_under_the_same_tag_reruns_its_jobs(tmp_path: Path, own_image: str) -> None:
+    busybox_image(own_image, marker="first")
+    p = make_project(tmp_path, INSIDE.format(image=own_image))
+    outflow(p)
+    assert (p / "out/seen.txt").read_text().splitlines()[0] == "first"
+    assert "Would run" not in outflow(p, "-n").stdout
+    busybox_image(own_image, marker="second")  # "pulled" again: same tag, new digest
+    planned = outflow(p, "-n").stdout
+    assert "inside" in planned and "task definition or environment changed" in planned
+    outflow(p)
+    assert (p / "out/seen.txt").read_text().splitlines()[0] == "second"
+
+
+def test_dry_run_and_summary_show_the_environment_and_the_image_digest(
+    tmp_path: Path, image: str
+) -> None:
+    p = make_project(tmp_path, INSIDE.format(image=image))
+    planned = outflow(p, "-n").stdout
+    assert f"inside  no cached result  [container {image}]" in planned
+    digest = subprocess.run(["podman", "image", "inspect", "--format", "{{.Id}}", image],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    outflow(p)
+    import json
+
+    rows = {r["task"]: r for r in json.loads(outflow(p, "--summary", "--format", "json").stdout)}
+    assert rows["inside"]["environment"] == f"container {image}"
+    assert rows["inside"]["image"] == digest
+    assert rows["after"]["environment"] == "" and rows["after"]["image"] is None
+    table = outflow(p, "--summary").stdout
+    assert "ENVIRONMENT" in table and digest[:12] in table
+
+
+def test_no_envs_runs_the_task_in_outflows_environment(tmp_path: Path, image: str) -> None:
+    p = make_project(tmp_path, f"""\
+        task where:
+            output: o = "out/where.txt"
+            container: "{image}"
+            shell: "if [ -e /etc/outflow-test-image ]; then echo image; else echo host; fi > {{output.o}}"
+        """)  # noqa: E501
+    outflow(p, "where", "--no-envs")
+    assert (p / "out/where.txt").read_text() == "host\n"
+    outflow(p, "where")  # its key differs: it runs again, in the image
+    assert (p / "out/where.txt").read_text() == "image\n"
+
+
+def test_an_image_that_does_not_exist_fails_its_jobs_once_diagnosed(tmp_path: Path) -> None:
+    podman()
+    log = tmp_path / "runtime.log"
+    wrapper = tmp_path / "podman-logged"  # the real podman, each call written down
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec podman "$@"\n')
+    wrapper.chmod(0o755)
+    p = make_project(tmp_path / "p", """\
+        task items -> (xs: list):
+            run:
+                return [1, 2, 3]
+
+        task use(x: int):
+            output: o = "out/{x}.txt"
+            container: "localhost/outflow-test-no-such-image:1"
+            shell: "echo {x} > {output.o}"
+
+        task total(o: list):
+            output: t = "total.txt"
+            shell: "cat {o} > {output.t}"
+
+        workflow all:
+            items | map(xs -> x) { use } | total
+        """)
+    done = outflow(p, "-k", "--container-runtime", str(wrapper), check=1)
+    message = (
+        "container: image localhost/outflow-test-no-such-image:1 not found by "
+        f"{wrapper} ({wrapper} image inspect localhost/outflow-test-no-such-image:1 fails: "
+        "Error: inspecting object: localhost/outflow-test-no-such-image:1: image not known)"
+    )
+    assert done.stderr.count(message) == 3  # each job says why
+    assert not (p / "total.txt").exists()  # the job downstream never started
+    assert not any((p / "out").glob("*.txt")) if (p / "out").exists() else True
+    assert "Traceback" not in done.stderr
+    calls = log.read_text().splitlines()
+    assert calls == ["image inspect --format {{.Id}} localhost/outflow-test-no-such-image:1"]
+
+
+def test_a_missing_runtime_fails_the_job_naming_it(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """\
+        task inside:
+            output: o = "o.txt"
+            container: "localhost/anything:1"
+            shell: "echo hi > {output.o}"
+        """)
+    done = outflow(p, "inside", "--container-runtime", str(tmp_path / "no-such-podman"),
+                   check=1)
+    assert "container: no container runtime to run localhost/anything:1" in done.stderr
+    assert "Traceback" not in done.stderr and not (p / "o.txt").exists()
+
+
+def test_a_run_body_in_a_container_is_a_clear_error(tmp_path: Path, image: str) -> None:
+    p = make_project(tmp_path, f"""\
+        task py -> (n: int):
+            container: "{image}"
+            run:
+                return 1
+        """)
+    done = outflow(p, "py", check=1)
+    assert f"container: a run: body cannot run in the image {image}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_stops_the_container(tmp_path: Path, image: str) -> None:
+    p = make_project(tmp_path, f"""\
+        task slow:
+            output: o = "o.txt"
+            container: "{image}"
+            shell: "touch started; sleep 300; echo done > {{output.o}}"
+        """)
+    proc = subprocess.Popen([*outflow_command(), "slow"], cwd=p, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (p / "started").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        ours = [n for n in running_containers() if n.startswith("outflow-")]
+        assert len(ours) == 1
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0 and "interrupted" in err
+    assert ours[0] not in running_containers()
+    assert not (p / "o.txt").exists()
+
+
+def test_on_a_slurm_node_the_job_runs_in_its_environment(
+    tmp_path: Path, image: str, slurm: str
+) -> None:
+    """The node job wraps the command the same way (container), and runs a
+    venv's run: body in the venv's Python."""
+    p = make_project(tmp_path / "p", f"""\
+        task boxed:
+            output: seen = "out/seen.txt"
+            container: "{image}"
+            shell: "cat /etc/outflow-test-image > {{output.seen}}"
+
+        task version -> (v: str):
+            venv: "envs/tools.txt"
+            run:
+                import importlib.metadata
+                return importlib.metadata.version("termcolor")
+
+        task keep(v: str):
+            output: o = "out/v.txt"
+            run:
+                open(output.o, "w").write(v)
+
+        workflow all:
+            (boxed, version | keep)
+        """, {"envs/tools.txt": "termcolor==2.3.0\n"})
+    outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", timeout=900)
+    assert (p / "out/seen.txt").read_text() == "busybox-image\n"
+    assert (p / "out/v.txt").read_text() == "2.3.0"
