@@ -7,7 +7,10 @@ declared type and where it comes from. Part of ``outflowfile.language.check``.
 - ``(b, c)``: a name produced by two branches is an error.
 - ``map(xs -> x) { inner }``: ``xs`` must be a list; ``x`` must be an input of
   the inner pipeline's first task; ``map { inner }`` infers both from the one
-  output before it and the one input of the body's first task.
+  output before it and the one input of the body's first task. An
+  ``as (new = name)`` clause must name what the body makes, each new name once.
+- ``if (cond) { a } else { b }``: every name the condition reads must be
+  bound where the condition stands.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from outflowfile.language import typerules
+from outflowfile.language.conditions import condition_names
 from outflowfile.language.config import config_type
 from outflowfile.language.findings import Findings, did_you_mean, join_hints, quoted
 from outflowfile.language.model import (
     Branch,
+    Choice,
     Location,
     Map,
     ModelIndex,
@@ -29,7 +34,7 @@ from outflowfile.language.model import (
     TypeRef,
 )
 from outflowfile.language.scopes import ScopeWalk
-from outflowfile.language.stages import entry_points, resolve_ref, stage_loc
+from outflowfile.language.stages import choice_sides, entry_points, resolve_ref, stage_loc
 
 
 @dataclass(frozen=True)
@@ -154,11 +159,57 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
         inherited = self.map_scope(prev, earlier)
         names = self.map_names(m, prev)
         if names is None:  # no item to bind (reported, or hidden by an unknown stage)
-            return self.collect(self.walk(m.body, _OPEN, inherited))
+            return self.collect(self.walk_item(m, inherited, _OPEN))
         source, target = names
         item_type = self.check_map_source(m, source, prev, earlier)
         item = Scope({target: Sym(item_type, f"the items of '{source}'")})
-        return self.collect(self.walk_item(m.body, inherited, item))
+        return self.collect(self.walk_item(m, inherited, item))
+
+    def passed_on(self, m: Map, provided: Scope) -> Scope:
+        if m.outputs is not None:
+            self.check_map_outputs(m, provided)
+        return super().passed_on(m, provided)
+
+    def check_map_outputs(self, m: Map, provided: Scope) -> None:
+        """Each name of ``as (...)`` is made in the body, each new name once."""
+        given: set[str] = set()
+        for out in m.outputs or []:
+            if out.name in given:
+                self.add(f"map passes on '{out.name}' twice", out.loc, "give each name once")
+            given.add(out.name)
+            if out.source not in provided.names and not provided.open:
+                made = set(provided.names)
+                self.add(
+                    f"map passes on '{out.source}', but no stage of its body makes it",
+                    out.loc,
+                    join_hints(
+                        did_you_mean(out.source, made),
+                        f"its body makes: {quoted(made)}" if made else None,
+                    ),
+                )
+
+    def renamed(self, provided: Scope, pairs: list[tuple[str, str]]) -> Scope:
+        names = {new: provided.names[old] for new, old in pairs if old in provided.names}
+        return Scope(names, provided.open)
+
+    # -- run-time conditions --
+
+    def walk_choice(self, choice: Choice, prev: Scope, earlier: Scope) -> Scope:
+        for name in condition_names(choice.condition):
+            if self.lookup(name.name, prev, earlier) is None and not (prev.open or earlier.open):
+                candidates = set(prev.names) | set(earlier.names) | set(self.index.config)
+                self.add(
+                    f"condition reads '{name.name}', which is not an output of an earlier "
+                    "stage or a config entry",
+                    name.loc or choice.loc,
+                    join_hints(did_you_mean(name.name, candidates), self.available(prev, earlier)),
+                )
+        sides = [self.walk_apart(side, prev, earlier) for side in choice_sides(choice)]
+        if len(sides) == 1:
+            return Scope(open=sides[0].open)
+        first, second = sides
+        names = {n: sym for n, sym in first.names.items() if n in second.names}
+        return Scope(names, first.open or second.open)
 
     def map_names(self, m: Map, prev: Scope) -> tuple[str, str] | None:
         """``(source, target)`` of a map, or None when they cannot be told."""

@@ -18,7 +18,7 @@ from typing import Any
 from lark import Token, Tree
 
 from outflowfile.errors import OutflowfileError, ProblemList
-from outflowfile.language import units
+from outflowfile.language import stagebuild, units
 from outflowfile.language.directives import (
     BODY_DIRECTIVES,
     DIRECTIVES,
@@ -32,6 +32,7 @@ from outflowfile.language.model import (
     Body,
     Branch,
     CallBody,
+    Choice,
     ConfigEntry,
     FileSpec,
     Glob,
@@ -485,11 +486,21 @@ class _Builder:
             children: Parts = node.children
             paren, *branches = children
             return Branch([self.stage(b) for b in branches if b is not None], self.loc(paren))
+        if kind == "choice":
+            return self.choice(node)
         return self.map(node)
+
+    def choice(self, tree: Tree) -> Choice:
+        children: Parts = tree.children
+        if_token, _, cond_node, _, then, _, _, otherwise = children
+        cond = stagebuild.condition(cond_node, self.loc, self.token_value)
+        other = None if otherwise is None else self.stage(otherwise)
+        text = stagebuild.condition_text(cond)
+        return Choice(cond, self.stage(then), other, text, self.loc(if_token))
 
     def map(self, tree: Tree) -> Map:
         children: Parts = tree.children
-        map_token, args, _, body = children
+        map_token, args, _, body, _, outputs = children
         source = target = None
         options: list[MapOption] = []
         for arg in _present(args):
@@ -506,7 +517,10 @@ class _Builder:
             if any(option.name == first for option in options):
                 raise _Invalid(f"duplicate map option '{first}'", self.loc(first))
             options.append(self.map_option(first, arg.children[1]))
-        return Map(source, target, self.stage(body), options, self.loc(map_token))
+        return Map(
+            source, target, self.stage(body), options, self.loc(map_token),
+            stagebuild.map_outputs(outputs, self.loc),
+        )  # fmt: skip
 
     def map_option(self, name: Token, node: Any) -> MapOption:
         if name not in MAP_OPTIONS:
