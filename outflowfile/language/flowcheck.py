@@ -181,7 +181,7 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
                 made = set(provided.names)
                 self.add(
                     f"map passes on '{out.source}', but no stage of its body makes it",
-                    out.loc,
+                    out.source_loc,
                     join_hints(
                         did_you_mean(out.source, made),
                         f"its body makes: {quoted(made)}" if made else None,

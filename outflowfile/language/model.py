@@ -246,7 +246,8 @@ class MapOutput:
 
     name: str
     source: str
-    loc: Location | None = None
+    loc: Location | None = None  # of ``name``
+    source_loc: Location | None = None  # of ``source`` (``name``'s when not renamed)
 
 
 @dataclass

@@ -39,7 +39,7 @@ def map_outputs(tree: Tree | None, loc: Locate) -> list[MapOutput] | None:
         if isinstance(part, Tree):
             name, source = part.children
             given = name if source is None else source
-            outputs.append(MapOutput(str(name), str(given), loc(name)))
+            outputs.append(MapOutput(str(name), str(given), loc(name), loc(given)))
     return outputs
 
 
