@@ -69,18 +69,34 @@ def condition(node: Tree | Token, loc: Locate, literal: Literal) -> Condition:
 
 
 def condition_text(cond: Condition) -> str:
-    """A condition as it reads, for messages and views."""
+    """A condition as it reads, for messages and views: Python's spelling,
+    with the parentheses its precedence needs (and around a comparison
+    under ``not``, as most write it)."""
     if isinstance(cond, CondName):
         return cond.name
     if isinstance(cond, CondValue):
         return repr(cond.value)
     if isinstance(cond, CondNot):
-        return f"not {_grouped(cond.operand)}"
+        least = _NOT if isinstance(cond.operand, CondNot) else _ATOM
+        return f"not {_within(cond.operand, least)}"
     if isinstance(cond, CondCompare):
-        return f"{_grouped(cond.left)} {cond.op} {_grouped(cond.right)}"
-    return f" {cond.op} ".join(_grouped(p) for p in cond.parts)
+        return f"{_within(cond.left, _ATOM)} {cond.op} {_within(cond.right, _ATOM)}"
+    own = _precedence(cond)
+    return f" {cond.op} ".join(_within(p, own + 1) for p in cond.parts)
 
 
-def _grouped(cond: Condition) -> str:
+_OR, _AND, _NOT, _COMPARE, _ATOM = range(5)
+
+
+def _precedence(cond: Condition) -> int:
+    if isinstance(cond, CondLogic):
+        return _OR if cond.op == "or" else _AND
+    if isinstance(cond, CondNot):
+        return _NOT
+    return _COMPARE if isinstance(cond, CondCompare) else _ATOM
+
+
+def _within(cond: Condition, least: int) -> str:
+    """``cond``'s text where what binds less tightly than ``least`` needs parentheses."""
     text = condition_text(cond)
-    return f"({text})" if isinstance(cond, (CondLogic, CondCompare)) else text
+    return f"({text})" if _precedence(cond) < least else text
