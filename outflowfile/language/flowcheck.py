@@ -72,6 +72,9 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
     findings: Findings
     index: ModelIndex
     stack: list[str] = field(default_factory=list)  # workflows being walked
+    # For each map being walked: the names two branches of its body make,
+    # with where the second one is (``walk_branch``).
+    doubled: list[dict[str, tuple[Stage, str, str]]] = field(default_factory=list)
 
     def add(self, message: str, loc: Location | None, hint: str | None = None) -> None:
         self.findings.add(message, loc, hint)
@@ -158,6 +161,7 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
     def walk_map(self, m: Map, prev: Scope, earlier: Scope) -> Scope:
         inherited = self.map_scope(prev, earlier)
         names = self.map_names(m, prev)
+        self.doubled.append({})  # taken by passed_on, at the end of walk_item
         if names is None:  # no item to bind (reported, or hidden by an unknown stage)
             return self.collect(self.walk_item(m, inherited, _OPEN))
         source, target = names
@@ -166,9 +170,46 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
         return self.collect(self.walk_item(m, inherited, item))
 
     def passed_on(self, m: Map, provided: Scope) -> Scope:
+        doubled = self.doubled.pop()
         if m.outputs is not None:
             self.check_map_outputs(m, provided)
+        passed = provided.names if m.outputs is None else {o.source for o in m.outputs}
+        for name, (part, first, second) in doubled.items():
+            if name in passed:
+                self.add(
+                    f"map passes on '{name}', which two branches of its body make: "
+                    f"{first} and {second}",
+                    stage_loc(part) or m.loc,
+                    "branches run side by side, so neither is the later one; rename one, "
+                    "or pass on what you mean with as (...)",
+                )
         return super().passed_on(m, provided)
+
+    def walk_branch(self, branch: Branch, prev: Scope, earlier: Scope) -> Scope:
+        """As ``ScopeWalk.walk_branch``; inside a map's body, also notes the
+        names two of its parts make (not only their last stages, which
+        ``join_branches`` reports): which would the map pass on?"""
+        made = getattr(self, "_made", None)
+        if made is None or not self.doubled:
+            return super().walk_branch(branch, prev, earlier)
+        first_by: dict[str, Sym] = {}
+        finals: dict[str, int] = {}
+
+        def parts() -> Iterator[tuple[Stage, Scope]]:
+            for part in branch.branches:
+                start = len(made)
+                out = self.walk(part, prev, earlier)
+                for scope in made[start:]:
+                    for name, sym in scope.names.items():
+                        seen = first_by.setdefault(name, sym)
+                        final_twice = name in out.names and finals.get(name, 0) > 0
+                        if seen.source != sym.source and not final_twice:
+                            self.doubled[-1].setdefault(name, (part, seen.source, sym.source))
+                for name in out.names:
+                    finals[name] = finals.get(name, 0) + 1
+                yield part, out
+
+        return self.join_branches(branch, parts())
 
     def check_map_outputs(self, m: Map, provided: Scope) -> None:
         """Each name of ``as (...)`` is made in the body, each new name once."""

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from outflowfile.language.model import Branch, Choice, Map, ModelIndex, Pipe, Stage, StageRef
 from outflowfile.language.stages import choice_sides
@@ -61,6 +61,7 @@ class ScopeWalk(ABC, Generic[S, V]):
     # The outputs of the stages walked so far of the map body being walked
     # (``walk_item``), or None outside a map.
     __slots__ = ("_made",)
+    _made: list[Any] | None
 
     def walk(self, stage: Stage, prev: S, earlier: S) -> S:
         """The outputs of ``stage`` given the two scopes."""
@@ -108,7 +109,7 @@ class ScopeWalk(ABC, Generic[S, V]):
         prev = the item, earlier = ``inherited`` (what ``map_scope`` gave) +
         it. Gives what the map passes on for the item: every stage's
         outputs, the later shadowing the earlier, then ``passed_on``."""
-        outer: list[S] | None = getattr(self, "_made", None)
+        outer = getattr(self, "_made", None)
         made: list[S] = []
         self._made = made
         try:
@@ -130,7 +131,7 @@ class ScopeWalk(ABC, Generic[S, V]):
     def walk_apart(self, stage: Stage, prev: S, earlier: S) -> S:
         """``walk``, but what the stage's own stages make is not what an
         enclosing map passes on (a condition's sides)."""
-        outer: list[S] | None = getattr(self, "_made", None)
+        outer = getattr(self, "_made", None)
         self._made = None
         try:
             return self.walk(stage, prev, earlier)

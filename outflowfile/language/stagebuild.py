@@ -37,7 +37,8 @@ def map_outputs(tree: Tree | None, loc: Locate) -> list[MapOutput] | None:
     outputs = []
     for part in tree.children:
         if isinstance(part, Tree):
-            name, source = part.children
+            children: list[Any] = part.children
+            name, source = children
             given = name if source is None else source
             outputs.append(MapOutput(str(name), str(given), loc(name), loc(given)))
     return outputs

@@ -310,7 +310,8 @@ def to_dot(view: View, name: str) -> str:
     ]
     for n in view.nodes:
         fill, border = COLOURS[n.status]
-        style = '"rounded,filled,dashed"' if n.status in (UNSIZED, UNDECIDED) else '"rounded,filled"'
+        dashed = n.status in (UNSIZED, UNDECIDED)
+        style = '"rounded,filled,dashed"' if dashed else '"rounded,filled"'
         tooltip = f"{n.status}: {n.detail}" if n.detail else n.status
         lines.append(
             f"  {n.id} [label={_dot_string(n.label)}, fillcolor={_dot_string(fill)}, "

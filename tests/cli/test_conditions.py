@@ -91,7 +91,8 @@ def test_a_changed_value_flips_the_side_on_the_next_run(chooser: Path) -> None:
 
 
 def test_a_condition_on_config_is_decided_at_plan_time(chooser: Path) -> None:
-    p = make_project(chooser, CHOOSER.replace("(n > threshold and not (n == 99))", "(threshold > 5)"))
+    p = make_project(chooser, CHOOSER.replace("(n > threshold and not (n == 99))",
+                                              "(threshold > 5)"))
     done = outflow(p, "-n")
     assert "Would run 3 jobs:" in done.stdout
     assert re.search(r"^  small ", done.stdout, re.M)

@@ -83,7 +83,8 @@ def test_dry_run_sizes_the_whole_map_at_plan_time(pipeline: Path) -> None:
 
 def test_a_file_target_inside_the_map_builds_only_its_chain(pipeline: Path) -> None:
     p = pipeline
-    assert ran(outflow(p, "sorted/A.txt.bai")) == ["index sample=A", "make sample=A", "sort sample=A"]
+    assert ran(outflow(p, "sorted/A.txt.bai")) == [
+        "index sample=A", "make sample=A", "sort sample=A"]
     assert sorted(q.name for q in (p / "sorted").iterdir()) == ["A.txt", "A.txt.bai"]
     assert not (p / "calls").exists()
     # ... and the rest of the workflow takes what it built.
@@ -155,7 +156,8 @@ def test_as_passes_on_only_what_it_names(tmp_path: Path) -> None:
 
 
 def test_lint_places_an_as_name_the_body_does_not_make(tmp_path: Path) -> None:
-    wf = "map(samples -> sample) { make | sort | index } as (sorted, bai, n, bams = sortd, n) | call"
+    wf = ("map(samples -> sample) { make | sort | index } "
+          "as (sorted, bai, n, bams = sortd, n) | call")
     p = make_project(tmp_path / "p", PIPELINE.replace(
         "map(samples -> sample) { make | sort | index } | call", wf))
     done = outflow(p, "--lint", check=2)
@@ -173,3 +175,49 @@ def test_as_needs_parentheses_and_names(tmp_path: Path) -> None:
     done = outflow(p, "--lint", check=2)
     assert done.stderr.startswith(f"{p}/Outflowfile:26:55: ")
     assert "^" in done.stderr
+
+
+BRANCHED = '''
+config:
+    xs: list = [1, 2]
+
+task a(x: int) -> (t: int):
+    run:
+        return x
+
+task b(t: int) -> (u: int):
+    run:
+        return t + 10
+
+task c(x: int) -> (t: int):
+    run:
+        return -x
+
+task d(t: int) -> (v: int):
+    run:
+        return t * 100
+
+task show(u: list, v: list):
+    output: o = "uv.txt"
+    run:
+        open(output.o, "w").write(repr((u, v)))
+
+workflow all:
+    map(xs -> x) { (a | b, c | d) } | show
+'''
+
+
+def test_a_name_two_branches_of_the_body_make_is_ambiguous(tmp_path: Path) -> None:
+    """``t`` is made by ``a`` and by ``c``, side by side: neither is later."""
+    p = make_project(tmp_path / "p", BRANCHED)
+    done = outflow(p, "--lint", check=2)
+    assert done.stderr == problem(
+        p, 26, 28, "map passes on 't', which two branches of its body make: 'a' and 'c'",
+        "map(xs -> x) { (a | b, c | d) } | show",
+        "branches run side by side, so neither is the later one; rename one, "
+        "or pass on what you mean with as (...)",
+    )
+    # Passing on what is meant settles it.
+    p = make_project(tmp_path / "q", BRANCHED.replace("} | show", "} as (u, v) | show"))
+    outflow(p)
+    assert (p / "uv.txt").read_text() == "([11, 12], [-100, -200])"

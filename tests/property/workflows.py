@@ -164,7 +164,8 @@ task mark(sample: str, kept: path):
 
 task gather(kept: list, marked: list, size: list):
     output: all = "m/all.txt"
-    shell:  "{SLEEP_SH}cat {{kept}} {{marked}} > {{output.all}}; echo {{size}} v{w.variant} >> {{output.all}}"
+    shell:  "{SLEEP_SH}cat {{kept}} {{marked}} > {{output.all}}; \\
+             echo {{size}} v{w.variant} >> {{output.all}}"
 '''
     return tasks, "map(samples -> sample) { measure | mark } | gather"
 
