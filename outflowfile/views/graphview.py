@@ -232,6 +232,8 @@ def _map_source_deps(graph: Graph, node: Node, owner: dict[int, int]) -> list[No
     inside = range(*m.members)  # type: ignore[attr-defined]
     if any(d.id in inside for d in node.deps):
         return []
+    if isinstance(m, ChoiceNode):  # what the condition read
+        return [d for e in m.names.values() for d in producers(e)]
     return producers(m.source)  # type: ignore[attr-defined]
 
 

@@ -71,6 +71,10 @@ def test_a_dry_run_shows_the_condition_undecided(chooser: Path) -> None:
     assert re.search(
         r'label="if \(.*\) \{ big \} else \{ small \}: undecided", fillcolor="#f3e5f5"', dag
     )
+    outflow(p, "--report", "report.html")
+    html = (p / "report.html").read_text()
+    assert "if (n &gt; threshold and not (n == 99)) { big } else { small }: undecided" in html
+    assert 'data-status="undecided"' in html
     assert not (p / "report.txt").exists()
 
 
