@@ -38,7 +38,8 @@ fi
 
 if [ "$(id -u)" = 0 ]; then
     # Programs the tests drive: Graphviz's dot renders `outflow --dag`; a
-    # headless Chromium, through chromedriver, opens `outflow --report`.
+    # headless Chromium, through chromedriver, opens `outflow --report`;
+    # examples/variants aligns and calls with samtools and bcftools.
     missing=""
     command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
     command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
@@ -49,6 +50,9 @@ if [ "$(id -u)" = 0 ]; then
     command -v runc >/dev/null 2>&1 || missing="$missing runc"
     [ -x /bin/busybox ] || missing="$missing busybox-static"
     [ -r /etc/profile.d/lmod.sh ] || missing="$missing lmod"
+    # samtools and bcftools: examples/variants runs them (tests/cli/test_variants.py).
+    command -v samtools >/dev/null 2>&1 || missing="$missing samtools"
+    command -v bcftools >/dev/null 2>&1 || missing="$missing bcftools"
     if [ -n "$missing" ]; then
         echo "scripts/test.sh: installing$missing with apt-get" >&2
         export DEBIAN_FRONTEND=noninteractive

@@ -96,7 +96,5 @@ def _name(node: Node) -> str:
     if isinstance(node, Job):
         return f"job '{node.label}'"
     if isinstance(node, MapNode):
-        m = node.map
-        desc = f"map({m.source} -> {m.target})" if m.source else "map"
-        return desc + (f" ({where(m.loc)})" if m.loc else "")
+        return node.describe() + (f" ({where(node.loc)})" if node.loc else "")
     return f"node {node.id}"

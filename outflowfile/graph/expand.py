@@ -18,15 +18,34 @@ workflows that contain the same stage.
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
-from outflowfile import valuecodec
 from outflowfile.graph.logpaths import LogClaims, LogClash
+from outflowfile.graph.nodes import (
+    COMPLETE,
+    UNKNOWN,
+    ChoiceNode,
+    Const,
+    Env,
+    Expr,
+    Gather,
+    Job,
+    MapNode,
+    Node,
+    NodeState,
+    Ref,
+    Unknown,
+    file_paths,
+    identity_part,
+    make_hash,
+    producers,
+    resolve,
+    short_value,
+    slot_part,
+)
 from outflowfile.graph.pathvalues import (
     PathsOf,
     holds_paths,
@@ -39,289 +58,33 @@ from outflowfile.graph.pathvalues import (
     value_output_type,
 )
 from outflowfile.language.computing import compute_defaults, computed_params
+from outflowfile.language.conditions import ConditionError, condition_names, evaluate
 from outflowfile.language.model import (
     Branch,
+    Choice,
     Location,
     Map,
     ModelIndex,
     Outflowfile,
     Param,
-    Pipe,
     Resources,
     Stage,
     StageRef,
     Task,
 )
 from outflowfile.language.patterns import format_pattern
-from outflowfile.language.scopes import ScopeWalk
+from outflowfile.language.scopes import ScopeWalk, provided_names
+from outflowfile.language.stages import first_tasks
 from outflowfile.language.tables import row_bindings, row_label
 
-# --- expressions -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Const:
-    """A value known when the graph is built. ``origin`` names where it came
-    from: ``config:NAME``, ``item``, ``default``."""
-
-    value: Any
-    origin: str
-
-
-@dataclass(eq=False, slots=True)
-class Ref:
-    """Output ``name`` of ``node`` (a Job or a MapNode)."""
-
-    node: Node
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Gather:
-    """A map's output: one expression per item, in item order."""
-
-    items: tuple[Expr, ...]
-
-
-Expr = Const | Ref | Gather
-Env = dict[str, Expr]
-
-
-class Unknown:
-    """The value of an expression whose producer will run but has not yet
-    (dry run)."""
-
-    def __repr__(self) -> str:
-        return "<unknown>"
-
-
-UNKNOWN: Any = Unknown()
-
-
-# --- nodes -------------------------------------------------------------------
-
-
-class NodeState(Enum):
-    """Where a node is on its way through a run (or a dry run)."""
-
-    WAITING = "waiting"  # some of its dependencies are not complete
-    READY = "ready"  # to be decided (a job) or expanded (a map)
-    RUNNING = "running"  # handed to the executor
-    DONE = "done"  # ran, or found up to date
-    SKIPPED = "skipped"  # up to date: its cached values were taken
-    WOULD_RUN = "would-run"  # dry run: it would run
-    FAILED = "failed"  # its job failed (or it cannot be planned)
-    BLOCKED = "blocked"  # something it depends on failed
-
-
-#: The states in which what depends on a node may go ahead. A tuple, not a
-#: set: membership is then a comparison by identity, where a set would call
-#: Enum's Python-level __hash__ (a run asks this for every edge of its graph).
-COMPLETE = (NodeState.DONE, NodeState.SKIPPED, NodeState.WOULD_RUN)
-
-
-@dataclass(eq=False, slots=True)
-class Node:
-    id: int
-    deps: list[Node] = field(default_factory=list)
-    dependents: list[Node] = field(default_factory=list)
-    state: NodeState = NodeState.WAITING
-    waiting: int = 0
-
-    def output(self, name: str) -> Any:
-        """The value of output ``name``, or UNKNOWN until it has one."""
-        raise NotImplementedError
-
-
-# kw_only: the fields follow Node's defaulted ones; the __init__ is written out.
-@dataclass(eq=False, slots=True, init=False, kw_only=True)
-class Job(Node):
-    task: Task
-    # What makes it the same job as another of the graph (``identity_part``).
-    identity: tuple[Any, ...]
-    label: str
-    bindings: Env
-    resources: Resources
-    # Filled when the job's inputs are known (resolve_files).
-    params: dict[str, Any] | None
-    input_files: dict[str, str] | None  # input: patterns, formatted, by name
-    output_files: dict[str, str] | None
-    # Every input file: the input: files, the files among its values
-    # (pathvalues.py), then producers' output files among its values.
-    inputs: list[str]
-    value_files: Sequence[str]  # the files among its values (pathvalues.py)
-    # Filled when the job is complete (ran, or found up to date).
-    values: dict[str, Any] | None
-    _slot: str | None
-
-    # Written out rather than generated: a map makes a job per item, and the
-    # generated keyword __init__ took twice as long.
-    def __init__(
-        self,
-        id: int,
-        deps: list[Node],
-        task: Task,
-        identity: tuple[Any, ...],
-        label: str,
-        bindings: Env,
-        resources: Resources,
-    ) -> None:
-        self.id = id
-        self.deps = deps
-        self.dependents = []
-        self.state = NodeState.WAITING
-        self.waiting = 0
-        self.task = task
-        self.identity = identity
-        self.label = label
-        self.bindings = bindings
-        self.resources = resources
-        self.params = None
-        self.input_files = None
-        self.output_files = None
-        self.inputs = []
-        self.value_files = ()  # one empty tuple for all: most jobs have none
-        self.values = None
-        self._slot = None
-
-    @property
-    def slot(self) -> str:
-        """What identifies the job across runs: task name, and where its
-        inputs come from (``slot_part``). Made when first asked for: a run
-        with nothing to do mostly does not."""
-        if self._slot is None:
-            parts = [[k, slot_part(e)] for k, e in self.bindings.items()]
-            self._slot = _hash(repr([self.task.name, parts]))
-        return self._slot
-
-    def output(self, name: str) -> Any:
-        if self.output_files is not None and name in self.output_files:
-            return self.output_files[name]
-        if self.values is None:
-            return UNKNOWN
-        return self.values.get(name, UNKNOWN)
-
-
-@dataclass(eq=False, slots=True)
-class MapNode(Node):
-    map: Map = None  # type: ignore[assignment]
-    source: Expr = None  # type: ignore[assignment]
-    target: str = ""
-    earlier: Env = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-    label_prefix: str = ""
-    slot: str = ""
-    expanded: bool = False
-    outputs: Env = field(default_factory=dict)  # name -> Gather, once expanded
-    output_names: list[str] = field(default_factory=list)
-    # Ids of the nodes its expansion made (``range(*members)``), for views
-    # that gather a map's jobs (graphview.py). A nested map expanded later
-    # has its own range; its MapNode is in the enclosing one.
-    members: tuple[int, int] = (0, 0)
-
-    def output(self, name: str) -> Any:
-        if not self.expanded:
-            return UNKNOWN
-        return resolve(self.outputs[name])
-
-
-# --- resolution --------------------------------------------------------------
-
-
-def resolve(expr: Expr) -> Any:
-    """The value of an expression, or UNKNOWN if a producer has no value yet."""
-    if type(expr) is Const:
-        return expr.value
-    if type(expr) is Ref:
-        return expr.node.output(expr.name)
-    # A map's output: one item per job of the map, often tens of thousands.
-    items = []
-    for e in expr.items:  # type: ignore[union-attr]
-        value = e.node.output(e.name) if type(e) is Ref else resolve(e)
-        if value is UNKNOWN:
-            return UNKNOWN
-        items.append(value)
-    return items
-
-
-def producers(expr: Expr) -> list[Node]:
-    if isinstance(expr, Const):
-        return []
-    if isinstance(expr, Ref):
-        return [expr.node]
-    out: list[Node] = []
-    for e in expr.items:
-        out.extend(producers(e))
-    return out
-
-
-def file_paths(expr: Expr) -> list[str]:
-    """Paths among an expression's values that are other jobs' output files."""
-    if type(expr) is Const:
-        return []
-    if type(expr) is Ref:
-        node = expr.node
-        if type(node) is Job:
-            path = _output_file(node, expr.name)
-            return [] if path is None else [path]
-        if type(node) is MapNode and node.expanded:
-            return file_paths(node.outputs[expr.name])
-        return []
-    out: list[str] = []
-    for e in expr.items:  # type: ignore[union-attr]
-        if type(e) is Ref and type(e.node) is Job:  # the usual item, without recursing
-            path = _output_file(e.node, e.name)
-            if path is not None:
-                out.append(path)
-        else:
-            out.extend(file_paths(e))
-    return out
-
-
-def _output_file(job: Job, name: str) -> str | None:
-    files = job.output_files
-    return files.get(name) if files else None
-
-
-def slot_part(expr: Expr) -> Any:
-    """What of an expression identifies a job across runs: config *names*
-    (a changed value is a changed parameter of the same job), item values,
-    upstream slots."""
-    if isinstance(expr, Const):
-        if expr.origin == "item":
-            return ["item", valuecodec.digest(expr.value)]
-        return [expr.origin]
-    if isinstance(expr, Ref):
-        return ["ref", expr.node.slot, expr.name]  # type: ignore[attr-defined]
-    return ["gather", [slot_part(e) for e in expr.items]]
-
-
-def identity_part(expr: Expr) -> Any:
-    """What finds the same job again within one graph, as a key that is
-    cheap to make (hashing every item's value would cost more than the rest
-    of making the job). A constant is its value, wherever it comes from: a
-    job bound to config ``x = 2`` is the job of map item 2, as their cache
-    keys are equal (plan/key.py), and it is made once. An upstream job is
-    itself; a map, not made once per identity, is named by its slot."""
-    if type(expr) is Const:
-        value = expr.value
-        return ("str", value) if type(value) is str else ("value", valuecodec.encode(value))
-    if type(expr) is Ref:
-        node = expr.node
-        if type(node) is Job:
-            return ("job", id(node), expr.name)
-        return ("map", node.slot, expr.name)  # type: ignore[attr-defined]
-    return ("gather", tuple(identity_part(e) for e in expr.items))  # type: ignore[union-attr]
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def short_value(value: Any, limit: int = 30) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
+# The nodes and expressions live in nodes.py; named here too, where the
+# stages after this one have always found them.
+__all__ = [
+    "COMPLETE", "UNKNOWN", "ChoiceNode", "Const", "Env", "ExpansionError", "Expr", "Gather",
+    "Graph", "Job", "MapNode", "Node", "NodeState", "Ref", "TaskShape", "Unknown", "checked_items",
+    "effective_resources", "file_paths", "identity_part", "normal_path", "producers",
+    "resolve", "short_value", "slot_part",
+]
 
 # --- the graph ---------------------------------------------------------------
 
@@ -440,13 +203,13 @@ class Graph:
         # Short form: the single output before the map feeds the single input
         # of the inner pipeline's first task (the checker guarantees both).
         (source,) = prev.keys()
-        first = self.first_tasks(m.body)[0]
+        first = first_tasks(m.body, self.index)[0]
         return source, first.params[0].name
 
     def expand_map_items(self, node: MapNode, items: list[Any]) -> None:
         """Expand a map whose source is now known; fills ``node.outputs``."""
         per_item: list[Env] = []
-        body, target, options = node.map.body, node.target, node.options
+        target, options = node.target, node.options
         if not self.item_files:
             produced = self.producer_of
             self.item_files = any(type(i) is str and i in produced for i in items)
@@ -461,40 +224,31 @@ class Graph:
             else:
                 walk.label = (prefix + short_value(item)).rstrip()
                 scope = {target: Const(item, "item")}
-            per_item.append(walk.walk_item(body, node.earlier, scope))
+            per_item.append(walk.walk_item(node.map, node.earlier, scope))
         node.outputs = {
             name: Gather(tuple(env[name] for env in per_item)) for name in node.output_names
         }
         node.members = (first, len(self.nodes))
         node.expanded = True
 
-    def last_outputs(self, stage: Stage) -> list[str]:
-        """Output names of a stage (statically, from the model)."""
-        if isinstance(stage, StageRef):
-            task = self.index.tasks.get(stage.name)
-            if task is not None:
-                return task.output_names()
-            return self.last_outputs(self.index.workflows[stage.name].pipeline)
-        if isinstance(stage, Pipe):
-            return self.last_outputs(stage.stages[-1])
-        if isinstance(stage, Branch):
-            names: list[str] = []
-            for b in stage.branches:
-                names.extend(self.last_outputs(b))
-            return names
-        return self.last_outputs(stage.body)
-
-    def first_tasks(self, stage: Stage) -> list[Task]:
-        if isinstance(stage, StageRef):
-            task = self.index.tasks.get(stage.name)
-            if task is not None:
-                return [task]
-            return self.first_tasks(self.index.workflows[stage.name].pipeline)
-        if isinstance(stage, Pipe):
-            return self.first_tasks(stage.stages[0])
-        if isinstance(stage, Branch):
-            return [t for b in stage.branches for t in self.first_tasks(b)]
-        return []
+    def decide_choice(self, node: ChoiceNode, values: dict[str, Any]) -> None:
+        """Expand the side of a condition its names' ``values`` choose;
+        fills ``node.outputs``."""
+        choice = node.choice
+        try:
+            chosen = bool(evaluate(choice.condition, values))
+        except ConditionError as exc:
+            raise ExpansionError(f"{node.describe()}: {exc}", choice.loc) from None
+        side = choice.then if chosen else choice.otherwise
+        first = len(self.nodes)
+        out: Env = {}
+        if side is not None:
+            walk = _Expansion(self, node.options, node.label_prefix)
+            out = walk.walk_apart(side, node.prev, node.earlier)
+        node.outputs = {name: out[name] for name in node.output_names}
+        node.chosen = side
+        node.members = (first, len(self.nodes))
+        node.expanded = True
 
     # -- jobs --
 
@@ -674,9 +428,9 @@ class _Expansion(ScopeWalk[Env, Expr]):
             earlier=self.map_scope(prev, earlier),
             options=merged,
             label_prefix=self.label,
-            output_names=graph.last_outputs(m.body),
+            output_names=provided_names(m, graph.index),
         )
-        node.slot = _hash(repr(["map", source_name, target, slot_part(source), self.label]))
+        node.slot = make_hash(repr(["map", source_name, target, slot_part(source), self.label]))
         # Inner jobs may read any earlier output, not only the source: the map
         # expands only once all of them are complete.
         node.deps = _unique(d for e in [source, *node.earlier.values()] for d in producers(e))
@@ -685,6 +439,40 @@ class _Expansion(ScopeWalk[Env, Expr]):
             # Known now (a config list): expand at once, so the plan and file
             # targets see every item's jobs before anything runs.
             graph.expand_map_items(node, checked_items(source.value, m, source_name, target))
+            node.deps = _unique(d for e in node.outputs.values() for d in producers(e))
+        return {name: Ref(node, name) for name in node.output_names}
+
+    def renamed(self, provided: Env, pairs: list[tuple[str, str]]) -> Env:
+        return {new: provided[old] for new, old in pairs}
+
+    def walk_choice(self, choice: Choice, prev: Env, earlier: Env) -> Env:
+        graph = self.graph
+        names: Env = {}
+        for cond_name in condition_names(choice.condition):
+            expr = self.lookup(cond_name.name, prev, earlier)
+            if expr is None:
+                raise ExpansionError(f"condition name {cond_name.name!r} is not available")
+            names[cond_name.name] = expr
+        node = ChoiceNode(
+            id=graph.next_id(),
+            choice=choice,
+            names=names,
+            prev=prev,
+            earlier=earlier,
+            options=self.options,
+            label_prefix=self.label,
+            output_names=provided_names(choice, graph.index),
+        )
+        parts = [[n, slot_part(e)] for n, e in names.items()]
+        node.slot = make_hash(repr(["if", choice.text, parts, self.label]))
+        # Either side may read any earlier output: it is chosen once all are complete.
+        seen = [*names.values(), *prev.values(), *earlier.values()]
+        node.deps = _unique(d for e in seen for d in producers(e))
+        graph.add_node(node)
+        if all(type(e) is Const for e in names.values()):
+            # Known now (config): decide at once, so that the plan and file
+            # targets see the chosen side's jobs before anything runs.
+            graph.decide_choice(node, {n: e.value for n, e in names.items()})  # type: ignore[union-attr]
             node.deps = _unique(d for e in node.outputs.values() for d in producers(e))
         return {name: Ref(node, name) for name in node.output_names}
 

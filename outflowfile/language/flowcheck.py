@@ -7,7 +7,10 @@ declared type and where it comes from. Part of ``outflowfile.language.check``.
 - ``(b, c)``: a name produced by two branches is an error.
 - ``map(xs -> x) { inner }``: ``xs`` must be a list; ``x`` must be an input of
   the inner pipeline's first task; ``map { inner }`` infers both from the one
-  output before it and the one input of the body's first task.
+  output before it and the one input of the body's first task. An
+  ``as (new = name)`` clause must name what the body makes, each new name once.
+- ``if (cond) { a } else { b }``: every name the condition reads must be
+  bound where the condition stands.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from outflowfile.language import typerules
+from outflowfile.language.conditions import condition_names
 from outflowfile.language.config import config_type
 from outflowfile.language.findings import Findings, did_you_mean, join_hints, quoted
 from outflowfile.language.model import (
     Branch,
+    Choice,
     Location,
     Map,
     ModelIndex,
@@ -29,7 +34,7 @@ from outflowfile.language.model import (
     TypeRef,
 )
 from outflowfile.language.scopes import ScopeWalk
-from outflowfile.language.stages import entry_points, resolve_ref, stage_loc
+from outflowfile.language.stages import choice_sides, entry_points, resolve_ref, stage_loc
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,9 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
     findings: Findings
     index: ModelIndex
     stack: list[str] = field(default_factory=list)  # workflows being walked
+    # For each map being walked: the names two branches of its body make,
+    # with where the second one is (``walk_branch``).
+    doubled: list[dict[str, tuple[Stage, str, str]]] = field(default_factory=list)
 
     def add(self, message: str, loc: Location | None, hint: str | None = None) -> None:
         self.findings.add(message, loc, hint)
@@ -154,14 +162,100 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
     def walk_map(self, m: Map, prev: Scope, earlier: Scope) -> Scope:
         inherited = self.map_scope(prev, earlier)
         if m.over_rows and m.source is not None:
-            return self.collect(self.walk_item(m.body, inherited, self.row_scope(m, prev, earlier)))
+            rows = self.row_scope(m, prev, earlier)
+            self.doubled.append({})  # taken by passed_on, at the end of walk_item
+            return self.collect(self.walk_item(m, inherited, rows))
         names = self.map_names(m, prev)
+        self.doubled.append({})  # taken by passed_on, at the end of walk_item
         if names is None:  # no item to bind (reported, or hidden by an unknown stage)
-            return self.collect(self.walk(m.body, _OPEN, inherited))
+            return self.collect(self.walk_item(m, inherited, _OPEN))
         source, target = names
         item_type = self.check_map_source(m, source, prev, earlier)
         item = Scope({target: Sym(item_type, f"the items of '{source}'")})
-        return self.collect(self.walk_item(m.body, inherited, item))
+        return self.collect(self.walk_item(m, inherited, item))
+
+    def passed_on(self, m: Map, provided: Scope) -> Scope:
+        doubled = self.doubled.pop()
+        if m.outputs is not None:
+            self.check_map_outputs(m, provided)
+        passed = provided.names if m.outputs is None else {o.source for o in m.outputs}
+        for name, (part, first, second) in doubled.items():
+            if name in passed:
+                self.add(
+                    f"map passes on '{name}', which two branches of its body make: "
+                    f"{first} and {second}",
+                    stage_loc(part) or m.loc,
+                    "branches run side by side, so neither is the later one; rename one, "
+                    "or pass on what you mean with as (...)",
+                )
+        return super().passed_on(m, provided)
+
+    def walk_branch(self, branch: Branch, prev: Scope, earlier: Scope) -> Scope:
+        """As ``ScopeWalk.walk_branch``; inside a map's body, also notes the
+        names two of its parts make (not only their last stages, which
+        ``join_branches`` reports): which would the map pass on?"""
+        made = getattr(self, "_made", None)
+        if made is None or not self.doubled:
+            return super().walk_branch(branch, prev, earlier)
+        first_by: dict[str, Sym] = {}
+        finals: dict[str, int] = {}
+
+        def parts() -> Iterator[tuple[Stage, Scope]]:
+            for part in branch.branches:
+                start = len(made)
+                out = self.walk(part, prev, earlier)
+                for scope in made[start:]:
+                    for name, sym in scope.names.items():
+                        seen = first_by.setdefault(name, sym)
+                        final_twice = name in out.names and finals.get(name, 0) > 0
+                        if seen.source != sym.source and not final_twice:
+                            self.doubled[-1].setdefault(name, (part, seen.source, sym.source))
+                for name in out.names:
+                    finals[name] = finals.get(name, 0) + 1
+                yield part, out
+
+        return self.join_branches(branch, parts())
+
+    def check_map_outputs(self, m: Map, provided: Scope) -> None:
+        """Each name of ``as (...)`` is made in the body, each new name once."""
+        given: set[str] = set()
+        for out in m.outputs or []:
+            if out.name in given:
+                self.add(f"map passes on '{out.name}' twice", out.loc, "give each name once")
+            given.add(out.name)
+            if out.source not in provided.names and not provided.open:
+                made = set(provided.names)
+                self.add(
+                    f"map passes on '{out.source}', but no stage of its body makes it",
+                    out.source_loc,
+                    join_hints(
+                        did_you_mean(out.source, made),
+                        f"its body makes: {quoted(made)}" if made else None,
+                    ),
+                )
+
+    def renamed(self, provided: Scope, pairs: list[tuple[str, str]]) -> Scope:
+        names = {new: provided.names[old] for new, old in pairs if old in provided.names}
+        return Scope(names, provided.open)
+
+    # -- run-time conditions --
+
+    def walk_choice(self, choice: Choice, prev: Scope, earlier: Scope) -> Scope:
+        for name in condition_names(choice.condition):
+            if self.lookup(name.name, prev, earlier) is None and not (prev.open or earlier.open):
+                candidates = set(prev.names) | set(earlier.names) | set(self.index.config)
+                self.add(
+                    f"condition reads '{name.name}', which is not an output of an earlier "
+                    "stage or a config entry",
+                    name.loc or choice.loc,
+                    join_hints(did_you_mean(name.name, candidates), self.available(prev, earlier)),
+                )
+        sides = [self.walk_apart(side, prev, earlier) for side in choice_sides(choice)]
+        if len(sides) == 1:
+            return Scope(open=sides[0].open)
+        first, second = sides
+        names = {n: sym for n, sym in first.names.items() if n in second.names}
+        return Scope(names, first.open or second.open)
 
     def row_scope(self, m: Map, prev: Scope, earlier: Scope) -> Scope:
         """What ``map(rows -> (a, b))`` binds for each row: the columns it

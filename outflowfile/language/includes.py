@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from outflowfile.errors import OutflowfileError
 from outflowfile.language.model import (
     Branch,
+    Choice,
     Include,
     Map,
     Outflowfile,
@@ -146,6 +147,9 @@ def prefixed(model: Outflowfile, prefix: str) -> None:
             return replace(stage, branches=[rename(s) for s in stage.branches])
         if isinstance(stage, Map):
             return replace(stage, body=rename(stage.body))
+        if isinstance(stage, Choice):
+            other = None if stage.otherwise is None else rename(stage.otherwise)
+            return replace(stage, then=rename(stage.then), otherwise=other)
         raise TypeError(f"unknown stage {stage!r}")  # pragma: no cover
 
     model.tasks[:] = [replace(t, name=f"{prefix}_{t.name}") for t in model.tasks]

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from outflowfile.language.findings import Findings, line_of
-from outflowfile.language.model import Branch, Map, ModelIndex, Stage, StageRef, Task
+from outflowfile.language.model import Branch, Choice, Map, ModelIndex, Stage, StageRef, Task
 from outflowfile.language.outputcheck import written_specs
 from outflowfile.language.patterns import PatternError, fields, root_field
 from outflowfile.language.scopes import ScopeWalk
-from outflowfile.language.stages import entry_points, resolve_ref
+from outflowfile.language.stages import choice_sides, entry_points, resolve_ref
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,22 @@ class ItemCheck(ScopeWalk[Names, Level]):
         try:
             level = Level(self.depth)
             item = Names({name: level for name in columns or [target]}, m.all_columns)
-            out = self.walk_item(m.body, inherited, item)
+            out = self.walk_item(m, inherited, item)
         finally:
             self.maps.pop()
         return Names({name: Level(self.depth) for name in out.levels}, out.open)
+
+    def walk_choice(self, choice: Choice, prev: Names, earlier: Names) -> Names:
+        sides = [self.walk_apart(s, prev, earlier) for s in choice_sides(choice)]
+        if len(sides) == 1:
+            return Names(open=sides[0].open)
+        first, second = sides
+        levels = {n: level for n, level in first.levels.items() if n in second.levels}
+        return Names(levels, first.open or second.open)
+
+    def renamed(self, provided: Names, pairs: list[tuple[str, str]]) -> Names:
+        levels = {new: provided.levels[old] for new, old in pairs if old in provided.levels}
+        return Names(levels, provided.open)
 
     def short_target(self, m: Map) -> str | None:
         """The item's name in ``map { ... }``: the one input of its first tasks."""

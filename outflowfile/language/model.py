@@ -294,6 +294,17 @@ class MapOption:
 
 
 @dataclass
+class MapOutput:
+    """``bams = sorted`` in ``map(...) { ... } as (bams = sorted, bai)``: the
+    map passes on ``source`` (a name its body makes) as ``name``."""
+
+    name: str
+    source: str
+    loc: Location | None = None  # of ``name``
+    source_loc: Location | None = None  # of ``source`` (``name``'s when not renamed)
+
+
+@dataclass
 class Map:
     """``map(source -> target, cpus=5) { pipeline }``; ``source`` and ``target``
     are None for the short form ``map { pipeline }``.
@@ -301,13 +312,18 @@ class Map:
     Over a table (a list of rows, each a dict): ``map(rows -> (a, b))`` binds
     the columns ``a`` and ``b`` of each row by name (``columns``), and
     ``map(rows -> *)`` every column (``all_columns``); ``target`` is then
-    what is written after the arrow, for messages."""
+    what is written after the arrow, for messages.
+
+    ``outputs`` is the ``as (...)`` clause: what the map passes on, renamed;
+    None without one (every output of every stage of its body,
+    ``language/scopes.py``)."""
 
     source: str | None
     target: str | None
     body: Stage
     options: list[MapOption] = field(default_factory=list)
     loc: Location | None = None
+    outputs: list[MapOutput] | None = None
     columns: tuple[str, ...] = ()
     all_columns: bool = False
 
@@ -316,7 +332,65 @@ class Map:
         return bool(self.columns) or self.all_columns
 
 
-Stage = StageRef | Pipe | Branch | Map
+# --- run-time conditions: ``if (x > 3 and not skip) { b } else { c }`` ---
+
+
+@dataclass(frozen=True)
+class CondName:
+    """A name in a condition: bound like a task input (an upstream output,
+    else a config entry)."""
+
+    name: str
+    loc: Location | None = None
+
+
+@dataclass(frozen=True)
+class CondValue:
+    """A literal in a condition: a number, string, True, False or None."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class CondCompare:
+    """``left OP right``; OP one of ``== != < <= > >=``."""
+
+    op: str
+    left: Condition
+    right: Condition
+    loc: Location | None = None
+
+
+@dataclass(frozen=True)
+class CondLogic:
+    """``a and b and c`` / ``a or b``: Python's, on truth values."""
+
+    op: str  # "and" | "or"
+    parts: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class CondNot:
+    operand: Condition
+
+
+Condition = CondName | CondValue | CondCompare | CondLogic | CondNot
+
+
+@dataclass
+class Choice:
+    """``if (condition) { then } else { otherwise }``: one side runs, chosen
+    when the names the condition reads are known. ``otherwise`` is None
+    without ``else``. It passes on the names both sides make."""
+
+    condition: Condition
+    then: Stage
+    otherwise: Stage | None
+    text: str = ""  # the condition as written, for messages and views
+    loc: Location | None = None
+
+
+Stage = StageRef | Pipe | Branch | Map | Choice
 
 
 @dataclass

@@ -18,17 +18,27 @@ name shadows an earlier one). A task input binds to, in order: ``prev``,
 - ``map(xs -> x) { inner }``: ``xs`` is looked up like a task input. The
   body inherits earlier + prev (``map_scope``); for each item, ``inner``
   gets prev = {x: item} and earlier = that inheritance + {x}
-  (``walk_item``). Each output of its last stage comes out as a list under
-  the same name.
+  (``walk_item``). The map passes on every output of every stage inside its
+  body (tasks, workflows named there, nested maps and conditions; not what
+  is inside a nested map or a condition's sides), each as a list in item
+  order under its own name; a name two stages make is the later stage's, as
+  a later name shadows an earlier one in a pipe. ``as (new = name, other)``
+  passes on only the names it lists, renamed (``passed_on``).
+  ``provided_names`` is that rule on names alone, for what needs them before
+  any item is known.
+- ``if (cond) { a } else { b }``: the condition's names are looked up like a
+  task input; each side is walked in the same scopes as the choice; it gives
+  the names both sides give (without ``else``: nothing).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from outflowfile.language.model import Branch, Map, Pipe, Stage, StageRef
+from outflowfile.language.model import Branch, Choice, Map, ModelIndex, Pipe, Stage, StageRef
+from outflowfile.language.stages import choice_sides
 
 V = TypeVar("V")  # what a name is bound to
 V_co = TypeVar("V_co", covariant=True)
@@ -48,17 +58,27 @@ class ScopeWalk(ABC, Generic[S, V]):
     reference to a task or workflow, a map, and the joined outputs of a
     branch's parts give."""
 
-    __slots__ = ()
+    # The outputs of the stages walked so far of the map body being walked
+    # (``walk_item``), or None outside a map.
+    __slots__ = ("_made",)
+    _made: list[Any] | None
 
     def walk(self, stage: Stage, prev: S, earlier: S) -> S:
         """The outputs of ``stage`` given the two scopes."""
         if isinstance(stage, StageRef):
-            return self.walk_ref(stage, prev, earlier)
-        if isinstance(stage, Pipe):
+            out = self.walk_ref(stage, prev, earlier)
+        elif isinstance(stage, Pipe):
             return self.walk_pipe(stage, prev, earlier)
-        if isinstance(stage, Branch):
+        elif isinstance(stage, Branch):
             return self.walk_branch(stage, prev, earlier)
-        return self.walk_map(stage, prev, earlier)
+        elif isinstance(stage, Map):
+            out = self.walk_map(stage, prev, earlier)
+        else:
+            out = self.walk_choice(stage, prev, earlier)
+        made: list[S] | None = getattr(self, "_made", None)
+        if made is not None:
+            made.append(out)
+        return out
 
     def walk_pipe(self, pipe: Pipe, prev: S, earlier: S) -> S:
         out = prev
@@ -84,10 +104,39 @@ class ScopeWalk(ABC, Generic[S, V]):
         """What a map's body inherits, whatever its items."""
         return self.extend(earlier, prev)
 
-    def walk_item(self, body: Stage, inherited: S, item: S) -> S:
+    def walk_item(self, m: Map, inherited: S, item: S) -> S:
         """A map's body for one item (``item`` binds the map's target):
-        prev = the item, earlier = ``inherited`` (what ``map_scope`` gave) + it."""
-        return self.walk(body, item, self.extend(inherited, item))
+        prev = the item, earlier = ``inherited`` (what ``map_scope`` gave) +
+        it. Gives what the map passes on for the item: every stage's
+        outputs, the later shadowing the earlier, then ``passed_on``."""
+        outer = getattr(self, "_made", None)
+        made: list[S] = []
+        self._made = made
+        try:
+            self.walk(m.body, item, self.extend(inherited, item))
+        finally:
+            self._made = outer
+        provided = made[0]
+        for out in made[1:]:
+            provided = self.extend(provided, out)
+        return self.passed_on(m, provided)
+
+    def passed_on(self, m: Map, provided: S) -> S:
+        """What a map passes on of what its body made for an item: all of
+        it, or what its ``as (...)`` lists, renamed."""
+        if m.outputs is None:
+            return provided
+        return self.renamed(provided, [(o.name, o.source) for o in m.outputs])
+
+    def walk_apart(self, stage: Stage, prev: S, earlier: S) -> S:
+        """``walk``, but what the stage's own stages make is not what an
+        enclosing map passes on (a condition's sides)."""
+        outer = getattr(self, "_made", None)
+        self._made = None
+        try:
+            return self.walk(stage, prev, earlier)
+        finally:
+            self._made = outer
 
     @abstractmethod
     def extend(self, earlier: S, later: S) -> S:
@@ -107,5 +156,63 @@ class ScopeWalk(ABC, Generic[S, V]):
         """A map: its body walked by ``walk_item``, its outputs gathered."""
 
     @abstractmethod
+    def walk_choice(self, choice: Choice, prev: S, earlier: S) -> S:
+        """A run-time condition: the names both its sides give."""
+
+    @abstractmethod
+    def renamed(self, provided: S, pairs: list[tuple[str, str]]) -> S:
+        """``provided``'s names ``old`` as ``new``, for each ``(new, old)``
+        pair (a name it lacks is left out: the checker reports it)."""
+
+    @abstractmethod
     def join_branches(self, branch: Branch, parts: Iterator[tuple[Stage, S]]) -> S:
         """The outputs of a branch from those of its parts, in order."""
+
+
+NameSet = dict[str, None]  # names in order (a dict for its order)
+
+
+class _NameWalk(ScopeWalk[NameSet, None]):
+    """The rule on names alone: what a stage gives, without binding inputs
+    (the graph needs a map's or a condition's names before it expands)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: ModelIndex) -> None:
+        self.index = index
+
+    def extend(self, earlier: NameSet, later: NameSet) -> NameSet:
+        return {**earlier, **later}
+
+    def from_config(self, name: str) -> None:
+        return None
+
+    def walk_ref(self, ref: StageRef, prev: NameSet, earlier: NameSet) -> NameSet:
+        task = self.index.tasks.get(ref.name)
+        if task is not None:
+            return dict.fromkeys(task.output_names())
+        workflow = self.index.workflows.get(ref.name)
+        return {} if workflow is None else self.walk(workflow.pipeline, prev, earlier)
+
+    def walk_map(self, m: Map, prev: NameSet, earlier: NameSet) -> NameSet:
+        return self.walk_item(m, {}, {})
+
+    def walk_choice(self, choice: Choice, prev: NameSet, earlier: NameSet) -> NameSet:
+        sides = [self.walk_apart(s, prev, earlier) for s in choice_sides(choice)]
+        if len(sides) == 1:
+            return {}
+        return {name: None for name in sides[0] if name in sides[1]}
+
+    def renamed(self, provided: NameSet, pairs: list[tuple[str, str]]) -> NameSet:
+        return {new: None for new, old in pairs if old in provided}
+
+    def join_branches(self, branch: Branch, parts: Iterator[tuple[Stage, NameSet]]) -> NameSet:
+        out: NameSet = {}
+        for _, names in parts:
+            out.update(names)
+        return out
+
+
+def provided_names(stage: Map | Choice, index: ModelIndex) -> list[str]:
+    """The names a map (or a condition) gives the stages after it, in order."""
+    return list(_NameWalk(index).walk(stage, {}, {}))

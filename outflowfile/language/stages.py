@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from outflowfile.language.model import (
     Branch,
+    Choice,
     ConfigEntry,
     Location,
     Map,
@@ -70,6 +71,8 @@ def entry_points(
         return entry_points(stage.stages[0], index, seen, into_maps) if stage.stages else []
     if isinstance(stage, Branch):
         return [e for b in stage.branches for e in entry_points(b, index, seen, into_maps)]
+    if isinstance(stage, Choice):
+        return [e for s in choice_sides(stage) for e in entry_points(s, index, seen, into_maps)]
     if into_maps:
         return entry_points(stage.body, index, seen, into_maps)
     return [stage]
@@ -97,6 +100,9 @@ def iter_stages(stage: Stage) -> Iterator[Stage]:
             yield from iter_stages(b)
     elif isinstance(stage, Map):
         yield from iter_stages(stage.body)
+    elif isinstance(stage, Choice):
+        for side in choice_sides(stage):
+            yield from iter_stages(side)
 
 
 def stage_tasks(stage: Stage, index: ModelIndex, seen: frozenset[str] = frozenset()) -> set[str]:
@@ -113,4 +119,9 @@ def stage_tasks(stage: Stage, index: ModelIndex, seen: frozenset[str] = frozense
         return set().union(*(stage_tasks(s, index, seen) for s in stage.branches))
     if isinstance(stage, Map):
         return stage_tasks(stage.body, index, seen)
-    return set()
+    return set().union(*(stage_tasks(s, index, seen) for s in choice_sides(stage)))
+
+
+def choice_sides(choice: Choice) -> list[Stage]:
+    """The stages a condition chooses between (one without ``else``)."""
+    return [choice.then] if choice.otherwise is None else [choice.then, choice.otherwise]

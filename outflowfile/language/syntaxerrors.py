@@ -99,6 +99,12 @@ _WORDS = {
     "INCLUDE": "'include'",
     "AS": "'as'",
     "MAP": "'map'",
+    "IF": "'if'",
+    "ELSE": "'else'",
+    "AND": "'and'",
+    "OR": "'or'",
+    "NOT": "'not'",
+    "COMPARE": "a comparison",
     "GLOB": "'glob'",
     "LPAR": "'('",
     "RPAR": "')'",
@@ -116,7 +122,7 @@ _WORDS = {
     "_DEDENT": "the end of the block",
     "$END": "the end of the file",
 }
-_STAGE_WANTED = "expected a stage (a task or workflow name, '(' or 'map')"
+_STAGE_WANTED = "expected a stage (a task or workflow name, '(', 'map' or 'if')"
 _TOP_KEYWORDS = ("task", "workflow", "config", "include")
 _AT_TOKEN, _BEFORE, _AUTO = "token", "before", "auto"
 
@@ -533,6 +539,13 @@ class _ErrorContext:
             inner = items[opened + 1 :]
             if before == "MAP" and opener.type == "LPAR":
                 return self.map_args(inner, opener)
+            if before == "IF" and opener.type == "LPAR":
+                return (
+                    f"expected a condition in if (...), found {self.what}",
+                    "a condition compares names and literals (== != < <= > >=), "
+                    "joined with and, or, not: if (reads > 1000 and not skip)",
+                    _AUTO,
+                )
             if before in ("EQUAL", "COMMA", "LSQB", "LPAR", "LBRACE", "COLON") and not (
                 opener.type == "LPAR" and before in ("LPAR", "COMMA") and self.in_stage_list(items)
             ):
@@ -555,6 +568,18 @@ class _ErrorContext:
             return (
                 f"expected '(' or '{{' after 'map', found {self.what}",
                 "for example: map(samples -> sample) { count }",
+                _AUTO,
+            )
+        if last == "AS":
+            return (
+                f"expected '(' after 'as', found {self.what}",
+                "for example: map(samples -> sample) { sort } as (bams = sorted)",
+                _AUTO,
+            )
+        if last == "IF":
+            return (
+                f"expected '(' and a condition after 'if', found {self.what}",
+                "for example: if (reads > 1000) { trim } else { copy }",
                 _AUTO,
             )
         if last == "map_args":

@@ -18,6 +18,7 @@ from typing import Any
 from lark import Token, Tree
 
 from outflowfile.errors import OutflowfileError, ProblemList
+from outflowfile.language import stagebuild
 from outflowfile.language.defaults import SourceText, default_value
 from outflowfile.language.directives import (
     BODY_DIRECTIVES,
@@ -37,6 +38,7 @@ from outflowfile.language.model import (
     Body,
     Branch,
     CallBody,
+    Choice,
     ConfigEntry,
     FileSpec,
     Glob,
@@ -529,11 +531,21 @@ class _Builder:
             children: Parts = node.children
             paren, *branches = children
             return Branch([self.stage(b) for b in branches if b is not None], self.loc(paren))
+        if kind == "choice":
+            return self.choice(node)
         return self.map(node)
+
+    def choice(self, tree: Tree) -> Choice:
+        children: Parts = tree.children
+        if_token, _, cond_node, _, then, _, _, otherwise = children
+        cond = stagebuild.condition(cond_node, self.loc, self.token_value)
+        other = None if otherwise is None else self.stage(otherwise)
+        text = stagebuild.condition_text(cond)
+        return Choice(cond, self.stage(then), other, text, self.loc(if_token))
 
     def map(self, tree: Tree) -> Map:
         children: Parts = tree.children
-        map_token, args, _, body = children
+        map_token, args, _, body, _, outputs = children
         source = target = None
         columns: tuple[str, ...] | None = None
         options: list[MapOption] = []
@@ -553,7 +565,10 @@ class _Builder:
             if any(option.name == first for option in options):
                 raise _Invalid(f"duplicate map option '{first}'", self.loc(first))
             options.append(self.map_option(first, arg.children[1]))
-        m = Map(source, target, self.stage(body), options, self.loc(map_token))
+        m = Map(
+            source, target, self.stage(body), options, self.loc(map_token),
+            stagebuild.map_outputs(outputs, self.loc),
+        )  # fmt: skip
         if columns is not None:
             m.columns, m.all_columns = columns, not columns
         return m

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from outflowfile import valuecodec
-from outflowfile.graph.expand import ExpansionError, Graph, Job, NodeState
+from outflowfile.graph.expand import ExpansionError, Graph, Job, MapNode, NodeState
 from outflowfile.graph.fileflags import is_temp_output
 from outflowfile.language.model import Task
 from outflowfile.plan import stamps
@@ -148,7 +148,7 @@ class Decider:
         for path in job.output_files.values():
             if path not in unchanged:
                 return False
-        if trust.same_graph and job.id < self.planned_nodes:
+        if trust.same_graph and job.id < self.planned_nodes and not self.fed_by_growth(job):
             key = trust.key_of(job.id)  # the same job of the same graph: no need to make it
             if not key:
                 return False
@@ -160,6 +160,13 @@ class Decider:
         self.files.note(job.inputs)
         self.files.note(job.output_files.values())
         return True
+
+    def fed_by_growth(self, job: Job) -> bool:
+        """Whether an input of the job comes through a map or a condition
+        that grew its jobs in this run: the job of the same id then need not
+        have the inputs it had (other items, the other side)."""
+        planned = self.planned_nodes
+        return any(isinstance(d, MapNode) and d.members[0] >= planned for d in job.deps)
 
     def reason(self, job: Job, key: str, def_hash: str) -> str:
         """Why a job that is not forced must run, or '' when it is up to date

@@ -81,7 +81,7 @@ def _origin(job: Job, name: str) -> str:
 def all_up_to_date(nodes: list[Node]) -> bool:
     """Every node found up to date this run (a map: every job it holds)."""
     for node in nodes:
-        if type(node) is MapNode:
+        if isinstance(node, MapNode):
             if node.state != NodeState.DONE or not all_up_to_date(node.deps):
                 return False
         elif node.state != NodeState.SKIPPED:
@@ -94,6 +94,5 @@ def label(node: Node) -> str:
     if isinstance(node, Job):
         return node.label
     if isinstance(node, MapNode):
-        m = node.map
-        return f"map({m.source} -> {m.target})" if m.source else "map"
+        return node.describe()
     return f"node {node.id}"

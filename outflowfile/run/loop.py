@@ -23,6 +23,7 @@ from outflowfile.graph.cycles import cycle_error, find_cycle
 from outflowfile.graph.expand import (
     COMPLETE,
     UNKNOWN,
+    ChoiceNode,
     ExpansionError,
     Graph,
     Job,
@@ -277,6 +278,9 @@ class Loop:
             )
             self.complete(node, NodeState.WOULD_RUN if unknown else NodeState.DONE)
             return
+        if isinstance(node, ChoiceNode):
+            self._decide(node)
+            return
         items = resolve(node.source)
         if items is UNKNOWN:
             self.outcome.unsized.append(node)
@@ -284,6 +288,22 @@ class Loop:
             return
         source = node.map.source or "value"
         self.graph.expand_map_items(node, checked_items(items, node.map, source, node.target))
+        self._grown(node)
+
+    def _decide(self, node: ChoiceNode) -> None:
+        """A condition whose names are known: its chosen side's jobs join
+        the run; still unknown (a dry run), it stays undecided."""
+        values = {name: resolve(expr) for name, expr in node.names.items()}
+        if any(v is UNKNOWN for v in values.values()):
+            self.outcome.unsized.append(node)
+            self.complete(node, NodeState.WOULD_RUN)
+            return
+        self.graph.decide_choice(node, values)
+        self._grown(node)
+
+    def _grown(self, node: MapNode) -> None:
+        """Admit the jobs a map or condition has just made; it is complete
+        when they are."""
         fresh = self.graph.take_fresh()
         if self.owned.check(fresh):  # none of its jobs is admitted, so none starts
             self.refuse(node)

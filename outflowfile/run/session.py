@@ -241,7 +241,7 @@ def is_seed(node: Node, sel: Selection, index: ModelIndex) -> bool:
     if isinstance(node, MapNode):
         # Kept so that it expands; once expanded, its items are seeds on their
         # own, and keeping the map itself would pull in its whole body.
-        return not node.expanded and bool(sel.tasks & stage_tasks(node.map.body, index))
+        return not node.expanded and bool(sel.tasks & stage_tasks(node.stage, index))
     return False
 
 

@@ -70,7 +70,7 @@ class TempFiles:
         nodes, i = self.admitted, self.settled_upto
         while i < len(nodes):
             node = nodes[i]
-            if type(node) is MapNode:
+            if isinstance(node, MapNode):
                 if not node.expanded and node.state not in self.over:
                     break
             elif type(node) is Job and node.output_files is None and node.state not in self.over:

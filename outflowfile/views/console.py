@@ -157,15 +157,19 @@ class Console:
         if outcome.any_failed:
             what = _counted(len(outcome.failed), "job") + _counted(len(outcome.failed_maps), "map")
             out.append(f"Cannot plan {' and '.join(what)} (see the errors above): still to do.")
-        if outcome.unsized:
-            out.append("")
-            out.append("Maps not sized yet (they expand when their source is computed):")
-            for node in outcome.unsized:
+        maps = [n for n in outcome.unsized if n.kind == "map"]
+        choices = [n for n in outcome.unsized if n.kind == "condition"]
+        for nodes, title in (
+            (maps, "Maps not sized yet (they expand when their source is computed):"),
+            (choices, "Conditions not decided yet (one side runs when its values are known):"),
+        ):
+            if nodes:
+                out.append("")
+                out.append(title)
+            for node in nodes:
                 waits = ", ".join(sorted({getattr(d, "label", "?") for d in node.deps})) or "?"
-                m = node.map
-                desc = f"map({m.source} -> {m.target})" if m.source else "map"
-                loc = f" at line {m.loc.line}" if m.loc else ""
-                out.append(f"  {desc}{loc}: waits for {waits}")
+                loc = f" at line {node.loc.line}" if node.loc else ""
+                out.append(f"  {node.describe()}{loc}: waits for {waits}")
         if outcome.up_to_date:
             out.append("")
             out.append(f"{outcome.up_to_date} jobs up to date.")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from outflowfile.graph.expand import Graph, Job, MapNode, Node, NodeState, producers
+from outflowfile.graph.expand import ChoiceNode, Graph, Job, MapNode, Node, NodeState, producers
 from outflowfile.language.stages import stage_tasks
 
 if TYPE_CHECKING:
@@ -29,10 +29,11 @@ UP_TO_DATE = "up to date"
 WILL_RUN = "will run"
 FAILED = "failed"  # failed last time (or cannot be planned): will run again
 UNSIZED = "not yet sized"  # a map whose items are known only once its source runs
+UNDECIDED = "undecided"  # a condition whose side is known only once its values are
 BLOCKED = "blocked"  # upstream cannot run
 
 # The order in which a group of jobs takes the most telling status of its members.
-PRECEDENCE = (FAILED, BLOCKED, WILL_RUN, UNSIZED, UP_TO_DATE)
+PRECEDENCE = (FAILED, BLOCKED, WILL_RUN, UNSIZED, UNDECIDED, UP_TO_DATE)
 
 # status -> (fill, border): light fills keep black labels readable.
 COLOURS = {
@@ -40,6 +41,7 @@ COLOURS = {
     WILL_RUN: ("#ffe0b2", "#ef6c00"),
     FAILED: ("#ffcdd2", "#c62828"),
     UNSIZED: ("#e1f5fe", "#0277bd"),
+    UNDECIDED: ("#f3e5f5", "#6a1b9a"),
     BLOCKED: ("#eeeeee", "#757575"),
 }
 
@@ -230,22 +232,29 @@ def _map_source_deps(graph: Graph, node: Node, owner: dict[int, int]) -> list[No
     inside = range(*m.members)  # type: ignore[attr-defined]
     if any(d.id in inside for d in node.deps):
         return []
+    if isinstance(m, ChoiceNode):  # what the condition read
+        return [d for e in m.names.values() for d in producers(e)]
     return producers(m.source)  # type: ignore[attr-defined]
 
 
 def _add_unsized_map(view: View, made: dict[str, ViewNode], node: MapNode, graph: Graph) -> None:
-    """A map not sized yet: one node standing for the jobs it will make."""
+    """A map not sized yet (a condition not decided): one node standing for
+    the jobs it will make."""
     vid = f"m{node.id}"
-    made[vid] = ViewNode(vid, map_label(node, graph), UNSIZED, 0)
+    status = UNDECIDED if isinstance(node, ChoiceNode) else UNSIZED
+    made[vid] = ViewNode(vid, map_label(node, graph), status, 0)
     view.nodes.append(made[vid])
 
 
 def map_label(node: MapNode, graph: Graph) -> str:
-    m = node.map
-    what = f"map({m.source} -> {m.target})" if m.source else "map"
-    tasks = ", ".join(sorted(stage_tasks(m.body, graph.index)))
     prefix = f"{node.label_prefix}: " if node.label_prefix else ""
-    return f"{prefix}{what} {{ {tasks} }}: not yet sized"
+    if isinstance(node, ChoiceNode):
+        sides = [node.choice.then, node.choice.otherwise]
+        shown = [", ".join(sorted(stage_tasks(s, graph.index))) for s in sides if s is not None]
+        text = " else ".join(f"{{ {tasks} }}" for tasks in shown)
+        return f"{prefix}{node.describe()} {text}: undecided"
+    tasks = ", ".join(sorted(stage_tasks(node.map.body, graph.index)))
+    return f"{prefix}{node.describe()} {{ {tasks} }}: not yet sized"
 
 
 def _counts(statuses: dict[str, int]) -> str:
@@ -303,7 +312,8 @@ def to_dot(view: View, name: str) -> str:
     ]
     for n in view.nodes:
         fill, border = COLOURS[n.status]
-        style = '"rounded,filled,dashed"' if n.status == UNSIZED else '"rounded,filled"'
+        dashed = n.status in (UNSIZED, UNDECIDED)
+        style = '"rounded,filled,dashed"' if dashed else '"rounded,filled"'
         tooltip = f"{n.status}: {n.detail}" if n.detail else n.status
         lines.append(
             f"  {n.id} [label={_dot_string(n.label)}, fillcolor={_dot_string(fill)}, "
@@ -327,6 +337,7 @@ MERMAID_CLASSES = {
     WILL_RUN: "willrun",
     FAILED: "failed",
     UNSIZED: "unsized",
+    UNDECIDED: "undecided",
     BLOCKED: "blocked",
 }
 
@@ -339,7 +350,7 @@ def to_mermaid(view: View) -> str:
         lines.append(f"    {source} --> {target}")
     for status, cls in MERMAID_CLASSES.items():
         fill, border = COLOURS[status]
-        dash = ",stroke-dasharray:5 5" if status == UNSIZED else ""
+        dash = ",stroke-dasharray:5 5" if status in (UNSIZED, UNDECIDED) else ""
         lines.append(f"    classDef {cls} fill:{fill},stroke:{border},color:#000{dash}")
     for status, cls in MERMAID_CLASSES.items():
         ids = [n.id for n in view.nodes if n.status == status]

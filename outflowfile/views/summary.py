@@ -93,7 +93,11 @@ def render(planned: Planned, errors: dict[str, str], fmt: str) -> str:
         return to_tsv(rows)
     from outflowfile.views.graphview import map_label
 
-    unsized = [map_label(m, planned.graph) for m in planned.outcome.unsized]
+    why = {
+        "map": "its jobs are known once its source is computed",
+        "condition": "one side runs once the values it reads are known",
+    }
+    unsized = [f"{map_label(m, planned.graph)} ({why[m.kind]})" for m in planned.outcome.unsized]
     return to_table(rows, unsized) + task_lines(planned)
 
 
@@ -249,8 +253,7 @@ def to_table(rows: list[Row], unsized: list[str]) -> str:
         lines.append("")
         jobs = f"{len(rows)} job" + ("" if len(rows) == 1 else "s")
         lines.append(f"{jobs}: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    for text in unsized:
-        lines.append(f"{text} (its jobs are known once its source is computed)")
+    lines.extend(unsized)
     return "\n".join(lines) + "\n"
 
 

@@ -107,7 +107,7 @@ def outputs_of(project: Path) -> list[Path]:
     """The files outflow made in the project, in a stable order."""
     return sorted(
         p for p in project.rglob("*")
-        if p.is_file() and p.relative_to(project).parts[0] in {"g", "p", "d", "c"}
+        if p.is_file() and p.relative_to(project).parts[0] in {"g", "p", "d", "c", "m"}
     )
 
 

@@ -137,3 +137,16 @@ def test_early_cutoff_keeps_timestamps_ordered(tmp_path: Path) -> None:
     """``first`` makes the same bytes again from a changed input, so
     ``second`` does not run; it must still not be older than ``first``."""
     play(tmp_path, World(fragments=("cutoff",)), [Step("data_write", ("a", "one tw\n"))])
+
+
+def test_a_map_passing_every_stages_outputs(tmp_path: Path) -> None:
+    """Issue 18: the gathering task after a map of two stages takes both
+    stages' files and values; edits to the data, the config and a sample
+    more or less keep incremental equal to clean."""
+    play(tmp_path, World(fragments=("multi",)), [
+        Step("data_write", ("a", "one tw\n")),
+        Step("config", ("text", "y")),
+        Step("data_write", ("c", "four\n")),
+        Step("data_delete", ("b",)),
+        Step("code", (1,)),
+    ])

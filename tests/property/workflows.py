@@ -6,7 +6,8 @@ project's data files. ``render`` writes the Outflowfile of a world; the
 fragments cover what issue 17 lists: shell and Python tasks, maps over a
 config list, over ``glob()`` and over an upstream value, maps after maps,
 paths passed as values, a directory output read by a later map, and an
-early-cutoff chain.
+early-cutoff chain; and (issue 18) a map passing on the outputs of all its
+stages, files and values, to one gathering task.
 
 Every task sleeps ``$PROP_SLEEP`` seconds first (so that a signal can land
 mid-job) and writes a partial output, then fails, when ``$PROP_FAIL`` is
@@ -18,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-FRAGMENTS = ("glob", "paths", "dirs", "cutoff")
+FRAGMENTS = ("glob", "paths", "dirs", "cutoff", "multi")
 
 # (fragment, the output files of one upstream -> downstream file pair whose
 # timestamps must stay ordered), as glob patterns over the project.
@@ -144,7 +145,34 @@ task second(sample: str):
     return tasks, "map(samples -> sample) { first | second }"
 
 
-_RENDER = {"glob": _glob, "paths": _paths, "dirs": _dirs, "cutoff": _cutoff}
+def _multi(w: World) -> tuple[str, str]:
+    tasks = f'''
+task measure(sample: str, text: str) -> (size: int):
+    input:  src = "data/{{sample}}.txt"
+    output: kept = "m/kept/{{sample}}.txt"
+    run:
+        import os, time
+        {SLEEP_PY}
+        {_fail_py("output.kept")}
+        data = open(input.src).read()
+        open(output.kept, "w").write(text + ":" + data)
+        return len(data)
+
+task mark(sample: str, kept: path):
+    output: marked = "m/marked/{{sample}}.txt"
+    shell:  "{SLEEP_SH}{_fail_sh("{output.marked}")}wc -c < {{kept}} > {{output.marked}}"
+
+task gather(kept: list, marked: list, size: list):
+    output: all = "m/all.txt"
+    shell:  "{SLEEP_SH}cat {{kept}} {{marked}} > {{output.all}}; \\
+             echo {{size}} v{w.variant} >> {{output.all}}"
+'''
+    return tasks, "map(samples -> sample) { measure | mark } | gather"
+
+
+_RENDER = {
+    "glob": _glob, "paths": _paths, "dirs": _dirs, "cutoff": _cutoff, "multi": _multi,
+}
 
 
 def render(w: World) -> str:
