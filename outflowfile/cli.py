@@ -269,6 +269,10 @@ def main(**opts: Any) -> None:
     _exit(status, built)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _exit(status: int, built: object) -> NoReturn:
     """End the process without taking apart, object by object, what the run
     built (``built``, kept alive until here): at 100,000 jobs that costs
@@ -306,7 +310,8 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
         click.echo(describe(model))
         return 0, None
     if opts["lint"]:
-        click.echo(f"{path}: ok ({len(model.tasks)} tasks, {len(model.workflows)} workflows)")
+        tasks, flows = len(model.tasks), len(model.workflows)
+        click.echo(f"{path}: ok ({_count(tasks, 'task')}, {_count(flows, 'workflow')})")
         return 0, None
     from outflowfile.language.config import apply_config_files, parse_overrides
     from outflowfile.language.taskparams import apply_task_overrides

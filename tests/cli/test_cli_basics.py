@@ -33,7 +33,7 @@ def test_list_shows_a_glob_default_as_written(tmp_path: Path) -> None:
 
 def test_lint_ok_and_broken(tmp_path: Path) -> None:
     make_project(tmp_path, TUTORIAL.read_text())
-    assert "ok (4 tasks, 1 workflows)" in outflow(tmp_path, "--lint").stdout
+    assert "ok (4 tasks, 1 workflow)" in outflow(tmp_path, "--lint").stdout
     broken = TUTORIAL.read_text().replace("transform | compute", "transform | comptue")
     (tmp_path / "Outflowfile").write_text(broken)
     proc = outflow(tmp_path, "--lint", check=2)
