@@ -3,6 +3,7 @@ package, and the console script."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,9 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_wheel_ships_grammar_and_console_script(tmp_path: Path) -> None:
+    # From a copy without build/: setuptools would take stale modules from there.
+    tree = tmp_path / "src"
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
+        "build", "*.egg-info", ".venv", ".git", "__pycache__", ".outflow", ".mypy_cache"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps",
-         "-q", "-w", str(tmp_path), str(ROOT)],
+         "-q", "-w", str(tmp_path), str(tree)],
         check=True, capture_output=True, text=True,
     )
     (wheel,) = tmp_path.glob("outflow-*.whl")
@@ -26,3 +31,8 @@ def test_wheel_ships_grammar_and_console_script(tmp_path: Path) -> None:
     assert "outflowfile/__main__.py" in names
     assert "outflowfile/executors/local.py" in names
     assert "outflow = outflowfile.cli:main" in scripts
+    # Every module of the source tree (a package missing from pyproject.toml's
+    # list would install an outflow that fails at its first import).
+    source = ROOT / "outflowfile"
+    modules = {f"outflowfile/{p.relative_to(source).as_posix()}" for p in source.rglob("*.py")}
+    assert modules - names == set()
