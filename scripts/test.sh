@@ -72,4 +72,4 @@ fi
 
 .venv/bin/ruff check outflowfile tests benchmarks
 .venv/bin/mypy  # the files and settings are in pyproject.toml
-exec .venv/bin/python -m pytest -q "$@"
+exec .venv/bin/python -m pytest -q --durations=15 "$@"
