@@ -96,12 +96,29 @@ class _StdioConnection:
         os.dup2(null, 0)
         os.dup2(null, 1)
         os.close(null)
+        import threading
+
+        threading.Thread(target=_exit_on_hangup, args=(self._in.fileno(),), daemon=True).start()
 
     def recv(self) -> Any:
         return self._in.recv()
 
     def send(self, obj: Any) -> None:
         self._out.send(obj)
+
+
+def _exit_on_hangup(fd: int) -> None:
+    """End the worker when the pool's end of ``fd`` is closed, even in the
+    middle of a job: the pool is gone (killed, say). In a container the
+    worker is its first process, whose end ends every process of the job."""
+    import select
+
+    poller = select.poll()
+    poller.register(fd, 0)  # only hang-up and errors: what waits is the main thread's
+    while True:
+        for _, event in poller.poll():
+            if event & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                os._exit(1)
 
 
 def _receive(conn: Connection) -> Any:

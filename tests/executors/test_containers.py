@@ -229,6 +229,59 @@ def test_an_image_without_python3_fails_its_run_bodies_clearly(
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("killed", [False, True], ids=["ctrl-c", "sigkill"])
+def test_ctrl_c_or_kill_stops_a_python_worker_in_its_container(
+    tmp_path: Path, python_image: str, killed: bool
+) -> None:
+    p = make_project(tmp_path, f"""\
+        task slow -> (n: int):
+            container: "{python_image}"
+            run:
+                import time
+                open("started", "w").close()
+                time.sleep(300)
+                return 1
+        """)
+    proc = subprocess.Popen([*outflow_command(), "slow"], cwd=p, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (p / "started").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        ours = [n for n in running_containers() if n.startswith("outflow-worker-")]
+        assert len(ours) == 1
+        proc.send_signal(signal.SIGKILL if killed else signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if not killed:
+        assert proc.returncode != 0 and "interrupted" in err
+        assert ours[0] not in running_containers()
+        return
+    # Killed outright: its guard ends the runtime's client, and the worker in
+    # the container sees its pipe closed and ends, mid-job.
+    deadline = time.monotonic() + 60
+    while ours[0] in running_containers():
+        assert time.monotonic() < deadline, "the worker's container outlived outflow"
+        time.sleep(0.5)
+
+
+def test_a_failing_run_body_in_the_image_reports_its_error(
+    tmp_path: Path, python_image: str
+) -> None:
+    p = make_project(tmp_path, f"""\
+        task bad -> (n: int):
+            container: "{python_image}"
+            run:
+                raise ValueError("no good in " + open("/etc/outflow-test-image").read().strip())
+        """)
+    done = outflow(p, "bad", check=1)
+    assert "ValueError: no good in python-image" in done.stderr
+    assert not [n for n in running_containers() if n.startswith("outflow-worker-")]
+
+
 def test_ctrl_c_stops_the_container(tmp_path: Path, image: str) -> None:
     p = make_project(tmp_path, f"""\
         task slow:
