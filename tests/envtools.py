@@ -70,6 +70,77 @@ def busybox_image(name: str = BUSYBOX_IMAGE, marker: str = "busybox-image") -> s
     return name
 
 
+PYTHON_IMAGE = "localhost/outflow-test-python:1"
+SKIPPED = {"test", "tests", "__pycache__", "idlelib", "tkinter", "ensurepip", "site-packages",
+           "lib2to3", "turtledemo", "pydoc_data", "config-3"}
+
+
+def python_image(name: str = PYTHON_IMAGE, marker: str = "python-image") -> str:
+    """An image ``name`` holding this machine's own Python (its interpreter,
+    standard library and the shared libraries they load, at their paths
+    here, ``python3`` on PATH), busybox-static's ``sh`` and
+    ``/etc/outflow-test-image`` (which says ``marker``); made once per
+    machine, from files here: no registry is reachable."""
+    have = subprocess.run(["podman", "image", "exists", name], timeout=60)
+    if have.returncode == 0:
+        return name
+    if not os.path.exists(BUSYBOX):
+        _service_missing("busybox", PODMAN_HOW, "busybox-static is not installed")
+    import sys
+    import sysconfig
+    import tempfile
+
+    exe = os.path.realpath(sys.executable)
+    libs = {os.path.realpath(p) for key in ("stdlib", "platstdlib")
+            for p in [sysconfig.get_paths()[key]]}
+    dynload = [str(f) for lib in libs for f in Path(lib, "lib-dynload").glob("*.so")]
+    with tempfile.TemporaryDirectory() as tmp:
+        tar = Path(tmp, "rootfs.tar")
+        Path(tmp, "marker").write_text(marker + "\n")
+        with tarfile.open(tar, "w") as out:
+            for folder in ("bin", "etc", "tmp", "usr", "usr/bin"):
+                _add_dir(out, folder)
+            out.add(BUSYBOX, "bin/sh")
+            out.add(Path(tmp, "marker"), "etc/outflow-test-image")
+            out.add(exe, exe.lstrip("/"))
+            for lib in sorted(libs):
+                out.add(lib, lib.lstrip("/"), filter=_python_file)
+            for shared in sorted(_shared_libraries([exe, *dynload])):
+                # The file itself under each name (links and /lib -> usr/lib resolved).
+                out.add(os.path.realpath(shared), shared.lstrip("/"))
+            link = tarfile.TarInfo("usr/bin/python3")
+            link.type = tarfile.SYMTYPE
+            link.linkname = exe
+            out.addfile(link)
+        done = subprocess.run(["podman", "import", "-q", str(tar), name],
+                              capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        _service_missing("podman", PODMAN_HOW, f"podman import: {done.stderr.strip()[-300:]}")
+    return name
+
+
+def _python_file(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    parts = info.name.split("/")
+    if any(part in SKIPPED or part.startswith("config-") for part in parts):
+        return None
+    return info
+
+
+def _shared_libraries(programs: list[str]) -> set[str]:
+    """The shared libraries ``ldd`` says ``programs`` load, with their
+    loader: by the names they are loaded by and their real paths."""
+    found: set[str] = set()
+    for program in programs:
+        done = subprocess.run(["ldd", program], capture_output=True, text=True, timeout=60)
+        for line in done.stdout.splitlines():
+            words = line.split()
+            path = words[2] if len(words) > 2 and words[1] == "=>" else words[0]
+            if path.startswith("/"):
+                found.add(path)
+                found.add(os.path.realpath(path))
+    return found
+
+
 def remove_image(name: str) -> None:
     subprocess.run(["podman", "rmi", "-f", name], capture_output=True, timeout=120)
 

@@ -55,6 +55,7 @@ from outflowfile.executors.pool_workers import (
     close_worker,
     discard_worker,
     receive,
+    remove_container,
     spawn_worker,
     stop_worker,
 )
@@ -326,13 +327,14 @@ class LocalExecutor:
         except Exception as exc:
             raise pickle.PicklingError(f"its inputs cannot be pickled: {exc}") from None
         python = (self._environments.python(spec) if spec.environment else None) or self.python
-        worker = self._idle_worker(python) or spawn_worker(python, self._guard())
+        start = self._environments.starter(spec) if spec.environment else None
+        worker = self._idle_worker(python) or spawn_worker(python, self._guard(), start)
         try:
             worker.conn.send_bytes(data)
         except OSError:  # it died while idle (the OOM killer, say): use a new one
             self._forget(worker.proc.pid)
             discard_worker(worker)
-            worker = spawn_worker(python, self._guard())
+            worker = spawn_worker(python, self._guard(), start)
             worker.conn.send_bytes(data)
         return Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
                    process=worker.process, pidfd=worker.pidfd, worker=worker)
@@ -452,6 +454,7 @@ class LocalExecutor:
         self._forget(worker.proc.pid)
         reap(worker.proc)
         close_worker(worker)
+        remove_container(worker)
 
     def _env(self, cpus: int) -> dict[str, str]:
         env = self._envs.get(cpus)
@@ -631,7 +634,9 @@ class LocalExecutor:
                 job.worker.withdrawn = True
             self._killing(job, job.failure or "cancelled")
             signal_tree(job, signal.SIGTERM)
-        container.stop([j.spec for j in jobs if j.spec.environment.get("container")])
+        container.stop([j.spec for j in jobs if j.spec.environment.get("container")],
+                       {j.spec.id: j.worker.container[1] for j in jobs
+                        if j.worker is not None and j.worker.container is not None})
         alive = wait_gone([p for j in jobs for p in j.tree.values()], self.grace)
         if alive:
             for job in jobs:

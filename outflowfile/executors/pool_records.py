@@ -25,7 +25,8 @@ class Worker:
     pidfd: int | None
     queued: Job | None = None  # sent, to start when the running job ends
     withdrawn: bool = False  # the queued job must not start: end the worker first
-    python: str = ""  # the interpreter it runs: outflow's own, or a venv's
+    python: str = ""  # the interpreter it runs: outflow's own, a venv's, an image's
+    container: tuple[str, str] | None = None  # (runtime, name) when it runs in one
 
 
 @dataclass

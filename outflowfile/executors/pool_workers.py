@@ -10,10 +10,13 @@ import select
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from multiprocessing.connection import Connection
+from typing import Any
 
 import psutil
 
+from outflowfile.executors.environments import container
 from outflowfile.executors.guard import Guard
 from outflowfile.executors.pool_records import Worker
 from outflowfile.executors.processes import pidfd, reap
@@ -24,28 +27,40 @@ PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath
 # PYTHONPATH, which jobs would otherwise inherit.
 # Its first argument: the directories to append to sys.path, joined by
 # os.pathsep (outflow's own site-packages too, for a worker in a venv).
+STDIO = "-"  # in place of its descriptor: the worker talks over stdin and stdout
 WORKER_BOOT = (
     "import os, sys; sys.path += sys.argv.pop(1).split(os.pathsep); "
     "from outflowfile.executors.worker import main; main(sys.argv[1:])"
 )
 
 
-def spawn_worker(python: str, guard: Guard) -> Worker:
-    """Start a worker in its own session, watched by ``guard``."""
+def spawn_worker(python: str, guard: Guard,
+                 start: Callable[[list[str], list[str]], tuple[list[str], str]] | None = None,
+                 ) -> Worker:
+    """Start a worker in its own session, watched by ``guard``. ``start``:
+    for a worker in a container, what makes the argv starting it there (from
+    its own, run with the image's ``python3``) and the container's name; the
+    worker then talks over its standard input and output."""
     ours, theirs = socket.socketpair()
+    box: tuple[str, str] | None = None
     with ours, theirs:
-        proc = subprocess.Popen(
-            [python, "-c", WORKER_BOOT, _paths(python),
-             str(theirs.fileno()), str(os.getpid())],
-            pass_fds=[theirs.fileno()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,  # a Ctrl-C in the terminal reaches only us
-        )
+        if start is None:
+            argv = [python, "-c", WORKER_BOOT, _paths(python), str(theirs.fileno()),
+                    str(os.getpid())]
+            stdio: dict[str, Any] = {"pass_fds": [theirs.fileno()],
+                                     "stdin": subprocess.DEVNULL,
+                                     "stdout": subprocess.DEVNULL}
+        else:
+            shared = [PACKAGE_PARENT, *outflow_site_dirs()]
+            argv, name = start(["python3", "-c", WORKER_BOOT, os.pathsep.join(shared), STDIO,
+                                "0"], sorted({p for p in shared if os.path.isdir(p)}))
+            box = (argv[0], name)
+            stdio = {"stdin": theirs, "stdout": theirs}
+        proc = subprocess.Popen(argv, start_new_session=True, **stdio)
         conn = Connection(ours.detach())
     guard.watch(proc.pid)
     return Worker(proc=proc, process=psutil.Process(proc.pid), conn=conn,
-                  pidfd=pidfd(proc.pid), python=python)
+                  pidfd=pidfd(proc.pid), python=python, container=box)
 
 
 def _paths(python: str) -> str:
@@ -103,7 +118,16 @@ def stop_worker(worker: Worker) -> None:
         pass
     close_worker(worker)
     try:
-        worker.proc.wait(timeout=2)
+        # A container's runtime removes it before exiting (--rm).
+        worker.proc.wait(timeout=2 if worker.container is None else container.STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
         worker.proc.kill()
         worker.proc.wait()
+        remove_container(worker)
+
+
+def remove_container(worker: Worker) -> None:
+    """Remove a killed worker's container: killing its runtime's client
+    does not stop it."""
+    if worker.container is not None:
+        container.remove([worker.container])

@@ -34,20 +34,26 @@ _PR_SET_PDEATHSIG = 1
 
 
 def main(argv: list[str]) -> None:
-    fd, parent_pid = int(argv[0]), int(argv[1])
-    _die_with_parent(parent_pid)
-    os.set_inheritable(fd, False)  # jobs' subprocesses must not hold our pipe
-    faulthandler.enable()  # a segfault leaves a Python traceback in the job's log
-    # Keep print() and C-level writes to fd 1 in order in the log.
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     # Imported here: a node job runs run_job without them (nodejob.py).
     from multiprocessing.connection import Connection
 
-    import psutil
+    if argv[0] == "-":  # in a container: the pool is at the end of stdin and stdout
+        conn: Any = _StdioConnection()
+    else:
+        fd, parent_pid = int(argv[0]), int(argv[1])
+        _die_with_parent(parent_pid)
+        os.set_inheritable(fd, False)  # jobs' subprocesses must not hold our pipe
+        conn = Connection(fd)
+    faulthandler.enable()  # a segfault leaves a Python traceback in the job's log
+    # Keep print() and C-level writes to fd 1 in order in the log.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    try:
+        import psutil
+    except ImportError:  # an image's Python that cannot load outflow's psutil
+        psutil = None
 
-    conn = Connection(fd)
     host = os.uname().nodename  # socket.gethostname()
-    me = psutil.Process()
+    me = psutil.Process() if psutil is not None else None
     logs = LogFiles()
     # After a job fails, the job sent behind it (if any) waits for GO: the
     # run may be stopping, and then it must not start at all (DROP).
@@ -72,6 +78,47 @@ def main(argv: list[str]) -> None:
             failed = not result.ok  # as sent: the pool holds what follows alike
     finally:
         logs.discard()
+
+
+class _StdioConnection:
+    """The pool's connection over descriptors 0 (from it) and 1 (to it),
+    moved aside so that jobs get /dev/null as stdin and their log as
+    stdout."""
+
+    def __init__(self) -> None:
+        from multiprocessing.connection import Connection
+
+        self._in = Connection(os.dup(0), writable=False)
+        self._out = Connection(os.dup(1), readable=False)
+        for fd in (self._in.fileno(), self._out.fileno()):
+            os.set_inheritable(fd, False)
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        os.close(null)
+        import threading
+
+        threading.Thread(target=_exit_on_hangup, args=(self._in.fileno(),), daemon=True).start()
+
+    def recv(self) -> Any:
+        return self._in.recv()
+
+    def send(self, obj: Any) -> None:
+        self._out.send(obj)
+
+
+def _exit_on_hangup(fd: int) -> None:
+    """End the worker when the pool's end of ``fd`` is closed, even in the
+    middle of a job: the pool is gone (killed, say). In a container the
+    worker is its first process, whose end ends every process of the job."""
+    import select
+
+    poller = select.poll()
+    poller.register(fd, 0)  # only hang-up and errors: what waits is the main thread's
+    while True:
+        for _, event in poller.poll():
+            if event & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                os._exit(1)
 
 
 def _receive(conn: Connection) -> Any:
@@ -252,8 +299,10 @@ def _cpu_seconds() -> float:
 def _kill_leftovers(me: psutil.Process | None) -> None:
     """A failed job may leave subprocesses behind; the next job must not
     inherit them (``me``: this process, None until asked for)."""
-    import psutil
-
+    try:
+        import psutil
+    except ImportError:
+        return
     try:
         me = me or psutil.Process()
         children = me.children(recursive=True)

@@ -18,6 +18,7 @@ from outflowfile.language import typerules
 from outflowfile.language.codecheck import check_code
 from outflowfile.language.config import LIST_OF_STR, TABLE, config_type
 from outflowfile.language.directives import MAP_OPTIONS
+from outflowfile.language.environments import MIXED_HINT, mixed_with_container
 from outflowfile.language.filecycles import check_file_cycles
 from outflowfile.language.findings import Findings, did_you_mean, join_hints, line_of, quoted
 from outflowfile.language.flowcheck import FlowCheck, Scope
@@ -37,7 +38,7 @@ from outflowfile.language.model import (
 )
 from outflowfile.language.outputcheck import OutputCheck
 from outflowfile.language.patterns import PatternError, fields, glob_regex
-from outflowfile.language.stages import build_index, iter_stages, resolve
+from outflowfile.language.stages import build_index, iter_stages, resolve, stage_tasks
 from outflowfile.language.tables import TABLE_READERS
 from outflowfile.language.taskcheck import TaskChecker, nested_glob
 
@@ -249,6 +250,24 @@ class _Checker:
             elif option.name in seen:
                 self.add(f"map option '{option.name}' is given twice", loc)
             seen.add(option.name)
+        self.check_map_environments(m)
+
+    def check_map_environments(self, m: Map) -> None:
+        """An image and a venv or modules meeting on one task through map
+        options (the task's own directives win, as at run time)."""
+        given = {o.name: o for o in m.options if o.name in ("container", "venv", "envmodules")}
+        if not given:
+            return
+        for name in sorted(stage_tasks(m.body, self.index)):
+            task = self.index.tasks[name]
+            res, own = task.resources, task.directive_locs
+            values = {n: (getattr(res, n) if n in own or n not in given else given[n].value)
+                      for n in ("container", "venv", "envmodules")}
+            mixed = mixed_with_container(**values)
+            if mixed is not None:
+                option = given.get("venv") or given.get("envmodules") or given["container"]
+                self.add(f"task '{name}' in this map: {mixed} (through the map option "
+                         f"{option.name}=)", option.loc or m.loc, MIXED_HINT)
 
     def workflow_refs(self, workflow: Workflow) -> list[StageRef]:
         """References to workflows (not tasks) in a workflow's pipeline."""

@@ -46,6 +46,20 @@ def parse_envmodules(value: Any) -> tuple[str, ...]:
     return names
 
 
+def mixed_with_container(container: Any, venv: Any, envmodules: Any) -> str | None:
+    """Why ``container:`` cannot go with ``venv:`` or ``envmodules:`` on one
+    job (None when it is not so): what they name lives on the host."""
+    if not container or not (venv or envmodules):
+        return None
+    other = " and ".join(n for n, v in (("venv:", venv), ("envmodules:", envmodules)) if v)
+    return f"container: cannot be combined with {other} on one job"
+
+
+MIXED_HINT = ("a venv and modules live on this machine, not in the image, so a job in the "
+              "image cannot use them: install the software in the image, or give the "
+              "image and the venv/modules to separate tasks")
+
+
 def _text(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{name}: expected a string in quotes, got {value!r}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from outflowfile.language import typerules
 from outflowfile.language.codefiles import SCRIPT_RUNNERS, script_runner
 from outflowfile.language.defaultcheck import check_computed
+from outflowfile.language.environments import MIXED_HINT, mixed_with_container
 from outflowfile.language.expressions import Expression
 from outflowfile.language.findings import Findings, did_you_mean, join_hints
 from outflowfile.language.model import (
@@ -164,6 +165,11 @@ class TaskChecker:
                 locs.get("cpus"),
                 "cpus must be at least 1",
             )
+        mixed = mixed_with_container(res.container, res.venv, res.envmodules)
+        if mixed is not None:
+            self.add(f"task '{self.task.name}': {mixed}",
+                     locs.get("venv") or locs.get("envmodules") or locs.get("container"),
+                     MIXED_HINT)
         if res.retries < 0:
             self.add(
                 f"task '{self.task.name}' has negative retries ({res.retries})", locs.get("retries")

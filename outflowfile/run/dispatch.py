@@ -29,6 +29,7 @@ from outflowfile.errors import UserError
 from outflowfile.graph.expand import ExpansionError, Job, NodeState
 from outflowfile.graph.fileflags import protected_paths
 from outflowfile.language import typerules
+from outflowfile.plan.envdigests import MISSING
 from outflowfile.run.aside import Stash
 from outflowfile.run.executor import Executor
 from outflowfile.run.jobspec import JobResult, JobSpec
@@ -248,6 +249,7 @@ class Dispatcher:
                 spec.log,
                 self.host,
                 time.time(),
+                image=ran_in(spec),
             )
         except UserError:  # the cache cannot be written: nothing ran, all is as it was
             self._put_back(job.id)
@@ -456,3 +458,11 @@ class Dispatcher:
                 aside.drop(stash)
             else:
                 aside.settle(stash)
+
+
+def ran_in(spec: JobSpec) -> tuple[str, str] | None:
+    """The container image (name, digest) the job runs in, for the cache."""
+    env = spec.environment
+    if not env.get("container") or env.get("image_id") in (None, "", MISSING):
+        return None
+    return env["container"], env["image_id"]

@@ -20,6 +20,7 @@ class Recorder(Protocol):
         log: str,
         host: str,
         started: float,
+        image: tuple[str, str] | None = None,
     ) -> int | None: ...
 
     def job_done(

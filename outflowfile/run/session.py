@@ -422,6 +422,7 @@ class Planned:
     # run each came from (adoption.py): read for the views, with ``full``.
     adopted: dict[int, int] = field(default_factory=dict)
     envs: EnvironmentDigests | None = None  # the jobs' environments, as the plan saw them
+    images: dict[int, str] = field(default_factory=dict)  # row: the image digest it ran with
 
 
 def plan_only(
@@ -442,6 +443,7 @@ def plan_only(
         planned.adopted = {
             row: s.adopted_from for row, s in scheduled.items() if s.adopted_from is not None
         }
+        planned.images = store_of(request).images(rows)
     return planned
 
 

@@ -39,8 +39,8 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 from outflowfile import valuecodec
 from outflowfile.errors import UserError, database_error
+from outflowfile.store import jobimages, sqlite_fast
 from outflowfile.store import rows as rowsof
-from outflowfile.store import sqlite_fast
 from outflowfile.store.location import (
     database_url,
     filesystem_type,
@@ -451,6 +451,7 @@ class Cache:
             def write(db: sqlite3.Connection) -> list[int]:
                 sqlite_fast.record_ends(db, done, failed)
                 ids = sqlite_fast.insert_jobs(db, values)
+                jobimages.insert_sqlite(db, jobimages.rows(started, ids))
                 sqlite_fast.record_ends(
                     db, *rowsof.with_ids(later_rows, ids, later_done, later_failed)
                 )
@@ -462,6 +463,7 @@ class Cache:
             # A fixed statement with parameters compiles once; .values(row)
             # would build and hash a new statement for every job.
             ids = [_new_id(conn.execute(INSERT_JOB, row)) for row in rows]
+            jobimages.insert(conn, jobimages.rows(started, ids))
             _record(conn, *rowsof.with_ids(later_rows, ids, later_done, later_failed))
             return ids
 
@@ -535,6 +537,10 @@ class Cache:
                     (r[0], Scheduled.read(r)) for r in conn.execute(stmt)
                 )
         return found
+
+    def images(self, rows: list[int]) -> dict[int, str]:
+        """The image digest each of ``rows`` that ran in a container ran with."""
+        return jobimages.read(self._reading, rows) if rows else {}
 
     def adopt(self, rows: list[int], run_id: int) -> None:
         """Jobs a dead run submitted, taken over by run ``run_id``: their rows

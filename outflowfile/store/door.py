@@ -168,6 +168,16 @@ class Store:
         run's jobs, which the next may adopt)."""
         return self.reader.scheduled(rows)
 
+    def images(self, rows: list[int]) -> dict[int, str]:
+        """The image digest each of ``rows`` that ran in a container ran with."""
+        if not rows or not self.exists():
+            return {}
+        cache = self.open_cache()
+        try:
+            return cache.images(rows)
+        finally:
+            cache.close()
+
     def durations(self, snapshot: Snapshot) -> Durations:
         """How long jobs took when they last ran: from the snapshot's records
         when they have their timings, else read (the fast path's records

@@ -96,11 +96,14 @@ class RunRecorder:
         log: str,
         host: str,
         started: float,
+        image: tuple[str, str] | None = None,
     ) -> int:
         """``Cache.job_started`` without the run id: the job's row, written
         with whatever waits; or, for a job without output files when
-        batching, a ticket (negative), written later."""
-        start = Started(key, task, slot, def_hash, params, output_files, log, host, started)
+        batching, a ticket (negative), written later. ``image``: the
+        container's (name, digest) it runs in."""
+        start = Started(key, task, slot, def_hash, params, output_files, log, host, started,
+                        image=image)
         if self._batch and not output_files:
             self._tickets += 1
             ticket = -self._tickets

@@ -205,6 +205,7 @@ class Started:
     host: str
     started: float
     end: Finished | None = None
+    image: tuple[str, str] | None = None  # (name, digest): the container it runs in
 
 
 @dataclass

@@ -14,10 +14,12 @@ Schema (version 1)::
     specs(job_id PK -> jobs.id, spec)      what a job sent to a cluster runs (jobspec.py)
     scheduled(job_id PK -> jobs.id, scheduler, scheduler_id, array_index, name, adopted_from)
                                            a cluster job's id at its scheduler (records.Scheduled)
+    images(job_id PK -> jobs.id, image, digest)
+                                           the image a job ran in (container:), as it was then
 
 A table added since a cache was made is created when outflow opens it
-(``scheduled`` came after version 1 without changing it: an older outflow
-ignores it).
+(``scheduled`` and ``images`` came after version 1 without changing it: an
+older outflow ignores them).
 
 ``status`` is running | done | failed | interrupted; times are epoch seconds;
 ``params``/``outputs`` are ``valuecodec.encode`` of a dict; ``files`` is JSON
@@ -113,6 +115,13 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("array_index", "integer"),
         Column("name", "string", 255, null=False),
         Column("adopted_from", "id"),
+    ),
+    # The image (name and digest) a job that ran in a container: ran in,
+    # written with its start: the digest its tag named then.
+    "images": (
+        Column("job_id", "id", primary=True, references="jobs.id", on_delete="CASCADE"),
+        Column("image", "string", 255, null=False),
+        Column("digest", "string", 128, null=False),
     ),
 }
 

@@ -52,6 +52,7 @@ runs_table = _table("runs")
 jobs_table = _table("jobs")
 specs_table = _table("specs")
 scheduled_table = _table("scheduled")
+images_table = _table("images")
 
 RECORD_SELECT = [jobs_table.c[name] for name in RECORD_COLUMNS]
 

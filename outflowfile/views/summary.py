@@ -69,7 +69,9 @@ class Row:
     mem_eff: float | None  # peak memory / memory asked for
     adopted_from: int | None  # the run that submitted it, when another run adopted it
     environment: str  # container, venv, modules ('' for outflow's own)
-    image: str | None  # the container image's digest, as the plan found it
+    # The container image's digest: the one its last run recorded, else the
+    # one its tag names now (a job that never ran).
+    image: str | None
     job: str  # the job's label, as the run prints it
 
 
@@ -131,6 +133,8 @@ def summarize(planned: Planned, errors: dict[str, str]) -> list[Row]:
         if last is not None:
             row.adopted_from = adopted.get(last.id)
         row.environment, row.image = _environment(node, planned)
+        if row.image is not None and last is not None:
+            row.image = getattr(planned, "images", {}).get(last.id, row.image)
         rows.append(row)
     return rows
 

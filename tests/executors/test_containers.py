@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import envtools
 import pytest
 from envtools import busybox_image, podman, remove_image, running_containers
 from outflowtest import make_project, outflow, outflow_command
@@ -21,6 +22,12 @@ from outflowtest import make_project, outflow, outflow_command
 def image() -> str:
     podman()
     return busybox_image()
+
+
+@pytest.fixture(scope="module")
+def python_image() -> str:
+    podman()
+    return envtools.python_image()
 
 
 @pytest.fixture
@@ -156,16 +163,123 @@ def test_a_missing_runtime_fails_the_job_naming_it(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and not (p / "o.txt").exists()
 
 
-def test_a_run_body_in_a_container_is_a_clear_error(tmp_path: Path, image: str) -> None:
+PYTHON_BODIES = """\
+task inside -> (n: int, seen: str):
+    container: "{image}"
+    cpus: 1
+    run:
+        import os, sys
+        seen = open("/etc/outflow-test-image").read().strip()
+        seen += " " + str(os.path.exists("/etc/os-release")) + " " + os.getcwd()
+        print("in the image", file=sys.stderr)
+        return {{"n": 41, "seen": seen + " " + os.uname().nodename}}
+
+task again(n: int, seen: str) -> (m: int, seen: str):
+    container: "{image}"
+    run:
+        import os
+        host = os.uname().nodename  # the container's: the worker is reused
+        return {{"m": n + 1, "seen": seen.replace(" " + host, " same container")}}
+
+task after(m: int, seen: str):
+    output: o = "out/after.txt"
+    run:
+        open(output.o, "w").write(f"{{m}} {{seen}}")
+
+workflow all:
+    inside | again | after
+"""
+
+
+def test_run_bodies_run_in_the_images_python_and_pass_their_values(
+    tmp_path: Path, python_image: str
+) -> None:
+    p = make_project(tmp_path, PYTHON_BODIES.format(image=python_image))
+    outflow(p)
+    # The marker is only in the image, which has no /etc/os-release (the host has).
+    assert (p / "out/after.txt").read_text() == f"42 python-image False {p} same container"
+    assert Path("/etc/os-release").exists()
+    logs = list((p / ".outflow/logs/inside").glob("inside-*.log"))
+    assert "in the image" in logs[0].read_text()
+    assert not [n for n in running_containers() if n.startswith("outflow-worker-")]
+    assert "Would run" not in outflow(p, "-n").stdout
+
+
+def test_an_image_without_python3_fails_its_run_bodies_clearly(
+    tmp_path: Path, image: str
+) -> None:
     p = make_project(tmp_path, f"""\
         task py -> (n: int):
             container: "{image}"
             run:
                 return 1
+
+        task py2 -> (m: int):
+            container: "{image}"
+            run:
+                return 2
+
+        workflow all:
+            (py, py2)
         """)
-    done = outflow(p, "py", check=1)
-    assert f"container: a run: body cannot run in the image {image}" in done.stderr
+    done = outflow(p, "-k", check=1)
+    why = (f"container {image} has no python3: a run:/call: body needs a Python in the "
+           "image (or write the step as shell:/script:)")
+    assert done.stderr.count(why) == 2, done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("killed", [False, True], ids=["ctrl-c", "sigkill"])
+def test_ctrl_c_or_kill_stops_a_python_worker_in_its_container(
+    tmp_path: Path, python_image: str, killed: bool
+) -> None:
+    p = make_project(tmp_path, f"""\
+        task slow -> (n: int):
+            container: "{python_image}"
+            run:
+                import time
+                open("started", "w").close()
+                time.sleep(300)
+                return 1
+        """)
+    proc = subprocess.Popen([*outflow_command(), "slow"], cwd=p, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (p / "started").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        ours = [n for n in running_containers() if n.startswith("outflow-worker-")]
+        assert len(ours) == 1
+        proc.send_signal(signal.SIGKILL if killed else signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    if not killed:
+        assert proc.returncode != 0 and "interrupted" in err
+        assert ours[0] not in running_containers()
+        return
+    # Killed outright: its guard ends the runtime's client, and the worker in
+    # the container sees its pipe closed and ends, mid-job.
+    deadline = time.monotonic() + 60
+    while ours[0] in running_containers():
+        assert time.monotonic() < deadline, "the worker's container outlived outflow"
+        time.sleep(0.5)
+
+
+def test_a_failing_run_body_in_the_image_reports_its_error(
+    tmp_path: Path, python_image: str
+) -> None:
+    p = make_project(tmp_path, f"""\
+        task bad -> (n: int):
+            container: "{python_image}"
+            run:
+                raise ValueError("no good in " + open("/etc/outflow-test-image").read().strip())
+        """)
+    done = outflow(p, "bad", check=1)
+    assert "ValueError: no good in python-image" in done.stderr
+    assert not [n for n in running_containers() if n.startswith("outflow-worker-")]
 
 
 def test_ctrl_c_stops_the_container(tmp_path: Path, image: str) -> None:

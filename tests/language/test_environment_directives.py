@@ -55,13 +55,18 @@ def test_map_options_give_the_jobs_inside_an_environment(tmp_path: Path) -> None
             container: "localhost/own:1"
             shell: "echo {x}"
 
+        task loaded(x: int):
+            shell: "echo {x}"
+
         workflow all:
-            items | map(xs -> x, container="localhost/map:1", envmodules=["m/1", "n/2"]) { (plain, own) }
-        """)  # noqa: E501
+            items | map(xs -> x, container="localhost/map:1") { (plain, own) }
+                  | map(xs -> x, envmodules=["m/1", "n/2"]) { loaded }
+        """)
     outflow(p, "items")
     planned = outflow(p, "-n", "--container-runtime", str(tmp_path / "none")).stdout
-    assert planned.count("[container localhost/map:1; modules m/1, n/2]") == 2  # plain x=1, x=2
-    assert planned.count("[container localhost/own:1; modules m/1, n/2]") == 2
+    assert planned.count("[container localhost/map:1]") == 2  # plain x=1, x=2
+    assert planned.count("[container localhost/own:1]") == 2  # its own wins
+    assert planned.count("[modules m/1, n/2]") == 2
     none = outflow(p, "-n", "--no-envs").stdout
     assert "plain x=1" in none and "[container" not in none
 

@@ -246,7 +246,7 @@ def test_schema_version_mismatch(tmp_path: Path, cache_url: str | None) -> None:
 
 def test_foreign_tables_of_the_same_name(tmp_path: Path, cache_url: str | None) -> None:
     with Cache.open(tmp_path, cache_url) as c, c.engine.begin() as conn:
-        for table in ("specs", "scheduled", "meta", "jobs", "runs"):
+        for table in ("specs", "scheduled", "images", "meta", "jobs", "runs"):
             conn.execute(sa.text(f"DROP TABLE {table}"))
         conn.execute(sa.text("CREATE TABLE jobs (name TEXT)"))
     with pytest.raises(UserError, match="not an outflow cache"):

@@ -143,6 +143,10 @@ def parse_args(argv: list[str]) -> dict[str, str]:
 def _into_venv(spec: JobSpec, argv: list[str]) -> str | None:
     """A Python body with a venv: this process goes on in the venv's Python
     (the cache's connection closes with the exec). Why it cannot, or None."""
+    if spec.kind in ("run", "call") and spec.environment.get("container"):
+        return (f"container: a {spec.kind}: body in the image {spec.environment['container']} "
+                "runs only on the local executor so far: write the step as shell:/script: "
+                "to run it on a cluster node")
     if spec.kind not in ("run", "call") or not spec.environment.get("venv"):
         return None  # imports nothing more
     from outflowfile.executors.environments import EnvironmentFailure, exec_in_venv

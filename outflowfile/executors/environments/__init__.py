@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from outflowfile.executors.environments import container, modules, venv
 from outflowfile.plan.envdigests import MISSING, RUNTIMES
 from outflowfile.run.jobspec import JobSpec, thread_env
+
+Starter = Callable[[list[str], list[str]], tuple[list[str], str]]
 
 
 class EnvironmentFailure(Exception):
@@ -28,6 +31,8 @@ class EnvironmentFailure(Exception):
 class Environments:
     _modules: dict[tuple[str, ...], str | None] = field(default_factory=dict)
     _venvs: dict[str, Path | str] = field(default_factory=dict)  # digest: env, or why not
+    _pythons: dict[tuple[str, str], str | None] = field(default_factory=dict)  # image: why not
+    _boxes: int = 0  # Python workers started in containers so far
 
     def check(self, spec: JobSpec) -> None:
         """Raise EnvironmentFailure when ``spec`` cannot run in its environment."""
@@ -36,6 +41,8 @@ class Environments:
             return
         if env.get("container"):
             _check_container(spec)
+            if spec.kind in ("run", "call"):
+                self._check_python(spec)
         if env.get("envmodules"):
             names = tuple(env["envmodules"])
             if names not in self._modules:
@@ -59,13 +66,42 @@ class Environments:
             raise EnvironmentFailure(made)
         return made
 
+    def _check_python(self, spec: JobSpec) -> None:
+        key = (spec.environment["runtime"], spec.environment.get("image_id") or "")
+        if key not in self._pythons:
+            self._pythons[key] = container.python_check(key[0], spec.environment["container"])
+        why = self._pythons[key]
+        if why is not None:
+            raise EnvironmentFailure(why)
+
     def python(self, spec: JobSpec) -> str | None:
         """The interpreter of a ``run:``/``call:`` job's worker: its venv's,
-        or None for outflow's own. Raises EnvironmentFailure."""
+        in a container what tells its workers apart (image, limits,
+        mounts), or None for outflow's own. Raises EnvironmentFailure."""
         self.check(spec)
-        if spec.environment.get("venv"):
+        env = spec.environment
+        if env.get("container"):
+            mounts = ",".join(container.worker_mounts(spec))
+            return (f"container {env['runtime']} {env.get('image_id') or env['container']} "
+                    f"cpus={spec.cpus} mem={spec.mem or 0} {mounts}")
+        if env.get("venv"):
             return venv.python_of(self.venv(spec))
         return None
+
+    def starter(self, spec: JobSpec) -> Starter | None:
+        """For a Python job in a container: what makes the argv that starts
+        its worker there from the worker's own (``python3 -c BOOT ...``) and
+        the directories to mount read-only, and the container's name. None
+        for a job without one."""
+        if not spec.environment.get("container"):
+            return None
+
+        def start(python_argv: list[str], shared: list[str]) -> tuple[list[str], str]:
+            self._boxes += 1
+            box = f"outflow-worker-{os.getpid()}-{self._boxes}"
+            return container.worker_argv(spec, box, python_argv, shared), box
+
+        return start
 
     def shell(self, spec: JobSpec, argv: list[str],
               env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -101,12 +137,6 @@ def _check_container(spec: JobSpec) -> None:
         raise EnvironmentFailure(
             f"container: {image} cannot be combined with venv: or envmodules: "
             "(they are set up outside the image): install the software in the image"
-        )
-    if spec.kind in ("run", "call"):
-        raise EnvironmentFailure(
-            f"container: a {spec.kind}: body cannot run in the image {image}: outflow runs "
-            "Python bodies in its own Python, which the image does not have; write the "
-            "step as script: \"step.py\" (run with the image's python3) or shell:"
         )
     runtime = env.get("runtime", "")
     if not runtime:

@@ -9,6 +9,12 @@ With apptainer or singularity: ``exec`` with the same directories bound.
 
 The container is named after the job, so that stopping the job stops it
 too (``stop``): the runtime's client is not the container's parent.
+
+A ``run:``/``call:`` body runs in a Python worker started inside the image
+(``worker_argv``): ``RUNTIME run -i --rm IMAGE python3 -c BOOT``, with
+outflow's package and site directories mounted read-only at their own paths,
+talking to the pool over its standard input and output. It is kept for the
+next job of the same image, cores, memory and mounts, like a venv's worker.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from outflowfile.run.jobspec import JobSpec
 
 DAEMONLESS = ("apptainer", "singularity")  # the container is the client's child
 STOP_TIMEOUT = 30.0
+CHECK_TIMEOUT = 300.0
+MIN_PYTHON = (3, 10)  # what outflow's own code runs on
 
 
 def kind(runtime: str) -> str:
@@ -61,6 +69,68 @@ def wrap(spec: JobSpec, script: str, env: dict[str, str]) -> list[str]:
     return argv + [image, "sh", "-c", script]
 
 
+def worker_argv(spec: JobSpec, box: str, python_argv: list[str],
+                shared: list[str]) -> list[str]:
+    """The argv starting ``python_argv`` (``python3 -c BOOT ...``) in the
+    job's image as the container ``box``, its standard input and output
+    passed through (the worker's pipe to the pool); ``shared``: outflow's
+    package and site directories, mounted read-only."""
+    runtime = spec.environment["runtime"]
+    image = spec.environment["container"]
+    mounts = worker_mounts(spec)
+    if kind(runtime) in DAEMONLESS:
+        argv = [runtime, "exec", "--pwd", spec.workdir]
+        for path in mounts:
+            argv += ["--bind", f"{path}:{path}"]
+        for path in shared:
+            argv += ["--bind", f"{path}:{path}:ro"]
+        return argv + [image, *python_argv]
+    argv = [runtime, "run", "-i", "--rm", "--name", box, "-w", spec.workdir,
+            "--user", f"{os.getuid()}:{os.getgid()}", "--cpus", str(spec.cpus)]
+    if kind(runtime) == "podman" and os.getuid() != 0:
+        argv.append("--userns=keep-id")
+    if spec.mem:
+        argv += ["--memory", str(spec.mem)]
+    for path in mounts:
+        argv += ["-v", f"{path}:{path}"]
+    for path in shared:
+        argv += ["-v", f"{path}:{path}:ro"]
+    return argv + [image, *python_argv]
+
+
+def worker_mounts(spec: JobSpec) -> list[str]:
+    """What a Python job's container mounts: the job's directories, and its
+    log's when outside them."""
+    dirs = set(_mounts(spec))
+    if spec.log and os.path.isabs(spec.log):
+        dirs.add(os.path.dirname(spec.log))
+    return sorted(dirs)
+
+
+def python_check(runtime: str, image: str) -> str | None:
+    """Why a Python body cannot run in ``image``, or None when it can: the
+    image must have a ``python3`` outflow runs on."""
+    probe = "import sys; print('%d.%d' % sys.version_info[:2])"
+    argv = [runtime, "run", "--rm", image, "python3", "-c", probe]
+    if kind(runtime) in DAEMONLESS:
+        argv = [runtime, "exec", image, "python3", "-c", probe]
+    no_python = (f"container {image} has no python3: a run:/call: body needs a Python in "
+                 "the image (or write the step as shell:/script:)")
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=CHECK_TIMEOUT,
+                              stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"container {image}: cannot run {kind(runtime)} to look for its python3: {exc}"
+    if done.returncode != 0:
+        return no_python
+    version = tuple(int(n) for n in done.stdout.strip().split(".")[:2] if n.isdigit())
+    if version < MIN_PYTHON:
+        return (f"container {image} has python3 {done.stdout.strip()}: a run:/call: body "
+                f"needs Python {'.'.join(map(str, MIN_PYTHON))} or newer in the image "
+                "(or write the step as shell:/script:)")
+    return None
+
+
 def shell_script(spec: JobSpec, argv: list[str]) -> str:
     """What ``sh -c`` runs in the image for a job whose command on the host
     would be ``argv``: a shell command's text, or a script's program (a .py
@@ -73,17 +143,24 @@ def shell_script(spec: JobSpec, argv: list[str]) -> str:
     return shlex.join([program, *rest])
 
 
-def stop(specs: list[JobSpec]) -> None:
+def stop(specs: list[JobSpec], boxes: dict[int, str] | None = None) -> None:
     """Remove the containers of jobs being killed (podman, docker), all at
-    once, and wait until they are gone."""
+    once, and wait until they are gone. ``boxes``: the container of a
+    Python job (by job id), its worker's."""
+    remove([(spec.environment.get("runtime", ""), (boxes or {}).get(spec.id) or name(spec))
+            for spec in specs if spec.environment.get("container")])
+
+
+def remove(boxes: list[tuple[str, str]]) -> None:
+    """Remove the containers ``boxes`` (runtime, name) at once, and wait
+    until they are gone."""
     procs = []
-    for spec in specs:
-        runtime = spec.environment.get("runtime", "")
-        if not spec.environment.get("container") or not runtime or kind(runtime) in DAEMONLESS:
+    for runtime, box in boxes:
+        if not runtime or kind(runtime) in DAEMONLESS:
             continue
-        argv = [runtime, "rm", "-f", "-t", "0", name(spec)]
+        argv = [runtime, "rm", "-f", "-t", "0", box]
         if kind(runtime) == "docker":
-            argv = [runtime, "rm", "-f", name(spec)]
+            argv = [runtime, "rm", "-f", box]
         try:
             procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
