@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 GIB = 1 << 30
 MEM_WASTE = 4  # asked for more than this many times the peak (and over 1 GiB): a note
-CPU_WASTE = 2  # asked for more than this many times the cores used: a note
+CPU_WASTE = 2  # asked for at least this many times the cores used: a note
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class TaskUse:
             found.append(f"{self.task} asks for {size(mem)} of memory and uses at most "
                          f"{size(peak)}: mem: {size(_rounded_up(peak * 1.5))} would do")
         used = max(self.cores_used, default=None)
-        if used is not None and self.asked.cpus > 1 and self.asked.cpus > CPU_WASTE * used:
+        if used is not None and self.asked.cpus > 1 and self.asked.cpus >= CPU_WASTE * used:
             found.append(f"{self.task} asks for {self.asked.cpus} cores and uses "
                          f"{used:.1f} at most")
         return found

@@ -65,7 +65,14 @@ def _check(p: Path) -> None:
     assert "Efficiency per task (latest runs):" in table
     assert "  busy: 1 job, CPU efficiency" in table
     assert "note: busy asks for 2.0G of memory and uses at most 1" in table
-    assert "note: busy asks for 2 cores and uses" in table
+    # The core note comes when the busiest job used at most half the cores
+    # asked for: one busy core of two is right at that line, so which side
+    # of it a run lands on depends on the machine's load.
+    noted = "note: busy asks for 2 cores and uses" in table
+    if busy["cpu_eff"] < 0.49:
+        assert noted, table
+    elif busy["cpu_eff"] > 0.51:
+        assert not noted, table
     assert "note: large" not in table and "note: small" not in table
     report = p / "report.html"
     outflow(p, "--report", str(report))
