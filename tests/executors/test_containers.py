@@ -309,15 +309,33 @@ def test_ctrl_c_stops_the_container(tmp_path: Path, image: str) -> None:
 
 
 def test_on_a_slurm_node_the_job_runs_in_its_environment(
-    tmp_path: Path, image: str, slurm: str
+    tmp_path: Path, image: str, python_image: str, slurm: str
 ) -> None:
-    """The node job wraps the command the same way (container), and runs a
-    venv's run: body in the venv's Python."""
+    """The node job wraps the command the same way (container), runs a run:
+    body in a Python worker in its image (its values recorded and passed
+    on), and a venv's run: body in the venv's Python."""
     p = make_project(tmp_path / "p", f"""\
         task boxed:
             output: seen = "out/seen.txt"
             container: "{image}"
             shell: "cat /etc/outflow-test-image > {{output.seen}}"
+
+        task pyboxed -> (seen: str):
+            container: "{python_image}"
+            run:
+                import os
+                seen = open("/etc/outflow-test-image").read().strip()
+                return seen + " " + str(os.path.exists("/etc/os-release")) + " " + os.getcwd()
+
+        task keep_seen(seen: str):
+            output: py = "out/pyseen.txt"
+            run:
+                open(output.py, "w").write(seen)
+
+        task nopython -> (n: int):
+            container: "{image}"
+            run:
+                return 1
 
         task version -> (v: str):
             venv: "envs/tools.txt"
@@ -331,8 +349,17 @@ def test_on_a_slurm_node_the_job_runs_in_its_environment(
                 open(output.o, "w").write(v)
 
         workflow all:
-            (boxed, version | keep)
+            (boxed, pyboxed | keep_seen, nopython, version | keep)
         """, {"envs/tools.txt": "termcolor==2.3.0\n"})
-    outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", timeout=900)
+    done = outflow(p, "-k", "--cluster", "slurm", "--cluster-submit", "sbatch", timeout=900,
+                   check=1)
     assert (p / "out/seen.txt").read_text() == "busybox-image\n"
+    # The marker is only in the image, which has no /etc/os-release (the node has).
+    assert (p / "out/pyseen.txt").read_text() == f"python-image False {p}"
     assert (p / "out/v.txt").read_text() == "2.3.0"
+    # The local pool's words for an image without python3 (tested above).
+    assert (f"container {image} has no python3: a run:/call: body needs a Python in the "
+            "image (or write the step as shell:/script:)") in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not [n for n in running_containers() if n.startswith("outflow-worker-")]
+    assert "pyboxed" not in outflow(p, "-n", "pyboxed", "keep_seen").stdout

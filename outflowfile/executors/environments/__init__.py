@@ -40,7 +40,7 @@ class Environments:
         if not env:
             return
         if env.get("container"):
-            _check_container(spec)
+            check_container(spec)
             if spec.kind in ("run", "call"):
                 self._check_python(spec)
         if env.get("envmodules"):
@@ -130,7 +130,9 @@ class Environments:
         return argv, env
 
 
-def _check_container(spec: JobSpec) -> None:
+def check_container(spec: JobSpec) -> None:
+    """Raise EnvironmentFailure when ``spec``'s image cannot be run (no
+    runtime, no such image, a venv or modules with it); costs no process."""
     env = spec.environment
     image = env["container"]
     if env.get("venv") or env.get("envmodules"):
