@@ -14,7 +14,8 @@ from pathlib import Path
 
 import envtools
 import pytest
-from envtools import busybox_image, podman, remove_image, running_containers
+from envtools import all_containers, busybox_image, podman, remove_image, running_containers
+from faults import wait_for
 from outflowtest import make_project, outflow, outflow_command
 
 
@@ -282,30 +283,38 @@ def test_a_failing_run_body_in_the_image_reports_its_error(
     assert not [n for n in running_containers() if n.startswith("outflow-worker-")]
 
 
-def test_ctrl_c_stops_the_container(tmp_path: Path, image: str) -> None:
+@pytest.mark.parametrize("killed", [False, True], ids=["ctrl-c", "sigkill"])
+def test_ctrl_c_or_kill_stops_the_container(tmp_path: Path, image: str, killed: bool) -> None:
     p = make_project(tmp_path, f"""\
         task slow:
             output: o = "o.txt"
             container: "{image}"
-            shell: "touch started; sleep 300; echo done > {{output.o}}"
-        """)
+            shell: "touch started; if [ -e hold ]; then sleep 300; fi; echo done > {{output.o}}"
+        """, {"hold": ""})
     proc = subprocess.Popen([*outflow_command(), "slow"], cwd=p, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not (p / "started").exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            time.sleep(0.1)
-        ours = [n for n in running_containers() if n.startswith("outflow-")]
+        wait_for(lambda: (p / "started").exists(), what="the job started", proc=proc)
+        ours = [n for n in running_containers() if n.endswith(f"-{proc.pid}")]
         assert len(ours) == 1
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGKILL if killed else signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode != 0 and "interrupted" in err
-    assert ours[0] not in running_containers()
     assert not (p / "o.txt").exists()
+    if not killed:
+        assert proc.returncode != 0 and "interrupted" in err
+        assert ours[0] not in all_containers()
+        return
+    # Killed outright: the guard kills the runtime's client, as it kills any
+    # job's process group, and removes the container the client leaves.
+    # The next run records the job as it ends this time.
+    (p / "hold").unlink()
+    assert "slow" in outflow(p, "slow").stdout
+    assert (p / "o.txt").read_text() == "done\n"
+    wait_for(lambda: ours[0] not in all_containers(), what="the container is removed")
+    assert "Would run" not in outflow(p, "-n", "slow").stdout
 
 
 def test_on_a_slurm_node_the_job_runs_in_its_environment(

@@ -8,7 +8,10 @@ script's ``OUTFLOW_*``), and its ``cpus``/``mem`` as the runtime's limits.
 With apptainer or singularity: ``exec`` with the same directories bound.
 
 The container is named after the job, so that stopping the job stops it
-too (``stop``): the runtime's client is not the container's parent.
+too (``stop``): the runtime's client is not the container's parent. For
+the same reason the local pool's guard is told how to remove it
+(``remover``): killing the client's process group, which is what ends a
+job when outflow is killed outright, leaves the container running.
 
 A ``run:``/``call:`` body runs in a Python worker started inside the image
 (``worker_argv``): ``RUNTIME run -i --rm IMAGE python3 -c BOOT``, with
@@ -151,6 +154,16 @@ def stop(specs: list[JobSpec], boxes: dict[int, str] | None = None) -> None:
             for spec in specs if spec.environment.get("container")])
 
 
+def remover(spec: JobSpec) -> list[str] | None:
+    """The command that removes a shell job's container once its runtime's
+    client is killed (which leaves the container running): what the guard
+    runs if outflow dies by SIGKILL. None when there is nothing to remove."""
+    runtime = spec.environment.get("runtime", "")
+    if not spec.environment.get("container") or not runtime or kind(runtime) in DAEMONLESS:
+        return None
+    return _remove_argv(runtime, name(spec))
+
+
 def remove(boxes: list[tuple[str, str]]) -> None:
     """Remove the containers ``boxes`` (runtime, name) at once, and wait
     until they are gone."""
@@ -158,9 +171,7 @@ def remove(boxes: list[tuple[str, str]]) -> None:
     for runtime, box in boxes:
         if not runtime or kind(runtime) in DAEMONLESS:
             continue
-        argv = [runtime, "rm", "-f", "-t", "0", box]
-        if kind(runtime) == "docker":
-            argv = [runtime, "rm", "-f", box]
+        argv = _remove_argv(runtime, box)
         try:
             procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -172,6 +183,12 @@ def remove(boxes: list[tuple[str, str]]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _remove_argv(runtime: str, box: str) -> list[str]:
+    if kind(runtime) == "docker":
+        return [runtime, "rm", "-f", box]
+    return [runtime, "rm", "-f", "-t", "0", box]
 
 
 def _mounts(spec: JobSpec) -> list[str]:
