@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import envtools
+import psutil
 import pytest
 from envtools import all_containers, busybox_image, podman, remove_image, running_containers
 from faults import wait_for
@@ -283,8 +284,8 @@ def test_a_failing_run_body_in_the_image_reports_its_error(
     assert not [n for n in running_containers() if n.startswith("outflow-worker-")]
 
 
-@pytest.mark.parametrize("killed", [False, True], ids=["ctrl-c", "sigkill"])
-def test_ctrl_c_or_kill_stops_the_container(tmp_path: Path, image: str, killed: bool) -> None:
+@pytest.mark.parametrize("how", ["ctrl-c", "sigkill", "sigkill-guard-too"])
+def test_ctrl_c_or_kill_stops_the_container(tmp_path: Path, image: str, how: str) -> None:
     p = make_project(tmp_path, f"""\
         task slow:
             output: o = "o.txt"
@@ -297,23 +298,32 @@ def test_ctrl_c_or_kill_stops_the_container(tmp_path: Path, image: str, killed: 
         wait_for(lambda: (p / "started").exists(), what="the job started", proc=proc)
         ours = [n for n in running_containers() if n.endswith(f"-{proc.pid}")]
         assert len(ours) == 1
-        proc.send_signal(signal.SIGKILL if killed else signal.SIGINT)
+        if how == "sigkill-guard-too":  # as a batch job's end kills all its processes
+            for child in psutil.Process(proc.pid).children():
+                if "-I" in child.cmdline():  # the guard (executors/guard.py)
+                    child.kill()
+        proc.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert not (p / "o.txt").exists()
-    if not killed:
+    if how == "ctrl-c":
         assert proc.returncode != 0 and "interrupted" in err
         assert ours[0] not in all_containers()
         return
-    # Killed outright: the guard kills the runtime's client, as it kills any
-    # job's process group, and removes the container the client leaves.
-    # The next run records the job as it ends this time.
     (p / "hold").unlink()
+    if how == "sigkill":
+        # The guard kills the runtime's client, as it kills any job's
+        # process group, and removes the container the client leaves.
+        wait_for(lambda: ours[0] not in all_containers(), what="the container is removed")
+    else:
+        assert ours[0] in running_containers()  # left behind, still running its job
+    # The next run removes what is left before it starts the job again, and
+    # records the job as it ends this time.
     assert "slow" in outflow(p, "slow").stdout
+    assert ours[0] not in all_containers()
     assert (p / "o.txt").read_text() == "done\n"
-    wait_for(lambda: ours[0] not in all_containers(), what="the container is removed")
     assert "Would run" not in outflow(p, "-n", "slow").stdout
 
 

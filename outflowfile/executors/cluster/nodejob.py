@@ -80,7 +80,7 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
     else:
         out = create(log)
     try:
-        argv, env = Environments().shell(spec, *scripts.command(spec))
+        argv, env = Environments(sweep=False).shell(spec, *scripts.command(spec))
         # Through spawn.py, so that its peak memory is not this process's size.
         proc = start_job(argv, spec.workdir, dict(os.environ) | thread_env(spec.cpus) | env, out)
         _, status, usage = os.wait4(proc.pid, 0)

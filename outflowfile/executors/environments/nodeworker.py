@@ -48,7 +48,7 @@ def run_in_image(spec: JobSpec, host: str) -> JobResult:
     ours, theirs = socket.socketpair()
     with ours, theirs:
         try:
-            proc = subprocess.Popen(argv, stdin=theirs, stdout=theirs)
+            proc = subprocess.Popen(argv, stdin=theirs.fileno(), stdout=theirs.fileno())
         except OSError as exc:
             return _failed(spec, host, started, f"container: cannot start "
                            f"{container.kind(argv[0])}: {exc}")
