@@ -152,6 +152,13 @@ def running_containers() -> list[str]:
     return done.stdout.split()
 
 
+def all_containers() -> list[str]:
+    """The names of every container podman has, running or not."""
+    done = subprocess.run(["podman", "ps", "-a", "--format", "{{.Names}}"], capture_output=True,
+                          text=True, timeout=60, check=True)
+    return done.stdout.split()
+
+
 def lmod() -> str:
     """Lmod's init script; skip (fail under CI) when Lmod is not installed."""
     if not os.path.exists(LMOD_INIT):

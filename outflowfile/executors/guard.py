@@ -11,24 +11,42 @@ import os
 import subprocess
 
 # The guard reads "+PGID" / "-PGID" lines on its stdin: the process groups of
-# running jobs and workers. At end-of-file (we closed the pipe, or died
-# however we died) it kills every group still listed. No imports beyond os
-# and signal, and python -I -S: it starts in a few milliseconds.
+# running jobs and workers; "+PGID\0ARG\0ARG..." also names a command to run
+# once that group is killed (what removes a job's container, which is not in
+# the group). At end-of-file (we closed the pipe, or died however we died) it
+# kills every group still listed, then runs their commands and waits for
+# them. No imports beyond os and signal, and python -I -S: it starts in a few
+# milliseconds.
 _GUARD_CODE = """\
 import os, signal
-groups, rest = set(), b""
+groups, after, rest = set(), {}, b""
 while True:
     data = os.read(0, 65536)
     if not data:
         break
     *lines, rest = (rest + data).split(b"\\n")
     for line in lines:
-        (groups.add if line[:1] == b"+" else groups.discard)(int(line[1:]))
+        pgid, *argv = line[1:].split(b"\\0")
+        if line[:1] == b"+":
+            groups.add(int(pgid))
+            if argv:
+                after[int(pgid)] = argv
+        else:
+            groups.discard(int(pgid))
+            after.pop(int(pgid), None)
 for pgid in groups:
     try:
         os.killpg(pgid, signal.SIGKILL)
     except OSError:
         pass
+started = []
+for argv in after.values():
+    try:
+        started.append(os.posix_spawnp(argv[0], argv, os.environ))
+    except OSError:
+        pass
+for pid in started:
+    os.waitpid(pid, 0)
 """
 
 
@@ -54,8 +72,10 @@ class Guard:
         assert self._proc.stdin is not None
         self._fd: int | None = self._proc.stdin.fileno()
 
-    def watch(self, pgid: int) -> None:
-        self._send(b"+%d\n" % pgid)
+    def watch(self, pgid: int, then: list[str] | None = None) -> None:
+        """Kill the group ``pgid`` if we die; ``then``: a command to run
+        after that (a container to remove)."""
+        self._send(b"\0".join([b"+%d" % pgid, *(os.fsencode(a) for a in then or [])]) + b"\n")
 
     def forget(self, pgid: int) -> None:
         self._send(b"-%d\n" % pgid)

@@ -317,7 +317,8 @@ class LocalExecutor:
             self._logs.close(log, out)
             scripts.remove_job_file(spec)
             raise
-        guard.watch(proc.pid)
+        # A container outlives its runtime's client: the guard removes it too.
+        guard.watch(proc.pid, container.remover(spec) if spec.environment else None)
         return Job(spec=spec, cpus=spec.cpus, log=log, started=time.time(),
                    process=None, pidfd=pidfd(proc.pid), proc=proc, log_fd=out)
 

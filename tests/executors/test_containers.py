@@ -13,8 +13,10 @@ import uuid
 from pathlib import Path
 
 import envtools
+import psutil
 import pytest
-from envtools import busybox_image, podman, remove_image, running_containers
+from envtools import all_containers, busybox_image, podman, remove_image, running_containers
+from faults import wait_for
 from outflowtest import make_project, outflow, outflow_command
 
 
@@ -282,42 +284,77 @@ def test_a_failing_run_body_in_the_image_reports_its_error(
     assert not [n for n in running_containers() if n.startswith("outflow-worker-")]
 
 
-def test_ctrl_c_stops_the_container(tmp_path: Path, image: str) -> None:
+@pytest.mark.parametrize("how", ["ctrl-c", "sigkill", "sigkill-guard-too"])
+def test_ctrl_c_or_kill_stops_the_container(tmp_path: Path, image: str, how: str) -> None:
     p = make_project(tmp_path, f"""\
         task slow:
             output: o = "o.txt"
             container: "{image}"
-            shell: "touch started; sleep 300; echo done > {{output.o}}"
-        """)
+            shell: "touch started; if [ -e hold ]; then sleep 300; fi; echo done > {{output.o}}"
+        """, {"hold": ""})
     proc = subprocess.Popen([*outflow_command(), "slow"], cwd=p, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not (p / "started").exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            time.sleep(0.1)
-        ours = [n for n in running_containers() if n.startswith("outflow-")]
+        wait_for(lambda: (p / "started").exists(), what="the job started", proc=proc)
+        ours = [n for n in running_containers() if n.endswith(f"-{proc.pid}")]
         assert len(ours) == 1
-        proc.send_signal(signal.SIGINT)
+        if how == "sigkill-guard-too":  # as a batch job's end kills all its processes
+            for child in psutil.Process(proc.pid).children():
+                if "-I" in child.cmdline():  # the guard (executors/guard.py)
+                    child.kill()
+        proc.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode != 0 and "interrupted" in err
-    assert ours[0] not in running_containers()
     assert not (p / "o.txt").exists()
+    if how == "ctrl-c":
+        assert proc.returncode != 0 and "interrupted" in err
+        assert ours[0] not in all_containers()
+        return
+    (p / "hold").unlink()
+    if how == "sigkill":
+        # The guard kills the runtime's client, as it kills any job's
+        # process group, and removes the container the client leaves.
+        wait_for(lambda: ours[0] not in all_containers(), what="the container is removed")
+    else:
+        assert ours[0] in running_containers()  # left behind, still running its job
+    # The next run removes what is left before it starts the job again, and
+    # records the job as it ends this time.
+    assert "slow" in outflow(p, "slow").stdout
+    assert ours[0] not in all_containers()
+    assert (p / "o.txt").read_text() == "done\n"
+    assert "Would run" not in outflow(p, "-n", "slow").stdout
 
 
 def test_on_a_slurm_node_the_job_runs_in_its_environment(
-    tmp_path: Path, image: str, slurm: str
+    tmp_path: Path, image: str, python_image: str, slurm: str
 ) -> None:
-    """The node job wraps the command the same way (container), and runs a
-    venv's run: body in the venv's Python."""
+    """The node job wraps the command the same way (container), runs a run:
+    body in a Python worker in its image (its values recorded and passed
+    on), and a venv's run: body in the venv's Python."""
     p = make_project(tmp_path / "p", f"""\
         task boxed:
             output: seen = "out/seen.txt"
             container: "{image}"
             shell: "cat /etc/outflow-test-image > {{output.seen}}"
+
+        task pyboxed -> (seen: str):
+            container: "{python_image}"
+            run:
+                import os
+                seen = open("/etc/outflow-test-image").read().strip()
+                return seen + " " + str(os.path.exists("/etc/os-release")) + " " + os.getcwd()
+
+        task keep_seen(seen: str):
+            output: py = "out/pyseen.txt"
+            run:
+                open(output.py, "w").write(seen)
+
+        task nopython -> (n: int):
+            container: "{image}"
+            run:
+                return 1
 
         task version -> (v: str):
             venv: "envs/tools.txt"
@@ -331,8 +368,17 @@ def test_on_a_slurm_node_the_job_runs_in_its_environment(
                 open(output.o, "w").write(v)
 
         workflow all:
-            (boxed, version | keep)
+            (boxed, pyboxed | keep_seen, nopython, version | keep)
         """, {"envs/tools.txt": "termcolor==2.3.0\n"})
-    outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", timeout=900)
+    done = outflow(p, "-k", "--cluster", "slurm", "--cluster-submit", "sbatch", timeout=900,
+                   check=1)
     assert (p / "out/seen.txt").read_text() == "busybox-image\n"
+    # The marker is only in the image, which has no /etc/os-release (the node has).
+    assert (p / "out/pyseen.txt").read_text() == f"python-image False {p}"
     assert (p / "out/v.txt").read_text() == "2.3.0"
+    # The local pool's words for an image without python3 (tested above).
+    assert (f"container {image} has no python3: a run:/call: body needs a Python in the "
+            "image (or write the step as shell:/script:)") in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not [n for n in running_containers() if n.startswith("outflow-worker-")]
+    assert "pyboxed" not in outflow(p, "-n", "pyboxed", "keep_seen").stdout

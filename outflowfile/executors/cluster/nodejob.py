@@ -80,7 +80,7 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
     else:
         out = create(log)
     try:
-        argv, env = Environments().shell(spec, *scripts.command(spec))
+        argv, env = Environments(sweep=False).shell(spec, *scripts.command(spec))
         # Through spawn.py, so that its peak memory is not this process's size.
         proc = start_job(argv, spec.workdir, dict(os.environ) | thread_env(spec.cpus) | env, out)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -110,6 +110,10 @@ def run_shell(spec: JobSpec, host: str) -> JobResult:
 
 
 def run_python(spec: JobSpec, host: str) -> JobResult:
+    if spec.environment.get("container"):  # in a worker in its image, as on the local pool
+        from outflowfile.executors.environments.nodeworker import run_in_image
+
+        return run_in_image(spec, host)
     from outflowfile.executors.worker import run_job
 
     return run_job(spec, host, None)
@@ -143,10 +147,6 @@ def parse_args(argv: list[str]) -> dict[str, str]:
 def _into_venv(spec: JobSpec, argv: list[str]) -> str | None:
     """A Python body with a venv: this process goes on in the venv's Python
     (the cache's connection closes with the exec). Why it cannot, or None."""
-    if spec.kind in ("run", "call") and spec.environment.get("container"):
-        return (f"container: a {spec.kind}: body in the image {spec.environment['container']} "
-                "runs only on the local executor so far: write the step as shell:/script: "
-                "to run it on a cluster node")
     if spec.kind not in ("run", "call") or not spec.environment.get("venv"):
         return None  # imports nothing more
     from outflowfile.executors.environments import EnvironmentFailure, exec_in_venv

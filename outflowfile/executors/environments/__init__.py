@@ -33,6 +33,11 @@ class Environments:
     _venvs: dict[str, Path | str] = field(default_factory=dict)  # digest: env, or why not
     _pythons: dict[tuple[str, str], str | None] = field(default_factory=dict)  # image: why not
     _boxes: int = 0  # Python workers started in containers so far
+    # Remove the project's containers left by an outflow that is gone, once
+    # per runtime, before the first job in a container: the head's, not a
+    # node job's (one per job would cost each a runtime call).
+    sweep: bool = True
+    _swept: set[str] = field(default_factory=set)
 
     def check(self, spec: JobSpec) -> None:
         """Raise EnvironmentFailure when ``spec`` cannot run in its environment."""
@@ -40,7 +45,11 @@ class Environments:
         if not env:
             return
         if env.get("container"):
-            _check_container(spec)
+            check_container(spec)
+            if self.sweep and env["runtime"] not in self._swept:
+                self._swept.add(env["runtime"])
+                left = container.leftovers(env["runtime"], spec.workdir)
+                container.remove([(env["runtime"], box) for box in left])
             if spec.kind in ("run", "call"):
                 self._check_python(spec)
         if env.get("envmodules"):
@@ -130,7 +139,9 @@ class Environments:
         return argv, env
 
 
-def _check_container(spec: JobSpec) -> None:
+def check_container(spec: JobSpec) -> None:
+    """Raise EnvironmentFailure when ``spec``'s image cannot be run (no
+    runtime, no such image, a venv or modules with it); costs no process."""
     env = spec.environment
     image = env["container"]
     if env.get("venv") or env.get("envmodules"):
@@ -160,7 +171,7 @@ def exec_in_venv(spec: JobSpec, module: str, argv: list[str]) -> None:
     nothing to do (no venv, or already in it). Raises EnvironmentFailure."""
     if spec.kind not in ("run", "call") or not spec.environment.get("venv"):
         return
-    python = Environments().python(spec)
+    python = Environments(sweep=False).python(spec)
     if python is None or os.path.abspath(sys.prefix) == os.path.dirname(os.path.dirname(python)):
         return
     from outflowfile.executors.pool_workers import PACKAGE_PARENT, outflow_site_dirs

@@ -8,7 +8,12 @@ script's ``OUTFLOW_*``), and its ``cpus``/``mem`` as the runtime's limits.
 With apptainer or singularity: ``exec`` with the same directories bound.
 
 The container is named after the job, so that stopping the job stops it
-too (``stop``): the runtime's client is not the container's parent.
+too (``stop``): the runtime's client is not the container's parent. For
+the same reason the local pool's guard is told how to remove it
+(``remover``): killing the client's process group, which is what ends a
+job when outflow is killed outright, leaves the container running. Should
+the guard die too, the next run in the project removes what is left
+(``leftovers``: labelled with the project and the process that started it).
 
 A ``run:``/``call:`` body runs in a Python worker started inside the image
 (``worker_argv``): ``RUNTIME run -i --rm IMAGE python3 -c BOOT``, with
@@ -20,6 +25,7 @@ next job of the same image, cores, memory and mounts, like a venv's worker.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -27,6 +33,10 @@ from pathlib import Path
 from outflowfile.run.jobspec import JobSpec
 
 DAEMONLESS = ("apptainer", "singularity")  # the container is the client's child
+# On every container outflow starts: its project, and the outflow (or node
+# job) that started it, so that the next run can tell one left behind.
+PROJECT_LABEL = "outflow.project"
+OWNER_LABEL = "outflow.owner"
 STOP_TIMEOUT = 30.0
 CHECK_TIMEOUT = 300.0
 MIN_PYTHON = (3, 10)  # what outflow's own code runs on
@@ -54,7 +64,7 @@ def wrap(spec: JobSpec, script: str, env: dict[str, str]) -> list[str]:
         for key, value in env.items():
             argv += ["--env", f"{key}={value}"]
         return argv + [image, "sh", "-c", script]
-    argv = [runtime, "run", "--rm", "--name", name(spec), "-w", spec.workdir,
+    argv = [runtime, "run", "--rm", "--name", name(spec), *_labels(spec), "-w", spec.workdir,
             "--user", f"{os.getuid()}:{os.getgid()}", "--cpus", str(spec.cpus)]
     if kind(runtime) == "podman" and os.getuid() != 0:
         # Rootless podman: the caller's uid inside is the caller's outside,
@@ -85,7 +95,7 @@ def worker_argv(spec: JobSpec, box: str, python_argv: list[str],
         for path in shared:
             argv += ["--bind", f"{path}:{path}:ro"]
         return argv + [image, *python_argv]
-    argv = [runtime, "run", "-i", "--rm", "--name", box, "-w", spec.workdir,
+    argv = [runtime, "run", "-i", "--rm", "--name", box, *_labels(spec), "-w", spec.workdir,
             "--user", f"{os.getuid()}:{os.getgid()}", "--cpus", str(spec.cpus)]
     if kind(runtime) == "podman" and os.getuid() != 0:
         argv.append("--userns=keep-id")
@@ -151,6 +161,16 @@ def stop(specs: list[JobSpec], boxes: dict[int, str] | None = None) -> None:
             for spec in specs if spec.environment.get("container")])
 
 
+def remover(spec: JobSpec) -> list[str] | None:
+    """The command that removes a shell job's container once its runtime's
+    client is killed (which leaves the container running): what the guard
+    runs if outflow dies by SIGKILL. None when there is nothing to remove."""
+    runtime = spec.environment.get("runtime", "")
+    if not spec.environment.get("container") or not runtime or kind(runtime) in DAEMONLESS:
+        return None
+    return _remove_argv(runtime, name(spec))
+
+
 def remove(boxes: list[tuple[str, str]]) -> None:
     """Remove the containers ``boxes`` (runtime, name) at once, and wait
     until they are gone."""
@@ -158,9 +178,7 @@ def remove(boxes: list[tuple[str, str]]) -> None:
     for runtime, box in boxes:
         if not runtime or kind(runtime) in DAEMONLESS:
             continue
-        argv = [runtime, "rm", "-f", "-t", "0", box]
-        if kind(runtime) == "docker":
-            argv = [runtime, "rm", "-f", box]
+        argv = _remove_argv(runtime, box)
         try:
             procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -172,6 +190,49 @@ def remove(boxes: list[tuple[str, str]]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def leftovers(runtime: str, workdir: str) -> list[str]:
+    """The containers of the project ``workdir`` whose outflow is gone
+    without removing them (killed together with its guard, say): their
+    names. Only this machine's: a runtime's containers are its own."""
+    if kind(runtime) in DAEMONLESS:
+        return []
+    argv = [runtime, "ps", "-a", "--filter", f"label={PROJECT_LABEL}={workdir}",
+            "--format", "{{.Names}}\t{{.Labels}}"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=CHECK_TIMEOUT,
+                              stdin=subprocess.DEVNULL, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    found = []
+    for line in done.stdout.splitlines():
+        box, _, labels = line.partition("\t")
+        # podman shows the labels as map[k:v ...], docker as k=v,...
+        owner = re.search(re.escape(OWNER_LABEL) + r"[:=](\d+)", labels)
+        if owner and not _alive(int(owner.group(1))):
+            found.append(box)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
+def _labels(spec: JobSpec) -> list[str]:
+    return ["--label", f"{PROJECT_LABEL}={spec.workdir}", "--label", f"{OWNER_LABEL}={os.getpid()}"]
+
+
+def _remove_argv(runtime: str, box: str) -> list[str]:
+    if kind(runtime) == "docker":
+        return [runtime, "rm", "-f", box]
+    return [runtime, "rm", "-f", "-t", "0", box]
 
 
 def _mounts(spec: JobSpec) -> list[str]:
