@@ -136,7 +136,9 @@ def test_a_thousand_jobs_run_in_at_most_four_slurm_jobs(tmp_path: Path) -> None:
     # Every job has its own record, done, on a worker's host.
     rows = cache_rows(p, "select status, host from jobs where task = 'square'")
     assert len(rows) == 1000 and {r[0] for r in rows} == {"done"} and all(r[1] for r in rows)
-    assert not jobs.queued()  # none left behind
+    # None left behind: cancelled before outflow exits, at most Slurm's
+    # cleanup (COMPLETING) is left of them.
+    assert set(jobs.queued().values()) <= {"COMPLETING"}
 
 
 @pytest.mark.usefixtures("slurm")

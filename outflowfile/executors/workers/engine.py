@@ -20,6 +20,7 @@ import math
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,20 @@ def start_cluster(scheduler: str, shape: Shape, name: str, log_dir: Path) -> Any
     if scheduler == "sge" and shape.mem:
         kwargs["resource_spec"] = f"h_vmem={math.ceil(shape.mem / shape.cores / 2**20)}M"
     return getattr(jobqueue, class_name)(**kwargs)
+
+
+def adapt(cluster: Any, maximum: int, needed: Callable[[], int]) -> None:
+    """Scale ``cluster`` between 0 and ``maximum`` workers to ``needed()``,
+    what the jobs outflow holds for it fill, replacing lost workers while
+    work remains; an idle worker stops after about 5 s."""
+    from distributed.deploy.adaptive import Adaptive
+
+    class ToNeeded(Adaptive):
+        async def target(self) -> int:
+            return needed()
+
+    cluster.adapt(Adaptive=ToNeeded, minimum_jobs=0, maximum_jobs=maximum, interval="500ms",
+                  wait_count=10)
 
 
 def _worker_args(shape: Shape, memory: int) -> list[str]:

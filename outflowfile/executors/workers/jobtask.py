@@ -6,8 +6,9 @@ A ``shell:`` or ``script:`` job runs as a child of the worker, as the node
 job runs it. A ``run:`` or ``call:`` job runs in a node job process of its
 own (``nodejob --spec-file``), never in the worker's: jobs of one worker run
 at once in its threads, and a Python body changes its process (directory,
-modules, globals). The job's report comes back to outflow as the task's
-result, through Dask: nothing here touches the cache.
+modules, globals). The job's report comes back to outflow as an event the
+moment the job ends (``TOPIC``), and with the others of its batch as the
+task's result, through Dask: nothing here touches the cache.
 
 Imports no Dask: the worker unpickles ``run_job`` by reference.
 """
@@ -26,6 +27,29 @@ from typing import Any
 from outflowfile.run.jobspec import JobResult, JobSpec
 
 NODE_JOB_MODULE = "outflowfile.executors.cluster.nodejob"
+TOPIC = "outflow-job-ended"  # the Dask event topic of a job's report
+
+
+def run_jobs(spec_texts: list[str]) -> list[dict[str, Any]]:
+    """Run a batch of jobs here one after the other (one Dask task for
+    several small jobs: Dask's cost is per task). Each job's report is sent
+    as an event as soon as it ends, so that outflow records it then rather
+    than at the batch's end; all of them are the task's result too."""
+    from distributed import get_worker
+
+    from outflowfile import valuecodec
+
+    worker = get_worker()
+    reports = []
+    for text in spec_texts:
+        report = run_job(text)
+        reports.append(report)
+        try:
+            encoded = valuecodec.encode(report)
+        except Exception:  # noqa: BLE001 - then outflow takes it from the task's result
+            continue
+        worker.log_event(TOPIC, [report["id"], encoded])
+    return reports
 
 
 def run_job(spec_text: str) -> dict[str, Any]:
