@@ -16,6 +16,7 @@ stops by itself once it has not reached the scheduler for
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import shlex
@@ -95,6 +96,9 @@ def load_dask() -> Any:
     # whether it runs again); Dask would rerun it elsewhere up to 3 times.
     # A worker is sent no more jobs than it has threads: the others wait at
     # the scheduler, where a lost worker cannot take them with it.
+    # Dask logs at INFO, with tracebacks, what outflow says in its own words
+    # (a worker lost, its connection closed as the run ends).
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     dask.config.set({"distributed.scheduler.allowed-failures": 0,
                      "distributed.scheduler.worker-saturation": 1.0})
     return dask_jobqueue
