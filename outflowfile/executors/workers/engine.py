@@ -99,7 +99,10 @@ def load_dask() -> Any:
     # Dask logs at INFO, with tracebacks, what outflow says in its own words
     # (a worker lost, its connection closed as the run ends).
     logging.getLogger("distributed").setLevel(logging.ERROR)
-    dask.config.set({"distributed.scheduler.allowed-failures": 0,
+    # A lost worker is replaced once its cluster forgets it: after 2 s
+    # rather than Dask's 15 (its job was cancelled; it will not come back).
+    dask.config.set({"distributed.deploy.lost-worker-timeout": "2s",
+                     "distributed.scheduler.allowed-failures": 0,
                      "distributed.scheduler.worker-saturation": 1.0})
     return dask_jobqueue
 
