@@ -26,6 +26,7 @@ import os
 import queue
 import socket
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,8 @@ class WorkersExecutor:
     # ("report", [job, text]) from a worker's event, ("done", key) when a
     # batch's Dask task has ended: filled by Dask's threads.
     _ended: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
-    _held: list[int] = field(default_factory=list)  # started, not yet sent to Dask
+    # Started, not yet sent to Dask: by class, task and size, in order.
+    _held: dict[tuple[Shape, str, int, int | None], deque[JobSpec]] = field(default_factory=dict)
     _seconds: dict[str, float] = field(default_factory=dict)  # a task's job length, smoothed
 
     def __post_init__(self) -> None:
@@ -119,7 +121,8 @@ class WorkersExecutor:
             self._ended.put(("too big", spec.id))
             return
         pool.jobs[spec.id] = spec.cpus
-        self._held.append(spec.id)  # sent at the next wait(), in batches
+        # Sent at the next wait(), in batches.
+        self._held.setdefault((pool.shape, spec.task, spec.cpus, spec.mem), deque()).append(spec)
 
     def wait(self, timeout: float | None) -> list[JobResult]:
         end = None if timeout is None else time.monotonic() + timeout
@@ -147,7 +150,7 @@ class WorkersExecutor:
 
     def cancel_all(self) -> list[JobResult]:
         results = self.local.cancel_all() if self.local is not None else []
-        held = set(self._held)
+        held = {spec.id for specs in self._held.values() for spec in specs}
         self._held.clear()
         for batch in self._batches.values():
             if batch.future is not None:
@@ -171,27 +174,17 @@ class WorkersExecutor:
     def _send_held(self) -> None:
         """Send held jobs to their classes' workers in batches, as far as
         the batches in flight leave room (the rest stay held, here)."""
-        if not self._held:
-            return
-        waiting: dict[tuple[Shape, str, int, int | None], list[JobSpec]] = {}
-        for job in self._held:
-            sent = self._sent.get(job)
-            if sent is not None:
-                s = sent.spec
-                waiting.setdefault((sent.pool.shape, s.task, s.cpus, s.mem), []).append(s)
-        gone: set[int] = set()
-        for (shape, _task, _cpus, _mem), specs in waiting.items():
-            pool = self._pools[shape]
+        for group, specs in list(self._held.items()):
+            pool = self._pools[group[0]]
             self._scale(pool, len(specs))
             threads = self._threads(pool, specs[0])
             room = AHEAD * threads - len(pool.batches)
             while specs and room > 0:
                 size = self._batch_size(specs[0].task, len(specs), threads)
-                self._submit(pool, specs[:size])
-                gone.update(s.id for s in specs[:size])
-                specs = specs[size:]
+                self._submit(pool, [specs.popleft() for _ in range(min(size, len(specs)))])
                 room -= 1
-        self._held = [job for job in self._held if job in self._sent and job not in gone]
+            if not specs:
+                del self._held[group]
 
     def _threads(self, pool: _Pool, spec: JobSpec) -> int:
         """How many jobs like ``spec`` the class's workers run at once."""
