@@ -3,20 +3,23 @@ dask-jobqueue runs as at most N scheduler jobs (``engine.py``).
 
 Every job stays a job of its own to the run: the dispatcher opens and
 closes its record, retries it, reports its failure, exactly as for the
-other executors. The worker runs it as a node job would (``jobtask.py``)
-and sends its report back as the Dask task's result; the job's log is in
-the project, where outflow reads it.
+other executors. Jobs go to Dask in batches (one Dask task runs several
+small jobs one after the other, ``jobtask.run_jobs``), and each job's
+report comes back as a Dask event the moment it ends; the job's log is in
+the project, where outflow reads it. The jobs not yet sent wait here.
 
 Jobs are grouped into worker classes by shape (``Shape``): from
 ``--cpus-per-task``/``--mem``/``--time`` when given (one class per
 partition), else from the job's own resources. Each class is a
-dask-jobqueue cluster scaled adaptively between 0 and its share of N
-scheduler jobs; a class with nothing left to run gives its share back.
+dask-jobqueue cluster scaled between 0 and its share of N scheduler jobs
+to what its jobs fill; a class with nothing left to run gives its share
+back.
 
 A worker lost (``scancel``, a failed node, its time limit) fails only the
-jobs it held: Dask is told never to run them again itself (engine.py), so
-outflow's ``retries:`` decide; adaptive scaling starts a replacement while
-work remains.
+job it was running: Dask is told never to run it again itself (engine.py),
+so outflow's ``retries:`` decide; the jobs of its batch that had not
+started go back to the run's queue. A replacement is started while work
+remains.
 """
 
 from __future__ import annotations
