@@ -196,6 +196,36 @@ def test_ctrl_c_leaves_no_worker_in_the_queue(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("slurm")
+def test_a_time_limit_holds_on_a_worker(tmp_path: Path) -> None:
+    p = make_project(tmp_path, """
+config:
+    items: list = [1, 2, 3]
+
+task slow:
+    time: "2s"
+    output: out = "slow.txt"
+    shell: "sleep 60; echo late > {output.out}"
+
+task quick(item: int):
+    output: out = "quick/{item}.txt"
+    shell: "echo {item} > {output.out}"
+
+workflow slowone:
+    slow
+
+workflow quickones:
+    map(items -> item) { quick }
+""")
+    run = outflow(p, "slowone", "quickones", "--cluster", "slurm", "--workers", "1", "-k",
+                  check=1, timeout=300)
+    assert "error: job slow failed" in run.stderr
+    assert "exceeded its time limit of 2s" in run.stderr
+    assert not (p / "slow.txt").exists()
+    assert sorted(f.read_text() for f in (p / "quick").iterdir()) == ["1\n", "2\n", "3\n"]
+    assert cache_rows(p, "select status from jobs where task = 'slow'") == [("failed",)]
+
+
+@pytest.mark.usefixtures("slurm")
 def test_workers_stop_on_their_own_when_the_head_is_killed(tmp_path: Path) -> None:
     p = _project(tmp_path, 40, sleep=2)
     run = _start(p, "--cluster", "slurm", "--workers", "2",
