@@ -142,6 +142,19 @@ def test_a_thousand_jobs_run_in_at_most_four_slurm_jobs(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("slurm")
+def test_a_worker_sized_by_the_options_runs_jobs_side_by_side(tmp_path: Path) -> None:
+    # Two cores: two batches at once in one worker's two threads, each
+    # starting shell jobs (the start of one must not lose the other's).
+    p = _project(tmp_path, 100)
+    run = outflow(p, "--cluster", "slurm", "--workers", "1", "--cpus-per-task", "2",
+                  timeout=300)
+    assert "100 ran" in run.stdout
+    _squares_right(p, 100)
+    rows = cache_rows(p, "select status from jobs where task = 'square'")
+    assert rows == [("done",)] * 100
+
+
+@pytest.mark.usefixtures("slurm")
 def test_python_jobs_on_workers_keep_their_values(tmp_path: Path) -> None:
     p = _project(tmp_path, 6)
     outflow(p, "values", "--cluster", "slurm", "--workers", "1", timeout=300)
