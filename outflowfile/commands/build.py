@@ -59,8 +59,9 @@ def workers_executor(request: RunRequest, store: Store, console: RunReporter) ->
 
     assert isinstance(request.cluster, WorkersRequest)
     executor = WorkersExecutor(request.cluster, store.workdir, request.jobs or WORKER_QUEUE)
-    console.say(f"outflow: running jobs on at most {request.cluster.workers} "
-                f"{request.cluster.scheduler} jobs of Dask workers")
+    n = request.cluster.workers
+    console.say(f"outflow: running jobs on at most {n} {request.cluster.scheduler} "
+                f"job{'s' if n != 1 else ''} of Dask workers")
     return executor
 
 

@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -37,6 +38,7 @@ _PR_SET_CHILD_SUBREAPER = 36
 # /dev/null as stdin instead.
 _SAY_PID = "echo $$ >&0; exec 0</dev/null"
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh"})
+_SUBREAPING = threading.Lock()
 
 
 @dataclass
@@ -72,6 +74,15 @@ def start_job(
     if setsid is None or prctl is None:
         return _direct(argv, cwd, env, stdout)
     _check_program(argv[0], cwd, env)
+    # Being a subreaper is the whole process's state: threads starting jobs
+    # at once (a Dask worker's) take turns, or one would turn it off while
+    # another's job is being orphaned to us.
+    with _SUBREAPING:
+        return _start_reaped(argv, cwd, env, stdout, setsid, prctl)
+
+
+def _start_reaped(argv: list[str], cwd: str, env: dict[str, str], stdout: int, setsid: str,
+                  prctl: Any) -> subprocess.Popen[bytes] | Child:
     read, write = os.pipe()
     if prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         os.close(read)

@@ -16,10 +16,12 @@ stops by itself once it has not reached the scheduler for
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,7 +96,13 @@ def load_dask() -> Any:
     # whether it runs again); Dask would rerun it elsewhere up to 3 times.
     # A worker is sent no more jobs than it has threads: the others wait at
     # the scheduler, where a lost worker cannot take them with it.
-    dask.config.set({"distributed.scheduler.allowed-failures": 0,
+    # Dask logs at INFO, with tracebacks, what outflow says in its own words
+    # (a worker lost, its connection closed as the run ends).
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    # A lost worker is replaced once its cluster forgets it: after 2 s
+    # rather than Dask's 15 (its job was cancelled; it will not come back).
+    dask.config.set({"distributed.deploy.lost-worker-timeout": "2s",
+                     "distributed.scheduler.allowed-failures": 0,
                      "distributed.scheduler.worker-saturation": 1.0})
     return dask_jobqueue
 
@@ -145,6 +153,20 @@ def start_cluster(scheduler: str, shape: Shape, name: str, log_dir: Path) -> Any
     if scheduler == "sge" and shape.mem:
         kwargs["resource_spec"] = f"h_vmem={math.ceil(shape.mem / shape.cores / 2**20)}M"
     return getattr(jobqueue, class_name)(**kwargs)
+
+
+def adapt(cluster: Any, maximum: int, needed: Callable[[], int]) -> None:
+    """Scale ``cluster`` between 0 and ``maximum`` workers to ``needed()``,
+    what the jobs outflow holds for it fill, replacing lost workers while
+    work remains; an idle worker stops after about 5 s."""
+    from distributed.deploy.adaptive import Adaptive
+
+    class ToNeeded(Adaptive):
+        async def target(self) -> int:
+            return needed()
+
+    cluster.adapt(Adaptive=ToNeeded, minimum_jobs=0, maximum_jobs=maximum, interval="500ms",
+                  wait_count=10)
 
 
 def _worker_args(shape: Shape, memory: int) -> list[str]:

@@ -3,41 +3,55 @@ dask-jobqueue runs as at most N scheduler jobs (``engine.py``).
 
 Every job stays a job of its own to the run: the dispatcher opens and
 closes its record, retries it, reports its failure, exactly as for the
-other executors. The worker runs it as a node job would (``jobtask.py``)
-and sends its report back as the Dask task's result; the job's log is in
-the project, where outflow reads it.
+other executors. Jobs go to Dask in batches (one Dask task runs several
+small jobs one after the other, ``jobtask.run_jobs``), and each job's
+report comes back as a Dask event the moment it ends; the job's log is in
+the project, where outflow reads it. The jobs not yet sent wait here.
 
 Jobs are grouped into worker classes by shape (``Shape``): from
 ``--cpus-per-task``/``--mem``/``--time`` when given (one class per
 partition), else from the job's own resources. Each class is a
-dask-jobqueue cluster scaled adaptively between 0 and its share of N
-scheduler jobs; a class with nothing left to run gives its share back.
+dask-jobqueue cluster scaled between 0 and its share of N scheduler jobs
+to what its jobs fill; a class with nothing left to run gives its share
+back.
 
 A worker lost (``scancel``, a failed node, its time limit) fails only the
-jobs it held: Dask is told never to run them again itself (engine.py), so
-outflow's ``retries:`` decide; adaptive scaling starts a replacement while
-work remains.
+job it was running: Dask is told never to run it again itself (engine.py),
+so outflow's ``retries:`` decide; the jobs of its batch that had not
+started go back to the run's queue. A replacement is started while work
+remains.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import socket
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from outflowfile import valuecodec
 from outflowfile.executors.local import LocalExecutor
 from outflowfile.executors.workers import engine
 from outflowfile.executors.workers.engine import Shape
+from outflowfile.executors.workers.jobtask import TOPIC
 from outflowfile.executors.workers.request import WorkersRequest
 from outflowfile.run.jobspec import JobResult, JobSpec
 
-WORKER_QUEUE = 10_000  # jobs handed to Dask at once when -j is not given
+WORKER_QUEUE = 10_000  # jobs handed to the workers at once when -j is not given
 LOST = ("the worker running it was lost (its scheduler job ended: cancelled, "
         "a failed node or its time limit)")
+# Jobs go to Dask in batches of one task and shape, one Dask task each,
+# sized to last about BATCH_SECONDS by the task's jobs seen so far (one job
+# until one has ended): Dask costs some milliseconds per task, as much as a
+# small job. Each job's report still comes when it ends (jobtask.TOPIC).
+BATCH_SECONDS = 0.5
+BATCH_MAX = 64
+AHEAD = 2  # batches in flight per worker thread: the next is there when one ends
 
 
 @dataclass
@@ -48,15 +62,25 @@ class _Pool:
     cluster: Any
     client: Any
     share: int = 0
-    jobs: set[int] = field(default_factory=set)
+    jobs: dict[int, int] = field(default_factory=dict)  # its jobs, held or in flight: cores
+    batches: set[str] = field(default_factory=set)  # keys of the batches in flight
+    scaled: bool = False
+
+
+@dataclass
+class _Batch:
+    key: str
+    jobs: list[int]  # in the order the worker runs them
+    pool: _Pool
+    future: Any = None
 
 
 @dataclass
 class _Sent:
     spec: JobSpec
-    future: Any
     pool: _Pool
     sent: float
+    batch: _Batch | None = None
 
 
 @dataclass
@@ -68,8 +92,13 @@ class WorkersExecutor:
     name: str = field(default_factory=lambda: f"outflow-{os.getpid()}-workers")
     _pools: dict[Shape, _Pool] = field(default_factory=dict)
     _sent: dict[int, _Sent] = field(default_factory=dict)
-    _ended: queue.Queue[int] = field(default_factory=queue.Queue)
-    _held: list[int] = field(default_factory=list)  # started, not yet sent to Dask
+    _batches: dict[str, _Batch] = field(default_factory=dict)
+    # ("report", [job, text]) from a worker's event, ("done", key) when a
+    # batch's Dask task has ended: filled by Dask's threads.
+    _ended: queue.Queue[tuple[str, Any]] = field(default_factory=queue.Queue)
+    # Started, not yet sent to Dask: by class, task and size, in order.
+    _held: dict[tuple[Shape, str, int, int | None], deque[JobSpec]] = field(default_factory=dict)
+    _seconds: dict[str, float] = field(default_factory=dict)  # a task's job length, smoothed
 
     def __post_init__(self) -> None:
         engine.load_dask()  # the missing extra is said before anything runs
@@ -90,19 +119,18 @@ class WorkersExecutor:
             self._local().start(spec)
             return
         pool = self._pool(self._shape(spec))
-        self._sent[spec.id] = _Sent(spec, None, pool, time.time())
+        self._sent[spec.id] = _Sent(spec, pool, time.time())
         if self._too_big(spec, pool.shape):
-            self._ended.put(spec.id)
+            self._ended.put(("too big", spec.id))
             return
-        pool.jobs.add(spec.id)
-        # Sent to Dask together at the next wait(): one message for a map's
-        # jobs rather than one each.
-        self._held.append(spec.id)
+        pool.jobs[spec.id] = spec.cpus
+        # Sent at the next wait(), in batches.
+        self._held.setdefault((pool.shape, spec.task, spec.cpus, spec.mem), deque()).append(spec)
 
     def wait(self, timeout: float | None) -> list[JobResult]:
         end = None if timeout is None else time.monotonic() + timeout
-        self._send_held()
         while True:
+            self._send_held()
             results = self.local.wait(0) if self.local is not None else []
             results += self._collect()
             if results:
@@ -114,10 +142,10 @@ class WorkersExecutor:
             # With local jobs too, look at both often; else sleep on the queue.
             slice_ = 0.05 if self.local is not None and self.local.running() else left
             try:
-                job = self._ended.get(timeout=slice_)
+                item = self._ended.get(timeout=slice_)
             except queue.Empty:
                 continue
-            self._ended.put(job)
+            self._ended.put(item)
 
     def running(self) -> int:
         local = self.local.running() if self.local is not None else 0
@@ -125,12 +153,15 @@ class WorkersExecutor:
 
     def cancel_all(self) -> list[JobResult]:
         results = self.local.cancel_all() if self.local is not None else []
+        held = {spec.id for specs in self._held.values() for spec in specs}
         self._held.clear()
-        for sent in self._sent.values():
-            if sent.future is not None:
-                sent.future.cancel()
-            results.append(self._failed(sent, "cancelled"))
+        for batch in self._batches.values():
+            if batch.future is not None:
+                batch.future.cancel()
+        for job, sent in self._sent.items():
+            results.append(_not_started(job) if job in held else self._failed(sent, "cancelled"))
         self._sent.clear()
+        self._batches.clear()
         self._close_pools()  # the jobs still running die with their workers
         return results
 
@@ -141,35 +172,61 @@ class WorkersExecutor:
         if self.local is not None:
             self.local.close()
 
-    def _send_held(self) -> None:
-        """Send the jobs start() held to their classes' workers, a batch per class."""
-        from outflowfile.executors.workers.jobtask import run_job
+    # -- batches
 
-        batches: dict[Shape, list[_Sent]] = {}
-        for job in self._held:
-            sent = self._sent.get(job)
-            if sent is not None:
-                batches.setdefault(sent.pool.shape, []).append(sent)
-        self._held.clear()
-        for batch in batches.values():
-            pool = batch[0].pool
-            # A batch of one resource shape at a time: Client.map gives all of
-            # its tasks the same restrictions.
-            by_size: dict[tuple[int, int | None], list[_Sent]] = {}
-            for sent in batch:
-                by_size.setdefault((sent.spec.cpus, sent.spec.mem), []).append(sent)
-            for (cpus, mem), group in by_size.items():
-                resources = None
-                if not pool.shape.one_job:
-                    resources = {"cores": cpus, **({"memory": mem} if mem else {})}
-                stamp = time.time()
-                futures = pool.client.map(
-                    run_job, [s.spec.to_text() for s in group],
-                    key=[f"job-{s.spec.id}-{stamp}" for s in group],
-                    resources=resources, pure=False)
-                for sent, future in zip(group, futures, strict=True):
-                    sent.future = future
-                    future.add_done_callback(lambda _f, job=sent.spec.id: self._ended.put(job))
+    def _send_held(self) -> None:
+        """Send held jobs to their classes' workers in batches, as far as
+        the batches in flight leave room (the rest stay held, here)."""
+        for group, specs in list(self._held.items()):
+            pool = self._pools[group[0]]
+            self._scale(pool, len(specs))
+            threads = self._threads(pool, specs[0])
+            room = AHEAD * threads - len(pool.batches)
+            while specs and room > 0:
+                size = self._batch_size(specs[0].task, len(specs), threads)
+                self._submit(pool, [specs.popleft() for _ in range(min(size, len(specs)))])
+                room -= 1
+            if not specs:
+                del self._held[group]
+
+    def _threads(self, pool: _Pool, spec: JobSpec) -> int:
+        """How many jobs like ``spec`` the class's workers run at once."""
+        per_worker = 1 if pool.shape.one_job else max(1, pool.shape.cores // max(1, spec.cpus))
+        return max(1, pool.share) * per_worker
+
+    def _batch_size(self, task: str, waiting: int, threads: int) -> int:
+        seconds = self._seconds.get(task)
+        if seconds is None:
+            return 1  # nothing seen of this task yet
+        size = int(BATCH_SECONDS / max(seconds, 1e-3))
+        # No batch takes more than its share of what waits: the last ones
+        # end together rather than one worker running a long batch alone.
+        share = -(-waiting // (AHEAD * threads))
+        return max(1, min(size, BATCH_MAX, share))
+
+    def _submit(self, pool: _Pool, specs: list[JobSpec]) -> None:
+        from outflowfile.executors.workers.jobtask import run_jobs
+
+        spec = specs[0]
+        resources = None
+        if not pool.shape.one_job:
+            resources = {"cores": spec.cpus, **({"memory": spec.mem} if spec.mem else {})}
+        key = f"jobs-{spec.id}-{time.time()}"
+        batch = _Batch(key, [s.id for s in specs], pool)
+        self._batches[key] = batch
+        pool.batches.add(key)
+        for s in specs:
+            self._sent[s.id].batch = batch
+        batch.future = pool.client.submit(run_jobs, [s.to_text() for s in specs], key=key,
+                                          resources=resources, pure=False)
+        batch.future.add_done_callback(lambda _f, key=key: self._ended.put(("done", key)))
+
+    def _scale(self, pool: _Pool, waiting: int) -> None:
+        """Ask for the class's workers with its first batch rather than at
+        adaptive scaling's first look, half a second later."""
+        if not pool.scaled:
+            pool.scaled = True
+            pool.cluster.scale(jobs=min(pool.share, waiting))
 
     # -- worker classes
 
@@ -207,6 +264,7 @@ class WorkersExecutor:
         log_dir = self.workdir / ".outflow" / "cluster" / "workers"
         cluster = engine.start_cluster(self.request.scheduler, shape, self.name, log_dir)
         pool = _Pool(shape, cluster, Client(cluster))
+        pool.client.subscribe_topic(TOPIC, self._on_event)
         self._pools[shape] = pool
         self._share_out()
         return pool
@@ -218,8 +276,7 @@ class WorkersExecutor:
             share = n // k + (1 if i < n % k else 0)
             if share != pool.share:
                 pool.share = share
-                pool.cluster.adapt(minimum_jobs=0, maximum_jobs=share, interval="500ms",
-                                   wait_count=10)
+                engine.adapt(pool.cluster, share, functools.partial(_workers_needed, pool))
 
     def _give_back_shares(self) -> None:
         """A class with nothing in flight while another waits for room."""
@@ -243,30 +300,35 @@ class WorkersExecutor:
 
     # -- results
 
+    def _on_event(self, event: tuple[float, Any]) -> None:
+        self._ended.put(("report", event[1]))
+
     def _collect(self) -> list[JobResult]:
         results: list[JobResult] = []
         while True:
             try:
-                job = self._ended.get_nowait()
+                what, item = self._ended.get_nowait()
             except queue.Empty:
                 return results
-            sent = self._sent.pop(job, None)
-            if sent is not None:
-                sent.pool.jobs.discard(job)
-                results.append(self._result(sent))
+            if what == "report":
+                job, text = item
+                sent = self._sent.pop(job, None)
+                if sent is not None:
+                    results.append(self._reported(sent, valuecodec.decode(text)))
+            elif what == "done":
+                results += self._batch_ended(item)
+            else:  # too big for any worker
+                sent = self._sent.pop(item)
+                why = self._too_big(sent.spec, sent.pool.shape)
+                results.append(self._failed(sent, f"no worker can run it: {why}"))
 
-    def _result(self, sent: _Sent) -> JobResult:
-        if sent.future is None:
-            why = self._too_big(sent.spec, sent.pool.shape) or "it was never sent"
-            return self._failed(sent, f"no worker can run it: {why}")
-        if sent.future.cancelled():
-            return self._failed(sent, "cancelled")
-        error = sent.future.exception()
-        if error is not None:
-            if type(error).__name__ == "KilledWorker":
-                return self._failed(sent, LOST)
-            return self._failed(sent, f"the worker could not run it: {error}")
-        result = JobResult(**sent.future.result())
+    def _reported(self, sent: _Sent, report: dict[str, Any]) -> JobResult:
+        sent.pool.jobs.pop(sent.spec.id, None)
+        result = JobResult(**report)
+        if result.ended > result.started:
+            seconds = result.ended - result.started
+            before = self._seconds.get(sent.spec.task, seconds)
+            self._seconds[sent.spec.task] = 0.7 * before + 0.3 * seconds
         result.output = _read_log(Path(sent.spec.workdir) / sent.spec.log)
         if result.ok:
             missing = _wait_for_outputs(sent.spec, self.request.latency_wait)
@@ -277,6 +339,30 @@ class WorkersExecutor:
                                 "(--latency-wait)")
         return result
 
+    def _batch_ended(self, key: str) -> list[JobResult]:
+        """The jobs of a batch whose Dask task ended that sent no report."""
+        batch = self._batches.pop(key, None)
+        if batch is None:
+            return []
+        batch.pool.batches.discard(key)
+        left = [self._sent.pop(job) for job in batch.jobs if job in self._sent]
+        for sent in left:
+            sent.pool.jobs.pop(sent.spec.id, None)
+        if not left:
+            return []
+        future = batch.future
+        if future.cancelled():
+            return [self._failed(sent, "cancelled") for sent in left]
+        error = future.exception()
+        if error is None:
+            reports = {r["id"]: r for r in future.result()}
+            return [self._reported(sent, reports[sent.spec.id]) for sent in left]
+        if type(error).__name__ == "KilledWorker":
+            # The first job without a report was running; the ones after it
+            # never started: they go back to the run's queue.
+            return [self._failed(left[0], LOST), *(_not_started(s.spec.id) for s in left[1:])]
+        return [self._failed(sent, f"the worker could not run it: {error}") for sent in left]
+
     def _failed(self, sent: _Sent, error: str) -> JobResult:
         return JobResult(id=sent.spec.id, ok=False, error=error, started=sent.sent,
                          ended=time.time(), host=socket.gethostname(),
@@ -286,6 +372,18 @@ class WorkersExecutor:
         if self.local is None:
             self.local = LocalExecutor(cores=max(1, os.cpu_count() or 1))
         return self.local
+
+
+def _workers_needed(pool: _Pool) -> int:
+    """Workers the class's jobs fill (Dask's own guess sees only the
+    batches sent, not the jobs held here)."""
+    if pool.shape.one_job:
+        return len(pool.jobs)
+    return -(-sum(pool.jobs.values()) // max(1, pool.shape.cores))
+
+
+def _not_started(job: int) -> JobResult:
+    return JobResult(id=job, ok=False, error="not started", ran=False, host=socket.gethostname())
 
 
 def _wait_for_outputs(spec: JobSpec, latency_wait: float) -> str | None:

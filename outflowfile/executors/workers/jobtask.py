@@ -1,68 +1,66 @@
-"""What a worker runs for one job: the node job's own way of running it
-(``cluster/nodejob.py``), so that a job's log, cores, exit status, CPU time
-and peak memory are measured as on a node of its own.
+"""What a worker runs: a batch of jobs, one after the other, on a local
+pool of its own (``executors/local.py``), so that a job's log, cores, time
+limit, environment, exit status, CPU time and peak memory are handled and
+measured exactly as on the machine running outflow. Python jobs run in the
+pool's Python workers, started once per batch.
 
-A ``shell:`` or ``script:`` job runs as a child of the worker, as the node
-job runs it. A ``run:`` or ``call:`` job runs in a node job process of its
-own (``nodejob --spec-file``), never in the worker's: jobs of one worker run
-at once in its threads, and a Python body changes its process (directory,
-modules, globals). The job's report comes back to outflow as the task's
-result, through Dask: nothing here touches the cache.
-
-Imports no Dask: the worker unpickles ``run_job`` by reference.
+Each job's report goes back to outflow as a Dask event the moment the job
+ends (``TOPIC``), and all of them as the task's result: nothing here
+touches the cache. Imports no Dask at module level: the worker unpickles
+``run_jobs`` by reference.
 """
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import asdict
 from typing import Any
 
 from outflowfile.run.jobspec import JobResult, JobSpec
 
-NODE_JOB_MODULE = "outflowfile.executors.cluster.nodejob"
+TOPIC = "outflow-job-ended"  # the Dask event topic of a job's report
 
 
-def run_job(spec_text: str) -> dict[str, Any]:
-    """Run the job ``spec_text`` (``JobSpec.to_text``) here; its report, a
-    ``JobResult`` as a dict without its output (outflow reads the log)."""
-    from outflowfile.executors.cluster.nodejob import run_shell
+def run_jobs(spec_texts: list[str]) -> list[dict[str, Any]]:
+    """Run a batch of jobs (``JobSpec.to_text`` each) here, one after the
+    other: one Dask task for several small jobs, since Dask's cost is per
+    task. Their reports, ``JobResult``s as dicts without their output
+    (outflow reads the logs)."""
+    from distributed import get_worker
 
-    spec = JobSpec.from_text(spec_text)
-    host = socket.gethostname()
-    if spec.kind in ("shell", "script"):
-        result = run_shell(spec, host)
-    else:
-        result = _run_apart(spec, spec_text, host)
+    from outflowfile import valuecodec
+    from outflowfile.executors.local import LocalExecutor
+
+    specs = [JobSpec.from_text(text) for text in spec_texts]
+    worker = get_worker()
+    pool = LocalExecutor(cores=max(spec.cpus for spec in specs))
+    reports = []
+    try:
+        for spec in specs:
+            report = _run(pool, spec)
+            reports.append(report)
+            try:
+                encoded = valuecodec.encode(report)
+            except Exception:  # noqa: BLE001 - then outflow takes it from the task's result
+                continue
+            worker.log_event(TOPIC, [spec.id, encoded])
+    finally:
+        pool.close()
+    return reports
+
+
+def _run(pool: Any, spec: JobSpec) -> dict[str, Any]:
+    started = time.time()
+    try:
+        pool.start(spec)
+        results: list[JobResult] = []
+        while not results:
+            results = pool.wait(None)
+        result = results[0]
+    except Exception as exc:  # noqa: BLE001 - told as the job's failure, not the worker's
+        result = JobResult(id=spec.id, ok=False, host=socket.gethostname(), started=started,
+                           ended=time.time(), error=f"cannot run the job on this worker: {exc}")
     report = asdict(result)
     report.pop("output", None)
     return report
-
-
-def _run_apart(spec: JobSpec, spec_text: str, host: str) -> JobResult:
-    """A Python body in a node job process of its own; its report from a file."""
-    from outflowfile import valuecodec
-
-    with tempfile.TemporaryDirectory(prefix="outflow-job-") as scratch:
-        spec_file = os.path.join(scratch, "spec")
-        report_file = os.path.join(scratch, "report")
-        with open(spec_file, "w") as out:
-            out.write(spec_text)
-        argv = [sys.executable, "-m", NODE_JOB_MODULE, "--workdir", spec.workdir,
-                "--spec-file", spec_file, "--report-file", report_file]
-        started = time.time()
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        try:
-            with open(report_file) as got:
-                return JobResult(**valuecodec.decode(got.read()))
-        except OSError:
-            said = (proc.stderr or proc.stdout).strip()[-2000:]
-            return JobResult(id=spec.id, ok=False, host=host, started=started,
-                             ended=time.time(), exit_status=proc.returncode,
-                             error=f"the job's process ended without a report "
-                                   f"(exit status {proc.returncode}): {said}")
