@@ -16,8 +16,8 @@ job writes to the cache itself (why: see ``executor.py`` here).
 
 It reaches the cache the fast way (``store.door.open_node_store``): no
 SQLAlchemy is imported on a node, whose import alone would cost more CPU
-than a small task. A worker's job (``--spec-file``) reads its spec from a
-file and writes its report to another, and never touches the cache.
+than a small task. (Jobs on ``--workers`` do not come here: a worker runs
+them on a local pool of its own, ``executors/workers/jobtask.py``.)
 
 The cache's URL comes in a file (``--db-file``) rather than on the command
 line, where other users could read its password; without one the cache is
@@ -119,10 +119,9 @@ def run_python(spec: JobSpec, host: str) -> JobResult:
     return run_job(spec, host, None)
 
 
-OPTIONS = ("--workdir", "--db", "--db-file", "--rows", "--spec-file", "--report-file")
+OPTIONS = ("--workdir", "--db", "--db-file", "--rows")
 USAGE = ("usage: python -m outflowfile.executors.cluster.nodejob --workdir DIR "
-         "[--db URL | --db-file FILE] (ROW | --rows ROW,ROW,... | --spec-file FILE "
-         "--report-file FILE)")
+         "[--db URL | --db-file FILE] (ROW | --rows ROW,ROW,...)")
 
 
 def parse_args(argv: list[str]) -> dict[str, str]:
@@ -164,10 +163,6 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"{USAGE}\noutflow job: {exc}", file=sys.stderr)
         return EXIT_NO_SPEC
-    # A worker's job (executors/workers/jobtask.py): the spec from a file,
-    # the report to a file; the cache is not touched.
-    if args.get("spec-file"):
-        return _worker_job(args["spec-file"], args.get("report-file"))
     rows = args.get("rows")
     row = int(args["row"]) if rows is None and "row" in args else (
         array_row(rows) if rows is not None else None)
@@ -193,16 +188,6 @@ def main(argv: list[str] | None = None) -> int:
         cache.node_finished(row, _report(result))
     finally:
         cache.close()
-    return _exit_status(result)
-
-
-def _worker_job(spec_file: str, report_file: str | None) -> int:
-    from outflowfile import valuecodec
-
-    spec = JobSpec.from_text(Path(spec_file).read_text())
-    result = _run(spec)
-    if report_file:
-        Path(report_file).write_text(valuecodec.encode(_report(result)))
     return _exit_status(result)
 
 
