@@ -126,25 +126,58 @@ def test_kill_9_of_the_head_then_the_next_run_adopts_its_slurm_jobs(tmp_path: Pa
     assert summary.count("adopted from run 1") == 5
 
 
+# Item 2 runs until the test lets it end (a file "go" in the project).
+HELD = SIX.replace("[1, 2, 3, 4, 5, 6]", "[2]").replace(
+    "sleep 25", "while [ ! -e go ]; do sleep 0.2; done")
+
+
 @pytest.mark.usefixtures("slurm")
-def test_a_run_without_the_cluster_refuses_while_a_dead_runs_jobs_still_run(
+def test_without_the_cluster_touch_and_clean_refuse_while_a_dead_runs_jobs_still_run(
     tmp_path: Path,
 ) -> None:
-    p = make_project(tmp_path, SIX.replace("[1, 2, 3, 4, 5, 6]", "[2]"))
+    """A run without --cluster, --touch and --clean refuse while the job
+    runs; once it ended, --touch records it as the next run would."""
+    p = make_project(tmp_path, HELD)
     first = _start(p, SLURM)
     name = f"outflow-{first.pid}"
     _wait_for(lambda: "RUNNING" in _slurm_jobs(name).values())
     _kill_head(first)
     try:
-        proc = outflow(p, check=2)
         job_id = next(iter(_slurm_jobs(name)))
+        proc = outflow(p, check=2)
         assert (f"error: 1 job of an earlier run still runs on the cluster (slurm ids {job_id})"
                 in proc.stderr)
         assert f"run with --cluster to adopt them, or cancel them first (scancel {job_id})" \
             in proc.stderr
+        for command, *more in (["--touch"], ["--clean", "--yes"]):
+            proc = outflow(p, command, *more, check=2)
+            assert (f"error: {command}: 1 job of run 1 is still queued or running on the "
+                    f"cluster (slurm ids {job_id}), and may still write the outputs"
+                    in proc.stderr), proc.stderr
+            assert ("wait for them to end, or run outflow with --cluster to adopt them, or "
+                    f"cancel them (scancel {job_id}); then {command} again") in proc.stderr
         assert not (p / "nap").exists() or not any((p / "nap").iterdir())
+        assert cache_rows(p, "SELECT status FROM jobs") == [("running",)]
     finally:
-        subprocess.run(["scancel", f"--name={name}"], check=False)
+        (p / "go").touch()
+    _wait_for(lambda: _slurm_jobs(name, ended_too=False) == {})
+    dry = outflow(p, "--touch", "-n", check=1)
+    assert ("--touch first records 1 job of run 1 that ended on the cluster meanwhile, "
+            "as a run would") in dry.stdout
+    assert "removes 1 partial output" not in dry.stdout, dry.stdout
+    proc = outflow(p, "--touch", check=1)  # total cannot be touched: it has not run
+    assert "adopting 1 job of run 1 that ended on the cluster meanwhile" in proc.stdout
+    assert "not touched total" in proc.stdout
+    assert (p / "nap" / "2.txt").read_text() == "2\n"
+    jobs = cache_rows(p, "SELECT j.task, j.status, j.run_id, s.adopted_from FROM jobs j "
+                         "JOIN scheduled s ON s.job_id = j.id")
+    assert jobs == [("nap", "done", 2, 1)]
+    # Recorded with its files: the next run (here, on this host) runs total only.
+    outflow(p)
+    assert (p / "total.txt").read_text() == "2\n"
+    assert cache_rows(p, "SELECT task, status FROM jobs ORDER BY id") == [
+        ("nap", "done"), ("total", "done")]
+    assert len(_slurm_jobs(name)) == 1
 
 
 def test_kill_9_of_the_head_then_the_next_run_adopts_its_grid_engine_jobs(
