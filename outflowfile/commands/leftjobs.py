@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from outflowfile.executors.cluster.scheduler import Ended
 from outflowfile.run.session import STATE_DIR, prepare, recover_first, store_of
 
+NOT_SUBMITTED = "not submitted again: --touch and --clean run no job; the next run runs it"
+
 if TYPE_CHECKING:
     from outflowfile.language.model import Outflowfile
     from outflowfile.run.adoption import Adopted
@@ -64,6 +66,7 @@ def _record(
 ) -> None:
     """Record the jobs of ``found`` (all ended) through a plan of the targets."""
     from outflowfile.executors.cluster.executor import ClusterExecutor
+    from outflowfile.executors.cluster.limits import Limits
     from outflowfile.run.adoption import Settle, left_running, message
     from outflowfile.run.dispatch import Dispatcher
     from outflowfile.run.dryrun import DryRun
@@ -73,7 +76,7 @@ def _record(
     prep = prepare(request, model, console)
     recorder = RunRecorder(store.open_cache, request.argv)
     executor = ClusterExecutor(_NoSubmitter(found[0].scheduled.scheduler), recorder.cache,
-                               cores=len(found))
+                               cores=len(found), limits=Limits())
     executor.adopt(found)
     keys = frozenset(a.key for a in found)
     status = "failed"
@@ -98,7 +101,8 @@ def _record(
 class _NoSubmitter:
     """The scheduler side of an executor that only follows jobs a dead run
     submitted (queues.py asks about those): it submits nothing, so a retry
-    of a job that failed there waits for the next real run."""
+    of a job that failed there fails as not submitted, and the next run
+    runs it again."""
 
     flavour: str
 
@@ -107,11 +111,11 @@ class _NoSubmitter:
 
     def submit(self, name: str, command: list[str], native: list[str], log: str,
                workdir: str) -> str:
-        raise OSError("not submitted: --touch and --clean run no job")
+        raise OSError(NOT_SUBMITTED)
 
     def submit_array(self, name: str, command: list[str], native: list[str], size: int,
                      log_dir: str, workdir: str) -> list[str]:
-        raise OSError("not submitted: --touch and --clean run no job")
+        raise OSError(NOT_SUBMITTED)
 
     def finished(self, ids: list[str]) -> dict[str, Ended]:
         return {job_id: Ended("UNKNOWN") for job_id in ids}
