@@ -1,5 +1,6 @@
 """The head may die: outflow killed with SIGKILL while its jobs run on the
-real one-node Slurm (sbatch) and Grid Engine (DRMAA); the next outflow
+real one-node Slurm (sbatch; slurm-drmaa when DRMAA_LIBRARY_PATH names it)
+and Grid Engine (DRMAA); the next outflow
 adopts the jobs still queued or running, records those that ended
 meanwhile, runs again only what died with nothing to show, and submits
 nothing twice. Jobs are counted by the job names of our own runs (other
@@ -180,16 +181,18 @@ def test_without_the_cluster_touch_and_clean_refuse_while_a_dead_runs_jobs_still
     assert len(_slurm_jobs(name)) == 1
 
 
-def test_kill_9_of_the_head_then_the_next_run_adopts_its_grid_engine_jobs(
+def test_kill_9_of_the_head_then_the_next_run_adopts_its_drmaa_jobs(
     tmp_path: Path, drmaa: DrmaaTarget
 ) -> None:
-    if not drmaa.sge:
-        pytest.skip("adoption follows jobs with qstat: Grid Engine's library only")
+    """Through Grid Engine's DRMAA library, or Slurm's own (slurm-drmaa) when
+    DRMAA_LIBRARY_PATH names it; the jobs are counted with qstat or squeue."""
     p = make_project(tmp_path, SIX)
     first = _start(p, drmaa.args, drmaa.env)
     env = os.environ | drmaa.env
 
     def queued() -> dict[str, str]:
+        if not drmaa.sge:
+            return _slurm_jobs(f"outflow-{first.pid}", ended_too=False)
         ids = {r[1] for r in _scheduled(p)} if (p / ".outflow" / "outflow.db").exists() else set()
         out = subprocess.run(["qstat", "-g", "d"], capture_output=True, text=True, env=env)
         found = {}
@@ -200,18 +203,23 @@ def test_kill_9_of_the_head_then_the_next_run_adopts_its_grid_engine_jobs(
                 found[key] = parts[4]
         return found
 
+    running = "r" if drmaa.sge else "RUNNING"
     _wait_for(lambda: len(_scheduled(p)) == 6 if (p / ".outflow" / "outflow.db").exists()
               else False)
-    _wait_for(lambda: sum(s == "r" for s in queued().values()) >= 5)
+    _wait_for(lambda: sum(s == running for s in queued().values()) >= 5)
     _kill_head(first)
     assert len(queued()) >= 5
     second = _start(p, drmaa.args, drmaa.env)
     out, err = second.communicate(timeout=300)
     assert second.returncode == 0, err
-    assert "adopting" in out and "(sge ids " in out
+    flavour = "sge" if drmaa.sge else "slurm-drmaa"
+    assert "adopting" in out and f"({flavour} ids " in out
     _assert_all_recorded(p)
     rows = _scheduled(p)
     # Only total was submitted again: 6 naps once each, then total.
     assert len(rows) == 7 and len({r[1] for r in rows}) == 7
     assert {r[3] for r in rows} == {f"outflow-{first.pid}", f"outflow-{second.pid}"}
     assert sum(1 for r in rows if r[3] == f"outflow-{second.pid}") == 1
+    if not drmaa.sge:  # and Slurm ran 7 jobs under the two names, no more
+        assert len(_slurm_jobs(f"outflow-{first.pid}")) == 6
+        assert len(_slurm_jobs(f"outflow-{second.pid}")) == 1
