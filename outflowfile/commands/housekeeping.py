@@ -46,17 +46,22 @@ def touch(request: RunRequest, model: Outflowfile, console: Console) -> Outcome:
     left alone, and so is everything downstream of them.
 
     What a dead run left is put right first (run/recovery.py): its partial
-    outputs are never recorded as done."""
+    outputs are never recorded as done. Jobs it left on a cluster are
+    waited for, or recorded as a run would (commands/leftjobs.py)."""
+    from outflowfile.commands.leftjobs import settle_left
     from outflowfile.run.dryrun import Touch
     from outflowfile.run.record import NullRecorder
     from outflowfile.store.recorder import RunRecorder
     from outflowfile.store.schema import TOUCHED
 
+    # What a dead run left on a cluster: recorded first (-n: to be).
+    adopted = settle_left(request, model, console, "--touch")
     prep = prepare(request, model, console)
     store = store_of(request)
     if request.dry_run:
         snapshot = store.snapshot()
-        will = foresee_recovery(prep, snapshot)  # touched as the recovery will leave them
+        snapshot.running = [r for r in snapshot.running if r.key not in adopted]
+        will = foresee_recovery(prep, snapshot, adopted)  # as the recovery will leave them
         text = will.message(foreseen=True) if will is not None else None
         if text:
             console.say(text)
@@ -122,7 +127,9 @@ def clean(request: RunRequest, model: Outflowfile, console: Console, yes: bool) 
     it), and say what is kept and why (commands/cleanplan.py). Returns how
     many paths were removed."""
     from outflowfile.commands.cleanplan import carry_out, plan_clean, shown
+    from outflowfile.commands.leftjobs import settle_left
 
+    settle_left(request, model, console, "--clean")  # what a dead run left on a cluster
     if not request.dry_run:  # outputs a dead run left aside are put back first
         recover_now(request, console)
     found = clean_list(request, model)

@@ -15,6 +15,8 @@ with nothing to show: it is recovered as interrupted and runs again.
 
 A run without ``--cluster`` does not follow cluster jobs: it refuses to
 start while some still run, rather than write their outputs beside them.
+``--touch`` and ``--clean`` refuse too (``refuse_queued``), and record
+those that ended first, as a run does (``Settle``, commands/leftjobs.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from typing import TYPE_CHECKING
 from outflowfile.errors import UserError
 
 if TYPE_CHECKING:
+    from outflowfile.graph.expand import Job
+    from outflowfile.run.dispatch import Dispatch, Dispatcher
+    from outflowfile.run.loop import Loop
     from outflowfile.store.door import Store
     from outflowfile.store.records import Record, Scheduled
 
@@ -77,6 +82,17 @@ def left_running(found: list[Adopted], running: list[Record]) -> list[Record]:
 
 def message(found: list[Adopted], foreseen: bool) -> str:
     """What to tell the user of the jobs adopted (or, ``foreseen``, to be)."""
+    if foreseen:
+        return f"outflow: the next run adopts {_what(found)}, rather than run them again"
+    return f"outflow: adopting {_what(found)}"
+
+
+def recorded_first(found: list[Adopted], command: str) -> str:
+    """What ``command -n`` says of the jobs that ended (run/leftjobs.py)."""
+    return f"outflow: {command} first records {_what(found)}, as a run would"
+
+
+def _what(found: list[Adopted]) -> str:
     queued = [a for a in found if a.queued]
     ended = len(found) - len(queued)
     runs = sorted({a.scheduled.run_id or 0 for a in found})
@@ -89,10 +105,7 @@ def message(found: list[Adopted], foreseen: bool) -> str:
                      f"on the cluster ({queued[0].scheduled.scheduler} ids {ids}{more})")
     if ended:
         parts.append(f"{ended} {_jobs(ended)} of {of} that ended on the cluster meanwhile")
-    what = "; ".join(parts)
-    if foreseen:
-        return f"outflow: the next run adopts {what}, rather than run them again"
-    return f"outflow: adopting {what}"
+    return "; ".join(parts)
 
 
 def refuse_local(found: list[Adopted]) -> None:
@@ -101,14 +114,81 @@ def refuse_local(found: list[Adopted]) -> None:
     if not queued:
         return
     s = queued[0].scheduled
-    ids = " ".join(a.scheduled.scheduler_id for a in queued)
-    cancel = "scancel" if s.scheduler.startswith("slurm") else "qdel"
     runs = "still runs" if len(queued) == 1 else "still run"
     raise UserError(
         f"{len(queued)} {_jobs(len(queued))} of an earlier run {runs} on the cluster "
-        f"({s.scheduler} ids {ids})",
-        hint=f"run with --cluster to adopt them, or cancel them first ({cancel} {ids})",
+        f"({s.scheduler} ids {_ids(queued)})",
+        hint=f"run with --cluster to adopt them, or cancel them first ({_cancel(queued)})",
     )
+
+
+def refuse_queued(found: list[Adopted], command: str) -> None:
+    """``--touch`` and ``--clean`` judge outputs as they are: not while jobs
+    of a dead run may still write them."""
+    queued = [a for a in found if a.queued]
+    if not queued:
+        return
+    s = queued[0].scheduled
+    runs = sorted({a.scheduled.run_id or 0 for a in queued})
+    of = f"run {runs[0]}" if len(runs) == 1 else "runs " + ", ".join(map(str, runs))
+    are = "is" if len(queued) == 1 else "are"
+    raise UserError(
+        f"{command}: {len(queued)} {_jobs(len(queued))} of {of} {are} still queued or running "
+        f"on the cluster ({s.scheduler} ids {_ids(queued)}), and may still write the outputs",
+        hint=f"wait for them to end, or run outflow with --cluster to adopt them, "
+             f"or cancel them ({_cancel(queued)}); then {command} again",
+    )
+
+
+def _ids(queued: list[Adopted]) -> str:
+    return " ".join(a.scheduled.scheduler_id for a in queued)
+
+
+def _cancel(queued: list[Adopted]) -> str:
+    cancel = "scancel" if queued[0].scheduled.scheduler.startswith("slurm") else "qdel"
+    return f"{cancel} {_ids(queued)}"
+
+
+class Settle:
+    """The dispatch of a plan that records the jobs of a dead run that
+    ended on a cluster, as a run does (``Dispatcher``, over an executor
+    that follows them), before ``--touch`` or ``--clean``; every other job
+    that must run goes to ``rest`` (a dry run's, which runs nothing)."""
+
+    def __init__(self, adopted: Dispatcher, rest: Dispatch, keys: set[str]) -> None:
+        self.adopted = adopted
+        self.rest = rest
+        self.keys = keys
+
+    def attach(self, loop: Loop) -> None:
+        self.adopted.attach(loop)
+        self.rest.attach(loop)
+
+    def detach(self) -> None:
+        self.adopted.detach()
+        self.rest.detach()
+
+    def submit(self, job: Job, key: str, reason: str) -> None:
+        (self.adopted if key in self.keys else self.rest).submit(job, key, reason)
+
+    def step(self) -> bool:
+        return self.adopted.step()
+
+    def running(self) -> int:
+        return self.adopted.running()
+
+    def queued(self) -> int:
+        return self.adopted.queued()
+
+    def stop(self) -> None:
+        self.adopted.stop()
+
+    def end(self) -> None:
+        self.adopted.end()
+        self.rest.end()
+
+    def cancel(self, tell_recorder: bool) -> list[str]:
+        return self.adopted.cancel(tell_recorder)
 
 
 def _jobs(n: int) -> str:

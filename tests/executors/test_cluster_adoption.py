@@ -1,5 +1,6 @@
 """The head may die: outflow killed with SIGKILL while its jobs run on the
-real one-node Slurm (sbatch) and Grid Engine (DRMAA); the next outflow
+real one-node Slurm (sbatch; slurm-drmaa when DRMAA_LIBRARY_PATH names it)
+and Grid Engine (DRMAA); the next outflow
 adopts the jobs still queued or running, records those that ended
 meanwhile, runs again only what died with nothing to show, and submits
 nothing twice. Jobs are counted by the job names of our own runs (other
@@ -126,37 +127,72 @@ def test_kill_9_of_the_head_then_the_next_run_adopts_its_slurm_jobs(tmp_path: Pa
     assert summary.count("adopted from run 1") == 5
 
 
+# Item 2 runs until the test lets it end (a file "go" in the project).
+HELD = SIX.replace("[1, 2, 3, 4, 5, 6]", "[2]").replace(
+    "sleep 25", "while [ ! -e go ]; do sleep 0.2; done")
+
+
 @pytest.mark.usefixtures("slurm")
-def test_a_run_without_the_cluster_refuses_while_a_dead_runs_jobs_still_run(
+def test_without_the_cluster_touch_and_clean_refuse_while_a_dead_runs_jobs_still_run(
     tmp_path: Path,
 ) -> None:
-    p = make_project(tmp_path, SIX.replace("[1, 2, 3, 4, 5, 6]", "[2]"))
+    """A run without --cluster, --touch and --clean refuse while the job
+    runs; once it ended, --touch records it as the next run would."""
+    p = make_project(tmp_path, HELD)
     first = _start(p, SLURM)
     name = f"outflow-{first.pid}"
     _wait_for(lambda: "RUNNING" in _slurm_jobs(name).values())
     _kill_head(first)
     try:
-        proc = outflow(p, check=2)
         job_id = next(iter(_slurm_jobs(name)))
+        proc = outflow(p, check=2)
         assert (f"error: 1 job of an earlier run still runs on the cluster (slurm ids {job_id})"
                 in proc.stderr)
         assert f"run with --cluster to adopt them, or cancel them first (scancel {job_id})" \
             in proc.stderr
+        for command, *more in (["--touch"], ["--clean", "--yes"]):
+            proc = outflow(p, command, *more, check=2)
+            assert (f"error: {command}: 1 job of run 1 is still queued or running on the "
+                    f"cluster (slurm ids {job_id}), and may still write the outputs"
+                    in proc.stderr), proc.stderr
+            assert ("wait for them to end, or run outflow with --cluster to adopt them, or "
+                    f"cancel them (scancel {job_id}); then {command} again") in proc.stderr
         assert not (p / "nap").exists() or not any((p / "nap").iterdir())
+        assert cache_rows(p, "SELECT status FROM jobs") == [("running",)]
     finally:
-        subprocess.run(["scancel", f"--name={name}"], check=False)
+        (p / "go").touch()
+    _wait_for(lambda: _slurm_jobs(name, ended_too=False) == {})
+    dry = outflow(p, "--touch", "-n", check=1)
+    assert ("--touch first records 1 job of run 1 that ended on the cluster meanwhile, "
+            "as a run would") in dry.stdout
+    assert "removes 1 partial output" not in dry.stdout, dry.stdout
+    proc = outflow(p, "--touch", check=1)  # total cannot be touched: it has not run
+    assert "adopting 1 job of run 1 that ended on the cluster meanwhile" in proc.stdout
+    assert "not touched total" in proc.stdout
+    assert (p / "nap" / "2.txt").read_text() == "2\n"
+    jobs = cache_rows(p, "SELECT j.task, j.status, j.run_id, s.adopted_from FROM jobs j "
+                         "JOIN scheduled s ON s.job_id = j.id")
+    assert jobs == [("nap", "done", 2, 1)]
+    # Recorded with its files: the next run (here, on this host) runs total only.
+    outflow(p)
+    assert (p / "total.txt").read_text() == "2\n"
+    assert cache_rows(p, "SELECT task, status FROM jobs ORDER BY id") == [
+        ("nap", "done"), ("total", "done")]
+    assert len(_slurm_jobs(name)) == 1
 
 
-def test_kill_9_of_the_head_then_the_next_run_adopts_its_grid_engine_jobs(
+def test_kill_9_of_the_head_then_the_next_run_adopts_its_drmaa_jobs(
     tmp_path: Path, drmaa: DrmaaTarget
 ) -> None:
-    if not drmaa.sge:
-        pytest.skip("adoption follows jobs with qstat: Grid Engine's library only")
+    """Through Grid Engine's DRMAA library, or Slurm's own (slurm-drmaa) when
+    DRMAA_LIBRARY_PATH names it; the jobs are counted with qstat or squeue."""
     p = make_project(tmp_path, SIX)
     first = _start(p, drmaa.args, drmaa.env)
     env = os.environ | drmaa.env
 
     def queued() -> dict[str, str]:
+        if not drmaa.sge:
+            return _slurm_jobs(f"outflow-{first.pid}", ended_too=False)
         ids = {r[1] for r in _scheduled(p)} if (p / ".outflow" / "outflow.db").exists() else set()
         out = subprocess.run(["qstat", "-g", "d"], capture_output=True, text=True, env=env)
         found = {}
@@ -167,18 +203,23 @@ def test_kill_9_of_the_head_then_the_next_run_adopts_its_grid_engine_jobs(
                 found[key] = parts[4]
         return found
 
+    running = "r" if drmaa.sge else "RUNNING"
     _wait_for(lambda: len(_scheduled(p)) == 6 if (p / ".outflow" / "outflow.db").exists()
               else False)
-    _wait_for(lambda: sum(s == "r" for s in queued().values()) >= 5)
+    _wait_for(lambda: sum(s == running for s in queued().values()) >= 5)
     _kill_head(first)
     assert len(queued()) >= 5
     second = _start(p, drmaa.args, drmaa.env)
     out, err = second.communicate(timeout=300)
     assert second.returncode == 0, err
-    assert "adopting" in out and "(sge ids " in out
+    flavour = "sge" if drmaa.sge else "slurm-drmaa"
+    assert "adopting" in out and f"({flavour} ids " in out
     _assert_all_recorded(p)
     rows = _scheduled(p)
     # Only total was submitted again: 6 naps once each, then total.
     assert len(rows) == 7 and len({r[1] for r in rows}) == 7
     assert {r[3] for r in rows} == {f"outflow-{first.pid}", f"outflow-{second.pid}"}
     assert sum(1 for r in rows if r[3] == f"outflow-{second.pid}") == 1
+    if not drmaa.sge:  # and Slurm ran 7 jobs under the two names, no more
+        assert len(_slurm_jobs(f"outflow-{first.pid}")) == 6
+        assert len(_slurm_jobs(f"outflow-{second.pid}")) == 1

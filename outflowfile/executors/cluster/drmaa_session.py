@@ -9,7 +9,7 @@ import shlex
 from typing import Any
 
 from outflowfile.errors import UserError
-from outflowfile.executors.cluster.queues import sge_queue
+from outflowfile.executors.cluster.queues import sge_queue, slurm_jobs
 from outflowfile.executors.cluster.scheduler import Ended, job_environment
 
 
@@ -103,6 +103,12 @@ class DrmaaSubmitter:
             info = self._session.wait(job_id, d.Session.TIMEOUT_NO_WAIT)
         except Exception as exc:  # already reaped or unknown to the library
             return Ended("UNKNOWN", None, str(exc))
+        if self.flavour == "slurm-drmaa" and (info.wasAborted or info.hasSignal):
+            # Slurm's library says "aborted" of a job killed at its time
+            # limit, or for lost memory or node: Slurm's own state tells which.
+            entry = (slurm_jobs([job_id]) or {}).get(job_id)
+            if entry is not None and not entry.waiting:
+                return Ended(entry.state, entry.exit_status, entry.reason)
         if info.wasAborted:
             return Ended("CANCELLED", None, "aborted before or while running")
         if info.hasSignal:

@@ -44,7 +44,18 @@ def slurm_queue(names: Iterable[str], ended_too: bool = True) -> dict[str, Entry
     names = sorted(set(names))
     if not names:
         return {}
-    argv = ["squeue", "-h", "-r", f"--name={','.join(names)}",
+    return _slurm_listing([f"--name={','.join(names)}"], ended_too)
+
+
+def slurm_jobs(ids: Iterable[str]) -> dict[str, Entry] | None:
+    """These jobs by id, ended ones included while Slurm remembers them;
+    one ``squeue``; None when it fails (an id it forgot fails it)."""
+    ids = sorted(set(ids))
+    return _slurm_listing([f"--jobs={','.join(ids)}"], True) if ids else {}
+
+
+def _slurm_listing(select: list[str], ended_too: bool) -> dict[str, Entry] | None:
+    argv = ["squeue", "-h", "-r", *select,
             "-O", "JobArrayID:64,JobID:24,State:24,exit_code:12,Reason:200"]  # fmt: skip
     if ended_too:
         argv.insert(3, "--states=all")
