@@ -15,8 +15,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from outflowfile.errors import OutflowfileError
 from outflowfile.language.directives import DIRECTIVES, POINTERS, TOP_LEVEL_POINTERS
 from outflowfile.language.model import Location
-from outflowfile.language.stagebuild import CONDITION_HINT
 from outflowfile.language.source import Source, end_of_code
+from outflowfile.language.stagebuild import CONDITION_HINT
 
 
 def syntax_error(

@@ -648,7 +648,8 @@ class _Builder:
         quote = text[0]
         if quote in "fF" or (quote not in "\"'" and "f" in text[:2].lower()):
             raise _Invalid(
-                "an f-string is an expression: it may only be the default of a task input",
+                "an f-string is an expression: it may only be the default of a task input "
+                "or a condition",
                 self.loc(token),
                 'for example: task t(sample: str, rg: str = f"@RG\\tID:{sample}")',
             )
