@@ -269,10 +269,6 @@ def main(**opts: Any) -> None:
     _exit(status, built)
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def _exit(status: int, built: object) -> NoReturn:
     """End the process without taking apart, object by object, what the run
     built (``built``, kept alive until here): at 100,000 jobs that costs
@@ -297,6 +293,7 @@ def _os_error(exc: OSError) -> str:
 def _main(opts: dict[str, Any]) -> tuple[int, object]:
     """The exit status, and what the run built (to be freed by the exit)."""
     from outflowfile.commands.build import build
+    from outflowfile.commands.configured import apply_command_line
     from outflowfile.language import loader
     from outflowfile.run.outcome import Interrupted
     from outflowfile.run.session import RunRequest
@@ -304,26 +301,24 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
 
     workdir, path = _locate(opts["directory"], opts["file_"])
     model = loader.load(path, workdir)
+    configured = apply_command_line(model, opts["configfile"], opts["config"])
     if opts["list_"]:
         from outflowfile.commands.listing import describe
 
-        click.echo(describe(model))
+        click.echo(describe(model, configured.values(model, workdir), configured.given))
         return 0, None
     if opts["lint"]:
-        tasks, flows = len(model.tasks), len(model.workflows)
-        click.echo(f"{path}: ok ({_count(tasks, 'task')}, {_count(flows, 'workflow')})")
-        return 0, None
-    from outflowfile.language.config import apply_config_files, parse_overrides
-    from outflowfile.language.taskparams import apply_task_overrides
+        from outflowfile.commands.lint import lint
 
-    apply_config_files(model, [Path(f) for f in opts["configfile"]])
+        click.echo(lint(path, model, configured, workdir))
+        return 0, None
 
     view, view_format = _view_command(opts)
     request = RunRequest(
         workdir=workdir,
         outflowfile=path,
         targets=list(opts["targets"]),
-        config=apply_task_overrides(model, parse_overrides(list(opts["config"]))),
+        config=configured.overrides,
         jobs=opts["jobs"],
         dry_run=opts["dry_run"],
         forceall=opts["forceall"],

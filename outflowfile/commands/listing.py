@@ -1,4 +1,5 @@
-"""``outflow --list``: the workflows and tasks of an Outflowfile."""
+"""``outflow --list``: the workflows and tasks of an Outflowfile, and its
+config as a run would take it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,12 @@ from outflowfile.language.model import (
 )
 
 
-def describe(model: Outflowfile) -> str:
+def describe(
+    model: Outflowfile, values: dict[str, Any] | None = None, given: dict[str, str] | None = None
+) -> str:
+    """The listing; a config entry the command line set (``given``: the
+    entry and where from) shows the value a run takes (``values``, the
+    resolved config), the others their defaults as written."""
     lines = ["Workflows:"]
     default = model.default_workflow()
     for wf in model.workflows:
@@ -33,7 +39,12 @@ def describe(model: Outflowfile) -> str:
         lines.append("Config:")
         for entry in model.config:
             typ = f": {entry.type}" if entry.type else ""
-            lines.append(f"  {entry.name}{typ} = {_default(entry.default)}")
+            source = (given or {}).get(entry.name)
+            if source is not None and values is not None and entry.name in values:
+                shown = f"{_short(values[entry.name])}  (from {source})"
+            else:
+                shown = _default(entry.default)
+            lines.append(f"  {entry.name}{typ} = {shown}")
     return "\n".join(lines)
 
 
@@ -42,6 +53,11 @@ def _origin(model: Outflowfile, loc: Location | None) -> str:
     if loc is None or loc.file == model.path:
         return ""
     return f"  (from {os.path.relpath(loc.file, os.path.dirname(model.path) or '.')})"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 70 else text[:69] + "…"
 
 
 def _default(value: Any) -> str:

@@ -58,7 +58,7 @@ from outflowfile.graph.pathvalues import (
     value_output_type,
 )
 from outflowfile.language.computing import compute_defaults, computed_params
-from outflowfile.language.conditions import ConditionError, condition_names, evaluate
+from outflowfile.language.expressions import EvaluationError
 from outflowfile.language.model import (
     Branch,
     Choice,
@@ -236,9 +236,9 @@ class Graph:
         fills ``node.outputs``."""
         choice = node.choice
         try:
-            chosen = bool(evaluate(choice.condition, values))
-        except ConditionError as exc:
-            raise ExpansionError(f"{node.describe()}: {exc}", choice.loc) from None
+            chosen = choice.condition.holds(values)
+        except EvaluationError as exc:
+            raise ExpansionError(f"{node.describe()}: {exc.message}", exc.loc) from None
         side = choice.then if chosen else choice.otherwise
         first = len(self.nodes)
         out: Env = {}
@@ -448,7 +448,7 @@ class _Expansion(ScopeWalk[Env, Expr]):
     def walk_choice(self, choice: Choice, prev: Env, earlier: Env) -> Env:
         graph = self.graph
         names: Env = {}
-        for cond_name in condition_names(choice.condition):
+        for cond_name in choice.condition.uses():
             expr = self.lookup(cond_name.name, prev, earlier)
             if expr is None:
                 raise ExpansionError(f"condition name {cond_name.name!r} is not available")

@@ -1,5 +1,8 @@
-"""Expressions: computed defaults (``rg: str = f"@RG\\tID:{sample}"``) and
-conditions over named values (``n > 3``).
+"""Expressions, the one evaluator of the language: computed defaults
+(``rg: str = f"@RG\\tID:{sample}"``, ``language/computing.py``) and run-time
+conditions (``if (reads > 1000 and not skip) { ... }``, ``graph/expand.py``)
+are both parsed, vetted, typed and evaluated here, so that the same text means
+the same thing in either place.
 
 The text is parsed by Python's own parser (``ast.parse``, which only
 parses) and walked here by a small interpreter that knows a fixed set of
@@ -15,8 +18,10 @@ The API::
 
     expr = parse_expression('f"{sample}.bam"', loc)   # ExpressionError if refused
     expr.names                                        # free names: {"sample"}
+    expr.uses()                                       # each name with its place, as written
     expr.evaluate({"sample": "A"})                    # "A.bam"; EvaluationError
-    expr.condition({"n": 4})                          # a bool, or EvaluationError
+    expr.holds({"n": 4})                              # its truth, as Python's `if` takes it
+    expr.spelled()                                    # its text, for messages and views
     infer_type(expr, {"sample": TypeRef("str")})      # (type or None, problems)
 """
 
@@ -112,15 +117,15 @@ _UNARY: dict[type, Callable[[Any], Any]] = {
     ast.UAdd: operator.pos,
     ast.Not: operator.not_,
 }
-_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
+_COMPARE: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
+    ast.Eq: ("==", operator.eq),
+    ast.NotEq: ("!=", operator.ne),
+    ast.Lt: ("<", operator.lt),
+    ast.LtE: ("<=", operator.le),
+    ast.Gt: (">", operator.gt),
+    ast.GtE: (">=", operator.ge),
+    ast.In: ("in", lambda a, b: a in b),
+    ast.NotIn: ("not in", lambda a, b: a not in b),
 }
 _ALLOWED = (
     ast.Expression, ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.BoolOp,
@@ -173,16 +178,24 @@ class Expression:
         except RecursionError:
             raise EvaluationError("the expression is nested too deeply", self.loc) from None
 
-    def condition(self, values: Mapping[str, Any]) -> bool:
-        """The value as a condition: it must be a bool."""
-        value = self.evaluate(values)
-        if not isinstance(value, bool):
-            raise EvaluationError(
-                f"the condition gives {type(value).__name__} ({value!r}), not True or False",
-                self.loc,
-                "compare it: for example n > 0 or name == 'x'",
-            )
-        return value
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        """The value as a condition: Python's truth of it (``if (plot)``
+        with a bool, ``if (samples)`` with a list)."""
+        return bool(self.evaluate(values))
+
+    def uses(self) -> tuple[NameUse, ...]:
+        """The names it reads, each where it is written, in the order
+        written (a name called as a function is not read)."""
+        called = {id(n.func) for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
+        found = [n for n in ast.walk(self.tree) if isinstance(n, ast.Name) and id(n) not in called]
+        found.sort(key=lambda n: (n.lineno, n.col_offset))
+        return tuple(NameUse(n.id, self.where(n)) for n in found)
+
+    def spelled(self) -> str:
+        """Its text in Python's spelling, with the parentheses precedence
+        needs (and around a comparison under ``not``, as most write it): the
+        same text however it was spaced or quoted."""
+        return _spell(self.tree)
 
     def literal(self) -> tuple[bool, Any]:
         """``(True, value)`` when the expression is a plain literal."""
@@ -190,6 +203,51 @@ class Expression:
             return True, ast.literal_eval(self.tree)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             return False, None
+
+
+@dataclass(frozen=True)
+class NameUse:
+    """A name an expression reads, where it is written."""
+
+    name: str
+    loc: Location
+
+
+_IFEXP, _OR, _AND, _NOT, _COMPARISON, _ATOM = range(6)
+
+
+def _precedence(node: ast.AST) -> int:
+    if isinstance(node, ast.IfExp):
+        return _IFEXP
+    if isinstance(node, ast.BoolOp):
+        return _OR if isinstance(node.op, ast.Or) else _AND
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return _NOT
+    return _COMPARISON if isinstance(node, ast.Compare) else _ATOM
+
+
+def _spell(node: ast.AST) -> str:
+    if isinstance(node, ast.Constant):
+        return repr(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        least = _NOT if _precedence(node.operand) == _NOT else _ATOM
+        return f"not {_within(node.operand, least)}"
+    if isinstance(node, ast.Compare):
+        parts = [_within(node.left, _ATOM)]
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            parts += [_COMPARE[type(op)][0], _within(right, _ATOM)]
+        return " ".join(parts)
+    if isinstance(node, ast.BoolOp):
+        own = _precedence(node)
+        word = " or " if isinstance(node.op, ast.Or) else " and "
+        return word.join(_within(v, own + 1) for v in node.values)
+    return ast.unparse(node)
+
+
+def _within(node: ast.AST, least: int) -> str:
+    """``node``'s text, in parentheses where it binds less tightly than ``least``."""
+    text = _spell(node)
+    return f"({text})" if _precedence(node) < least else text
 
 
 def parse_expression(text: str, loc: Location) -> Expression:
@@ -365,12 +423,13 @@ class _Evaluator:
         left = self.eval(node.left)
         for op, right_node in zip(node.ops, node.comparators, strict=True):
             right = self.eval(right_node)
+            symbol, apply = _COMPARE[type(op)]
             try:
-                if not _COMPARE[type(op)](left, right):
+                if not apply(left, right):
                     return False
-            except TypeError as exc:
-                raise self.fail(f"cannot compare {_kind(left)} and {_kind(right)}: {exc}",
-                                node) from None
+            except TypeError:
+                raise self.fail(f"cannot compare {_shown(left)} {symbol} {_shown(right)} "
+                                f"({_kind(left)} and {_kind(right)})", node) from None
             left = right
         return True
 
@@ -437,6 +496,11 @@ class _Evaluator:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _kind(value: Any) -> str:

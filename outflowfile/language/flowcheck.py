@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from outflowfile.language import typerules
-from outflowfile.language.conditions import condition_names
 from outflowfile.language.config import config_type
+from outflowfile.language.expressions import infer_type
 from outflowfile.language.findings import Findings, did_you_mean, join_hints, quoted
 from outflowfile.language.model import (
     Branch,
@@ -241,8 +241,11 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
     # -- run-time conditions --
 
     def walk_choice(self, choice: Choice, prev: Scope, earlier: Scope) -> Scope:
-        for name in condition_names(choice.condition):
-            if self.lookup(name.name, prev, earlier) is None and not (prev.open or earlier.open):
+        types: dict[str, TypeRef | None] = {}
+        for name in choice.condition.uses():
+            sym = self.lookup(name.name, prev, earlier)
+            types[name.name] = None if sym is None else sym.type
+            if sym is None and not (prev.open or earlier.open):
                 candidates = set(prev.names) | set(earlier.names) | set(self.index.config)
                 self.add(
                     f"condition reads '{name.name}', which is not an output of an earlier "
@@ -250,6 +253,9 @@ class FlowCheck(ScopeWalk[Scope, Sym]):
                     name.loc or choice.loc,
                     join_hints(did_you_mean(name.name, candidates), self.available(prev, earlier)),
                 )
+        # The type checks of a computed default (language/expressions.py).
+        for message, loc, hint in infer_type(choice.condition, types)[1]:
+            self.add(f"if ({choice.text}): {message}", loc, hint)
         sides = [self.walk_apart(side, prev, earlier) for side in choice_sides(choice)]
         if len(sides) == 1:
             return Scope(open=sides[0].open)

@@ -8,7 +8,10 @@ turns a workflow into jobs. Every node knows where it came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from outflowfile.language.expressions import Expression
 
 
 @dataclass(frozen=True, init=False)
@@ -335,55 +338,13 @@ class Map:
 # --- run-time conditions: ``if (x > 3 and not skip) { b } else { c }`` ---
 
 
-@dataclass(frozen=True)
-class CondName:
-    """A name in a condition: bound like a task input (an upstream output,
-    else a config entry)."""
-
-    name: str
-    loc: Location | None = None
-
-
-@dataclass(frozen=True)
-class CondValue:
-    """A literal in a condition: a number, string, True, False or None."""
-
-    value: Any
-
-
-@dataclass(frozen=True)
-class CondCompare:
-    """``left OP right``; OP one of ``== != < <= > >=``."""
-
-    op: str
-    left: Condition
-    right: Condition
-    loc: Location | None = None
-
-
-@dataclass(frozen=True)
-class CondLogic:
-    """``a and b and c`` / ``a or b``: Python's, on truth values."""
-
-    op: str  # "and" | "or"
-    parts: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class CondNot:
-    operand: Condition
-
-
-Condition = CondName | CondValue | CondCompare | CondLogic | CondNot
-
-
 @dataclass
 class Choice:
     """``if (condition) { then } else { otherwise }``: one side runs, chosen
     when the names the condition reads are known. ``otherwise`` is None
     without ``else``. It passes on the names both sides make."""
 
-    condition: Condition
+    condition: Expression  # language/expressions.py, as a computed default
     then: Stage
     otherwise: Stage | None
     text: str = ""  # the condition as written, for messages and views

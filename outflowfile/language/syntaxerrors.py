@@ -16,6 +16,7 @@ from outflowfile.errors import OutflowfileError
 from outflowfile.language.directives import DIRECTIVES, POINTERS, TOP_LEVEL_POINTERS
 from outflowfile.language.model import Location
 from outflowfile.language.source import Source, end_of_code
+from outflowfile.language.stagebuild import CONDITION_HINT
 
 
 def syntax_error(
@@ -542,8 +543,7 @@ class _ErrorContext:
             if before == "IF" and opener.type == "LPAR":
                 return (
                     f"expected a condition in if (...), found {self.what}",
-                    "a condition compares names and literals (== != < <= > >=), "
-                    "joined with and, or, not: if (reads > 1000 and not skip)",
+                    CONDITION_HINT,
                     _AUTO,
                 )
             if before in ("EQUAL", "COMMA", "LSQB", "LPAR", "LBRACE", "COLON") and not (

@@ -538,10 +538,12 @@ class _Builder:
     def choice(self, tree: Tree) -> Choice:
         children: Parts = tree.children
         if_token, _, cond_node, _, then, _, _, otherwise = children
-        cond = stagebuild.condition(cond_node, self.loc, self.token_value)
+        try:
+            cond = stagebuild.condition(cond_node, self.source, self.path)
+        except ExpressionError as exc:
+            raise _Invalid(exc.message, exc.loc, exc.hint) from None
         other = None if otherwise is None else self.stage(otherwise)
-        text = stagebuild.condition_text(cond)
-        return Choice(cond, self.stage(then), other, text, self.loc(if_token))
+        return Choice(cond, self.stage(then), other, cond.spelled(), self.loc(if_token))
 
     def map(self, tree: Tree) -> Map:
         children: Parts = tree.children
@@ -646,7 +648,8 @@ class _Builder:
         quote = text[0]
         if quote in "fF" or (quote not in "\"'" and "f" in text[:2].lower()):
             raise _Invalid(
-                "an f-string is an expression: it may only be the default of a task input",
+                "an f-string is an expression: it may only be the default of a task input "
+                "or a condition",
                 self.loc(token),
                 'for example: task t(sample: str, rg: str = f"@RG\\tID:{sample}")',
             )

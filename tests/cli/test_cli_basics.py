@@ -44,6 +44,51 @@ def test_lint_ok_and_broken(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+CONFIGURED = """
+config:
+    samples: list = ["A", "B"]
+    n: int = 3
+    sheet: table = csv("s.csv")
+
+task t(sample: str, n: int):
+    output: o = "out/{sample}.txt"
+    shell: "echo {n} > {output.o}"
+
+workflow all:
+    map(samples -> sample) { t }
+"""
+
+
+def test_lint_and_list_take_the_config_of_the_command_line_as_a_run(tmp_path: Path) -> None:
+    p = make_project(tmp_path, CONFIGURED, {
+        "s.csv": "a,b\n1,2\n", "over.yaml": "samples: [C]\n", "bad.yaml": "sampels: [C]\n",
+        "sheet.yaml": "sheet: other.csv\n",
+    })
+    listed = outflow(p, "--list", "--configfile", "over.yaml", "-C", "n=7").stdout
+    assert listed.endswith("Config:\n"
+                           "  samples: list = ['C']  (from over.yaml)\n"
+                           "  n: int = 7  (from -C)\n"
+                           '  sheet: table = csv("s.csv")\n')
+    outflow(p, "--lint", "--configfile", "over.yaml", "-C", "n=7", "-C", "t.n=8")
+    # What a run refuses, --lint and --list refuse in the same words, and
+    # before anything is written.
+    for args in (["--configfile", "bad.yaml"], ["-C", "t.n=x"]):
+        run = outflow(p, *args, check=2).stderr
+        assert run and outflow(p, "--lint", *args, check=2).stderr == run, args
+        assert outflow(p, "--list", *args, check=2).stderr == run, args
+    # The sheet a --configfile names is read, as a run reads it.
+    assert outflow(p, "--lint", "--configfile", "sheet.yaml", check=2).stderr == (
+        f"{p}/Outflowfile:4:20: config 'sheet': no such file: other.csv\n"
+        '        sheet: table = csv("s.csv")\n'
+        "                       ^\n"
+        f"  csv() reads a path relative to the file it is written in ({p})\n")
+    assert not (p / "out").exists()
+    # Without them, neither reads the config's files.
+    (p / "s.csv").unlink()
+    assert "ok (1 task, 1 workflow)" in outflow(p, "--lint").stdout
+    assert '  sheet: table = csv("s.csv")' in outflow(p, "--list").stdout
+
+
 def test_syntax_error_has_line_column_caret(tmp_path: Path) -> None:
     make_project(tmp_path, """
         task a() -> (x: int)

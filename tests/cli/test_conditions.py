@@ -149,6 +149,27 @@ def test_lint_places_a_name_the_condition_cannot_read(chooser: Path) -> None:
 def test_a_comparison_that_fails_at_run_time_names_the_condition(chooser: Path) -> None:
     p = make_project(chooser, CHOOSER.replace("if (n > threshold", "if (n > \"x\""))
     done = outflow(p, check=1)
-    assert f"{p}/Outflowfile:22:13: if (n > 'x' and not (n == 99)): cannot compare 5 > 'x'" \
-        in done.stderr
+    # Placed at the comparison that failed, as a computed default's failure is.
+    assert (
+        f"error: {p}/Outflowfile:22:17: if (n > 'x' and not (n == 99)): cannot compare 5 > 'x' "
+        "(int and str)\n"
+        "        count | if (n > \"x\" and not (n == 99)) { big } else { small } | report\n"
+        "                    ^\n"
+    ) in done.stderr
     assert not (p / "big.txt").exists() and not (p / "small.txt").exists()
+
+
+def test_a_condition_is_an_expression_and_its_syntax_errors_are_placed(chooser: Path) -> None:
+    # What a computed default may use, a condition may: `in`, arithmetic, functions.
+    p = make_project(chooser, CHOOSER.replace("(n > threshold and not (n == 99))",
+                                              "(n * 2 in [10, 12] and len(str(n)) == 1)"))
+    assert ran(outflow(p)) == ["big", "count", "report"]
+    p = make_project(chooser, CHOOSER.replace("(n > threshold and not (n == 99))", "(n > )"))
+    done = outflow(p, "--lint", check=2)
+    assert done.stderr == (
+        f"{p}/Outflowfile:22:21: invalid condition in if (...): invalid syntax\n"
+        "        count | if (n > ) { big } else { small } | report\n"
+        "                        ^\n"
+        "  a condition is an expression, as a computed default is: names, literals, "
+        "comparisons (== != < <= > >= in, not in), and, or, not, arithmetic and functions: "
+        "if (reads > 1000 and not skip)\n")

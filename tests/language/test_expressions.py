@@ -78,12 +78,20 @@ def test_a_failure_names_its_place() -> None:
 
 
 def test_condition() -> None:
-    expr = parse_expression("n > 3", AT)
-    assert expr.names == frozenset({"n"})
-    assert expr.condition({"n": 4}) is True
-    assert expr.condition({"n": 1}) is False
-    with pytest.raises(EvaluationError, match="not True or False"):
-        parse_expression("n", AT).condition({"n": 1})
+    expr = parse_expression("n > 3 and not (n == 9) or 'b' in xs", AT)
+    assert expr.names == frozenset({"n", "xs"})
+    assert [(u.name, u.loc.column) for u in expr.uses()] == [("n", 20), ("n", 35), ("xs", 53)]
+    assert expr.holds({"n": 4, "xs": []}) is True
+    assert expr.holds({"n": 9, "xs": []}) is False
+    # Python's truth, as `if` takes it: `if (plot)`, `if (samples)`.
+    assert parse_expression("xs", AT).holds({"xs": [1]}) is True
+    assert parse_expression("xs", AT).holds({"xs": []}) is False
+    # One spelling however it is written, for messages, views and the choice's identity.
+    assert expr.spelled() == "n > 3 and not (n == 9) or 'b' in xs"
+    assert parse_expression('(n>3)  and "x"==s', AT).spelled() == "n > 3 and 'x' == s"
+    assert parse_expression("not (a or b)", AT).spelled() == "not (a or b)"
+    assert parse_expression("(a if c else b) < len(xs) + 1", AT).spelled() == (
+        "(a if c else b) < len(xs) + 1")
 
 
 def test_types_for_lint() -> None:
