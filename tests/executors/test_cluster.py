@@ -18,6 +18,7 @@ from outflowtest import cache_rows, lines, make_project, outflow, outflow_comman
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
+# Each job holds its node about 20 s, or until the test makes the file `go`.
 NAP = """
 config:
     items: list = [1, 2]
@@ -25,7 +26,8 @@ config:
 task nap(item: int):
     cpus: 2
     output: out = "nap/{item}.txt"
-    shell: "echo $OUTFLOW_CPUS > {output.out}; sleep 20"
+    shell: '''echo $OUTFLOW_CPUS > {output.out}
+              for i in $(seq 100); do [ -e go ] && break; sleep 0.2; done'''
 
 workflow all:
     map(items -> item) { nap }
@@ -81,6 +83,7 @@ def test_cpus_reach_slurm_and_the_job(tmp_path: Path) -> None:
                                text=True).stdout
         assert "NumCPUs=2" in shown
     finally:
+        (p / "go").touch()
         out, err = run.communicate(timeout=300)
     assert run.returncode == 0, err
     assert (p / "nap" / "1.txt").read_text().strip() == "2"
