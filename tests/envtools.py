@@ -6,6 +6,7 @@ rule for every service)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -25,8 +26,12 @@ BUSYBOX_IMAGE = "localhost/outflow-test-busybox:1"
 APPLETS = ("sh", "echo", "cat", "ls", "id", "env", "sleep", "true", "false", "wc", "touch")
 
 
+@functools.cache
 def podman() -> str:
-    """The podman program, when it runs containers here; else skip (fail under CI)."""
+    """The podman program, when it runs containers here; else skip (fail under CI).
+
+    Checked once per session (a container run costs a second or two); a
+    skip is an exception, which is not cached, so it is checked again."""
     path = shutil.which("podman")
     if path is None:
         _service_missing("podman", PODMAN_HOW, "not installed")
