@@ -135,6 +135,10 @@ SelectTypeParameters=CR_Core_Memory
 SlurmdParameters=config_overrides
 DefMemPerCPU=$DEF_MEM_PER_CPU
 SchedulerType=sched/backfill
+# Schedule a submitted job at once (within slurmctld's one-second loop), not
+# up to 3 s later (the default batch_sched_delay, meant for sites submitting
+# thousands of jobs a second): each stage of a test's workflow waited for it.
+SchedulerParameters=batch_sched_delay=0
 ReturnToService=2
 # No accounting: no slurmdbd, so sacct has nothing to read.
 AccountingStorageType=accounting_storage/none

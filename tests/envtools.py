@@ -6,6 +6,7 @@ rule for every service)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -25,8 +26,12 @@ BUSYBOX_IMAGE = "localhost/outflow-test-busybox:1"
 APPLETS = ("sh", "echo", "cat", "ls", "id", "env", "sleep", "true", "false", "wc", "touch")
 
 
+@functools.cache
 def podman() -> str:
-    """The podman program, when it runs containers here; else skip (fail under CI)."""
+    """The podman program, when it runs containers here; else skip (fail under CI).
+
+    Checked once per session (a container run costs a second or two); a
+    skip is an exception, which is not cached, so it is checked again."""
     path = shutil.which("podman")
     if path is None:
         _service_missing("podman", PODMAN_HOW, "not installed")
@@ -171,3 +176,48 @@ def _add_dir(out: tarfile.TarFile, name: str) -> None:
     info.type = tarfile.DIRTYPE
     info.mode = 0o1777 if name == "tmp" else 0o755
     out.addfile(info)
+
+
+# A pinned requirements file (small, pure Python, on PyPI) and two tasks
+# using it: `version` returns the version its venv holds, `keep` writes it to
+# out/v.txt. Shared by the venv tests, local and on a Slurm node.
+PINNED = "termcolor==2.3.0\n"
+VENV_VERSION_TASKS = """\
+task version -> (v: str):
+    venv: "envs/tools.txt"
+    run:
+        import importlib.metadata
+        import sys
+        print("python", sys.prefix)
+        return importlib.metadata.version("termcolor")
+
+task keep(v: str):
+    output: o = "out/v.txt"
+    run:
+        open(output.o, "w").write(v)
+"""
+
+
+def three_jobs_in(environment: str) -> str:
+    """A workflow: ``items`` lists 1, 2, 3; a map runs ``use`` for each in
+    ``environment`` (a directive line, e.g. ``venv: "envs/a.txt"``), writing
+    out/X.txt; ``total`` gathers them into total.txt. For the tests of an
+    environment that cannot be had: each of the three jobs says why, once,
+    and ``total`` never runs."""
+    return f"""\
+task items -> (xs: list):
+    run:
+        return [1, 2, 3]
+
+task use(x: int):
+    output: o = "out/{{x}}.txt"
+    {environment}
+    shell: "echo {{x}} > {{output.o}}"
+
+task total(o: list):
+    output: t = "total.txt"
+    shell: "cat {{o}} > {{output.t}}"
+
+workflow all:
+    items | map(xs -> x) {{ use }} | total
+"""

@@ -270,10 +270,10 @@ def test_second_run_on_the_same_project_stops_at_once(tmp_path: Path) -> None:
     p = make_project(tmp_path, """
         task slow():
             output: out = "slow.txt"
-            shell: "sleep 5; touch {output.out}"
+            shell: "for i in $(seq 150); do [ -e go ] && break; sleep 0.2; done; touch {output.out}"
         workflow all:
             slow
-    """)
+    """)  # the job holds the project until the test makes `go` (30 s at most)
     first = subprocess.Popen(outflow_command(), cwd=p, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
@@ -285,6 +285,7 @@ def test_second_run_on_the_same_project_stops_at_once(tmp_path: Path) -> None:
         dry = outflow(p, "-n")
         assert "slow" in dry.stdout
     finally:
+        (p / "go").touch()
         first.wait(timeout=60)
     assert first.returncode == 0
     assert (p / "slow.txt").exists()

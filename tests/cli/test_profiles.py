@@ -226,39 +226,66 @@ def error_of(project: Path, env: dict[str, str], *args: str) -> str:
     return done.stderr
 
 
-def test_an_unknown_key_suggests_the_option(project: Path, xdg: dict[str, str]) -> None:
-    path = write(project / "outflow.toml", "jbos = 4\n")
-    assert error_of(project, xdg) == (
-        f"{path}:1:1: unknown option 'jbos'\n"
+# (outflow.toml's text, the whole error; "{path}" stands for the file's path)
+FILE_ERRORS = {
+    "an unknown key suggests the option": ("jbos = 4\n", (
+        "{path}:1:1: unknown option 'jbos'\n"
         "    jbos = 4\n"
         "    ^\n"
         "  did you mean 'jobs'? the keys are outflow's long options without the dashes "
         "(outflow --help)\n"
-    )
-
-
-def test_a_value_of_the_wrong_type(project: Path, xdg: dict[str, str]) -> None:
-    path = write(project / "outflow.toml", 'cluster = "moab"\njobs = "4"\n')
-    assert error_of(project, xdg) == (
-        f"{path}:1:11: cluster = \"moab\": 'moab' is not one of 'local', 'slurm', 'sge', "
+    )),
+    "a value of the wrong type": ('cluster = "moab"\njobs = "4"\n', (
+        "{path}:1:11: cluster = \"moab\": 'moab' is not one of 'local', 'slurm', 'sge', "
         "'drmaa', 'pbs', 'lsf', 'htcondor'.\n"
         '    cluster = "moab"\n'
         "              ^\n"
         '  for example: cluster = "local"\n'
-        f"{path}:2:8: jobs: expected a whole number, found the string \"4\"\n"
+        "{path}:2:8: jobs: expected a whole number, found the string \"4\"\n"
         '    jobs = "4"\n'
         "           ^\n"
         "  for example: jobs = 4\n"
-    )
-
-
-def test_a_toml_syntax_error(project: Path, xdg: dict[str, str]) -> None:
-    path = write(project / "outflow.toml", "jobs = 4\nquiet true\n")
-    assert error_of(project, xdg) == (
-        f"{path}:2:7: not valid TOML: expected '=' after a key in a key/value pair\n"
+    )),
+    "a TOML syntax error": ("jobs = 4\nquiet true\n", (
+        "{path}:2:7: not valid TOML: expected '=' after a key in a key/value pair\n"
         "    quiet true\n"
         "          ^\n"
-    )
+    )),
+    "an option of one command": ("clean = true\n", (
+        "{path}:1:1: 'clean' cannot be set in outflow.toml: it says what one command does: "
+        "give it on the command line\n"
+        "    clean = true\n"
+        "    ^\n"
+        "  outflow --clean\n"
+    )),
+    "config entries are checked where they are": ('[config]\nn = "many"\nzz = 3\n', (
+        "{path}:3:1: config zz=3: unknown config key 'zz'\n"
+        "    zz = 3\n"
+        "    ^\n"
+        "  known keys: n\n"
+        "{path}:2:5: config n=many: expected int\n"
+        '    n = "many"\n'
+        "        ^\n"
+    )),
+    "a config entry of the wrong type": ('[config]\nn = "many"\n', (
+        "{path}:2:5: config n=many: expected int\n"
+        '    n = "many"\n'
+        "        ^\n"
+    )),
+    "config that is not a table": ("config = 3\n", (
+        "{path}:1:10: 'config' must be a table of config entries, not the number 3\n"
+        "    config = 3\n"
+        "             ^\n"
+        "  write them under a [config] line: n = 3, or compute.multiplier = 15\n"
+    )),
+}
+
+
+@pytest.mark.parametrize("text, expected", FILE_ERRORS.values(), ids=FILE_ERRORS.keys())
+def test_a_bad_outflow_toml_is_a_located_error(project: Path, xdg: dict[str, str], text: str,
+                                               expected: str) -> None:
+    path = write(project / "outflow.toml", text)
+    assert error_of(project, xdg) == expected.format(path=path)
 
 
 def test_a_missing_profile_says_where_it_looked(project: Path, xdg: dict[str, str]) -> None:
@@ -276,17 +303,8 @@ def test_a_missing_profile_says_where_it_looked(project: Path, xdg: dict[str, st
         project, home, "--profile", "hpc")
 
 
-def test_options_of_one_command_cannot_be_set_in_a_file(project: Path,
-                                                        xdg: dict[str, str]) -> None:
-    path = write(project / "outflow.toml", "clean = true\n")
-    assert error_of(project, xdg) == (
-        f"{path}:1:1: 'clean' cannot be set in outflow.toml: it says what one command does: "
-        "give it on the command line\n"
-        "    clean = true\n"
-        "    ^\n"
-        "  outflow --clean\n"
-    )
-    path.unlink()
+def test_options_of_one_command_cannot_be_set_in_a_profile(project: Path,
+                                                           xdg: dict[str, str]) -> None:
     profile = write(project / "p.toml", "yes = true\nforce_protected = true\nprofile = \"x\"\n")
     err = error_of(project, xdg, "--profile", "p.toml")
     assert f"{profile}:1:1: 'yes' cannot be set in a profile: consent is given one command " \
@@ -300,29 +318,10 @@ def test_options_of_one_command_cannot_be_set_in_a_file(project: Path,
             project, xdg, "--profile", "p.toml")
 
 
-def test_config_entries_of_a_file_are_checked_where_they_are(project: Path,
+def test_a_config_value_from_the_command_line_is_told_as_its(project: Path,
                                                              xdg: dict[str, str]) -> None:
-    path = write(project / "outflow.toml", '[config]\nn = "many"\nzz = 3\n')
-    assert error_of(project, xdg) == (
-        f"{path}:3:1: config zz=3: unknown config key 'zz'\n"
-        "    zz = 3\n"
-        "    ^\n"
-        "  known keys: n\n"
-        f"{path}:2:5: config n=many: expected int\n"
-        '    n = "many"\n'
-        "        ^\n"
-    )
     write(project / "outflow.toml", '[config]\nn = "many"\n')
-    assert error_of(project, xdg) == (
-        f"{path}:2:5: config n=many: expected int\n"
-        '    n = "many"\n'
-        "        ^\n"
-    )
-    # The same value from the command line says it is --config's.
     assert error_of(project, xdg, "-C", "n=lots").startswith("error: --config n=lots: expected int")
-    write(project / "outflow.toml", "config = 3\n")
-    assert error_of(project, xdg).startswith(
-        f"{path}:1:10: 'config' must be a table of config entries, not the number 3\n")
 
 
 def test_a_text_value_is_read_as_the_entry_type_as_with_dash_c(project: Path,

@@ -18,6 +18,7 @@ from outflowtest import cache_rows, lines, make_project, outflow, outflow_comman
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
+# Each job holds its node about 20 s, or until the test makes the file `go`.
 NAP = """
 config:
     items: list = [1, 2]
@@ -25,7 +26,8 @@ config:
 task nap(item: int):
     cpus: 2
     output: out = "nap/{item}.txt"
-    shell: "echo $OUTFLOW_CPUS > {output.out}; sleep 20"
+    shell: '''echo $OUTFLOW_CPUS > {output.out}
+              for i in $(seq 100); do [ -e go ] && break; sleep 0.2; done'''
 
 workflow all:
     map(items -> item) { nap }
@@ -81,26 +83,10 @@ def test_cpus_reach_slurm_and_the_job(tmp_path: Path) -> None:
                                text=True).stdout
         assert "NumCPUs=2" in shown
     finally:
+        (p / "go").touch()
         out, err = run.communicate(timeout=300)
     assert run.returncode == 0, err
     assert (p / "nap" / "1.txt").read_text().strip() == "2"
-
-
-@pytest.mark.usefixtures("slurm")
-def test_failing_job_on_slurm_reports_status_and_log(tmp_path: Path) -> None:
-    p = make_project(tmp_path, """
-        task fail():
-            output: out = "never.txt"
-            shell: "echo about to fail; touch {output.out}; exit 3"
-        workflow all:
-            fail
-    """)
-    proc = outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", check=1, timeout=300)
-    assert "error: job fail failed (exit status 3)" in proc.stderr
-    assert "command exited with status 3" in proc.stderr
-    assert "log: .outflow/logs/fail/" in proc.stderr
-    assert "about to fail" in proc.stderr
-    assert not (p / "never.txt").exists()
 
 
 @pytest.mark.usefixtures("slurm")
@@ -451,18 +437,27 @@ task flaky():
     shell: '''n=$(cat tries 2>/dev/null || echo 0); n=$((n + 1)); echo $n > tries
               echo attempt $n; test $n -ge 3 && touch {output.third}'''
 
+task fail():
+    output: never = "never.txt"
+    shell: "echo about to fail; touch {output.never}; exit 3"
+
 workflow all:
-    (slow, flaky)
+    (slow, flaky, fail)
 """
 
 
 @pytest.mark.usefixtures("slurm")
-def test_time_limit_and_retries_on_slurm(tmp_path: Path) -> None:
+def test_time_limit_failure_and_retries_on_slurm(tmp_path: Path) -> None:
     """Slurm counts time limits in whole minutes: `time: 5s` is killed after
-    one minute (plus up to ~30 s until slurmctld checks)."""
+    one minute (plus up to ~30 s until slurmctld checks). The other jobs of
+    the run (a failing one, a flaky one retried) are done meanwhile."""
     p = make_project(tmp_path, SLOW_AND_FLAKY)
     proc = outflow(p, "--cluster", "slurm", "--cluster-submit", "sbatch", "-k", check=1,
                    timeout=400)
+    fail = proc.stderr.split("error: job fail failed (exit status 3)")[1].split("error: job")[0]
+    assert "command exited with status 3" in fail
+    assert "log: .outflow/logs/fail/" in fail and "about to fail" in fail
+    assert not (p / "never.txt").exists()
     slow = proc.stderr.split("error: job slow failed")[1]
     assert "the scheduler reports TIMEOUT (TimeLimit)" in slow
     assert "past its time limit of 0:00:05" in slow

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import textwrap
 import time
 import uuid
 from pathlib import Path
@@ -15,7 +16,16 @@ from pathlib import Path
 import envtools
 import psutil
 import pytest
-from envtools import all_containers, busybox_image, podman, remove_image, running_containers
+from envtools import (
+    PINNED,
+    VENV_VERSION_TASKS,
+    all_containers,
+    busybox_image,
+    podman,
+    remove_image,
+    running_containers,
+    three_jobs_in,
+)
 from faults import wait_for
 from outflowtest import make_project, outflow, outflow_command
 
@@ -121,23 +131,8 @@ def test_an_image_that_does_not_exist_fails_its_jobs_once_diagnosed(tmp_path: Pa
     wrapper = tmp_path / "podman-logged"  # the real podman, each call written down
     wrapper.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec podman "$@"\n')
     wrapper.chmod(0o755)
-    p = make_project(tmp_path / "p", """\
-        task items -> (xs: list):
-            run:
-                return [1, 2, 3]
-
-        task use(x: int):
-            output: o = "out/{x}.txt"
-            container: "localhost/outflow-test-no-such-image:1"
-            shell: "echo {x} > {output.o}"
-
-        task total(o: list):
-            output: t = "total.txt"
-            shell: "cat {o} > {output.t}"
-
-        workflow all:
-            items | map(xs -> x) { use } | total
-        """)
+    p = make_project(tmp_path / "p",
+                     three_jobs_in('container: "localhost/outflow-test-no-such-image:1"'))
     done = outflow(p, "-k", "--container-runtime", str(wrapper), check=1)
     message = (
         "container: image localhost/outflow-test-no-such-image:1 not found by "
@@ -247,10 +242,7 @@ def test_ctrl_c_or_kill_stops_a_python_worker_in_its_container(
     proc = subprocess.Popen([*outflow_command(), "slow"], cwd=p, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not (p / "started").exists():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            time.sleep(0.1)
+        wait_for(lambda: (p / "started").exists(), what="the job started", proc=proc)
         ours = [n for n in running_containers() if n.startswith("outflow-worker-")]
         assert len(ours) == 1
         proc.send_signal(signal.SIGKILL if killed else signal.SIGINT)
@@ -333,7 +325,7 @@ def test_on_a_slurm_node_the_job_runs_in_its_environment(
     """The node job wraps the command the same way (container), runs a run:
     body in a Python worker in its image (its values recorded and passed
     on), and a venv's run: body in the venv's Python."""
-    p = make_project(tmp_path / "p", f"""\
+    p = make_project(tmp_path / "p", textwrap.dedent(f"""\
         task boxed:
             output: seen = "out/seen.txt"
             container: "{image}"
@@ -356,20 +348,10 @@ def test_on_a_slurm_node_the_job_runs_in_its_environment(
             run:
                 return 1
 
-        task version -> (v: str):
-            venv: "envs/tools.txt"
-            run:
-                import importlib.metadata
-                return importlib.metadata.version("termcolor")
-
-        task keep(v: str):
-            output: o = "out/v.txt"
-            run:
-                open(output.o, "w").write(v)
-
-        workflow all:
-            (boxed, pyboxed | keep_seen, nopython, version | keep)
-        """, {"envs/tools.txt": "termcolor==2.3.0\n"})
+        """) + VENV_VERSION_TASKS + """
+workflow all:
+    (boxed, pyboxed | keep_seen, nopython, version | keep)
+""", {"envs/tools.txt": PINNED})
     done = outflow(p, "-k", "--cluster", "slurm", "--cluster-submit", "sbatch", timeout=900,
                    check=1)
     assert (p / "out/seen.txt").read_text() == "busybox-image\n"

@@ -5,24 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from envtools import PINNED, VENV_VERSION_TASKS, three_jobs_in
 from outflowtest import make_project, outflow
 
-PINNED = "termcolor==2.3.0\n"  # small, pure Python, on PyPI
-
-PROJECT = """\
-task version -> (v: str):
-    venv: "envs/tools.txt"
-    run:
-        import importlib.metadata
-        import sys
-        print("python", sys.prefix)
-        return importlib.metadata.version("termcolor")
-
-task keep(v: str):
-    output: o = "out/run.txt"
-    run:
-        open(output.o, "w").write(v)
-
+PROJECT = VENV_VERSION_TASKS + """
 task shell_version(x: int):
     output: s = "out/shell-{x}.txt"
     venv: "envs/tools.txt"
@@ -40,7 +26,7 @@ workflow all:
 def test_bodies_and_commands_run_in_the_environment_built_once(tmp_path: Path) -> None:
     p = make_project(tmp_path, PROJECT, {"envs/tools.txt": PINNED})
     done = outflow(p, "-j", "4", timeout=600)
-    assert (p / "out/run.txt").read_text() == "2.3.0"
+    assert (p / "out/v.txt").read_text() == "2.3.0"
     for x in (1, 2, 3):
         assert (p / f"out/shell-{x}.txt").read_text() == "2.3.0\n"
     envs = sorted(d for d in (p / ".outflow/envs").iterdir() if d.is_dir())
@@ -52,7 +38,7 @@ def test_bodies_and_commands_run_in_the_environment_built_once(tmp_path: Path) -
     again = outflow(p, "-F", timeout=600)  # every job again: the environment is reused
     assert (envs[0] / "ready").stat().st_mtime_ns == ready
     assert Path(f"{envs[0]}.log").read_text() == log
-    assert "2.3.0" == (p / "out/run.txt").read_text() and "failed" not in again.stderr
+    assert "2.3.0" == (p / "out/v.txt").read_text() and "failed" not in again.stderr
 
 
 def test_the_spec_is_part_of_the_key(tmp_path: Path) -> None:
@@ -62,28 +48,13 @@ def test_the_spec_is_part_of_the_key(tmp_path: Path) -> None:
     planned = outflow(p, "keep", "-n").stdout
     assert "version  task definition or environment changed  [venv envs/tools.txt]" in planned
     outflow(p, "keep", timeout=600)
-    assert (p / "out/run.txt").read_text() == "2.4.0"
+    assert (p / "out/v.txt").read_text() == "2.4.0"
     outflow(p, "keep", "--no-envs", timeout=600, check=1)  # outflow's own has no termcolor
 
 
 def test_a_failing_build_fails_its_jobs_naming_the_log_once(tmp_path: Path) -> None:
-    p = make_project(tmp_path, """\
-        task items -> (xs: list):
-            run:
-                return [1, 2, 3]
-
-        task use(x: int):
-            output: o = "out/{x}.txt"
-            venv: "envs/broken.txt"
-            shell: "echo {x} > {output.o}"
-
-        task total(o: list):
-            output: t = "total.txt"
-            shell: "cat {o} > {output.t}"
-
-        workflow all:
-            items | map(xs -> x) { use } | total
-        """, {"envs/broken.txt": "outflow-test-no-such-package-anywhere==0.0.1\n"})
+    p = make_project(tmp_path, three_jobs_in('venv: "envs/broken.txt"'),
+                     {"envs/broken.txt": "outflow-test-no-such-package-anywhere==0.0.1\n"})
     done = outflow(p, "-k", timeout=600, check=1)
     logs = list((p / ".outflow/envs").glob("*.log"))
     assert len(logs) == 1
