@@ -78,6 +78,30 @@ class SchedulerJobs:
                 found[number.group(1)] = state.group(1) if state else "?"
         return found
 
+    def processes(self) -> list[int]:
+        """Processes still alive of the run's worker jobs (found by the job
+        name the scheduler put in their environment): a worker whose
+        scheduler job ended must not live on outside it."""
+        key = b"SLURM_JOB_NAME=" if self.scheduler == "slurm" else b"JOB_NAME="
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as env:
+                    variables = env.read().split(b"\0")
+            except OSError:
+                continue
+            if any(v.startswith(key + self.prefix.encode()) for v in variables):
+                found.append(int(entry))
+        return found
+
+    def no_process_left(self, within: float = 30) -> None:
+        deadline = time.time() + within
+        while self.processes() and time.time() < deadline:
+            time.sleep(0.5)
+        assert self.processes() == []
+
     def running(self) -> list[str]:
         return [j for j, s in self.queued().items() if s in ("RUNNING", "r")]
 
@@ -139,6 +163,7 @@ def test_a_thousand_jobs_run_in_at_most_four_slurm_jobs(tmp_path: Path) -> None:
     # None left behind: cancelled before outflow exits, at most Slurm's
     # cleanup (COMPLETING) is left of them.
     assert set(jobs.queued().values()) <= {"COMPLETING"}
+    jobs.no_process_left()
 
 
 @pytest.mark.usefixtures("slurm")
@@ -181,10 +206,15 @@ def test_a_worker_cancelled_mid_run_costs_only_its_job_a_retry(tmp_path: Path) -
     assert run.returncode == 0, err
     assert "80 ran" in out
     _squares_right(p, 80)
-    retried = re.findall(r"retry 1/1 square item=(\d+): the worker running it was lost", out)
-    assert len(retried) == 1, out  # the one job it was running; its batch's others ran again
+    # The one job it was running, killed with it (Slurm signals the job's
+    # processes too) or lost with it; its batch's others ran again.
+    retried = re.findall(r"retry 1/1 square item=\d+: (.*)", out)
+    assert len(retried) == 1, out
+    assert retried[0].startswith(("the worker running it was lost",
+                                  "command killed by signal 15 (SIGTERM)")), out
     assert seen[victim].startswith("CANCELLED") or victim not in jobs.queued()
     assert 3 <= len(seen) <= 4, seen  # a replacement was started
+    jobs.no_process_left()  # the one cancelled too
 
 
 @pytest.mark.usefixtures("slurm")
@@ -204,6 +234,7 @@ def test_ctrl_c_leaves_no_worker_in_the_queue(tmp_path: Path) -> None:
         time.sleep(0.5)
     assert jobs.queued() == {}
     jobs.stop()
+    jobs.no_process_left()
     rows = cache_rows(p, "select count(*) from jobs where status = 'running'")
     assert rows == [(0,)]
 
@@ -252,6 +283,7 @@ def test_workers_stop_on_their_own_when_the_head_is_killed(tmp_path: Path) -> No
         time.sleep(1)
     assert jobs.queued() == {}
     jobs.stop()
+    jobs.no_process_left()
 
 
 def test_workers_on_grid_engine(tmp_path: Path, sge_drmaa: dict[str, str]) -> None:
@@ -266,7 +298,8 @@ def test_workers_on_grid_engine(tmp_path: Path, sge_drmaa: dict[str, str]) -> No
     _squares_right(p, 1000)
     logs = list((p / ".outflow" / "cluster" / "workers").glob(f"outflow-{run.pid}-*.o*"))
     assert 1 <= len(seen) <= 4 and 1 <= len(logs) <= 4, (seen, logs)
-    # Python jobs too, on 6 items (not the 1,000: each runs in a process of its own).
+    jobs.no_process_left()
+    # Python jobs too.
     assert outflow(p, "values", "-C", "items=[0, 1, 2, 3, 4, 5]", "--cluster", "sge",
                    "--workers", "1", env=env, timeout=300).returncode == 0
     assert "output int = 1005" in outflow(p, "--show", "plus").stdout

@@ -125,7 +125,10 @@ def start_cluster(scheduler: str, shape: Shape, name: str, log_dir: Path) -> Any
         "processes": 1,
         "memory": f"{memory}B",
         "nanny": False,  # one process per worker: the jobs are its children
-        "python": sys.executable,
+        # exec: the worker is the job's own process, not a child the job
+        # script leaves behind when the scheduler ends it; a worker whose
+        # shutdown hangs is then still the scheduler's to kill.
+        "python": f"exec {shlex.quote(sys.executable)}",
         "job_name": name,
         "log_directory": str(log_dir),
         "death_timeout": _seconds(DEATH_TIMEOUT_VARIABLE, DEATH_TIMEOUT),

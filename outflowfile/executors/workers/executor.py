@@ -52,6 +52,9 @@ LOST = ("the worker running it was lost (its scheduler job ended: cancelled, "
 BATCH_SECONDS = 0.5
 BATCH_MAX = 64
 AHEAD = 2  # batches in flight per worker thread: the next is there when one ends
+# A lost worker's reports sent just before it died may reach us after Dask
+# says the worker is lost: its batch is settled that much later.
+GRACE = 2.0
 
 
 @dataclass
@@ -99,6 +102,7 @@ class WorkersExecutor:
     # Started, not yet sent to Dask: by class, task and size, in order.
     _held: dict[tuple[Shape, str, int, int | None], deque[JobSpec]] = field(default_factory=dict)
     _seconds: dict[str, float] = field(default_factory=dict)  # a task's job length, smoothed
+    _dying: dict[str, float] = field(default_factory=dict)  # lost batches: settled after
 
     def __post_init__(self) -> None:
         engine.load_dask()  # the missing extra is said before anything runs
@@ -141,6 +145,9 @@ class WorkersExecutor:
                 return results
             # With local jobs too, look at both often; else sleep on the queue.
             slice_ = 0.05 if self.local is not None and self.local.running() else left
+            if self._dying:
+                due = max(0.0, min(self._dying.values()) - time.monotonic())
+                slice_ = due if slice_ is None else min(slice_, due)
             try:
                 item = self._ended.get(timeout=slice_)
             except queue.Empty:
@@ -162,6 +169,7 @@ class WorkersExecutor:
             results.append(_not_started(job) if job in held else self._failed(sent, "cancelled"))
         self._sent.clear()
         self._batches.clear()
+        self._dying.clear()
         self._close_pools()  # the jobs still running die with their workers
         return results
 
@@ -217,8 +225,8 @@ class WorkersExecutor:
         pool.batches.add(key)
         for s in specs:
             self._sent[s.id].batch = batch
-        batch.future = pool.client.submit(run_jobs, [s.to_text() for s in specs], key=key,
-                                          resources=resources, pure=False)
+        batch.future = pool.client.submit(run_jobs, key, [s.to_text() for s in specs],
+                                          key=key, resources=resources, pure=False)
         batch.future.add_done_callback(lambda _f, key=key: self._ended.put(("done", key)))
 
     def _scale(self, pool: _Pool, waiting: int) -> None:
@@ -309,11 +317,12 @@ class WorkersExecutor:
             try:
                 what, item = self._ended.get_nowait()
             except queue.Empty:
-                return results
+                break
             if what == "report":
-                job, text = item
-                sent = self._sent.pop(job, None)
-                if sent is not None:
+                key, job, text = item
+                sent = self._sent.get(job)
+                if sent is not None and sent.batch is not None and sent.batch.key == key:
+                    del self._sent[job]
                     results.append(self._reported(sent, valuecodec.decode(text)))
             elif what == "done":
                 results += self._batch_ended(item)
@@ -321,6 +330,10 @@ class WorkersExecutor:
                 sent = self._sent.pop(item)
                 why = self._too_big(sent.spec, sent.pool.shape)
                 results.append(self._failed(sent, f"no worker can run it: {why}"))
+        now = time.monotonic()
+        for key in [k for k, due in self._dying.items() if due <= now]:
+            results += self._batch_ended(key)
+        return results
 
     def _reported(self, sent: _Sent, report: dict[str, Any]) -> JobResult:
         sent.pool.jobs.pop(sent.spec.id, None)
@@ -341,23 +354,32 @@ class WorkersExecutor:
 
     def _batch_ended(self, key: str) -> list[JobResult]:
         """The jobs of a batch whose Dask task ended that sent no report."""
-        batch = self._batches.pop(key, None)
+        batch = self._batches.get(key)
         if batch is None:
             return []
+        future = batch.future
+        error = None if future.cancelled() else future.exception()
+        lost = error is not None and type(error).__name__ == "KilledWorker"
+        if lost and key not in self._dying:
+            self._dying[key] = time.monotonic() + GRACE
+            return []
+        self._dying.pop(key, None)
+        del self._batches[key]
         batch.pool.batches.discard(key)
-        left = [self._sent.pop(job) for job in batch.jobs if job in self._sent]
+        # Its jobs not reported yet (a job retried meanwhile is another batch's).
+        left = [s for s in (self._sent.get(job) for job in batch.jobs)
+                if s is not None and s.batch is batch]
         for sent in left:
+            del self._sent[sent.spec.id]
             sent.pool.jobs.pop(sent.spec.id, None)
         if not left:
             return []
-        future = batch.future
         if future.cancelled():
             return [self._failed(sent, "cancelled") for sent in left]
-        error = future.exception()
         if error is None:
             reports = {r["id"]: r for r in future.result()}
             return [self._reported(sent, reports[sent.spec.id]) for sent in left]
-        if type(error).__name__ == "KilledWorker":
+        if lost:
             # The first job without a report was running; the ones after it
             # never started: they go back to the run's queue.
             return [self._failed(left[0], LOST), *(_not_started(s.spec.id) for s in left[1:])]

@@ -22,11 +22,12 @@ from outflowfile.run.jobspec import JobResult, JobSpec
 TOPIC = "outflow-job-ended"  # the Dask event topic of a job's report
 
 
-def run_jobs(spec_texts: list[str]) -> list[dict[str, Any]]:
+def run_jobs(batch: str, spec_texts: list[str]) -> list[dict[str, Any]]:
     """Run a batch of jobs (``JobSpec.to_text`` each) here, one after the
     other: one Dask task for several small jobs, since Dask's cost is per
     task. Their reports, ``JobResult``s as dicts without their output
-    (outflow reads the logs)."""
+    (outflow reads the logs). ``batch`` names the batch in each event, so that
+    a report arriving late is never taken for a later attempt's."""
     from distributed import get_worker
 
     from outflowfile import valuecodec
@@ -44,7 +45,7 @@ def run_jobs(spec_texts: list[str]) -> list[dict[str, Any]]:
                 encoded = valuecodec.encode(report)
             except Exception:  # noqa: BLE001 - then outflow takes it from the task's result
                 continue
-            worker.log_event(TOPIC, [spec.id, encoded])
+            worker.log_event(TOPIC, [batch, spec.id, encoded])
     finally:
         pool.close()
     return reports
