@@ -67,7 +67,7 @@ class _Pool:
     share: int = 0
     jobs: dict[int, int] = field(default_factory=dict)  # its jobs, held or in flight: cores
     batches: set[str] = field(default_factory=set)  # keys of the batches in flight
-    scaled: bool = False
+    asked: int = 0  # workers asked for before adaptive scaling's first look
 
 
 @dataclass
@@ -128,6 +128,8 @@ class WorkersExecutor:
             self._ended.put(("too big", spec.id))
             return
         pool.jobs[spec.id] = spec.cpus
+        if pool.asked < pool.share:
+            self._scale(pool)
         # Sent at the next wait(), in batches.
         self._held.setdefault((pool.shape, spec.task, spec.cpus, spec.mem), deque()).append(spec)
 
@@ -187,7 +189,6 @@ class WorkersExecutor:
         the batches in flight leave room (the rest stay held, here)."""
         for group, specs in list(self._held.items()):
             pool = self._pools[group[0]]
-            self._scale(pool, len(specs))
             threads = self._threads(pool, specs[0])
             room = AHEAD * threads - len(pool.batches)
             while specs and room > 0:
@@ -229,12 +230,14 @@ class WorkersExecutor:
                                           key=key, resources=resources, pure=False)
         batch.future.add_done_callback(lambda _f, key=key: self._ended.put(("done", key)))
 
-    def _scale(self, pool: _Pool, waiting: int) -> None:
-        """Ask for the class's workers with its first batch rather than at
-        adaptive scaling's first look, half a second later."""
-        if not pool.scaled:
-            pool.scaled = True
-            pool.cluster.scale(jobs=min(pool.share, waiting))
+    def _scale(self, pool: _Pool) -> None:
+        """Ask for the class's workers as its jobs come, from the first one:
+        the run goes on starting (and recording) the others while the
+        scheduler starts the workers."""
+        want = min(pool.share, _workers_needed(pool))
+        if want > pool.asked:
+            pool.asked = want
+            pool.cluster.scale(jobs=want)
 
     # -- worker classes
 
