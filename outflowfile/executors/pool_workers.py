@@ -89,6 +89,11 @@ def receive(conn: Connection, readable: bool = False) -> JobResult | str | None:
         data = conn.recv_bytes()
     except OSError:
         raise EOFError from None
+    return read_answer(data)
+
+
+def read_answer(data: bytes) -> JobResult | str:
+    """A worker's answer as received: its ``JobResult``, or why it cannot be read."""
     try:
         result = pickle.loads(data)
     except Exception as exc:  # e.g. a value of a class this process cannot import

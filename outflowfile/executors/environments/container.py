@@ -58,13 +58,30 @@ def wrap(spec: JobSpec, script: str, env: dict[str, str]) -> list[str]:
     image = spec.environment["container"]
     mounts = _mounts(spec)
     if kind(runtime) in DAEMONLESS:
-        argv = [runtime, "exec", "--pwd", spec.workdir]
-        for path in mounts:
-            argv += ["--bind", f"{path}:{path}"]
+        argv = _exec_argv(runtime, spec, mounts)
         for key, value in env.items():
             argv += ["--env", f"{key}={value}"]
         return argv + [image, "sh", "-c", script]
-    argv = [runtime, "run", "--rm", "--name", name(spec), *_labels(spec), "-w", spec.workdir,
+    argv = _run_argv(runtime, spec, name(spec), mounts)
+    for key, value in env.items():
+        argv += ["-e", f"{key}={value}"]
+    return argv + [image, "sh", "-c", script]
+
+
+def _exec_argv(runtime: str, spec: JobSpec, mounts: list[str]) -> list[str]:
+    """apptainer/singularity ``exec`` in the project, ``mounts`` bound."""
+    argv = [runtime, "exec", "--pwd", spec.workdir]
+    for path in mounts:
+        argv += ["--bind", f"{path}:{path}"]
+    return argv
+
+
+def _run_argv(runtime: str, spec: JobSpec, box: str, mounts: list[str],
+              interactive: bool = False) -> list[str]:
+    """podman/docker ``run`` as the container ``box``: in the project, as
+    the caller, with the job's cores and memory, ``mounts`` bound."""
+    argv = [runtime, "run", *(["-i"] if interactive else []), "--rm", "--name", box,
+            *_labels(spec), "-w", spec.workdir,
             "--user", f"{os.getuid()}:{os.getgid()}", "--cpus", str(spec.cpus)]
     if kind(runtime) == "podman" and os.getuid() != 0:
         # Rootless podman: the caller's uid inside is the caller's outside,
@@ -74,9 +91,7 @@ def wrap(spec: JobSpec, script: str, env: dict[str, str]) -> list[str]:
         argv += ["--memory", str(spec.mem)]
     for path in mounts:
         argv += ["-v", f"{path}:{path}"]
-    for key, value in env.items():
-        argv += ["-e", f"{key}={value}"]
-    return argv + [image, "sh", "-c", script]
+    return argv
 
 
 def worker_argv(spec: JobSpec, box: str, python_argv: list[str],
@@ -89,20 +104,11 @@ def worker_argv(spec: JobSpec, box: str, python_argv: list[str],
     image = spec.environment["container"]
     mounts = worker_mounts(spec)
     if kind(runtime) in DAEMONLESS:
-        argv = [runtime, "exec", "--pwd", spec.workdir]
-        for path in mounts:
-            argv += ["--bind", f"{path}:{path}"]
+        argv = _exec_argv(runtime, spec, mounts)
         for path in shared:
             argv += ["--bind", f"{path}:{path}:ro"]
         return argv + [image, *python_argv]
-    argv = [runtime, "run", "-i", "--rm", "--name", box, *_labels(spec), "-w", spec.workdir,
-            "--user", f"{os.getuid()}:{os.getgid()}", "--cpus", str(spec.cpus)]
-    if kind(runtime) == "podman" and os.getuid() != 0:
-        argv.append("--userns=keep-id")
-    if spec.mem:
-        argv += ["--memory", str(spec.mem)]
-    for path in mounts:
-        argv += ["-v", f"{path}:{path}"]
+    argv = _run_argv(runtime, spec, box, mounts, interactive=True)
     for path in shared:
         argv += ["-v", f"{path}:{path}:ro"]
     return argv + [image, *python_argv]

@@ -26,6 +26,7 @@ from outflowfile.executors.pool_workers import (
     STDIO,
     WORKER_BOOT,
     outflow_site_dirs,
+    read_answer,
 )
 from outflowfile.run.jobspec import JobResult, JobSpec
 
@@ -72,13 +73,7 @@ def _ask(conn: Connection, spec: JobSpec) -> JobResult | str | None:
         data = conn.recv_bytes()
     except (OSError, EOFError):
         return None
-    try:
-        result = pickle.loads(data)
-    except Exception as exc:  # e.g. a value of a class this process cannot import
-        return f"cannot receive the job's outputs: {type(exc).__name__}: {exc}"
-    if not isinstance(result, JobResult):
-        return f"the worker sent {type(result).__name__} instead of a result"
-    return result
+    return read_answer(data)
 
 
 def _end(proc: subprocess.Popen[bytes], spec: JobSpec, box: str) -> int:
