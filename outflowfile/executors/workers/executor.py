@@ -84,6 +84,7 @@ class _Sent:
     pool: _Pool
     sent: float
     batch: _Batch | None = None
+    started: bool = False  # its worker said so
 
 
 @dataclass
@@ -324,7 +325,10 @@ class WorkersExecutor:
             if what == "report":
                 key, job, text = item
                 sent = self._sent.get(job)
-                if sent is not None and sent.batch is not None and sent.batch.key == key:
+                if sent is None or sent.batch is None or sent.batch.key != key:
+                    continue  # a late word of an earlier attempt
+                sent.started = True
+                if text:  # "": its report comes with the batch's result
                     del self._sent[job]
                     results.append(self._reported(sent, valuecodec.decode(text)))
             elif what == "done":
@@ -380,12 +384,15 @@ class WorkersExecutor:
         if future.cancelled():
             return [self._failed(sent, "cancelled") for sent in left]
         if error is None:
+            # A batch stopped early (its worker closing) left some unstarted.
             reports = {r["id"]: r for r in future.result()}
-            return [self._reported(sent, reports[sent.spec.id]) for sent in left]
+            return [self._reported(s, reports[s.spec.id]) if s.spec.id in reports
+                    else _not_started(s.spec.id) for s in left]
         if lost:
-            # The first job without a report was running; the ones after it
-            # never started: they go back to the run's queue.
-            return [self._failed(left[0], LOST), *(_not_started(s.spec.id) for s in left[1:])]
+            # A job that had started was lost with the worker; the ones that
+            # had not go back to the run's queue.
+            return [self._failed(s, LOST) if s.started else _not_started(s.spec.id)
+                    for s in left]
         return [self._failed(sent, f"the worker could not run it: {error}") for sent in left]
 
     def _failed(self, sent: _Sent, error: str) -> JobResult:

@@ -19,7 +19,8 @@ from typing import Any
 
 from outflowfile.run.jobspec import JobResult, JobSpec
 
-TOPIC = "outflow-job-ended"  # the Dask event topic of a job's report
+TOPIC = "outflow-job"  # the Dask event topic: a job started (None), its report
+KILL_GRACE = 1.0  # seconds to see whether a job's kill was its worker's end
 
 
 def run_jobs(batch: str, spec_texts: list[str]) -> list[dict[str, Any]]:
@@ -39,16 +40,34 @@ def run_jobs(batch: str, spec_texts: list[str]) -> list[dict[str, Any]]:
     reports = []
     try:
         for spec in specs:
+            if _stopping(worker, 0):
+                break  # the rest never start: outflow sends them elsewhere
+            worker.log_event(TOPIC, [batch, spec.id, None])  # started
             report = _run(pool, spec)
             reports.append(report)
             try:
                 encoded = valuecodec.encode(report)
             except Exception:  # noqa: BLE001 - then outflow takes it from the task's result
-                continue
+                encoded = ""
             worker.log_event(TOPIC, [batch, spec.id, encoded])
+            # Killed by a signal: the scheduler may be ending this worker
+            # (it signals the job's processes too); the next must not start.
+            if (report["exit_status"] or 0) < 0 and _stopping(worker, KILL_GRACE):
+                break
     finally:
         pool.close()
     return reports
+
+
+def _stopping(worker: Any, within: float) -> bool:
+    """Whether the worker is closing, or starts to within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        if worker.status.name not in ("running", "paused"):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 def _run(pool: Any, spec: JobSpec) -> dict[str, Any]:
