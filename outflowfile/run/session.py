@@ -703,8 +703,9 @@ def _real_run(prep: Prepared, make_executor: MakeExecutor) -> Outcome:
     request, console = prep.request, prep.console
     store = store_of(request)
     with ProjectLock(request.workdir / STATE_DIR):
-        # Jobs on cluster nodes write to the cache too, and read their rows.
-        shared = request.cluster is not None
+        # Jobs on cluster nodes write to the cache too, and read their rows;
+        # on workers they do not: the run writes in batches, as locally.
+        shared = request.cluster is not None and request.cluster.nodes_write_cache
         recorder = RunRecorder(
             lambda: store.open_cache(shared_writers=shared), request.argv or sys.argv,
             batch=0.0 if shared else LOCAL_BATCH,

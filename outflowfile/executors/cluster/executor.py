@@ -372,6 +372,13 @@ class ClusterRequest:
     arrays: bool = True
     max_rate: float = DEFAULT_RATE  # --max-submit-rate
 
+    @property
+    def nodes_write_cache(self) -> bool:
+        """Whether jobs on the nodes write their own rows to the cache (then
+        the run writes each job's start and end at once, under the cache's
+        lock, so that a node finds its row)."""
+        return True
+
 
 def make_submitter(request: ClusterRequest) -> Submitter:
     from outflowfile.errors import UserError

@@ -17,6 +17,10 @@ class WorkersRequest(ClusterRequest):
 
     workers: int = 1
 
+    @property
+    def nodes_write_cache(self) -> bool:
+        return False  # the workers send each job's report to the run, which writes it
+
 
 def workers_request(scheduler: str, workers: int | None, defaults: Defaults,
                     latency_wait: float) -> WorkersRequest:
