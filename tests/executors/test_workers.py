@@ -191,6 +191,28 @@ def test_python_jobs_on_workers_keep_their_values(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("slurm")
+def test_a_worker_keeps_its_python_process_from_batch_to_batch(tmp_path: Path) -> None:
+    # The first batches hold one job each (nothing is known of the task's
+    # length yet); the worker's pool, and the Python process it runs run:
+    # bodies in, outlive them.
+    p = make_project(tmp_path, """
+config:
+    items: list = [1, 2, 3, 4, 5, 6]
+
+task where(item: int) -> int:
+    run:
+        import os
+        return os.getpid()
+
+workflow all:
+    map(items -> item) { where }
+""")
+    outflow(p, "--cluster", "slurm", "--workers", "1", timeout=300)
+    pids = re.findall(r"output int = (\d+)", outflow(p, "--show", "where").stdout)
+    assert len(pids) == 6 and len(set(pids)) == 1, pids
+
+
+@pytest.mark.usefixtures("slurm")
 def test_a_worker_cancelled_mid_run_costs_only_its_job_a_retry(tmp_path: Path) -> None:
     # Jobs of about 0.1 s go to the workers in batches of several: the lost
     # worker's batch is one job lost (retried) and the rest never started
@@ -331,3 +353,32 @@ def test_a_missing_dask_names_the_extra(tmp_path: Path) -> None:
     assert "--workers needs Dask (dask-jobqueue and distributed)" in proc.stderr
     assert "pip install 'outflow[workers]'" in proc.stderr
     assert not (p / "out").exists()
+
+
+def test_a_worker_ends_at_once_when_its_scheduler_job_is_ended(tmp_path: Path) -> None:
+    """SIGTERM (scancel, a time limit, the run's end) ends a worker at once,
+    with status 143, even while the Dask scheduler is telling it to close:
+    Dask's own shutdown, caught between the two, hung until SIGKILL and held
+    the node for seconds after every run."""
+    import sys
+
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", dashboard_address=None,
+                      host="127.0.0.1") as cluster, \
+            Client(cluster) as client:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", cluster.scheduler_address,
+             "--no-nanny", "--nthreads", "1",
+             "--preload", "outflowfile.executors.workers.onworker"],
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            client.wait_for_workers(1, timeout=60)
+            address = next(iter(client.scheduler_info()["workers"]))
+            client.retire_workers([address], close_workers=True)  # the scheduler's close
+            worker.send_signal(signal.SIGTERM)  # and the scheduler's signal
+            assert worker.wait(timeout=30) == 143, worker.stderr.read() if worker.stderr else ""
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()

@@ -31,6 +31,10 @@ from outflowfile.errors import UserError
 EXTRA = "outflow[workers]"
 DEATH_TIMEOUT = 60  # seconds a worker waits for a lost head before it stops
 DEATH_TIMEOUT_VARIABLE = "OUTFLOW_WORKERS_DEATH_TIMEOUT"
+# Dask's settings in each worker's environment: no statistical profiling of
+# the jobs' threads (every 10 ms, for a dashboard nobody looks at).
+WORKER_CONFIG = (("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", "False"),)
+ONWORKER = "outflowfile.executors.workers.onworker"  # each worker's setup (Dask's --preload)
 NOMINAL_MEMORY = 2**30  # per core, Dask's figure for a worker whose jobs name none
 
 # dask-jobqueue's cluster class for each --cluster name, and its config section.
@@ -136,6 +140,7 @@ def start_cluster(scheduler: str, shape: Shape, name: str, log_dir: Path) -> Any
         "silence_logs": "critical",  # a lost worker is told as its jobs' failure
         "scheduler_options": _scheduler_options(),
         "job_extra_directives": _directives(scheduler, shape),
+        "job_script_prologue": [f"export {name}={value}" for name, value in WORKER_CONFIG],
         "job_directives_skip": [] if shape.mem else ["--mem"],
     }
     interface = os.environ.get(INTERFACE_VARIABLE)
@@ -173,9 +178,10 @@ def adapt(cluster: Any, maximum: int, needed: Callable[[], int]) -> None:
 
 
 def _worker_args(shape: Shape, memory: int) -> list[str]:
+    setup = ["--preload", ONWORKER]
     if shape.one_job:
-        return ["--nthreads", "1"]  # after dask-jobqueue's own --nthreads: this one holds
-    return ["--resources", f"cores={shape.cores},memory={memory}"]
+        return [*setup, "--nthreads", "1"]  # after dask-jobqueue's own --nthreads: this one holds
+    return [*setup, "--resources", f"cores={shape.cores},memory={memory}"]
 
 
 def _scheduler_options() -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """What a worker runs: a batch of jobs, one after the other, on a local
 pool of its own (``executors/local.py``), so that a job's log, cores, time
 limit, environment, exit status, CPU time and peak memory are handled and
-measured exactly as on the machine running outflow. Python jobs run in the
-pool's Python workers, started once per batch.
+measured exactly as on the machine running outflow. The worker keeps its
+pools from batch to batch (``onworker.Pools``), and Python jobs run in their
+Python workers, started once.
 
 Each job's report goes back to outflow as a Dask event the moment the job
 ends (``TOPIC``), and all of them as the task's result: nothing here
@@ -32,11 +33,14 @@ def run_jobs(batch: str, spec_texts: list[str]) -> list[dict[str, Any]]:
     from distributed import get_worker
 
     from outflowfile import valuecodec
-    from outflowfile.executors.local import LocalExecutor
+    from outflowfile.executors.workers.onworker import PLUGIN, Pools
 
     specs = [JobSpec.from_text(text) for text in spec_texts]
     worker = get_worker()
-    pool = LocalExecutor(cores=max(spec.cpus for spec in specs))
+    pools = worker.plugins[PLUGIN]
+    assert isinstance(pools, Pools)  # set up by the worker's preload (engine.ONWORKER)
+    cores = max(spec.cpus for spec in specs)
+    pool = pools.take(cores)
     reports = []
     try:
         for spec in specs:
@@ -54,8 +58,10 @@ def run_jobs(batch: str, spec_texts: list[str]) -> list[dict[str, Any]]:
             # (it signals the job's processes too); the next must not start.
             if (report["exit_status"] or 0) < 0 and _stopping(worker, KILL_GRACE):
                 break
-    finally:
+    except BaseException:
         pool.close()
+        raise
+    pools.give(pool, cores)
     return reports
 
 
