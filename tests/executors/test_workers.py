@@ -382,3 +382,42 @@ def test_a_worker_ends_at_once_when_its_scheduler_job_is_ended(tmp_path: Path) -
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
+
+
+def test_a_job_lost_again_and_again_before_its_start_is_told_fails(tmp_path: Path) -> None:
+    """A job that kills its worker within milliseconds of starting dies
+    before the worker's word that it started leaves: each time it goes back
+    to the queue uncounted, but not forever. The fault (a worker dead
+    between a job's start and its event's send, a window of about 2 ms)
+    cannot be caused at will for real: Dask's future for the lost batch is
+    stood in for by one that says what Dask says then (KilledWorker)."""
+    from distributed import KilledWorker
+
+    from outflowfile.executors.workers import executor as workers
+    from outflowfile.executors.workers.request import WorkersRequest
+    from outflowfile.run.jobspec import JobSpec
+
+    class LostBatch:
+        def cancelled(self) -> bool:
+            return False
+
+        def exception(self) -> BaseException:
+            return KilledWorker("jobs-1", "tcp://node:1", 0)
+
+    ex = workers.WorkersExecutor(WorkersRequest("slurm", workers=1), tmp_path, cores=10)
+    spec = JobSpec(id=1, task="t", label="t", kind="shell", code="true", code_line=1,
+                   outflowfile=str(tmp_path / "Outflowfile"), workdir=str(tmp_path),
+                   params={}, input_files={}, output_files={}, value_outputs=[], cpus=1)
+    shape = ex._shape(spec)
+    pool = workers._Pool(shape, cluster=None, client=None)
+    errors = []
+    for attempt in range(workers.UNSEEN_LOSSES + 1):
+        key = f"jobs-1-{attempt}"
+        batch = workers._Batch(key, [1], pool, future=LostBatch())
+        ex._batches[key] = batch
+        ex._sent[1] = workers._Sent(spec, pool, time.time(), batch)
+        assert ex._batch_ended(key) == []  # settled after the grace
+        ex._dying[key] = time.monotonic()
+        (result,) = ex._collect()
+        errors.append(result.error if result.ran else "requeued")
+    assert errors == ["requeued"] * workers.UNSEEN_LOSSES + [workers.LOST]

@@ -55,6 +55,9 @@ AHEAD = 2  # batches in flight per worker thread: the next is there when one end
 # A lost worker's reports sent just before it died may reach us after Dask
 # says the worker is lost: its batch is settled that much later.
 GRACE = 2.0
+# A job lost with its worker before the worker told its start goes back to
+# the queue, not counted as a retry, this many times; then it is failed as lost.
+UNSEEN_LOSSES = 2
 
 
 @dataclass
@@ -104,6 +107,7 @@ class WorkersExecutor:
     _held: dict[tuple[Shape, str, int, int | None], deque[JobSpec]] = field(default_factory=dict)
     _seconds: dict[str, float] = field(default_factory=dict)  # a task's job length, smoothed
     _dying: dict[str, float] = field(default_factory=dict)  # lost batches: settled after
+    _unseen_losses: dict[int, int] = field(default_factory=dict)  # job: lost, start not told
 
     def __post_init__(self) -> None:
         engine.load_dask()  # the missing extra is said before anything runs
@@ -391,9 +395,17 @@ class WorkersExecutor:
         if lost:
             # A job that had started was lost with the worker; the ones that
             # had not go back to the run's queue.
-            return [self._failed(s, LOST) if s.started else _not_started(s.spec.id)
-                    for s in left]
+            return [self._failed(s, LOST) if s.started or self._lost_unseen(s.spec.id)
+                    else _not_started(s.spec.id) for s in left]
         return [self._failed(sent, f"the worker could not run it: {error}") for sent in left]
+
+    def _lost_unseen(self, job: int) -> bool:
+        """Whether ``job``, lost with a worker before its start was told,
+        has been so too often to go back to the queue once more: a job that
+        kills its worker at once never gets its start told, and would be
+        sent again and again without its retries ever counting."""
+        self._unseen_losses[job] = self._unseen_losses.get(job, 0) + 1
+        return self._unseen_losses[job] > UNSEEN_LOSSES
 
     def _failed(self, sent: _Sent, error: str) -> JobResult:
         return JobResult(id=sent.spec.id, ok=False, error=error, started=sent.sent,
