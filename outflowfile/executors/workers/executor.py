@@ -327,12 +327,10 @@ class WorkersExecutor:
             except queue.Empty:
                 break
             if what == "report":
-                key, job, text = item
-                sent = self._sent.get(job)
-                if sent is None or sent.batch is None or sent.batch.key != key:
-                    continue  # a late word of an earlier attempt
-                sent.started = True
-                if text:  # "": its report comes with the batch's result
+                key, job, text, following = item
+                self._mark_started(key, following)
+                sent = self._mark_started(key, job)
+                if sent is not None and text:  # "": its report comes with the batch's result
                     del self._sent[job]
                     results.append(self._reported(sent, valuecodec.decode(text)))
             elif what == "done":
@@ -345,6 +343,15 @@ class WorkersExecutor:
         for key in [k for k, due in self._dying.items() if due <= now]:
             results += self._batch_ended(key)
         return results
+
+    def _mark_started(self, key: str, job: int | None) -> _Sent | None:
+        """The job ``job`` of batch ``key`` has started; None for a late word
+        of an earlier attempt (or no job)."""
+        sent = self._sent.get(job) if job is not None else None
+        if sent is None or sent.batch is None or sent.batch.key != key:
+            return None
+        sent.started = True
+        return sent
 
     def _reported(self, sent: _Sent, report: dict[str, Any]) -> JobResult:
         sent.pool.jobs.pop(sent.spec.id, None)

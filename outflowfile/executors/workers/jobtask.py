@@ -20,7 +20,8 @@ from typing import Any
 
 from outflowfile.run.jobspec import JobResult, JobSpec
 
-TOPIC = "outflow-job"  # the Dask event topic: a job started (None), its report
+# The Dask event topic: [batch, job, report or None, the next job started or None].
+TOPIC = "outflow-job"
 KILL_GRACE = 1.0  # seconds to see whether a job's kill was its worker's end
 
 
@@ -43,21 +44,32 @@ def run_jobs(batch: str, spec_texts: list[str]) -> list[dict[str, Any]]:
     pool = pools.take(cores)
     reports = []
     try:
-        for spec in specs:
-            if _stopping(worker, 0):
+        # Each job's start is told (outflow blames a lost worker only on the
+        # job it had started): the first's alone, each next one's with the
+        # report of the job before it, one event for both.
+        going = not _stopping(worker, 0)
+        if going:
+            worker.log_event(TOPIC, [batch, specs[0].id, None, None])
+        for i, spec in enumerate(specs):
+            if not going:
                 break  # the rest never start: outflow sends them elsewhere
-            worker.log_event(TOPIC, [batch, spec.id, None])  # started
             report = _run(pool, spec)
             reports.append(report)
             try:
                 encoded = valuecodec.encode(report)
             except Exception:  # noqa: BLE001 - then outflow takes it from the task's result
                 encoded = ""
-            worker.log_event(TOPIC, [batch, spec.id, encoded])
-            # Killed by a signal: the scheduler may be ending this worker
-            # (it signals the job's processes too); the next must not start.
-            if (report["exit_status"] or 0) < 0 and _stopping(worker, KILL_GRACE):
-                break
+            following = specs[i + 1].id if i + 1 < len(specs) else None
+            if (report["exit_status"] or 0) < 0:
+                # Killed by a signal: the scheduler may be ending this worker
+                # (it signals the job's processes too); the next must not start.
+                worker.log_event(TOPIC, [batch, spec.id, encoded, None])
+                going = following is not None and not _stopping(worker, KILL_GRACE)
+                if going:
+                    worker.log_event(TOPIC, [batch, following, None, None])
+            else:
+                going = following is not None and not _stopping(worker, 0)
+                worker.log_event(TOPIC, [batch, spec.id, encoded, following if going else None])
     except BaseException:
         pool.close()
         raise
