@@ -17,8 +17,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from incremental import ran, reasons
 from outflowtest import outflow, outflow_command
-from workflows import DIRECTORY_OUTPUTS, ORDERED, Step, World, render
+from workflows import DIRECTORY_OUTPUTS, DYNAMIC_TASKS, ORDERED, Step, World, render
 
 ENV = {"PROP_SLEEP": "0"}
 
@@ -101,6 +102,27 @@ def check_order(project: Path, world: World, history: list[str]) -> None:
                     f"{down.name} is older than {up}, upstream of it; steps:\n  "
                     + "\n  ".join(history)
                 )
+
+
+def run_checked(project: Path, history: list[str]) -> None:
+    """``outflow -n``, then ``outflow``, which must succeed and do what the
+    dry run said: every job it runs is listed (or belongs to a map the dry
+    run could not size yet), and every job listed for a reason of its own
+    (not only "upstream ... will run", which early cutoff may spare) runs."""
+    dry = outflow(project, "-n", env=ENV)
+    real = outflow(project, env=ENV)
+    said, did = reasons(dry.stdout), set(ran(real.stdout))
+    unsized = "Maps not sized yet" in dry.stdout
+    extra = sorted(
+        j for j in did - said.keys() if not (unsized and j.split()[0] in DYNAMIC_TASKS)
+    )
+    skipped = sorted(j for j, why in said.items() if j not in did and not why.startswith("upstream"))
+    if extra or skipped:
+        raise AssertionError(
+            f"outflow -n disagrees with the run: ran unannounced {extra}, "
+            f"announced but not run {skipped}\n--- -n\n{dry.stdout}\n--- run\n{real.stdout}"
+            "steps:\n  " + "\n  ".join(history)
+        )
 
 
 def outputs_of(project: Path) -> list[Path]:

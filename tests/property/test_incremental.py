@@ -19,7 +19,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from harness import Judge, apply, describe, write_world
+from harness import Judge, apply, describe, run_checked, write_world
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from outflowtest import outflow
@@ -92,7 +92,7 @@ def play(root: Path, world: World, steps: list[Step]) -> None:
         history.append(describe(step))
         pending = pending or step.kind not in ("interrupt", "fail")
         if step.check or i == len(steps) - 1:
-            outflow(project, env={"PROP_SLEEP": "0"})
+            run_checked(project, history)
             judge.compare(project, world, history)
             pending = False
 

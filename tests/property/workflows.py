@@ -28,6 +28,10 @@ ORDERED = (
     ("cutoff", "c/first/{}.txt", "c/second/{}.txt"),
 )
 
+# Tasks inside a map sized only when an upstream job has run: ``outflow -n``
+# cannot list their jobs before then.
+DYNAMIC_TASKS = frozenset({"upper"})
+
 # Directory outputs: compared whole, not file by file.
 DIRECTORY_OUTPUTS = ("d/chunks",)
 
