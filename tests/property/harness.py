@@ -19,7 +19,16 @@ from pathlib import Path
 
 from incremental import ran, reasons
 from outflowtest import outflow, outflow_command
-from workflows import DIRECTORY_OUTPUTS, DYNAMIC_TASKS, ORDERED, Step, World, render
+from workflows import (
+    DIRECTORY_OUTPUTS,
+    DYNAMIC_TASKS,
+    ORDERED,
+    TEMP_OUTPUTS,
+    Step,
+    World,
+    included_files,
+    render,
+)
 
 ENV = {"PROP_SLEEP": "0"}
 
@@ -30,6 +39,11 @@ def write_world(project: Path, world: World) -> None:
     text = render(world)
     if not outflowfile.exists() or outflowfile.read_text() != text:
         outflowfile.write_text(text)
+    for name, content in included_files(world).items():
+        path = project / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text() != content:
+            path.write_text(content)
     data = project / "data"
     data.mkdir(exist_ok=True)
     wanted = dict(world.data)
@@ -46,7 +60,7 @@ def tree(project: Path) -> dict[str, bytes]:
     """Every file of the project but outflow's own, by path."""
     found: dict[str, bytes] = {}
     for folder, dirs, files in os.walk(project):
-        dirs[:] = sorted(d for d in dirs if d != ".outflow")
+        dirs[:] = sorted(d for d in dirs if d not in (".outflow", "__pycache__"))
         for name in files:
             path = Path(folder) / name
             found[str(path.relative_to(project))] = path.read_bytes()
@@ -77,6 +91,10 @@ class Judge:
             ours = {p for p in have if p.startswith(inside)}
             theirs = {p for p in want if p.startswith(inside)}
             wrong += sorted(ours - theirs)
+        for frag, pattern in TEMP_OUTPUTS:
+            if frag in world.fragments:
+                temps = (pattern.format(name) for name, _ in world.data)
+                wrong += [p for p in temps if p in have and p not in want]
         if wrong:
             details = "\n".join(
                 f"  {p}: incremental {have.get(p)!r}, clean {want.get(p)!r}" for p in sorted(wrong)
@@ -116,7 +134,9 @@ def run_checked(project: Path, history: list[str]) -> None:
     extra = sorted(
         j for j in did - said.keys() if not (unsized and j.split()[0] in DYNAMIC_TASKS)
     )
-    skipped = sorted(j for j, why in said.items() if j not in did and not why.startswith("upstream"))
+    skipped = sorted(
+        j for j, why in said.items() if j not in did and not why.startswith("upstream")
+    )
     if extra or skipped:
         raise AssertionError(
             f"outflow -n disagrees with the run: ran unannounced {extra}, "
@@ -129,7 +149,7 @@ def outputs_of(project: Path) -> list[Path]:
     """The files outflow made in the project, in a stable order."""
     return sorted(
         p for p in project.rglob("*")
-        if p.is_file() and p.relative_to(project).parts[0] in {"g", "p", "d", "c", "m"}
+        if p.is_file() and p.relative_to(project).parts[0] in {"g", "p", "d", "c", "m", "s"}
     )
 
 
@@ -140,8 +160,9 @@ def apply(project: Path, world: World, step: Step) -> World:
         key, value = args
         world = World(**{**world.__dict__, key: value})
         write_world(project, world)
-    elif kind == "code":
-        world = World(**{**world.__dict__, "variant": args[0]})
+    elif kind in ("code", "helper", "included"):
+        field = {"code": "variant"}.get(kind, kind)
+        world = World(**{**world.__dict__, field: args[0]})
         write_world(project, world)
     elif kind == "data_write":
         world = world.with_data(args[0], args[1])
@@ -154,6 +175,15 @@ def apply(project: Path, world: World, step: Step) -> World:
         if path.exists():
             st = path.stat()
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    elif kind == "data_older":
+        name, content = args
+        path = project / "data" / f"{name}.txt"
+        if path.exists():
+            st = path.stat()
+            world = world.with_data(name, content)
+            write_world(project, world)
+            # a file restored from a backup: older than the one it replaces
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 3_600_000_000_000))
     elif kind == "data_keep_mtime":
         name, content = args
         path = project / "data" / f"{name}.txt"
