@@ -464,9 +464,10 @@ def prepare(
             raise UserError(f"-R/--forcerun names {name!r}, which is not a task")
     graph = build_graph(model, config, sel)
     # Before anything is decided, removed or run: the paths the values made.
-    from outflowfile.plan.owned import Owned
+    from outflowfile.plan.owned import Owned, globs_taken
 
-    owned = Owned(str(request.workdir), str(request.outflowfile), model.included)
+    owned = Owned(str(request.workdir), str(request.outflowfile), model.included,
+                  globs_taken(model, request.config))
     if owned.check(graph.nodes):
         raise owned.error()
     options = Options(
