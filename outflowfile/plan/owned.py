@@ -11,10 +11,11 @@ paths are bound (before the run, and as maps expand and jobs learn their
 upstream values) and answers with the problems, located at the pattern,
 before any of those jobs starts or any file is removed.
 
-A job must not write what a ``glob()`` of the config lists either: the
-glob is taken when outflow starts, before any job runs, so its value (and
-the jobs made from it) would depend on whether that job had run before,
-and a run would not do what a clean run does (``Globbed``).
+A job must not write what a ``glob()`` of the config lists, nor a file
+the config reads (``csv("sheet.csv")``) either: the config is taken when
+outflow starts, before any job runs, so its value (and the jobs made from
+it) would depend on whether that job had run before, and a run would not
+do what a clean run does (``Globbed``).
 
 One pass: each path is normalised and placed (``ownership.Places``, one
 disk read per distinct parent directory) and claimed in one dict
@@ -33,7 +34,7 @@ from typing import Any, cast
 from outflowfile.errors import Problem, UserError
 from outflowfile.graph.expand import Const, Job
 from outflowfile.language import ownership
-from outflowfile.language.model import Glob, Location, Outflowfile, Task
+from outflowfile.language.model import Glob, Location, Outflowfile, Reader, Task
 from outflowfile.language.ownership import Claim, Claims, Overlap, Places, Project, Refusal
 from outflowfile.language.patterns import (
     PatternError,
@@ -79,26 +80,37 @@ class _Written:
 
 @dataclass(frozen=True)
 class Globbed:
-    """A config entry whose value is a ``glob()`` of the files there when
-    outflow starts: the paths it may list."""
+    """A config entry whose value is taken from the files there when
+    outflow starts: a ``glob()`` (what it may list) or a file it reads."""
 
     entry: str
-    pattern: str
+    written: str  # as the Outflowfile says it: glob('data/{s}.txt'), csv('s.csv')
     loc: Location | None
     regex: re.Pattern[str]
     head: str  # the literal directory its files are in ('' when a wildcard is in it)
+    verb: str = "lists"
 
     @classmethod
     def of(cls, entry: str, pattern: str, loc: Location | None) -> Globbed:
         spelled = posixpath.normpath(pattern)  # ``./a//b`` lists what ``a/b`` does
         head = spelled.rpartition("/")[0]
         head = "" if "{" in head or "}" in head else head + "/"
-        return cls(entry, pattern, loc, glob_regex(spelled)[0], head)
+        return cls(entry, f"glob({pattern!r})", loc, glob_regex(spelled)[0], head)
+
+    @classmethod
+    def read(cls, entry: str, reader: Reader, workdir: str) -> Globbed:
+        """A file the config reads: ``reader.path`` is relative to the file
+        it is written in."""
+        base = os.path.dirname(reader.loc.file) if reader.loc.file else workdir
+        path = ownership.normalize(os.path.relpath(os.path.join(base, reader.path), workdir))
+        head = path.rpartition("/")[0]
+        return cls(entry, f"{reader.kind}({reader.path!r})", reader.loc,
+                   re.compile(re.escape(path) + r"\Z"), head + "/" if head else "", "reads")
 
     def lists(self, where: str) -> str:
-        """What of the file at ``where`` it may list: that file (when it
-        matches the pattern) or the files in it (a directory holding those
-        the pattern lists); '' for neither."""
+        """What of the file at ``where`` it may take: that file (when it
+        matches) or the files in it (a directory holding those it takes);
+        '' for neither."""
         if self.regex.match(where):
             return _shown(where)
         if self.head and self.head.startswith(where + "/"):
@@ -200,12 +212,13 @@ class Owned:
             same_file = there is not None and here.file == there.file
             at = f", at line {here.line}" if same_file else f", at {here}"
         self._add(
-            f"config entry '{glob.entry}' is glob({glob.pattern!r}), which lists "
+            f"config entry '{glob.entry}' is {glob.written}, which {glob.verb} "
             f"{listed}, {_what(name)} of job {job_name(job, self)}{at}",
             glob.loc,
-            "a glob() lists the files there when outflow starts, before any job runs, so its "
-            "value would change once that job has run; glob the files the job is made from, "
-            "or have a task list what it made and map over that task's value",
+            "the config is taken from the files there when outflow starts, before any job "
+            "runs, so its value would change once that job has run; take it from the files "
+            "the job is made from, or have a task read or list what it made and use that "
+            "task's value",
         )
 
     def _log(self, job: Job, info: _Written, claims: list[Claim]) -> None:
@@ -295,14 +308,18 @@ class Owned:
         return UserError(problems[0].message, problems=problems)
 
 
-def globs_taken(model: Outflowfile, overrides: Container[str]) -> list[Globbed]:
-    """The config entries whose value this run is a ``glob()`` (not set
-    on the command line)."""
-    return [
-        Globbed.of(e.name, e.default.pattern, e.default.loc)
-        for e in model.config
-        if isinstance(e.default, Glob) and e.name not in overrides
-    ]
+def globs_taken(model: Outflowfile, overrides: Container[str], workdir: str) -> list[Globbed]:
+    """The config entries whose value this run takes from files, a
+    ``glob()`` or a file read (not set on the command line)."""
+    found = []
+    for e in model.config:
+        if e.name in overrides:
+            continue
+        if isinstance(e.default, Glob):
+            found.append(Globbed.of(e.name, e.default.pattern, e.default.loc))
+        elif isinstance(e.default, Reader):
+            found.append(Globbed.read(e.name, e.default, workdir))
+    return found
 
 
 def job_name(job: Job, owned: Owned | None = None) -> str:

@@ -467,7 +467,7 @@ def prepare(
     from outflowfile.plan.owned import Owned, globs_taken
 
     owned = Owned(str(request.workdir), str(request.outflowfile), model.included,
-                  globs_taken(model, request.config))
+                  globs_taken(model, request.config, str(request.workdir)))
     if owned.check(graph.nodes):
         raise owned.error()
     options = Options(
