@@ -126,8 +126,10 @@ def code_imports(task: Task, path: Path | None, project: Path,
         return finder.closure(tree, None, (project,))
     if path is None or path.suffix != ".py":
         return []
-    roots = (path.parent,) if isinstance(body, ScriptBody) else (project,)
-    return finder.closure(None, path, roots)
+    if isinstance(body, ScriptBody):
+        return finder.closure(None, path, (path.parent,))
+    module = body.module if isinstance(body, CallBody) else ""
+    return finder.closure(None, path, (project,), module)
 
 
 def fingerprint(tasks: list[Task], project: Path, outflowfile: Path) -> str:

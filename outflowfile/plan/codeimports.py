@@ -30,12 +30,16 @@ class ImportFinder:
     _found: dict[tuple[Path, str], Path | None] = field(default_factory=dict)
 
     def closure(self, tree: ast.AST | None, start: Path | None,
-                roots: tuple[Path, ...]) -> list[Path]:
+                roots: tuple[Path, ...], module: str = "") -> list[Path]:
         """The project files the code imports, directly or through one
         another, sorted, without ``start``: the code is ``tree`` (a body
-        written in the Outflowfile), or else the file ``start``."""
+        written in the Outflowfile), or else the file ``start``, imported
+        as ``module`` when named (the ``__init__.py`` of its packages
+        then run first, and count too)."""
         first = (self._imports(tree, None, roots) if tree is not None
                  else self._file_imports(start, roots) if start is not None else [])
+        if module:
+            first = first + self._module(module, roots)
         seen: set[Path] = set() if start is None else {start}
         todo = list(first)
         while todo:

@@ -134,6 +134,9 @@ def test_a_project_module_it_imports_counts(tmp_path: Path) -> None:
     assert ran(outflow(p)) == everything
     assert sorted(lines(p / "calls.log")) == ["ta 1!", "ta 2!", "tb 1!", "tb 2!", "tc 1!", "tc 2!"]
     assert ran(outflow(p)) == []
+    # The package's __init__.py runs before any of its modules: code too.
+    (p / "pkg" / "__init__.py").write_text("LEVEL = 2\n")
+    assert would_run(outflow(p, "-n")) == everything
 
 
 IMPORTING = """
