@@ -594,7 +594,8 @@ def _dry_run(prep: Prepared) -> Outcome:
 
         prep.console.say(message(found, foreseen=True))
     will = foresee_recovery(prep, snapshot, frozenset(a.key for a in found))
-    outcome = prep.loop(snapshot, NullRecorder(), DryRun()).run()
+    dry = DryRun(prep.options.force_protected)
+    outcome = prep.loop(snapshot, NullRecorder(), dry).run()
     outcome.raise_refused()
     if will is not None:
         outcome.cache_state = None  # planned over files as they will be: no memo
