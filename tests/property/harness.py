@@ -200,6 +200,10 @@ def apply(project: Path, world: World, step: Step) -> World:
                 victim.unlink()
             else:
                 victim.write_text("edited by hand\n")
+    elif kind == "dir_add":
+        for folder in DIRECTORY_OUTPUTS:
+            if (project / folder).is_dir():
+                (project / folder / args[0]).write_text("added by hand\n")
     elif kind == "fail":
         outflow(project, check=None, env={**ENV, "PROP_FAIL": "1"})
     elif kind == "interrupt":

@@ -4,10 +4,11 @@ Hypothesis makes a workflow (a choice of the fragments of workflows.py) and
 a sequence of what users do to a project: rewrite, touch, delete, add or
 replace (keeping the mtime, or with an older one) input files, change
 config, edit task code, a project module it imports or an included file,
-delete or edit outputs, fail a run, interrupt one with Ctrl-C or kill -9
-(then maybe ``--touch``). After each checked step one ``outflow`` must
-succeed and leave every file a clean run in a fresh copy leaves
-(harness.py).
+delete or edit outputs, add a file to a directory output, fail a run,
+interrupt one with Ctrl-C or kill -9 (then maybe ``--touch``). After each
+checked step ``outflow -n`` must say what the next ``outflow`` does, and
+that one must succeed and leave every file a clean run in a fresh copy
+leaves (harness.py).
 
 CI runs a few examples, derandomized; ``OUTFLOW_PROP_EXAMPLES=2000`` hunts.
 Every counterexample found becomes a named test below the property.
@@ -57,6 +58,9 @@ def _steps() -> st.SearchStrategy[Step]:
         st.builds(lambda s, t, c: Step("data_older", (s, t), c), sample, content, st.booleans()),
         st.builds(lambda i, c: Step("out_delete", (i,), c), st.integers(0, 50), st.booleans()),
         st.builds(lambda i, c: Step("out_replace", (i,), c), st.integers(0, 50), st.booleans()),
+        st.builds(
+            lambda n, c: Step("dir_add", (n,), c), st.sampled_from(["1.txt", "9.txt"]), check
+        ),
         st.builds(lambda c: Step("fail", (), c), st.booleans()),
         st.builds(
             lambda sig, d, forced, touch: Step("interrupt", (sig, d, forced, touch), True),
