@@ -8,7 +8,8 @@ file counted that the job may not load only costs a rerun when it is
 edited). A name is looked for as Python would look for it on the search
 roots the code runs with (the project directory for ``run:`` and
 ``call:``, the script's own directory for a ``script:``): ``a/b.py`` or
-``a/b/__init__.py``, with the ``__init__.py`` of each package on the way;
+``a/b/__init__.py``, with the ``__init__.py`` of each package on the way
+(a directory without one is a namespace package, looked into as well);
 a relative import from a module's own package. A name found under no root
 (``os``, an installed package) is the environment's, not the project's,
 and does not count.
@@ -93,9 +94,10 @@ class ImportFinder:
                 path = self._look(root, module)
                 if path is not None:
                     break
-            if path is None:
-                break  # not in the project: neither is anything below it
-            found.append(path)
+            if path is not None:
+                found.append(path)
+            elif not any(root.joinpath(*parts[:end]).is_dir() for root in roots):
+                break  # not in the project (nor a namespace package): nothing below it is
         return found
 
     def _look(self, root: Path, module: str) -> Path | None:
