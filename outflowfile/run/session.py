@@ -401,6 +401,7 @@ def _remember(memo: MemoSpot, outcome: Outcome) -> None:
         outcome.would_run or outcome.any_failed or outcome.blocked or outcome.unsized
         or outcome.touched or outcome.not_touched or outcome.not_started
         or outcome.temp_left  # the next run removes them: it must not be skipped
+        or outcome.to_reorder  # nor touches the outputs early cutoff kept
     )  # fmt: skip
     kept = all(job.resources.cache for job in outcome.ran)
     state, files = outcome.cache_state, outcome.files_seen
