@@ -190,12 +190,13 @@ def _job_context(spec: JobSpec, logs: LogFiles | None, printed: list[bool]) -> I
     """The job's working directory, thread environment and log file on
     descriptors 1 and 2. Afterwards the directory and descriptors are put
     back, and whatever else of the process the job changed (its environment,
-    ``sys.path``, umask, standard streams: see jobstate.py), so that the
+    ``sys.path``, umask, standard streams, the project modules it imported:
+    see jobstate.py), so that the
     next job starts alike. ``printed[0]`` becomes False when the job is
     known to have printed nothing."""
     old_cwd = os.getcwd()
     _set_env(thread_env(spec.cpus))
-    state = JobState.take()
+    state = JobState.take(spec.workdir)
     try:
         os.chdir(spec.workdir)
         log = os.path.join(spec.workdir, spec.log) if spec.log else os.devnull

@@ -24,13 +24,17 @@ from outflowfile.language.model import CallBody, RunBody, ScriptBody, ShellBody,
 
 def normalised_body(task: Task, code: str = "") -> list[str]:
     """The body as the key sees it; ``code`` is the digest of the file a
-    ``call:`` or ``script:`` runs ('' for none)."""
+    ``call:`` or ``script:`` runs and of the project modules the body
+    imports (plan/code.py; '' for none)."""
     body = task.body
     if isinstance(body, RunBody):
         try:
-            return ["run", ast.dump(ast.parse(body.code))]
+            found = ["run", ast.dump(ast.parse(body.code))]
         except SyntaxError:
-            return ["run", body.code]
+            found = ["run", body.code]
+        if code:  # the project modules it imports (none: the hash it always had)
+            found.append(code)
+        return found
     if isinstance(body, ShellBody):
         return ["shell", body.command.strip()]
     if isinstance(body, CallBody):

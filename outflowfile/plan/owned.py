@@ -11,6 +11,12 @@ paths are bound (before the run, and as maps expand and jobs learn their
 upstream values) and answers with the problems, located at the pattern,
 before any of those jobs starts or any file is removed.
 
+A job must not write what a ``glob()`` of the config lists, nor a file
+the config reads (``csv("sheet.csv")``) either: the config is taken when
+outflow starts, before any job runs, so its value (and the jobs made from
+it) would depend on whether that job had run before, and a run would not
+do what a clean run does (``Globbed``).
+
 One pass: each path is normalised and placed (``ownership.Places``, one
 disk read per distinct parent directory) and claimed in one dict
 (``ownership.Claims``).
@@ -19,16 +25,24 @@ disk read per distinct parent directory) and claimed in one dict
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import posixpath
+import re
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
 from outflowfile.errors import Problem, UserError
 from outflowfile.graph.expand import Const, Job
 from outflowfile.language import ownership
-from outflowfile.language.model import Location, Task
+from outflowfile.language.model import Glob, Location, Outflowfile, Reader, Task
 from outflowfile.language.ownership import Claim, Claims, Overlap, Places, Project, Refusal
-from outflowfile.language.patterns import PatternError, fields, format_pattern, root_field
+from outflowfile.language.patterns import (
+    PatternError,
+    fields,
+    format_pattern,
+    glob_regex,
+    root_field,
+)
 
 LOG = ""  # the name a job's log file is claimed under (output names are never empty)
 SHOWN = 20  # problems told one by one; the rest are counted
@@ -64,11 +78,53 @@ class _Written:
         return cls(patterns, absolute, locs, shown, LOG in patterns)
 
 
+@dataclass(frozen=True)
+class Globbed:
+    """A config entry whose value is taken from the files there when
+    outflow starts: a ``glob()`` (what it may list) or a file it reads."""
+
+    entry: str
+    written: str  # as the Outflowfile says it: glob('data/{s}.txt'), csv('s.csv')
+    loc: Location | None
+    regex: re.Pattern[str]
+    head: str  # the literal directory its files are in ('' when a wildcard is in it)
+    verb: str = "lists"
+
+    @classmethod
+    def of(cls, entry: str, pattern: str, loc: Location | None) -> Globbed:
+        spelled = posixpath.normpath(pattern)  # ``./a//b`` lists what ``a/b`` does
+        head = spelled.rpartition("/")[0]
+        head = "" if "{" in head or "}" in head else head + "/"
+        return cls(entry, f"glob({pattern!r})", loc, glob_regex(spelled)[0], head)
+
+    @classmethod
+    def read(cls, entry: str, reader: Reader, workdir: str) -> Globbed:
+        """A file the config reads: ``reader.path`` is relative to the file
+        it is written in."""
+        base = os.path.dirname(reader.loc.file) if reader.loc.file else workdir
+        path = ownership.normalize(os.path.relpath(os.path.join(base, reader.path), workdir))
+        head = path.rpartition("/")[0]
+        return cls(entry, f"{reader.kind}({reader.path!r})", reader.loc,
+                   re.compile(re.escape(path) + r"\Z"), head + "/" if head else "", "reads")
+
+    def lists(self, where: str) -> str:
+        """What of the file at ``where`` it may take: that file (when it
+        matches) or the files in it (a directory holding those it takes);
+        '' for neither."""
+        if self.regex.match(where):
+            return _shown(where)
+        if self.head and self.head.startswith(where + "/"):
+            return f"the files in {_shown(where)}"
+        return ""
+
+
 class Owned:
     """The paths of one run's jobs, claimed as the jobs learn them."""
 
-    def __init__(self, workdir: str, outflowfile: str, included: Iterable[str] = ()) -> None:
-        """``included``: the files the Outflowfile includes (``Outflowfile.included``)."""
+    def __init__(self, workdir: str, outflowfile: str, included: Iterable[str] = (),
+                 globs: Iterable[Globbed] = ()) -> None:
+        """``included``: the files the Outflowfile includes (``Outflowfile.included``);
+        ``globs``: the config's ``glob()`` entries this run takes."""
         self.places = Places(workdir)
         root = self.places.real_root
         names = list(ownership.OUTFLOWFILE_NAMES)
@@ -82,6 +138,8 @@ class Owned:
         self.written: dict[str, _Written] = {}
         self.problems: list[Problem] = []
         self.more = 0  # problems found past SHOWN
+        self.globs = tuple(globs)
+        self.globs_told: set[str] = set()  # entries told already
 
     # -- checking ------------------------------------------------------------
 
@@ -131,7 +189,37 @@ class Owned:
                             self._own_input(job, made, name, path, len(where) != len(out))
         for overlap, claim, other in self.claims.add(claims):
             self._clash(overlap, claim, other)
+        if self.globs:
+            self._globbed(claims)
         return len(self.problems) + self.more > found
+
+    def _globbed(self, claims: list[Claim]) -> None:
+        """Tell each glob that lists a path a job writes (once per glob)."""
+        for glob in self.globs:
+            if glob.entry in self.globs_told:
+                continue
+            for where, job, name in claims:
+                listed = glob.lists(where) if name != LOG else ""
+                if listed:
+                    self.globs_told.add(glob.entry)
+                    self._glob_lists(glob, cast(Job, job), cast(str, name), listed)
+                    break
+
+    def _glob_lists(self, glob: Globbed, job: Job, name: str, listed: str) -> None:
+        here, there = self._loc(job, name), glob.loc
+        at = ""
+        if here is not None:
+            same_file = there is not None and here.file == there.file
+            at = f", at line {here.line}" if same_file else f", at {here}"
+        self._add(
+            f"config entry '{glob.entry}' is {glob.written}, which {glob.verb} "
+            f"{listed}, {_what(name)} of job {job_name(job, self)}{at}",
+            glob.loc,
+            "the config is taken from the files there when outflow starts, before any job "
+            "runs, so its value would change once that job has run; take it from the files "
+            "the job is made from, or have a task read or list what it made and use that "
+            "task's value",
+        )
 
     def _log(self, job: Job, info: _Written, claims: list[Claim]) -> None:
         try:
@@ -218,6 +306,20 @@ class Owned:
         if self.more:
             problems.append(Problem(f"and {self.more} more problems with the paths of jobs"))
         return UserError(problems[0].message, problems=problems)
+
+
+def globs_taken(model: Outflowfile, overrides: Container[str], workdir: str) -> list[Globbed]:
+    """The config entries whose value this run takes from files, a
+    ``glob()`` or a file read (not set on the command line)."""
+    found = []
+    for e in model.config:
+        if e.name in overrides:
+            continue
+        if isinstance(e.default, Glob):
+            found.append(Globbed.of(e.name, e.default.pattern, e.default.loc))
+        elif isinstance(e.default, Reader):
+            found.append(Globbed.read(e.name, e.default, workdir))
+    return found
 
 
 def job_name(job: Job, owned: Owned | None = None) -> str:

@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from outflowfile.graph.expand import Job, NodeState
+from outflowfile.graph.fileflags import protected_paths
 from outflowfile.run.madedirs import made_dirs
+from outflowfile.run.protect import refusal
 from outflowfile.store.schema import MADE_DIRS
 
 if TYPE_CHECKING:
@@ -44,11 +46,23 @@ class _NothingRuns:
 
 class DryRun(_NothingRuns):
     """A job that must run completes with unknown values: what depends on
-    it would run too, and a map fed by it cannot be sized yet."""
+    it would run too, and a map fed by it cannot be sized yet. One the run
+    would refuse to start, as it would replace protected files, fails as it
+    would in the run (unless ``force_protected``)."""
+
+    def __init__(self, force_protected: bool = False) -> None:
+        self.force_protected = force_protected
 
     def submit(self, job: Job, key: str, reason: str) -> None:
-        self.loop.decider.missing_input(job)
-        self.loop.would_run(job, reason)
+        loop = self.loop
+        loop.decider.missing_input(job)
+        if not self.force_protected:
+            files = loop.decider.files
+            present = [p for p in protected_paths(job) if files.stat(p) is not None]
+            if present:
+                loop.fail_before_start(job, refusal(job.label, present))
+                return
+        loop.would_run(job, reason)
 
 
 class Touch(_NothingRuns):

@@ -338,8 +338,11 @@ class Loop:
                     return
         reason = self.decider.decide(job) or self.held.pop(job.id, "")
         if not reason:  # then every input file exists: the decision has seen them
-            if self.keep_order and self.decider.kept_by_cutoff(job):
-                self._keep_order(job)
+            if self.decider.kept_by_cutoff(job):
+                if self.keep_order:
+                    self._keep_order(job)
+                else:  # the run will touch them: no plan memo says there is nothing to do
+                    self.outcome.to_reorder += 1
             self._up_to_date(job)
             return
         self._must_run(job, reason)

@@ -52,6 +52,9 @@ class Outcome:
     temp_removed: list[str] = field(default_factory=list)  # temporary files removed
     # Those a run would remove, left by a dry run or --keep-temp.
     temp_left: list[str] = field(default_factory=list)
+    # Jobs a dry run found kept by early cutoff: the run touches their
+    # outputs and rewrites their records (loop.Loop._keep_order).
+    to_reorder: int = 0
 
     def raise_refused(self) -> None:
         if self.refused is not None:

@@ -132,10 +132,14 @@ def foresee(
                 continue  # left as it is
             if os.path.lexists(aside.full(entry.path)):
                 will.removed.append(entry.path)
+                stats.update(dict.fromkeys(_inside(aside.full(entry.path), entry.path)))
             stats[entry.path] = None
             if where is not None:
                 will.restored.append(entry.path)
                 stats[entry.path] = _stat_as(where, aside.full(entry.path))
+                # What a directory put back holds: jobs read its files too.
+                for inner, there in _inside_with(where, entry.path):
+                    stats[inner] = stamps.stat_file(there)
     for path in _left_over(snapshot, covered):
         if os.path.lexists(os.path.join(workdir, path)):
             will.removed.append(path)
@@ -164,6 +168,26 @@ def _left_over(snapshot: Snapshot, covered: set[str]) -> list[str]:
     for record in snapshot.running:
         paths.update((p, None) for p in record.files.get("out", {}) if p not in covered)
     return list(paths)
+
+
+def _inside(full: str, path: str) -> list[str]:
+    """The paths in the directory ``full`` (spelled under ``path``); none
+    for what is not a directory."""
+    return [inner for inner, _ in _inside_with(full, path)]
+
+
+def _inside_with(full: str, path: str) -> list[tuple[str, str]]:
+    """Each path in the directory ``full``, spelled under ``path``, with
+    its full path; links are not followed."""
+    if os.path.islink(full) or not os.path.isdir(full):
+        return []
+    found = []
+    for folder, dirs, files in os.walk(full):
+        rel = os.path.relpath(folder, full)
+        for name in dirs + files:
+            inner = name if rel == "." else f"{rel}/{name}"
+            found.append((f"{path}/{inner}", os.path.join(folder, name)))
+    return found
 
 
 def _stat_as(where: str, original: str) -> stamps.Stat | None:

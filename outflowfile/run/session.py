@@ -401,6 +401,7 @@ def _remember(memo: MemoSpot, outcome: Outcome) -> None:
         outcome.would_run or outcome.any_failed or outcome.blocked or outcome.unsized
         or outcome.touched or outcome.not_touched or outcome.not_started
         or outcome.temp_left  # the next run removes them: it must not be skipped
+        or outcome.to_reorder  # nor touches the outputs early cutoff kept
     )  # fmt: skip
     kept = all(job.resources.cache for job in outcome.ran)
     state, files = outcome.cache_state, outcome.files_seen
@@ -464,9 +465,10 @@ def prepare(
             raise UserError(f"-R/--forcerun names {name!r}, which is not a task")
     graph = build_graph(model, config, sel)
     # Before anything is decided, removed or run: the paths the values made.
-    from outflowfile.plan.owned import Owned
+    from outflowfile.plan.owned import Owned, globs_taken
 
-    owned = Owned(str(request.workdir), str(request.outflowfile), model.included)
+    owned = Owned(str(request.workdir), str(request.outflowfile), model.included,
+                  globs_taken(model, request.config, str(request.workdir)))
     if owned.check(graph.nodes):
         raise owned.error()
     options = Options(
@@ -593,7 +595,8 @@ def _dry_run(prep: Prepared) -> Outcome:
 
         prep.console.say(message(found, foreseen=True))
     will = foresee_recovery(prep, snapshot, frozenset(a.key for a in found))
-    outcome = prep.loop(snapshot, NullRecorder(), DryRun()).run()
+    dry = DryRun(prep.options.force_protected)
+    outcome = prep.loop(snapshot, NullRecorder(), dry).run()
     outcome.raise_refused()
     if will is not None:
         outcome.cache_state = None  # planned over files as they will be: no memo

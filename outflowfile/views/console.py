@@ -177,6 +177,11 @@ class Console:
             out.append("")
             out.append("Would remove temporary files once their readers succeed:")
             out.extend(f"  {path}" for path in outcome.temp_left)
+        if outcome.to_reorder:
+            jobs = _counted(outcome.to_reorder, "job")[0]
+            out.append("")
+            out.append(f"Would touch the outputs of {jobs} kept by early cutoff "
+                       "(an input was remade identical after they were made).")
         print("\n".join(out), file=self.out, flush=True)
 
     def summary(self, outcome: Outcome) -> None:

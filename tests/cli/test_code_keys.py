@@ -118,13 +118,73 @@ def test_a_comment_or_blank_line_in_the_module_reruns_nothing(tmp_path: Path) ->
     assert ran(outflow(p)) == []
 
 
-def test_a_module_it_imports_does_not_count(tmp_path: Path) -> None:
+def test_a_project_module_it_imports_counts(tmp_path: Path) -> None:
+    """Issue 17: pkg/helpers.py, which every module imports, is code the
+    jobs run: editing it reruns them all, as a clean run would make them;
+    a comment in it reruns nothing."""
     p = calls_project(tmp_path)
     outflow(p)
     helpers = p / "pkg" / "helpers.py"
-    helpers.write_text(HELPERS + "\nEXTRA = 1\n")
+    helpers.write_text(HELPERS + "\n# a comment\n")
     assert "Nothing to do" in outflow(p, "-n").stdout
-    assert ran(outflow(p, "-R", "tb")) == ["tb x=1", "tb x=2"]
+    helpers.write_text(HELPERS.replace("{x}", "{x}!"))
+    everything = ["ta x=1", "ta x=2", "tb x=1", "tb x=2", "tc x=1", "tc x=2"]
+    assert would_run(outflow(p, "-n")) == everything
+    (p / "calls.log").unlink()
+    assert ran(outflow(p)) == everything
+    assert sorted(lines(p / "calls.log")) == ["ta 1!", "ta 2!", "tb 1!", "tb 2!", "tc 1!", "tc 2!"]
+    assert ran(outflow(p)) == []
+    # The package's __init__.py runs before any of its modules: code too.
+    (p / "pkg" / "__init__.py").write_text("LEVEL = 2\n")
+    assert would_run(outflow(p, "-n")) == everything
+
+
+IMPORTING = """
+task viarun():
+    output: o = "run.txt"
+    run:
+        from lib import words
+        open(output.o, "w").write(words.word())
+
+task viascript():
+    output: s = "script.txt"
+    script: "scripts/make.py"
+
+workflow all:
+    (viarun, viascript)
+"""
+
+MAKE = """\
+import os
+import common
+open(os.environ["OUTFLOW_OUTPUT_s"], "w").write(common.WORD)
+"""
+
+
+def test_modules_a_run_block_or_a_script_imports_count(tmp_path: Path) -> None:
+    """Issue 17: a run: block importing lib/words.py (which imports
+    lib/deep.py through a relative import), and a script importing
+    common.py beside it: an edit of any of them reruns exactly the jobs
+    that load it, and -n says which file changed."""
+    p = make_project(tmp_path / "p", IMPORTING, {
+        "lib/__init__.py": "",
+        "lib/words.py": "from .deep import WORD\n\ndef word():\n    return WORD\n",
+        "lib/deep.py": 'WORD = "one"\n',
+        "scripts/make.py": MAKE,
+        "scripts/common.py": 'WORD = "uno"\n',
+    })
+    outflow(p)
+    (p / "lib" / "deep.py").write_text('WORD = "two"\n')
+    dry = outflow(p, "-n").stdout
+    assert would_run(outflow(p, "-n")) == ["viarun"]
+    assert "code changed: lib/deep.py" in dry
+    assert ran(outflow(p)) == ["viarun"]
+    assert (p / "run.txt").read_text() == "two"
+    (p / "scripts" / "common.py").write_text('WORD = "dos"\n')
+    assert would_run(outflow(p, "-n")) == ["viascript"]
+    assert ran(outflow(p)) == ["viascript"]
+    assert (p / "script.txt").read_text() == "dos"
+    assert "Nothing to do" in outflow(p, "-n").stdout
 
 
 def test_planning_does_not_import_the_module(tmp_path: Path) -> None:

@@ -64,3 +64,51 @@ def test_a_job_changes_nothing_the_next_job_sees(tmp_path: Path) -> None:
     for later in seen[1:]:
         assert {k: v for k, v in later.items()} == first
     assert not (p / "elsewhere" / "out").exists()
+
+
+# A module of the project keeps a list the jobs append to; a module of the
+# project's package is imported by a call: body; neither's state may reach
+# the next job.
+TALLY = '''
+config:
+    names: list = ["a", "b", "c"]
+
+task count(name: str):
+    output: o = "counted/{name}.txt"
+    run:
+        import os, tally
+        open(output.o, "w").write(f"{tally.add(name)} {os.getpid()}\\n")
+
+task called(name: str):
+    output: c = "called/{name}.txt"
+    call: steps.counting:count
+
+workflow all:
+    map(names -> name) { (count, called) }
+'''
+
+TALLY_PY = "seen = []\n\ndef add(name):\n    seen.append(name)\n    return len(seen)\n"
+COUNTING_PY = (
+    "import tally\n\n"
+    "def count(name, output):\n"
+    "    open(output.c, 'w').write(f'{tally.add(name)}\\n')\n"
+)
+
+
+def test_a_job_finds_the_project_modules_as_imported_afresh(tmp_path: Path) -> None:
+    """Issue 17: with one worker running every job, the third job found the
+    list the first two had appended to (it wrote 3), and after a rerun of
+    that job alone it wrote 1: a rerun did not give what a clean run gives.
+    Each job now imports the project's modules afresh; outflow's own and
+    installed packages stay imported."""
+    p = make_project(tmp_path / "p", TALLY, {
+        "tally.py": TALLY_PY, "steps/__init__.py": "", "steps/counting.py": COUNTING_PY,
+    })
+    outflow(p, "-j", "1")
+    counted = [(p / "counted" / f"{n}.txt").read_text().split() for n in ("a", "b", "c")]
+    assert len({pid for _, pid in counted}) == 1, "one worker must run the jobs"
+    assert [n for n, _ in counted] == ["1", "1", "1"]
+    assert [(p / "called" / f"{n}.txt").read_text() for n in ("a", "b", "c")] == ["1\n"] * 3
+    (p / "counted" / "c.txt").unlink()
+    outflow(p, "-j", "1")
+    assert (p / "counted" / "c.txt").read_text().split()[0] == "1"

@@ -331,6 +331,12 @@ def test_timestamps_ordered_after_a_cutoff_across_runs(tmp_path: Path) -> None:
     run.send_signal(signal.SIGINT)
     run.communicate(timeout=60)
     assert _mtime(p / "y.txt") < _mtime(p / "x.txt")  # as the interrupted run left them
+    # -n first, as a user would: it must not write a plan memo saying there
+    # is nothing to do, or the run takes its word and never touches y.txt
+    # (found by the property test once it ran -n before each run).
+    dry = outflow(p, "-n").stdout
+    assert "Nothing to do" in dry
+    assert "Would touch the outputs of 1 job kept by early cutoff" in dry
     outflow(p)  # nothing to run: b is kept by early cutoff
     assert _mtime(p / "y.txt") >= _mtime(p / "x.txt")
     assert (p / "y.txt").read_text() == "hello\n"

@@ -17,8 +17,18 @@ import subprocess
 import time
 from pathlib import Path
 
+from incremental import ran, reasons
 from outflowtest import outflow, outflow_command
-from workflows import DIRECTORY_OUTPUTS, ORDERED, Step, World, render
+from workflows import (
+    DIRECTORY_OUTPUTS,
+    DYNAMIC_TASKS,
+    ORDERED,
+    TEMP_OUTPUTS,
+    Step,
+    World,
+    included_files,
+    render,
+)
 
 ENV = {"PROP_SLEEP": "0"}
 
@@ -29,6 +39,11 @@ def write_world(project: Path, world: World) -> None:
     text = render(world)
     if not outflowfile.exists() or outflowfile.read_text() != text:
         outflowfile.write_text(text)
+    for name, content in included_files(world).items():
+        path = project / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text() != content:
+            path.write_text(content)
     data = project / "data"
     data.mkdir(exist_ok=True)
     wanted = dict(world.data)
@@ -45,7 +60,7 @@ def tree(project: Path) -> dict[str, bytes]:
     """Every file of the project but outflow's own, by path."""
     found: dict[str, bytes] = {}
     for folder, dirs, files in os.walk(project):
-        dirs[:] = sorted(d for d in dirs if d != ".outflow")
+        dirs[:] = sorted(d for d in dirs if d not in (".outflow", "__pycache__"))
         for name in files:
             path = Path(folder) / name
             found[str(path.relative_to(project))] = path.read_bytes()
@@ -76,6 +91,10 @@ class Judge:
             ours = {p for p in have if p.startswith(inside)}
             theirs = {p for p in want if p.startswith(inside)}
             wrong += sorted(ours - theirs)
+        for frag, pattern in TEMP_OUTPUTS:
+            if frag in world.fragments:
+                temps = (pattern.format(name) for name, _ in world.data)
+                wrong += [p for p in temps if p in have and p not in want]
         if wrong:
             details = "\n".join(
                 f"  {p}: incremental {have.get(p)!r}, clean {want.get(p)!r}" for p in sorted(wrong)
@@ -103,11 +122,34 @@ def check_order(project: Path, world: World, history: list[str]) -> None:
                 )
 
 
+def run_checked(project: Path, history: list[str]) -> None:
+    """``outflow -n``, then ``outflow``, which must succeed and do what the
+    dry run said: every job it runs is listed (or belongs to a map the dry
+    run could not size yet), and every job listed for a reason of its own
+    (not only "upstream ... will run", which early cutoff may spare) runs."""
+    dry = outflow(project, "-n", env=ENV)
+    real = outflow(project, env=ENV)
+    said, did = reasons(dry.stdout), set(ran(real.stdout))
+    unsized = "Maps not sized yet" in dry.stdout
+    extra = sorted(
+        j for j in did - said.keys() if not (unsized and j.split()[0] in DYNAMIC_TASKS)
+    )
+    skipped = sorted(
+        j for j, why in said.items() if j not in did and not why.startswith("upstream")
+    )
+    if extra or skipped:
+        raise AssertionError(
+            f"outflow -n disagrees with the run: ran unannounced {extra}, "
+            f"announced but not run {skipped}\n--- -n\n{dry.stdout}\n--- run\n{real.stdout}"
+            "steps:\n  " + "\n  ".join(history)
+        )
+
+
 def outputs_of(project: Path) -> list[Path]:
     """The files outflow made in the project, in a stable order."""
     return sorted(
         p for p in project.rglob("*")
-        if p.is_file() and p.relative_to(project).parts[0] in {"g", "p", "d", "c", "m"}
+        if p.is_file() and p.relative_to(project).parts[0] in {"g", "p", "d", "c", "m", "s"}
     )
 
 
@@ -118,8 +160,9 @@ def apply(project: Path, world: World, step: Step) -> World:
         key, value = args
         world = World(**{**world.__dict__, key: value})
         write_world(project, world)
-    elif kind == "code":
-        world = World(**{**world.__dict__, "variant": args[0]})
+    elif kind in ("code", "helper", "included"):
+        field = {"code": "variant"}.get(kind, kind)
+        world = World(**{**world.__dict__, field: args[0]})
         write_world(project, world)
     elif kind == "data_write":
         world = world.with_data(args[0], args[1])
@@ -132,6 +175,15 @@ def apply(project: Path, world: World, step: Step) -> World:
         if path.exists():
             st = path.stat()
             os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    elif kind == "data_older":
+        name, content = args
+        path = project / "data" / f"{name}.txt"
+        if path.exists():
+            st = path.stat()
+            world = world.with_data(name, content)
+            write_world(project, world)
+            # a file restored from a backup: older than the one it replaces
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 3_600_000_000_000))
     elif kind == "data_keep_mtime":
         name, content = args
         path = project / "data" / f"{name}.txt"
@@ -148,6 +200,10 @@ def apply(project: Path, world: World, step: Step) -> World:
                 victim.unlink()
             else:
                 victim.write_text("edited by hand\n")
+    elif kind == "dir_add":
+        for folder in DIRECTORY_OUTPUTS:
+            if (project / folder).is_dir():
+                (project / folder / args[0]).write_text("added by hand\n")
     elif kind == "fail":
         outflow(project, check=None, env={**ENV, "PROP_FAIL": "1"})
     elif kind == "interrupt":

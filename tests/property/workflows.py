@@ -6,8 +6,10 @@ project's data files. ``render`` writes the Outflowfile of a world; the
 fragments cover what issue 17 lists: shell and Python tasks, maps over a
 config list, over ``glob()`` and over an upstream value, maps after maps,
 paths passed as values, a directory output read by a later map, and an
-early-cutoff chain; and (issue 18) a map passing on the outputs of all its
-stages, files and values, to one gathering task.
+early-cutoff chain; (issue 18) a map passing on the outputs of all its
+stages, files and values, to one gathering task; and tasks from an
+included file, one a ``run:`` block importing a project package (which
+imports a module of its own) to make a temporary file.
 
 Every task sleeps ``$PROP_SLEEP`` seconds first (so that a signal can land
 mid-job) and writes a partial output, then fails, when ``$PROP_FAIL`` is
@@ -19,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-FRAGMENTS = ("glob", "paths", "dirs", "cutoff", "multi")
+FRAGMENTS = ("glob", "paths", "dirs", "cutoff", "multi", "mods")
 
 # (fragment, the output files of one upstream -> downstream file pair whose
 # timestamps must stay ordered), as glob patterns over the project.
@@ -27,6 +29,14 @@ ORDERED = (
     ("paths", "p/out/{}.txt", "p/copy/p/out/{}.txt"),
     ("cutoff", "c/first/{}.txt", "c/second/{}.txt"),
 )
+
+# Tasks inside a map sized only when an upstream job has run: ``outflow -n``
+# cannot list their jobs before then.
+DYNAMIC_TASKS = frozenset({"upper"})
+
+# Temporary files (fragment, pattern over the samples): gone after a run
+# that succeeded, as in a clean run.
+TEMP_OUTPUTS = (("mods", "s/loud/{}.txt"),)
 
 # Directory outputs: compared whole, not file by file.
 DIRECTORY_OUTPUTS = ("d/chunks",)
@@ -40,6 +50,8 @@ class World:
     k: int = 2
     variant: int = 0
     data: tuple[tuple[str, str], ...] = (("a", "one two\n"), ("b", "three\n"))
+    helper: int = 0  # a variant of the project module lib/deep.py
+    included: int = 0  # a variant of the included file inc/steps.of
 
     def with_data(self, name: str, content: str | None) -> World:
         files = dict(self.data)
@@ -170,8 +182,43 @@ task gather(kept: list, marked: list, size: list):
     return tasks, "map(samples -> sample) { measure | mark } | gather"
 
 
+def _mods(w: World) -> tuple[str, str]:
+    return "", "map(samples -> sample) { shout | keep }"
+
+
+def included_files(w: World) -> dict[str, str]:
+    """The files besides the Outflowfile and the data that the world holds:
+    the included file and the package its ``run:`` block imports."""
+    if "mods" not in w.fragments:
+        return {}
+    steps = f'''
+task shout(sample: str):
+    input:  src = "data/{{sample}}.txt"
+    output: loud = temp("s/loud/{{sample}}.txt")
+    run:
+        import os, time
+        from lib import helper
+        {SLEEP_PY}
+        {_fail_py("output.loud")}
+        open(output.loud, "w").write(helper.shout(open(input.src).read()))
+
+task keep(sample: str):
+    input:  loud = "s/loud/{{sample}}.txt"
+    output: kept = "s/kept/{{sample}}.txt"
+    shell:  "{SLEEP_SH}{_fail_sh("{output.kept}")}cat {{input.loud}} > {{output.kept}}; \\
+             echo inc{w.included} >> {{output.kept}}"
+'''
+    return {
+        "inc/steps.of": steps,
+        "lib/__init__.py": "",
+        "lib/helper.py": "from .deep import END\n\ndef shout(t):\n    return t.upper() + END\n",
+        "lib/deep.py": f"END = {'!' * w.helper!r}\n",
+    }
+
+
 _RENDER = {
     "glob": _glob, "paths": _paths, "dirs": _dirs, "cutoff": _cutoff, "multi": _multi,
+    "mods": _mods,
 }
 
 
@@ -184,6 +231,8 @@ def render(w: World) -> str:
         f'    text: str = "{w.text}"',
         f"    k: int = {w.k}",
     ]
+    if "mods" in w.fragments:
+        parts.insert(0, 'include: "inc/steps.of"\n')
     stages = []
     for frag in w.fragments:
         tasks, pipeline = _RENDER[frag](w)

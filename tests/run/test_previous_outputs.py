@@ -372,6 +372,55 @@ def test_a_directory_and_a_link_output_come_back_whole(tmp_path: Path) -> None:
     assert stashes(p) == []
 
 
+CHUNKS = """
+task split():
+    output: d = "chunks"
+    shell: '''mkdir -p {output.d}; echo half > {output.d}/1.txt
+              if [ -e slow ]; then sleep 300; fi
+              echo one > {output.d}/1.txt; echo two > {output.d}/2.txt'''
+
+task listing(d: path) -> (parts: list):
+    run:
+        import os
+        return sorted(os.path.join(d, n) for n in os.listdir(d))
+
+task upper(part: path):
+    output: up = "up/{part}"
+    shell: "tr a-z A-Z < {part} > {output.up}"
+
+workflow all:
+    split | listing | map(parts -> part) { upper }
+"""
+
+
+def test_after_kill_9_a_dry_run_sees_the_files_of_a_directory_put_back(tmp_path: Path) -> None:
+    """Issue 17: the jobs reading the files of a directory output that a
+    killed rerun left aside. ``-n`` plans over the files as the next run
+    will put them back, inside the directory too: nothing to do, as the
+    run then finds (it said 'input file chunks/1.txt does not exist and no
+    job makes it' and exited 1)."""
+    p = make_project(tmp_path / "p", CHUNKS, PRECIOUS)
+    outflow(p)
+    (p / "slow").touch()
+    run = start(p, "-F")
+    try:
+        wait_for(half_written(p, "chunks/1.txt"))
+    finally:
+        os.kill(run.pid, signal.SIGKILL)
+        run.communicate(timeout=30)
+    end_sleepers(p)
+    (p / "slow").unlink()
+    assert len(stashes(p)) == 1 and not (p / "chunks" / "2.txt").exists()
+    left = tree(tmp_path)
+    proc = outflow(p, "-n")
+    assert "the next run removes 1 partial output file and restores 1 previous output" \
+        in proc.stdout
+    assert "Nothing to do" in proc.stdout
+    assert tree(tmp_path) == left
+    assert "0 ran, 4 up to date" in outflow(p).stdout
+    assert (p / "up" / "chunks" / "2.txt").read_text() == "TWO\n"
+
+
 OUTSIDE = """
 task away():
     output: o = "WHERE/result.txt"

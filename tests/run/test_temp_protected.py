@@ -223,12 +223,19 @@ def test_protected_output_is_read_only_and_not_replaced(tmp_path: Path) -> None:
     text = (project / "Outflowfile").read_text()
     (project / "Outflowfile").write_text(text.replace("VERSION", "VERSION2"))
     before = checksums(project)
-    run = outflow(project, "call", check=1)
-    assert (
+    refused = (
         "error: call: would replace the protected output file calls/all.vcf; outflow does not "
         "replace protected files. Move it away yourself, or run again with --force-protected "
         "to let the job replace it"
-    ) in run.stderr
+    )
+    # -n says what the run does (issue 17): it listed the job as one that
+    # would run, exit 0.
+    dry = outflow(project, "-n", "call", check=1)
+    assert refused in dry.stderr and "Would run" not in dry.stdout
+    assert "call  task definition changed" in outflow(
+        project, "-n", "call", "--force-protected").stdout
+    run = outflow(project, "call", check=1)
+    assert refused in run.stderr
     assert lines(project / "runs.log") == []  # it never started
     assert checksums(project) == before
     assert vcf.stat().st_mtime_ns == mtime and not writable(vcf)
