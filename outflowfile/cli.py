@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -47,12 +48,17 @@ class StopSignals:
     signals only say that it is under way. ``kill -9`` still ends outflow at
     once: the guard kills its jobs and the next run finishes the cleanup."""
 
+    RESEND = 0.05  # seconds: a stop Python swallowed is sent again after
+
     def __init__(self) -> None:
         self.stopping = False
+        self._raised: KeyboardInterrupt | None = None
+        self._unraisable = sys.unraisablehook
 
     def install(self) -> None:
         signal.signal(signal.SIGINT, self)
         signal.signal(signal.SIGTERM, self)
+        sys.unraisablehook = self._swallowed
 
     def __call__(self, signum: int, frame: Any) -> None:
         if self.stopping:
@@ -62,7 +68,20 @@ class StopSignals:
                         f"finishes it)\n".encode())
             return
         self.stopping = True
-        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        self._raised = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        raise self._raised
+
+    def _swallowed(self, unraisable: Any) -> None:
+        """Python ignores an exception raised where it cannot go anywhere (a
+        weak reference's callback, as at the end of every import): a stop
+        that landed there would be lost, and the run go on. It is sent
+        again, a moment later, from outside."""
+        if unraisable.exc_value is None or unraisable.exc_value is not self._raised:
+            self._unraisable(unraisable)
+            return
+        self.stopping, self._raised = False, None
+        signum = signal.SIGTERM if isinstance(unraisable.exc_value, Terminated) else signal.SIGINT
+        threading.Timer(self.RESEND, os.kill, (os.getpid(), signum)).start()
 
 
 def _outflowfile_names(ctx: click.Context, tasks_only: bool) -> list[str]:

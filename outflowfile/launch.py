@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-from typing import Any
 
 _SAID = {signal.SIGINT: (b"outflow: interrupted (Ctrl-C)\n", 130),
          signal.SIGTERM: (b"outflow: terminated (SIGTERM)\n", 143)}
@@ -24,7 +23,7 @@ def main() -> None:
     command()
 
 
-def _stop_at_start(signum: int, _frame: Any) -> None:
+def _stop_at_start(signum: int, _frame: object) -> None:
     line, status = _SAID[signal.Signals(signum)]
     os.write(2, line)
     os._exit(status)
