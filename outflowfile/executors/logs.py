@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import os
 
-_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+# O_NOFOLLOW: a job owns its log's path, not what a symbolic link left there
+# points to (an input, a file outside the project): ``create`` replaces the link.
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
 #: How much of a job's log ``JobResult.output`` carries (its end).
 OUTPUT_CAP = 1 << 20
 
@@ -127,7 +129,8 @@ def close_capture(log: str, fd: int, made: FileId) -> bool:
                 os.remove(log)
         else:
             os.lseek(fd, 0, os.SEEK_SET)
-            out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+                          | os.O_NOFOLLOW, 0o644)
             try:
                 while chunk := os.read(fd, 1 << 20):
                     _write_all(out, chunk)
@@ -147,12 +150,18 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def create(log: str) -> int:
-    """``log`` opened for writing, emptied, made if missing (and its directory)."""
+    """``log`` opened for writing, emptied, made if missing (and its directory).
+    A symbolic link at ``log`` is replaced by the file, never written through."""
     try:
         return os.open(log, _FLAGS, 0o644)
     except FileNotFoundError:  # its directory is made by the engine, usually
         os.makedirs(os.path.dirname(log) or ".", exist_ok=True)
         return os.open(log, _FLAGS, 0o644)
+    except OSError:
+        if not os.path.islink(log):
+            raise
+        os.remove(log)  # the link, not its target
+        return os.open(log, _FLAGS | os.O_EXCL, 0o644)
 
 
 def read_output(path: str, cap: int = OUTPUT_CAP) -> str:

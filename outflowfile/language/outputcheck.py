@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from outflowfile.language import ownership
+from outflowfile.language.config import files_read
 from outflowfile.language.findings import Findings, line_of
 from outflowfile.language.model import FileSpec, Location, Outflowfile, Task
 from outflowfile.language.ownership import Project, Refusal
@@ -108,14 +109,16 @@ def _field_text(name: str, conv: str | None, spec: str | None) -> str:
 
 def project_of(model: Outflowfile) -> Project:
     """The project as the checker knows it: the Outflowfile's directory (and
-    the files it includes, those inside it)."""
+    the files it includes, and those its config entries read, that lie
+    inside it)."""
     path = Path(model.path)
     inside = (_inside(name, str(path.parent)) for name in model.included)
     included = tuple(name for name in inside if name is not None)
-    if not path.is_absolute():
-        return Project(None, (*ownership.OUTFLOWFILE_NAMES, path.name), included)
+    read = (_inside(name, str(path.parent)) for name in files_read(model))
+    config = (ownership.OPTIONS_FILE, *(name for name in read if name is not None))
     names = tuple(dict.fromkeys((*ownership.OUTFLOWFILE_NAMES, path.name)))
-    return Project(str(path.parent), names, included)
+    root = str(path.parent) if path.is_absolute() else None
+    return Project(root, names, included, tuple(dict.fromkeys(config)))
 
 
 def _inside(name: str, directory: str) -> str | None:
@@ -140,6 +143,15 @@ _REFUSED_HINT = {
     "choose another name for the output",
     Refusal.INCLUDED: "outflow replaces a job's outputs when it runs; "
     "choose another name for the output",
+    Refusal.CONFIG: "outflow reads it before any job runs, to know the workflow; "
+    "choose another name for the output",
+    Refusal.CACHE: "outflow keeps what it knows of every job there; "
+    "choose another name for the output",
+    **dict.fromkeys(
+        (Refusal.HOLDS_OUTFLOWFILE, Refusal.HOLDS_INCLUDED, Refusal.HOLDS_CONFIG,
+         Refusal.HOLDS_CACHE),
+        "outflow replaces a job's output directory whole when it runs, and the file with it; "
+        'write the outputs to a directory of their own, such as "results/"'),
 }
 
 
@@ -260,7 +272,8 @@ class OutputCheck:
         if refusal is Refusal.OUTSIDE:
             message = f"{what} writes outside the project directory"
         else:
-            message = f"{what} names {refusal.value}, which no job may write"
+            held = ownership.reason(refusal, ownership.normalize(spec.pattern), self.project)
+            message = f"{what} names {held}, which no job may write"
         hints = _LOG_REFUSED_HINT if written.kind == LOG else _REFUSED_HINT
         self.add(message, spec.loc or task.loc, hints.get(refusal, _REFUSED_HINT[refusal]))
 

@@ -8,7 +8,10 @@ made relative first, after resolving the symlinks of its parent directories.
 
 Some paths no job may own whatever it declares (``never_owned``): the project
 directory and anything containing it, outflow's own ``.outflow/`` and
-anything in it, the Outflowfile. A relative path that climbs out of the
+anything in it, the files outflow reads to know the workflow (the
+Outflowfile, the files it includes, the files its config and options are
+read from: sample sheets, ``--configfile``, ``outflow.toml``) and the cache
+database, and a directory holding any of those. A relative path that climbs out of the
 project with ``..`` is refused too: writing elsewhere is said with an
 absolute path. The names ``.outflow`` and the Outflowfile's are compared
 casefolded: on a case-insensitive filesystem (macOS, Windows) ``OUTFLOWFILE``
@@ -29,6 +32,7 @@ from typing import Any
 
 OUTFLOW_DIR = ".outflow"
 OUTFLOWFILE_NAMES = ("Outflowfile", "outflowfile")
+OPTIONS_FILE = "outflow.toml"  # the project's option defaults (commands/profiles.py)
 
 
 def is_normal(path: str) -> bool:
@@ -130,6 +134,15 @@ def resolve_parents(path: str, root: str, *, whole: bool = False) -> str:
     return relative_to(normalize(real), os.path.realpath(root))
 
 
+def reason(refusal: Refusal, place: str, project: Project) -> str:
+    """``refusal.value``, naming the file it keeps when that is not the path
+    itself: "a directory that holds ... (rules/x.of)"."""
+    kept = project.files.get(place.casefold()) if place[:1] not in ("", "/") else None
+    if kept is None or kept == place or refusal in (Refusal.OUTFLOWFILE, Refusal.CACHE):
+        return refusal.value
+    return f"{refusal.value} ({kept})"
+
+
 class Refusal(Enum):
     """Why no job may own a path; the value completes "... names ..." ."""
 
@@ -140,27 +153,69 @@ class Refusal(Enum):
     IN_OUTFLOW_DIR = "a path inside outflow's own directory .outflow/"
     OUTFLOWFILE = "the Outflowfile"
     INCLUDED = "a file the Outflowfile includes"
+    CONFIG = "a file outflow reads config or options from"
+    CACHE = "outflow's cache database"
+    HOLDS_OUTFLOWFILE = "a directory that holds the Outflowfile"
+    HOLDS_INCLUDED = "a directory that holds a file the Outflowfile includes"
+    HOLDS_CONFIG = "a directory that holds a file outflow reads config or options from"
+    HOLDS_CACHE = "a directory that holds outflow's cache database"
+
+    @property
+    def held(self) -> Refusal | None:
+        """For a directory holding one of outflow's files, what that file is."""
+        return _HELD.get(self)
+
+
+_HELD = {
+    Refusal.HOLDS_OUTFLOWFILE: Refusal.OUTFLOWFILE,
+    Refusal.HOLDS_INCLUDED: Refusal.INCLUDED,
+    Refusal.HOLDS_CONFIG: Refusal.CONFIG,
+    Refusal.HOLDS_CACHE: Refusal.CACHE,
+}
+_HOLDS = {kind: holds for holds, kind in _HELD.items()}
 
 
 @dataclass(frozen=True)
 class Project:
     """What the rule needs to know of a project: its directory (absolute,
     symlinks resolved; None when unknown, then absolute paths are taken as
-    outside), the names its Outflowfile may have and the files it includes
-    (relative paths): no job may own any of them."""
+    outside), the names its Outflowfile may have, the files it includes, the
+    files its config and options are read from (``config``: sample sheets,
+    ``--configfile``, ``outflow.toml``) and the cache database's files
+    (``cache``), as relative paths: no job may own any of them, nor a
+    directory holding one."""
 
     root: str | None = None
     outflowfiles: tuple[str, ...] = OUTFLOWFILE_NAMES
     included: tuple[str, ...] = ()
-    # The names folded, and whether one is in a subdirectory (made once).
-    folded: frozenset[str] = field(init=False, repr=False, compare=False)
+    config: tuple[str, ...] = (OPTIONS_FILE,)
+    cache: tuple[str, ...] = ()
+    # Each name folded, and each directory above one, with its refusal;
+    # whether one is in a subdirectory (made once).
+    folded: dict[str, Refusal] = field(init=False, repr=False, compare=False)
+    # Each of them folded -> the file it is or holds, as given (for messages).
+    files: dict[str, str] = field(init=False, repr=False, compare=False)
     deep: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        folded = frozenset(
-            normalize(name).casefold() for name in (*self.outflowfiles, *self.included)
-        )
+        folded: dict[str, Refusal] = {}
+        files: dict[str, str] = {}
+        kinds = ((Refusal.CACHE, self.cache), (Refusal.CONFIG, self.config),
+                 (Refusal.INCLUDED, self.included), (Refusal.OUTFLOWFILE, self.outflowfiles))
+        for kind, names in kinds:  # the last kind wins: the Outflowfile is named so
+            for name in names:
+                parts = segments(name)
+                if not parts or parts[0] in ("/", ".."):
+                    continue  # outside the project: not the rule's to keep
+                for depth in range(1, len(parts)):
+                    folded["/".join(parts[:depth]).casefold()] = _HOLDS[kind]
+                    files["/".join(parts[:depth]).casefold()] = "/".join(parts)
+        for kind, names in kinds:  # a file itself wins over a directory of that name
+            for name in names:
+                folded[normalize(name).casefold()] = kind
+                files[normalize(name).casefold()] = normalize(name)
         object.__setattr__(self, "folded", folded)
+        object.__setattr__(self, "files", files)
         object.__setattr__(self, "deep", any("/" in name for name in folded))
 
 
@@ -190,16 +245,9 @@ def refusal_at(place: str, project: Project) -> Refusal | None:
             return Refusal.ABOVE_PROJECT if set(parts) == {".."} else Refusal.OUTSIDE
         if head.casefold() == OUTFLOW_DIR:
             return Refusal.IN_OUTFLOW_DIR if rest else Refusal.OUTFLOW_DIR
-    if (project.deep or "/" not in place) and place.casefold() in project.folded:
-        return _outflowfile_or_included(place, project)
+    if project.deep or "/" not in place:
+        return project.folded.get(place.casefold())
     return None
-
-
-def _outflowfile_or_included(place: str, project: Project) -> Refusal:
-    folded = place.casefold()
-    if any(normalize(name).casefold() == folded for name in project.outflowfiles):
-        return Refusal.OUTFLOWFILE
-    return Refusal.INCLUDED
 
 
 _ITSELF = "\0itself"  # a parent directory that is its own place: so are the paths in it

@@ -67,17 +67,13 @@ class _Written:
 class Owned:
     """The paths of one run's jobs, claimed as the jobs learn them."""
 
-    def __init__(self, workdir: str, outflowfile: str, included: Iterable[str] = ()) -> None:
-        """``included``: the files the Outflowfile includes (``Outflowfile.included``)."""
+    def __init__(self, workdir: str, outflowfile: str, included: Iterable[str] = (), *,
+                 read: Iterable[str] = (), cache: Iterable[str] = ()) -> None:
+        """``included``: the files the Outflowfile includes (``Outflowfile.included``);
+        ``read``: the files its config and options are read from; ``cache``: the
+        files of the cache database (``project_of``)."""
         self.places = Places(workdir)
-        root = self.places.real_root
-        names = list(ownership.OUTFLOWFILE_NAMES)
-        real = os.path.realpath(outflowfile)
-        if ownership.is_inside(real, root):
-            names.append(os.path.relpath(real, root))
-        inside = (os.path.realpath(name) for name in included)
-        brought = tuple(os.path.relpath(p, root) for p in inside if ownership.is_inside(p, root))
-        self.project = Project(root, tuple(dict.fromkeys(names)), brought)
+        self.project = project_of(self.places.real_root, outflowfile, included, read, cache)
         self.claims = Claims()
         self.written: dict[str, _Written] = {}
         self.problems: list[Problem] = []
@@ -160,7 +156,8 @@ class Owned:
         lexical = ownership.relative_to(ownership.normalize(os.path.join(root, path)), root)
         via = f" ({where} through a symbolic link)" if lexical != where else ""
         self._add(
-            f"{_what(name)} of job {job_name(job, self)} is {_shown(path)}{via}, {refusal.value}",
+            f"{_what(name)} of job {job_name(job, self)} is {_shown(path)}{via}, "
+            f"{ownership.reason(refusal, where, self.project)}",
             self._loc(job, name),
             _HINTS[refusal],
         )
@@ -220,6 +217,30 @@ class Owned:
         return UserError(problems[0].message, problems=problems)
 
 
+def project_of(root: str, outflowfile: str, included: Iterable[str] = (),
+               read: Iterable[str] = (), cache: Iterable[str] = ()) -> Project:
+    """The project in the directory ``root`` (symlinks resolved) as the rule
+    knows it: each file (absolute, or relative to the current directory)
+    that lies inside it, relative to it, both as written (its directories'
+    links resolved) and as what it leads to, when a link."""
+    own = _inside(root, [outflowfile])
+    names = tuple(dict.fromkeys((*ownership.OUTFLOWFILE_NAMES, *own)))
+    config = (ownership.OPTIONS_FILE, *_inside(root, read))
+    return Project(root, names, _inside(root, included), tuple(dict.fromkeys(config)),
+                   _inside(root, cache))
+
+
+def _inside(root: str, paths: Iterable[str]) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for path in paths:
+        full = os.path.abspath(path)
+        for place in (ownership.resolve_parents(full, root),
+                      ownership.resolve_parents(full, root, whole=True)):
+            if not place.startswith("/") and not ownership.climbs_out(place):
+                found[place] = None
+    return tuple(found)
+
+
 def job_name(job: Job, owned: Owned | None = None) -> str:
     """A job as the messages name it: its task, and the values it is bound
     to that its output patterns use, ``write[name='../x']``."""
@@ -274,4 +295,13 @@ _HINTS = {
     "make the values give another name",
     Refusal.INCLUDED: "outflow replaces a job's outputs when it runs; "
     "make the values give another name",
+    Refusal.CONFIG: "outflow reads it before any job runs, to know the workflow; "
+    "make the values give another name",
+    Refusal.CACHE: "outflow keeps what it knows of every job there; "
+    "make the values give another name, or keep the cache elsewhere (--db)",
+    **dict.fromkeys(
+        (Refusal.HOLDS_OUTFLOWFILE, Refusal.HOLDS_INCLUDED, Refusal.HOLDS_CONFIG,
+         Refusal.HOLDS_CACHE),
+        "outflow replaces a job's output directory whole when it runs, and the file with it; "
+        'make the values give a directory of its own, such as "results/"'),
 }
