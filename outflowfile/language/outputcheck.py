@@ -245,6 +245,7 @@ class OutputCheck:
             self.check_task(task)
         self.check_same_patterns(tasks)
         self.check_nested()
+        self.check_logs_read(tasks)
 
     # -- one task --
 
@@ -356,6 +357,34 @@ class OutputCheck:
                 if outer is not None and outer.task is not w.task:
                     self.report_nested(w, outer)
                     break
+
+    def check_logs_read(self, tasks: list[Task]) -> None:
+        """A log pattern (without fields) that is another task's input pattern:
+        a log is no output, so the input is a file no job makes, and the log
+        would be written over it."""
+        logs = [w for w in self.written if w.written.kind == LOG and w.shape.exact]
+        if not logs:
+            return
+        read: dict[tuple[str, ...], tuple[Task, FileSpec]] = {}
+        for task in tasks:
+            for spec in task.input_files:
+                found = shape(spec.pattern, self.project.root)
+                if found is not None and found.exact:
+                    read.setdefault(found.parts, (task, spec))
+        for w in logs:
+            reader = read.get(w.shape.parts)
+            if reader is None or reader[0] is w.task:
+                continue
+            task, spec = reader
+            self.add(
+                f"log pattern {w.spec.pattern!r} of task '{w.task.name}' is the input "
+                f"'{spec.name}' of task '{task.name}' ({spec.pattern!r}, "
+                f"{line_of(spec.loc or task.loc, w.loc)})",
+                w.loc,
+                "outflow writes a job's log over what is at its path, and no job reads another's "
+                "log (it is no output); give the log its own path, or make what is read an "
+                "output",
+            )
 
     def report_nested(self, inner: _Written, outer: _Written) -> None:
         self.add(

@@ -137,8 +137,10 @@ def resolve_parents(path: str, root: str, *, whole: bool = False) -> str:
 def reason(refusal: Refusal, place: str, project: Project) -> str:
     """``refusal.value``, naming the file it keeps when that is not the path
     itself: "a directory that holds ... (rules/x.of)"."""
+    if refusal.held is None and refusal not in (Refusal.INCLUDED, Refusal.CONFIG):
+        return refusal.value
     kept = project.files.get(place.casefold()) if place[:1] not in ("", "/") else None
-    if kept is None or kept == place or refusal in (Refusal.OUTFLOWFILE, Refusal.CACHE):
+    if kept is None or kept == place:
         return refusal.value
     return f"{refusal.value} ({kept})"
 
@@ -205,13 +207,15 @@ class Project:
         for kind, names in kinds:  # the last kind wins: the Outflowfile is named so
             for name in names:
                 parts = segments(name)
-                if not parts or parts[0] in ("/", ".."):
-                    continue  # outside the project: not the rule's to keep
+                if not parts or parts[0] in ("/", "..") or parts[0].casefold() == OUTFLOW_DIR:
+                    continue  # outside the project, or in .outflow/: kept already
                 for depth in range(1, len(parts)):
                     folded["/".join(parts[:depth]).casefold()] = _HOLDS[kind]
                     files["/".join(parts[:depth]).casefold()] = "/".join(parts)
         for kind, names in kinds:  # a file itself wins over a directory of that name
             for name in names:
+                if normalize(name).casefold().startswith(OUTFLOW_DIR + "/"):
+                    continue
                 folded[normalize(name).casefold()] = kind
                 files[normalize(name).casefold()] = normalize(name)
         object.__setattr__(self, "folded", folded)

@@ -68,12 +68,17 @@ class Owned:
     """The paths of one run's jobs, claimed as the jobs learn them."""
 
     def __init__(self, workdir: str, outflowfile: str, included: Iterable[str] = (), *,
-                 read: Iterable[str] = (), cache: Iterable[str] = ()) -> None:
+                 read: Iterable[str] = (), cache: Iterable[str] = (), logs: bool = True) -> None:
         """``included``: the files the Outflowfile includes (``Outflowfile.included``);
         ``read``: the files its config and options are read from; ``cache``: the
-        files of the cache database (``project_of``)."""
+        files of the cache database (``project_of``); ``logs``: whether a task
+        has a ``log:`` (then no log may be a file another job reads)."""
         self.places = Places(workdir)
         self.project = project_of(self.places.real_root, outflowfile, included, read, cache)
+        # Where jobs read and where logs are written, when there are logs: a
+        # log is no job's output, so nothing else keeps it off another's input.
+        self.reads: dict[str, tuple[Job, str]] | None = {} if logs else None
+        self.logs: dict[str, Job] = {}
         self.claims = Claims()
         self.written: dict[str, _Written] = {}
         self.problems: list[Problem] = []
@@ -115,6 +120,8 @@ class Owned:
             if info.logged:
                 self._log(job, info, claims)
             inputs = job.input_files
+            if inputs and self.reads is not None:
+                self._read(job, inputs)
             if inputs and len(claims) > first:
                 mine = claims[first:]
                 for name, path in inputs.items():
@@ -138,10 +145,25 @@ class Owned:
         refusal = ownership.refusal_of_made(where, self.project, absolute=info.absolute[LOG])
         if refusal is Refusal.IN_OUTFLOW_DIR and (where + "/").startswith(LOGS_DIR):
             refusal = None  # among outflow's own logs
-        if refusal is None:
-            claims.append((where, job, LOG))
-        else:
+        if refusal is not None:
             self._refused(job, LOG, path, where, refusal)
+            return
+        claims.append((where, job, LOG))
+        if self.reads is not None:
+            self.logs.setdefault(where, job)
+            reader = self.reads.get(where)
+            if reader is not None and reader[0] is not job:
+                self._log_read(job, path, *reader)
+
+    def _read(self, job: Job, inputs: dict[str, str]) -> None:
+        """Note where ``job`` reads; a log written there by another job is refused."""
+        assert self.reads is not None
+        for name, path in inputs.items():
+            where = self.places.place(path)
+            self.reads.setdefault(where, (job, name))
+            writer = self.logs.get(where)
+            if writer is not None and writer is not job:
+                self._log_read(writer, _path_of(writer, LOG), job, name)
 
     # -- telling -------------------------------------------------------------
 
@@ -186,6 +208,16 @@ class Owned:
             hint = (f"outflow replaces {_shown(path)} whole when this job runs, and with it what "
                     "the other one wrote; give each job its own files")
         self._add(message, here, hint)
+
+    def _log_read(self, job: Job, path: str, reader: Job, name: str) -> None:
+        read = (reader.input_files or {}).get(name, "")
+        self._add(
+            f"log of job {job_name(job, self)} is {_shown(path)}, the input '{name}' of job "
+            f"{job_name(reader, self)} ({_shown(read)})",
+            self._loc(job, LOG),
+            "outflow writes a job's log over what is at its path, and no job reads another's "
+            "log (it is no output); give the log its own path, or make what is read an output",
+        )
 
     def _own_input(self, job: Job, out: str, name: str, path: str, holds: bool) -> None:
         assert job.output_files is not None

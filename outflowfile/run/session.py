@@ -470,7 +470,7 @@ def prepare(
 
     read, cache = files_read_by(request, model)
     owned = Owned(str(request.workdir), str(request.outflowfile), model.included,
-                  read=read, cache=cache)
+                  read=read, cache=cache, logs=any(task.log for task in model.tasks))
     if owned.check(graph.nodes):
         raise owned.error()
     options = Options(
