@@ -19,7 +19,8 @@ from outflowtest import make_project, outflow
 AROUND = {
     "victim/file.txt": "someone else's file\n",
     "proj/data.txt": "the only copy\n",
-    "proj/rules/words.of": 'task words:\n    output: w = "words.txt"\n    shell: "echo w > {output.w}"\n',
+    "proj/rules/words.of": 'task words:\n    output: w = "words.txt"\n'
+    '    shell: "echo w > {output.w}"\n',
     "proj/sheets/samples.csv": "sample,n\nA,1\n",
     "proj/cf/settings.yaml": "n: 2\n",
     "proj/outflow.toml": "[config]\nn = 3\n",
@@ -156,7 +157,8 @@ def test_a_log_that_is_a_link_is_replaced_not_written_through(tmp_path: Path) ->
     (logs / "in.log").symlink_to("../data.txt")
     (logs / "own-out.log").symlink_to("../../victim/file.txt")
     (logs / "own-in.log").symlink_to("../data.txt")
-    kept = {k: v for k, v in checksums(top, skip_state=True).items() if not k.startswith("proj/logs/")}
+    around = checksums(top, skip_state=True)
+    kept = {k: v for k, v in around.items() if not k.startswith("proj/logs/")}
     for args in ([], ["-F"]):
         outflow(project, *args)
         now = checksums(top, skip_state=True)
