@@ -25,6 +25,7 @@ removed, as when a job printed nothing.
 from __future__ import annotations
 
 import os
+import stat
 
 # O_NOFOLLOW: a job owns its log's path, not what a symbolic link left there
 # points to (an input, a file outside the project): ``create`` replaces the link.
@@ -70,8 +71,9 @@ class LogFiles:
             return not close_capture(log, fd, made)
         try:
             st = os.fstat(fd)
-            if (reusable and st.st_size == 0 and os.lseek(fd, 0, os.SEEK_CUR) == 0
-                    and _same_file(os.stat(log), st)):
+            # Only a file outflow made is taken back: never /dev/null, a pipe...
+            if (reusable and stat.S_ISREG(st.st_mode) and st.st_size == 0
+                    and os.lseek(fd, 0, os.SEEK_CUR) == 0 and _same_file(os.stat(log), st)):
                 directory = os.path.dirname(log)
                 self._made += 1
                 path = os.path.join(directory, f".outflow-spare-{os.getpid()}-{self._made}")
@@ -124,8 +126,8 @@ def close_capture(log: str, fd: int, made: FileId) -> bool:
     try:
         size = os.lseek(fd, 0, os.SEEK_END)
         if not size:
-            st = os.stat(log)
-            if st.st_size == 0 and (st.st_dev, st.st_ino) == made:
+            st = os.lstat(log)
+            if stat.S_ISREG(st.st_mode) and st.st_size == 0 and (st.st_dev, st.st_ino) == made:
                 os.remove(log)
         else:
             os.lseek(fd, 0, os.SEEK_SET)

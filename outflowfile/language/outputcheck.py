@@ -98,7 +98,7 @@ def refusal_of(found: Shape, project: Project) -> Refusal | None:
         return None if found.path.startswith("/") else Refusal.OUTSIDE
     if refusal is Refusal.OUTFLOW_DIR:
         return Refusal.IN_OUTFLOW_DIR
-    if refusal in (Refusal.OUTSIDE, Refusal.IN_OUTFLOW_DIR):
+    if refusal in (Refusal.OUTSIDE, Refusal.IN_OUTFLOW_DIR, Refusal.SYSTEM):
         return refusal
     return None  # inside the project, or "Outflowfile/{x}" (which cannot be made)
 
@@ -147,6 +147,8 @@ _REFUSED_HINT = {
     "choose another name for the output",
     Refusal.CACHE: "outflow keeps what it knows of every job there; "
     "choose another name for the output",
+    Refusal.SYSTEM: "outflow moves a job's old outputs aside and replaces them; "
+    "write to a file of your own (to discard what a job prints, leave out log:)",
     **dict.fromkeys(
         (Refusal.HOLDS_OUTFLOWFILE, Refusal.HOLDS_INCLUDED, Refusal.HOLDS_CONFIG,
          Refusal.HOLDS_CACHE),

@@ -8,7 +8,8 @@ made relative first, after resolving the symlinks of its parent directories.
 
 Some paths no job may own whatever it declares (``never_owned``): the project
 directory and anything containing it, outflow's own ``.outflow/`` and
-anything in it, the files outflow reads to know the workflow (the
+anything in it, the system's ``/dev``, ``/proc`` and ``/sys``, the files
+outflow reads to know the workflow (the
 Outflowfile, the files it includes, the files its config and options are
 read from: sample sheets, ``--configfile``, ``outflow.toml``) and the cache
 database, and a directory holding any of those. A relative path that climbs out of the
@@ -33,6 +34,9 @@ from typing import Any
 OUTFLOW_DIR = ".outflow"
 OUTFLOWFILE_NAMES = ("Outflowfile", "outflowfile")
 OPTIONS_FILE = "outflow.toml"  # the project's option defaults (commands/profiles.py)
+SYSTEM_DIRS = ("/dev/", "/proc/", "/sys/")  # what is there is the system's, not a job's
+_SYSTEM_TOPS = frozenset(d.rstrip("/") for d in SYSTEM_DIRS)
+SHARED_MEMORY = "/dev/shm/"  # a filesystem like any other, for files of one's own
 
 
 def is_normal(path: str) -> bool:
@@ -157,6 +161,7 @@ class Refusal(Enum):
     INCLUDED = "a file the Outflowfile includes"
     CONFIG = "a file outflow reads config or options from"
     CACHE = "outflow's cache database"
+    SYSTEM = "a system path (in /dev, /proc or /sys; /dev/shm/ excepted)"
     HOLDS_OUTFLOWFILE = "a directory that holds the Outflowfile"
     HOLDS_INCLUDED = "a directory that holds a file the Outflowfile includes"
     HOLDS_CONFIG = "a directory that holds a file outflow reads config or options from"
@@ -241,6 +246,9 @@ def refusal_at(place: str, project: Project) -> Refusal | None:
     if first == "/":
         if project.root is not None and is_inside(project.root, place):
             return Refusal.ABOVE_PROJECT
+        if (place.startswith(SYSTEM_DIRS) and not place.startswith(SHARED_MEMORY)
+                or place in _SYSTEM_TOPS):
+            return Refusal.SYSTEM  # /dev/null, /dev/stdout: never moved aside or replaced
         return None  # written as an absolute path outside: on purpose
     if first == ".":
         head, _, rest = place.partition("/")

@@ -331,6 +331,8 @@ _HINTS = {
     "make the values give another name",
     Refusal.CACHE: "outflow keeps what it knows of every job there; "
     "make the values give another name, or keep the cache elsewhere (--db)",
+    Refusal.SYSTEM: "outflow moves a job's old outputs aside and replaces them; "
+    "make the values give a file of your own",
     **dict.fromkeys(
         (Refusal.HOLDS_OUTFLOWFILE, Refusal.HOLDS_INCLUDED, Refusal.HOLDS_CONFIG,
          Refusal.HOLDS_CACHE),
