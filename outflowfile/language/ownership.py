@@ -143,7 +143,7 @@ def reason(refusal: Refusal, place: str, project: Project) -> str:
     itself: "a directory that holds ... (rules/x.of)"."""
     if refusal.held is None and refusal not in (Refusal.INCLUDED, Refusal.CONFIG):
         return refusal.value
-    kept = project.files.get(place.casefold()) if place[:1] not in ("", "/") else None
+    kept = project.files.get(place if place[:1] == "/" else place.casefold())
     if kept is None or kept == place:
         return refusal.value
     return f"{refusal.value} ({kept})"
@@ -203,29 +203,42 @@ class Project:
     # Each of them folded -> the file it is or holds, as given (for messages).
     files: dict[str, str] = field(init=False, repr=False, compare=False)
     deep: bool = field(init=False, repr=False, compare=False)
+    # The same for those outside the project (absolute paths, not folded).
+    elsewhere: dict[str, Refusal] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         folded: dict[str, Refusal] = {}
+        elsewhere: dict[str, Refusal] = {}
         files: dict[str, str] = {}
         kinds = ((Refusal.CACHE, self.cache), (Refusal.CONFIG, self.config),
                  (Refusal.INCLUDED, self.included), (Refusal.OUTFLOWFILE, self.outflowfiles))
-        for kind, names in kinds:  # the last kind wins: the Outflowfile is named so
-            for name in names:
-                parts = segments(name)
-                if not parts or parts[0] in ("/", "..") or parts[0].casefold() == OUTFLOW_DIR:
-                    continue  # outside the project, or in .outflow/: kept already
-                for depth in range(1, len(parts)):
-                    folded["/".join(parts[:depth]).casefold()] = _HOLDS[kind]
-                    files["/".join(parts[:depth]).casefold()] = "/".join(parts)
-        for kind, names in kinds:  # a file itself wins over a directory of that name
-            for name in names:
-                if normalize(name).casefold().startswith(OUTFLOW_DIR + "/"):
-                    continue
-                folded[normalize(name).casefold()] = kind
-                files[normalize(name).casefold()] = normalize(name)
+        for holds in (True, False):  # a file itself wins over a directory of its name
+            for kind, names in kinds:  # the last kind wins: the Outflowfile is named so
+                for name in names:
+                    _enter(normalize(name), kind, holds, folded, elsewhere, files)
         object.__setattr__(self, "folded", folded)
+        object.__setattr__(self, "elsewhere", elsewhere)
         object.__setattr__(self, "files", files)
         object.__setattr__(self, "deep", any("/" in name for name in folded))
+
+
+def _enter(name: str, kind: Refusal, holds: bool, folded: dict[str, Refusal],
+           elsewhere: dict[str, Refusal], files: dict[str, str]) -> None:
+    """Enter one of outflow's files (``holds``: the directories above it)."""
+    parts = segments(name)
+    if not parts or parts[0] == ".." or parts[0].casefold() == OUTFLOW_DIR:
+        return  # no place, or in .outflow/: kept already
+    absolute = parts[0] == "/"
+    if not holds:
+        key = name if absolute else name.casefold()
+        (elsewhere if absolute else folded)[key] = kind
+        files[key] = name
+        return
+    for depth in range(2 if absolute else 1, len(parts)):
+        above = ("/" + "/".join(parts[1:depth])) if absolute else "/".join(parts[:depth])
+        key = above if absolute else above.casefold()
+        (elsewhere if absolute else folded)[key] = _HOLDS[kind]
+        files[key] = name
 
 
 def never_owned(path: str, project: Project) -> Refusal | None:
@@ -249,7 +262,8 @@ def refusal_at(place: str, project: Project) -> Refusal | None:
         if (place.startswith(SYSTEM_DIRS) and not place.startswith(SHARED_MEMORY)
                 or place in _SYSTEM_TOPS):
             return Refusal.SYSTEM  # /dev/null, /dev/stdout: never moved aside or replaced
-        return None  # written as an absolute path outside: on purpose
+        # Written as an absolute path outside: on purpose, unless outflow reads it.
+        return project.elsewhere.get(place) if project.elsewhere else None
     if first == ".":
         head, _, rest = place.partition("/")
         if head == "..":

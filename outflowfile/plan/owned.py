@@ -252,9 +252,9 @@ class Owned:
 def project_of(root: str, outflowfile: str, included: Iterable[str] = (),
                read: Iterable[str] = (), cache: Iterable[str] = ()) -> Project:
     """The project in the directory ``root`` (symlinks resolved) as the rule
-    knows it: each file (absolute, or relative to the current directory)
-    that lies inside it, relative to it, both as written (its directories'
-    links resolved) and as what it leads to, when a link."""
+    knows it: each file (absolute, or relative to the current directory),
+    relative to it when inside it, both as written (its directories' links
+    resolved) and as what it leads to, when a link."""
     own = _inside(root, [outflowfile])
     names = tuple(dict.fromkeys((*ownership.OUTFLOWFILE_NAMES, *own)))
     config = (ownership.OPTIONS_FILE, *_inside(root, read))
@@ -263,13 +263,13 @@ def project_of(root: str, outflowfile: str, included: Iterable[str] = (),
 
 
 def _inside(root: str, paths: Iterable[str]) -> tuple[str, ...]:
+    """Each of ``paths`` relative to ``root`` when inside it, else absolute."""
     found: dict[str, None] = {}
     for path in paths:
         full = os.path.abspath(path)
         for place in (ownership.resolve_parents(full, root),
                       ownership.resolve_parents(full, root, whole=True)):
-            if not place.startswith("/") and not ownership.climbs_out(place):
-                found[place] = None
+            found[place] = None
     return tuple(found)
 
 

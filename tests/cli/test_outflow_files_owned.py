@@ -206,3 +206,40 @@ def test_report_writes_only_a_new_file_or_its_own(tmp_path: Path) -> None:
     first = (project / "report.html").read_text()
     outflow(project, "--report", "report.html")  # over its own earlier report
     assert (project / "report.html").read_text().startswith(first[:200])
+
+
+OUTSIDE = """\
+config:
+    samples: table = csv("SHEET")
+    where: str = "SHEET"
+    n: int = 1
+
+task write(where: str):
+    output: o = "/{where}"
+    shell: "echo x > {output.o}"
+
+workflow all:
+    write
+"""
+
+
+def test_an_absolute_output_is_no_file_outflow_reads_elsewhere(tmp_path: Path) -> None:
+    """Writing outside the project on purpose (an absolute pattern) is
+    still not writing the sample sheet the config reads there, nor the
+    directory holding it; another path beside it is fine."""
+    top = plant(tmp_path / "top", {**AROUND, "sheets/samples.csv": "sample,n\nA,1\n"})
+    sheet = top / "sheets" / "samples.csv"
+    project = make_project(top / "proj", OUTSIDE.replace("SHEET", str(sheet)))
+    at = f"{project / 'Outflowfile'}:7:13: output 'o' of job write[where="
+    cases = {
+        str(sheet): f"is {sheet}, a file outflow reads config or options from",
+        str(sheet.parent): f"is {sheet.parent}, a directory that holds a file outflow reads "
+        f"config or options from ({sheet})",
+    }
+    before = checksums(top, skip_state=True)
+    for where, why in cases.items():
+        proc = outflow(project, "-C", f"where={where}", check=2)
+        assert f"{at}{where!r}] {why}" in proc.stderr.splitlines(), proc.stderr
+        _unchanged(top, before, where)
+    outflow(project, "-C", f"where={sheet.parent / 'other.txt'}")
+    assert (sheet.parent / "other.txt").read_text() == "x\n"
