@@ -123,3 +123,31 @@ def test_a_log_at_a_device_is_never_taken_away(tmp_path: Path) -> None:
         assert sorted(os.listdir(devices)) == ["null", "null2"], args
         assert all(stat.S_ISCHR(os.lstat(node).st_mode) for node in (null, null2))
     assert (project / "out" / "quiet.txt").exists() and (project / "out" / "own.txt").exists()
+
+
+HARD_LINKED = """\
+task link:
+    input: i = "data.txt"
+    output: o = protected("out/linked.txt"), d = protected("outd")
+    shell: "ln {input.i} {output.o}; mkdir {output.d}; ln {input.i} {output.d}/x; \\
+        echo y > {output.d}/y"
+
+workflow all:
+    link
+"""
+
+
+def test_protecting_an_output_never_changes_a_hard_linked_input(tmp_path: Path) -> None:
+    """A protected output that is a hard link of the user's input (no copy
+    made) shares its mode: outflow leaves such a file as it is, and makes
+    read-only only what is the job's alone."""
+    project = make_project(tmp_path / "proj", HARD_LINKED, {"data.txt": "data\n"})
+    data = project / "data.txt"
+    mode = stat.S_IMODE(os.lstat(data).st_mode)
+    for args in ([], ["-F", "--force-protected"], ["--clean", "--yes", "--force-protected"]):
+        outflow(project, *args)
+        assert stat.S_IMODE(os.lstat(data).st_mode) == mode, args
+        assert data.read_text() == "data\n"
+        if "--clean" not in args:
+            assert stat.S_IMODE(os.lstat(project / "outd" / "y").st_mode) & 0o222 == 0
+    assert not (project / "out" / "linked.txt").exists()
