@@ -1,3 +1,3 @@
-from outflowfile.cli import main
+from outflowfile.launch import main
 
 main()

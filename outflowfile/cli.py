@@ -230,43 +230,59 @@ def main(**opts: Any) -> None:
     TARGETS are workflows, tasks (their jobs and everything upstream) or
     output files; the default is the workflow named 'all', else the first.
     """
-    StopSignals().install()
+    built: object = None
+    try:
+        StopSignals().install()
+        status, built = _command(opts)
+    except KeyboardInterrupt as stop:  # also one landing while an error is being told
+        status = _stopped(stop)
+    except RuntimeError as exc:
+        # Python 3.11 wraps an exception raised while a class is being made
+        # (a dataclass's fields, during an import) in a RuntimeError: a
+        # Ctrl-C landing there is still a Ctrl-C.
+        if not isinstance(exc.__cause__, KeyboardInterrupt):
+            raise
+        status = _stopped(exc.__cause__)
+    _exit(status, built)
+
+
+def _command(opts: dict[str, Any]) -> tuple[int, object]:
+    """The exit status, and what the run built (to be freed by the exit)."""
     from outflowfile.errors import UserError
 
-    built: object = None
     options = None
     try:
-        # Imported here, where a Ctrl-C during the import is handled below.
+        # Imported here, where a Ctrl-C during the import is handled.
         from outflowfile.commands.profiles import resolve_options, show_options
 
         options = resolve_options(click.get_current_context(), opts)
         if opts["show_options"]:
             click.echo(show_options(click.get_current_context(), options))
-            status = 0
-        else:
-            status, built = _main(options.values, [str(path) for _, path in options.files])
+            return 0, None
+        return _main(options.values, [str(path) for _, path in options.files])
     except UserError as exc:
         from outflowfile.commands.profiles import locate
 
         click.echo(locate(exc, options).render(), err=True)
-        status = EXIT_USER_ERROR
+        return EXIT_USER_ERROR, None
     except BrokenPipeError:
         # The reader went away (outflow ... | head): stop quietly, as a
         # command killed by SIGPIPE would, and let nothing flush at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        status = EXIT_BROKEN_PIPE
+        return EXIT_BROKEN_PIPE, None
     except OSError as exc:
         # A file outflow itself needs (its lock, its state directory) on a
         # read-only or full filesystem: the user's to fix, not a bug.
         click.echo(_os_error(exc), err=True)
-        status = EXIT_USER_ERROR
-    except Terminated:
+        return EXIT_USER_ERROR, None
+
+
+def _stopped(stop: KeyboardInterrupt) -> int:
+    if isinstance(stop, Terminated):
         click.echo("outflow: terminated (SIGTERM)", err=True)
-        status = EXIT_TERMINATED
-    except KeyboardInterrupt:
-        click.echo("outflow: interrupted (Ctrl-C)", err=True)
-        status = EXIT_INTERRUPTED
-    _exit(status, built)
+        return EXIT_TERMINATED
+    click.echo("outflow: interrupted (Ctrl-C)", err=True)
+    return EXIT_INTERRUPTED
 
 
 def _exit(status: int, built: object) -> NoReturn:

@@ -18,10 +18,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "outflowfile"
 
 #: The stages in the order the data goes through them. A module may import
 #: from its own stage and from any stage before it. The root modules named
-#: in BASE sit beneath everything; cli and __main__ sit on top.
+#: in BASE sit beneath everything; cli, launch (its first moments) and __main__ sit on top.
 STAGES = ["language", "graph", "store", "plan", "run", "executors", "views", "commands"]
 BASE = {"errors", "valuecodec", "machine", "__init__"}
-TOP = {"cli", "__main__"}
+TOP = {"cli", "launch", "__main__"}
 MAX_LINES = 800
 MAX_ROOT_MODULES = 12
 

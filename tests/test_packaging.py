@@ -30,7 +30,7 @@ def test_wheel_ships_grammar_and_console_script(tmp_path: Path) -> None:
     assert "outflowfile/language/grammar/outflowfile.lark" in names
     assert "outflowfile/__main__.py" in names
     assert "outflowfile/executors/local.py" in names
-    assert "outflow = outflowfile.cli:main" in scripts
+    assert "outflow = outflowfile.launch:main" in scripts
     # Every module of the source tree (a package missing from pyproject.toml's
     # list would install an outflow that fails at its first import).
     source = ROOT / "outflowfile"

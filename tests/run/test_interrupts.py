@@ -193,3 +193,37 @@ def test_ctrl_c_marks_running_value_jobs_interrupted(tmp_path: Path) -> None:
     assert cache_rows(p, "select status from runs") == [("interrupted",)]
     proc = outflow(p, "-n")
     assert proc.stdout.count("left incomplete by an interrupted run") == len(slow)
+
+
+def test_a_ctrl_c_at_any_moment_of_the_start_says_one_line(tmp_path: Path) -> None:
+    """Ctrl-C while outflow is still loading, reading its command line or
+    importing what the run needs: one line and status 130, never a Python
+    traceback of outflow's code or click's "Aborted!" (a Ctrl-C landing while
+    a class was being made surfaced as a RuntimeError; one landing while a
+    refusal was being printed, as "Aborted!"). Only Python's own start,
+    before outflow's first line runs, may still end with its traceback."""
+    p = make_project(tmp_path, """
+task slow:
+    output: out = "slow.txt"
+    shell: "sleep 5; echo > {output.out}"
+
+workflow all:
+    slow
+""")
+    seen = []
+    for step in range(14):
+        proc = subprocess.Popen(outflow_command(), cwd=p, start_new_session=True,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(0.03 * step)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        seen.append(proc.returncode)
+        if proc.returncode == 130:
+            assert err.endswith("outflow: interrupted (Ctrl-C)\n"), err
+            assert "Traceback" not in err, err
+        else:  # Python itself still starting
+            assert proc.returncode in (1, -signal.SIGINT), err
+            assert "Aborted!" not in err and "outflowfile/" not in err, err
+    assert 130 in seen
+    assert not (p / "slow.txt").exists()
