@@ -278,7 +278,7 @@ def _command(opts: dict[str, Any]) -> tuple[int, object]:
         if opts["show_options"]:
             click.echo(show_options(click.get_current_context(), options))
             return 0, None
-        return _main(options.values)
+        return _main(options.values, [str(path) for _, path in options.files])
     except UserError as exc:
         from outflowfile.commands.profiles import locate
 
@@ -325,8 +325,9 @@ def _os_error(exc: OSError) -> str:
             "  outflow needs to write in the project directory and its .outflow/")
 
 
-def _main(opts: dict[str, Any]) -> tuple[int, object]:
-    """The exit status, and what the run built (to be freed by the exit)."""
+def _main(opts: dict[str, Any], option_files: list[str]) -> tuple[int, object]:
+    """The exit status, and what the run built (to be freed by the exit);
+    ``option_files``: outflow.toml and the profile, if read."""
     from outflowfile.commands.build import build
     from outflowfile.commands.configured import apply_command_line
     from outflowfile.language import loader
@@ -368,6 +369,7 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
         cluster=_cluster_request(opts),
         container_runtime=opts["container_runtime"],
         no_envs=opts["no_envs"],
+        read_files=[*option_files, *opts["configfile"]],
     )
     console = Console(
         quiet=opts["quiet"], verbose=opts["verbose"], print_commands=opts["print_commands"],
@@ -482,9 +484,12 @@ def _planned_status(planned: Any) -> int:
 
 def _write_report(path: Path, request: Any, model: Any, console: Any) -> int:
     """Plan as ``-n`` would, printing nothing, and write the report of that plan."""
+    from outflowfile.commands.housekeeping import project_of
     from outflowfile.run.session import plan_only
     from outflowfile.views.report import make_report
+    from outflowfile.views.reportfile import check_report_path
 
+    check_report_path(path, project_of(request, model))
     planned = plan_only(request, model, console)
     data = make_report(request, planned, path)
     failed = sum(1 for r in data.latest if r.status == "failed")

@@ -95,16 +95,12 @@ def refusal(path: str, project: Project) -> str | None:
     assert project.root is not None
     rel = ownership.resolve_parents(path, project.root)
     refused = ownership.never_owned(rel, project)
+    if refused is not None and refused.held is not None:
+        return f"it holds {refused.held.value}, which --clean never removes"
     if refused is not None:
         return f"{refused.value}, which --clean never removes"
     if rel.startswith("/"):
         return "outside the project: --clean removes only inside it"
-    for name in project.outflowfiles:
-        if ownership.is_inside(name, rel):
-            return "it holds the Outflowfile, which --clean never removes"
-    for name in project.included:
-        if ownership.is_inside(name, rel):
-            return "it holds a file the Outflowfile includes, which --clean never removes"
     return None
 
 

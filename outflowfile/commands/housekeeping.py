@@ -140,7 +140,7 @@ def clean(request: RunRequest, model: Outflowfile, console: Console, yes: bool) 
         )
     workdir = str(request.workdir)
     protected = () if request.force_protected else found.protected
-    project = project_of(request, model.included)
+    project = project_of(request, model)
     plan = plan_clean(workdir, project, found.records, found.declared, protected)
     if not plan.count and not plan.kept:
         console.say("outflow: no output file of the targets exists: nothing to remove")
@@ -180,16 +180,16 @@ def _paths(n: int) -> str:
     return f"{n} path" if n == 1 else f"{n} paths"
 
 
-def project_of(request: RunRequest, included: list[str]) -> Project:
-    """The project as the ownership rule knows it: the directory outputs
-    are relative to, and the names of its Outflowfile there and of the files
-    it includes (``included``, as ``Outflowfile.included`` names them)."""
-    from outflowfile.language.ownership import OUTFLOWFILE_NAMES, Project, resolve_parents
+def project_of(request: RunRequest, model: Outflowfile) -> Project:
+    """The project as the ownership rule knows it (``plan.owned.project_of``):
+    the directory outputs are relative to, its Outflowfile, the files it
+    includes, those its config and options are read from, and the cache."""
+    from outflowfile.plan.owned import project_of as project_at
+    from outflowfile.run.session import files_read_by
 
-    root = os.path.realpath(request.workdir)
-    own = resolve_parents(str(request.outflowfile), root, whole=True)
-    brought = tuple(resolve_parents(os.path.abspath(p), root, whole=True) for p in included)
-    return Project(root, tuple(dict.fromkeys((*OUTFLOWFILE_NAMES, own))), brought)
+    read, cache = files_read_by(request, model)
+    return project_at(os.path.realpath(request.workdir), str(request.outflowfile),
+                      model.included, read, cache)
 
 
 def clean_list(request: RunRequest, model: Outflowfile) -> CleanList:

@@ -25,8 +25,11 @@ removed, as when a job printed nothing.
 from __future__ import annotations
 
 import os
+import stat
 
-_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+# O_NOFOLLOW: a job owns its log's path, not what a symbolic link left there
+# points to (an input, a file outside the project): ``create`` replaces the link.
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
 #: How much of a job's log ``JobResult.output`` carries (its end).
 OUTPUT_CAP = 1 << 20
 
@@ -68,8 +71,9 @@ class LogFiles:
             return not close_capture(log, fd, made)
         try:
             st = os.fstat(fd)
-            if (reusable and st.st_size == 0 and os.lseek(fd, 0, os.SEEK_CUR) == 0
-                    and _same_file(os.stat(log), st)):
+            # Only a file outflow made is taken back: never /dev/null, a pipe...
+            if (reusable and stat.S_ISREG(st.st_mode) and st.st_size == 0
+                    and os.lseek(fd, 0, os.SEEK_CUR) == 0 and _same_file(os.stat(log), st)):
                 directory = os.path.dirname(log)
                 self._made += 1
                 path = os.path.join(directory, f".outflow-spare-{os.getpid()}-{self._made}")
@@ -122,12 +126,13 @@ def close_capture(log: str, fd: int, made: FileId) -> bool:
     try:
         size = os.lseek(fd, 0, os.SEEK_END)
         if not size:
-            st = os.stat(log)
-            if st.st_size == 0 and (st.st_dev, st.st_ino) == made:
+            st = os.lstat(log)
+            if stat.S_ISREG(st.st_mode) and st.st_size == 0 and (st.st_dev, st.st_ino) == made:
                 os.remove(log)
         else:
             os.lseek(fd, 0, os.SEEK_SET)
-            out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+                          | os.O_NOFOLLOW, 0o644)
             try:
                 while chunk := os.read(fd, 1 << 20):
                     _write_all(out, chunk)
@@ -147,12 +152,18 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def create(log: str) -> int:
-    """``log`` opened for writing, emptied, made if missing (and its directory)."""
+    """``log`` opened for writing, emptied, made if missing (and its directory).
+    A symbolic link at ``log`` is replaced by the file, never written through."""
     try:
         return os.open(log, _FLAGS, 0o644)
     except FileNotFoundError:  # its directory is made by the engine, usually
         os.makedirs(os.path.dirname(log) or ".", exist_ok=True)
         return os.open(log, _FLAGS, 0o644)
+    except OSError:
+        if not os.path.islink(log):
+            raise
+        os.remove(log)  # the link, not its target
+        return os.open(log, _FLAGS | os.O_EXCL, 0o644)
 
 
 def read_output(path: str, cap: int = OUTPUT_CAP) -> str:

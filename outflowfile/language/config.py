@@ -15,6 +15,7 @@ is known; here the errors are about what was typed on the command line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,26 @@ def resolve_config(model: Outflowfile, overrides: dict[str, str], workdir: Path)
     if problems:
         raise UserError(problems[0].message, problems=problems)
     return values
+
+
+def files_read(model: Outflowfile, overrides: Mapping[str, str] | None = None) -> list[str]:
+    """The files the config entries' readers read (``tsv("samples.tsv")``...),
+    each joined to the directory of the file it is written in; with
+    ``overrides`` (``-C samples=other.tsv``), the file an entry is given
+    instead. No job may write them (``language/ownership.py``)."""
+    found: dict[str, None] = {}
+    seen: set[str] = set()
+    for entry in model.config:
+        if entry.name in seen:
+            continue
+        seen.add(entry.name)
+        default = entry.default
+        while isinstance(default, Overlay):
+            default = default.base
+        if isinstance(default, Reader):
+            path = overrides.get(entry.name, default.path) if overrides else default.path
+            found[str(Path(default.loc.file).parent / path)] = None
+    return list(found)
 
 
 def _unknown_key(key: str, value: str, entries: dict[str, ConfigEntry]) -> Problem:

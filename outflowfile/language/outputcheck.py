@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from outflowfile.language import ownership
+from outflowfile.language.config import files_read
 from outflowfile.language.findings import Findings, line_of
 from outflowfile.language.model import FileSpec, Location, Outflowfile, Task
 from outflowfile.language.ownership import Project, Refusal
@@ -97,7 +98,7 @@ def refusal_of(found: Shape, project: Project) -> Refusal | None:
         return None if found.path.startswith("/") else Refusal.OUTSIDE
     if refusal is Refusal.OUTFLOW_DIR:
         return Refusal.IN_OUTFLOW_DIR
-    if refusal in (Refusal.OUTSIDE, Refusal.IN_OUTFLOW_DIR):
+    if refusal in (Refusal.OUTSIDE, Refusal.IN_OUTFLOW_DIR, Refusal.SYSTEM):
         return refusal
     return None  # inside the project, or "Outflowfile/{x}" (which cannot be made)
 
@@ -108,14 +109,16 @@ def _field_text(name: str, conv: str | None, spec: str | None) -> str:
 
 def project_of(model: Outflowfile) -> Project:
     """The project as the checker knows it: the Outflowfile's directory (and
-    the files it includes, those inside it)."""
+    the files it includes, and those its config entries read, that lie
+    inside it)."""
     path = Path(model.path)
     inside = (_inside(name, str(path.parent)) for name in model.included)
     included = tuple(name for name in inside if name is not None)
-    if not path.is_absolute():
-        return Project(None, (*ownership.OUTFLOWFILE_NAMES, path.name), included)
+    read = (_inside(name, str(path.parent)) for name in files_read(model))
+    config = (ownership.OPTIONS_FILE, *(name for name in read if name is not None))
     names = tuple(dict.fromkeys((*ownership.OUTFLOWFILE_NAMES, path.name)))
-    return Project(str(path.parent), names, included)
+    root = str(path.parent) if path.is_absolute() else None
+    return Project(root, names, included, tuple(dict.fromkeys(config)))
 
 
 def _inside(name: str, directory: str) -> str | None:
@@ -140,6 +143,17 @@ _REFUSED_HINT = {
     "choose another name for the output",
     Refusal.INCLUDED: "outflow replaces a job's outputs when it runs; "
     "choose another name for the output",
+    Refusal.CONFIG: "outflow reads it before any job runs, to know the workflow; "
+    "choose another name for the output",
+    Refusal.CACHE: "outflow keeps what it knows of every job there; "
+    "choose another name for the output",
+    Refusal.SYSTEM: "outflow moves a job's old outputs aside and replaces them; "
+    "write to a file of your own (to discard what a job prints, leave out log:)",
+    **dict.fromkeys(
+        (Refusal.HOLDS_OUTFLOWFILE, Refusal.HOLDS_INCLUDED, Refusal.HOLDS_CONFIG,
+         Refusal.HOLDS_CACHE),
+        "outflow replaces a job's output directory whole when it runs, and the file with it; "
+        'write the outputs to a directory of their own, such as "results/"'),
 }
 
 
@@ -233,6 +247,7 @@ class OutputCheck:
             self.check_task(task)
         self.check_same_patterns(tasks)
         self.check_nested()
+        self.check_logs_read(tasks)
 
     # -- one task --
 
@@ -260,7 +275,8 @@ class OutputCheck:
         if refusal is Refusal.OUTSIDE:
             message = f"{what} writes outside the project directory"
         else:
-            message = f"{what} names {refusal.value}, which no job may write"
+            held = ownership.reason(refusal, ownership.normalize(spec.pattern), self.project)
+            message = f"{what} names {held}, which no job may write"
         hints = _LOG_REFUSED_HINT if written.kind == LOG else _REFUSED_HINT
         self.add(message, spec.loc or task.loc, hints.get(refusal, _REFUSED_HINT[refusal]))
 
@@ -343,6 +359,34 @@ class OutputCheck:
                 if outer is not None and outer.task is not w.task:
                     self.report_nested(w, outer)
                     break
+
+    def check_logs_read(self, tasks: list[Task]) -> None:
+        """A log pattern (without fields) that is another task's input pattern:
+        a log is no output, so the input is a file no job makes, and the log
+        would be written over it."""
+        logs = [w for w in self.written if w.written.kind == LOG and w.shape.exact]
+        if not logs:
+            return
+        read: dict[tuple[str, ...], tuple[Task, FileSpec]] = {}
+        for task in tasks:
+            for spec in task.input_files:
+                found = shape(spec.pattern, self.project.root)
+                if found is not None and found.exact:
+                    read.setdefault(found.parts, (task, spec))
+        for w in logs:
+            reader = read.get(w.shape.parts)
+            if reader is None or reader[0] is w.task:
+                continue
+            task, spec = reader
+            self.add(
+                f"log pattern {w.spec.pattern!r} of task '{w.task.name}' is the input "
+                f"'{spec.name}' of task '{task.name}' ({spec.pattern!r}, "
+                f"{line_of(spec.loc or task.loc, w.loc)})",
+                w.loc,
+                "outflow writes a job's log over what is at its path, and no job reads another's "
+                "log (it is no output); give the log its own path, or make what is read an "
+                "output",
+            )
 
     def report_nested(self, inner: _Written, outer: _Written) -> None:
         self.add(

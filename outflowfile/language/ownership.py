@@ -8,7 +8,11 @@ made relative first, after resolving the symlinks of its parent directories.
 
 Some paths no job may own whatever it declares (``never_owned``): the project
 directory and anything containing it, outflow's own ``.outflow/`` and
-anything in it, the Outflowfile. A relative path that climbs out of the
+anything in it, the system's ``/dev``, ``/proc`` and ``/sys``, the files
+outflow reads to know the workflow (the
+Outflowfile, the files it includes, the files its config and options are
+read from: sample sheets, ``--configfile``, ``outflow.toml``) and the cache
+database, and a directory holding any of those. A relative path that climbs out of the
 project with ``..`` is refused too: writing elsewhere is said with an
 absolute path. The names ``.outflow`` and the Outflowfile's are compared
 casefolded: on a case-insensitive filesystem (macOS, Windows) ``OUTFLOWFILE``
@@ -29,6 +33,10 @@ from typing import Any
 
 OUTFLOW_DIR = ".outflow"
 OUTFLOWFILE_NAMES = ("Outflowfile", "outflowfile")
+OPTIONS_FILE = "outflow.toml"  # the project's option defaults (commands/profiles.py)
+SYSTEM_DIRS = ("/dev/", "/proc/", "/sys/")  # what is there is the system's, not a job's
+_SYSTEM_TOPS = frozenset(d.rstrip("/") for d in SYSTEM_DIRS)
+SHARED_MEMORY = "/dev/shm/"  # a filesystem like any other, for files of one's own
 
 
 def is_normal(path: str) -> bool:
@@ -130,6 +138,17 @@ def resolve_parents(path: str, root: str, *, whole: bool = False) -> str:
     return relative_to(normalize(real), os.path.realpath(root))
 
 
+def reason(refusal: Refusal, place: str, project: Project) -> str:
+    """``refusal.value``, naming the file it keeps when that is not the path
+    itself: "a directory that holds ... (rules/x.of)"."""
+    if refusal.held is None and refusal not in (Refusal.INCLUDED, Refusal.CONFIG):
+        return refusal.value
+    kept = project.files.get(place if place[:1] == "/" else place.casefold())
+    if kept is None or kept == place:
+        return refusal.value
+    return f"{refusal.value} ({kept})"
+
+
 class Refusal(Enum):
     """Why no job may own a path; the value completes "... names ..." ."""
 
@@ -140,28 +159,86 @@ class Refusal(Enum):
     IN_OUTFLOW_DIR = "a path inside outflow's own directory .outflow/"
     OUTFLOWFILE = "the Outflowfile"
     INCLUDED = "a file the Outflowfile includes"
+    CONFIG = "a file outflow reads config or options from"
+    CACHE = "outflow's cache database"
+    SYSTEM = "a system path (in /dev, /proc or /sys; /dev/shm/ excepted)"
+    HOLDS_OUTFLOWFILE = "a directory that holds the Outflowfile"
+    HOLDS_INCLUDED = "a directory that holds a file the Outflowfile includes"
+    HOLDS_CONFIG = "a directory that holds a file outflow reads config or options from"
+    HOLDS_CACHE = "a directory that holds outflow's cache database"
+
+    @property
+    def held(self) -> Refusal | None:
+        """For a directory holding one of outflow's files, what that file is."""
+        return _HELD.get(self)
+
+
+_HELD = {
+    Refusal.HOLDS_OUTFLOWFILE: Refusal.OUTFLOWFILE,
+    Refusal.HOLDS_INCLUDED: Refusal.INCLUDED,
+    Refusal.HOLDS_CONFIG: Refusal.CONFIG,
+    Refusal.HOLDS_CACHE: Refusal.CACHE,
+}
+_HOLDS = {kind: holds for holds, kind in _HELD.items()}
 
 
 @dataclass(frozen=True)
 class Project:
     """What the rule needs to know of a project: its directory (absolute,
     symlinks resolved; None when unknown, then absolute paths are taken as
-    outside), the names its Outflowfile may have and the files it includes
-    (relative paths): no job may own any of them."""
+    outside), the names its Outflowfile may have, the files it includes, the
+    files its config and options are read from (``config``: sample sheets,
+    ``--configfile``, ``outflow.toml``) and the cache database's files
+    (``cache``), as relative paths: no job may own any of them, nor a
+    directory holding one."""
 
     root: str | None = None
     outflowfiles: tuple[str, ...] = OUTFLOWFILE_NAMES
     included: tuple[str, ...] = ()
-    # The names folded, and whether one is in a subdirectory (made once).
-    folded: frozenset[str] = field(init=False, repr=False, compare=False)
+    config: tuple[str, ...] = (OPTIONS_FILE,)
+    cache: tuple[str, ...] = ()
+    # Each name folded, and each directory above one, with its refusal;
+    # whether one is in a subdirectory (made once).
+    folded: dict[str, Refusal] = field(init=False, repr=False, compare=False)
+    # Each of them folded -> the file it is or holds, as given (for messages).
+    files: dict[str, str] = field(init=False, repr=False, compare=False)
     deep: bool = field(init=False, repr=False, compare=False)
+    # The same for those outside the project (absolute paths, not folded).
+    elsewhere: dict[str, Refusal] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        folded = frozenset(
-            normalize(name).casefold() for name in (*self.outflowfiles, *self.included)
-        )
+        folded: dict[str, Refusal] = {}
+        elsewhere: dict[str, Refusal] = {}
+        files: dict[str, str] = {}
+        kinds = ((Refusal.CACHE, self.cache), (Refusal.CONFIG, self.config),
+                 (Refusal.INCLUDED, self.included), (Refusal.OUTFLOWFILE, self.outflowfiles))
+        for holds in (True, False):  # a file itself wins over a directory of its name
+            for kind, names in kinds:  # the last kind wins: the Outflowfile is named so
+                for name in names:
+                    _enter(normalize(name), kind, holds, folded, elsewhere, files)
         object.__setattr__(self, "folded", folded)
+        object.__setattr__(self, "elsewhere", elsewhere)
+        object.__setattr__(self, "files", files)
         object.__setattr__(self, "deep", any("/" in name for name in folded))
+
+
+def _enter(name: str, kind: Refusal, holds: bool, folded: dict[str, Refusal],
+           elsewhere: dict[str, Refusal], files: dict[str, str]) -> None:
+    """Enter one of outflow's files (``holds``: the directories above it)."""
+    parts = segments(name)
+    if not parts or parts[0] == ".." or parts[0].casefold() == OUTFLOW_DIR:
+        return  # no place, or in .outflow/: kept already
+    absolute = parts[0] == "/"
+    if not holds:
+        key = name if absolute else name.casefold()
+        (elsewhere if absolute else folded)[key] = kind
+        files[key] = name
+        return
+    for depth in range(2 if absolute else 1, len(parts)):
+        above = ("/" + "/".join(parts[1:depth])) if absolute else "/".join(parts[:depth])
+        key = above if absolute else above.casefold()
+        (elsewhere if absolute else folded)[key] = _HOLDS[kind]
+        files[key] = name
 
 
 def never_owned(path: str, project: Project) -> Refusal | None:
@@ -182,7 +259,11 @@ def refusal_at(place: str, project: Project) -> Refusal | None:
     if first == "/":
         if project.root is not None and is_inside(project.root, place):
             return Refusal.ABOVE_PROJECT
-        return None  # written as an absolute path outside: on purpose
+        if (place.startswith(SYSTEM_DIRS) and not place.startswith(SHARED_MEMORY)
+                or place in _SYSTEM_TOPS):
+            return Refusal.SYSTEM  # /dev/null, /dev/stdout: never moved aside or replaced
+        # Written as an absolute path outside: on purpose, unless outflow reads it.
+        return project.elsewhere.get(place) if project.elsewhere else None
     if first == ".":
         head, _, rest = place.partition("/")
         if head == "..":
@@ -190,16 +271,9 @@ def refusal_at(place: str, project: Project) -> Refusal | None:
             return Refusal.ABOVE_PROJECT if set(parts) == {".."} else Refusal.OUTSIDE
         if head.casefold() == OUTFLOW_DIR:
             return Refusal.IN_OUTFLOW_DIR if rest else Refusal.OUTFLOW_DIR
-    if (project.deep or "/" not in place) and place.casefold() in project.folded:
-        return _outflowfile_or_included(place, project)
+    if project.deep or "/" not in place:
+        return project.folded.get(place.casefold())
     return None
-
-
-def _outflowfile_or_included(place: str, project: Project) -> Refusal:
-    folded = place.casefold()
-    if any(normalize(name).casefold() == folded for name in project.outflowfiles):
-        return Refusal.OUTFLOWFILE
-    return Refusal.INCLUDED
 
 
 _ITSELF = "\0itself"  # a parent directory that is its own place: so are the paths in it

@@ -122,18 +122,19 @@ class Owned:
     """The paths of one run's jobs, claimed as the jobs learn them."""
 
     def __init__(self, workdir: str, outflowfile: str, included: Iterable[str] = (),
-                 globs: Iterable[Globbed] = ()) -> None:
+                 globs: Iterable[Globbed] = (), *, read: Iterable[str] = (),
+                 cache: Iterable[str] = (), logs: bool = True) -> None:
         """``included``: the files the Outflowfile includes (``Outflowfile.included``);
-        ``globs``: the config's ``glob()`` entries this run takes."""
+        ``globs``: the config's ``glob()`` entries this run takes; ``read``: the
+        files its config and options are read from; ``cache``: the files of the
+        cache database (``project_of``); ``logs``: whether a task has a ``log:``
+        (then no log may be a file another job reads)."""
         self.places = Places(workdir)
-        root = self.places.real_root
-        names = list(ownership.OUTFLOWFILE_NAMES)
-        real = os.path.realpath(outflowfile)
-        if ownership.is_inside(real, root):
-            names.append(os.path.relpath(real, root))
-        inside = (os.path.realpath(name) for name in included)
-        brought = tuple(os.path.relpath(p, root) for p in inside if ownership.is_inside(p, root))
-        self.project = Project(root, tuple(dict.fromkeys(names)), brought)
+        self.project = project_of(self.places.real_root, outflowfile, included, read, cache)
+        # Where jobs read and where logs are written, when there are logs: a
+        # log is no job's output, so nothing else keeps it off another's input.
+        self.reads: dict[str, tuple[Job, str]] | None = {} if logs else None
+        self.logs: dict[str, Job] = {}
         self.claims = Claims()
         self.written: dict[str, _Written] = {}
         self.problems: list[Problem] = []
@@ -177,6 +178,8 @@ class Owned:
             if info.logged:
                 self._log(job, info, claims)
             inputs = job.input_files
+            if inputs and self.reads is not None:
+                self._read(job, inputs)
             if inputs and len(claims) > first:
                 mine = claims[first:]
                 for name, path in inputs.items():
@@ -230,10 +233,25 @@ class Owned:
         refusal = ownership.refusal_of_made(where, self.project, absolute=info.absolute[LOG])
         if refusal is Refusal.IN_OUTFLOW_DIR and (where + "/").startswith(LOGS_DIR):
             refusal = None  # among outflow's own logs
-        if refusal is None:
-            claims.append((where, job, LOG))
-        else:
+        if refusal is not None:
             self._refused(job, LOG, path, where, refusal)
+            return
+        claims.append((where, job, LOG))
+        if self.reads is not None:
+            self.logs.setdefault(where, job)
+            reader = self.reads.get(where)
+            if reader is not None and reader[0] is not job:
+                self._log_read(job, path, *reader)
+
+    def _read(self, job: Job, inputs: dict[str, str]) -> None:
+        """Note where ``job`` reads; a log written there by another job is refused."""
+        assert self.reads is not None
+        for name, path in inputs.items():
+            where = self.places.place(path)
+            self.reads.setdefault(where, (job, name))
+            writer = self.logs.get(where)
+            if writer is not None and writer is not job:
+                self._log_read(writer, _path_of(writer, LOG), job, name)
 
     # -- telling -------------------------------------------------------------
 
@@ -248,7 +266,8 @@ class Owned:
         lexical = ownership.relative_to(ownership.normalize(os.path.join(root, path)), root)
         via = f" ({where} through a symbolic link)" if lexical != where else ""
         self._add(
-            f"{_what(name)} of job {job_name(job, self)} is {_shown(path)}{via}, {refusal.value}",
+            f"{_what(name)} of job {job_name(job, self)} is {_shown(path)}{via}, "
+            f"{ownership.reason(refusal, where, self.project)}",
             self._loc(job, name),
             _HINTS[refusal],
         )
@@ -277,6 +296,16 @@ class Owned:
             hint = (f"outflow replaces {_shown(path)} whole when this job runs, and with it what "
                     "the other one wrote; give each job its own files")
         self._add(message, here, hint)
+
+    def _log_read(self, job: Job, path: str, reader: Job, name: str) -> None:
+        read = (reader.input_files or {}).get(name, "")
+        self._add(
+            f"log of job {job_name(job, self)} is {_shown(path)}, the input '{name}' of job "
+            f"{job_name(reader, self)} ({_shown(read)})",
+            self._loc(job, LOG),
+            "outflow writes a job's log over what is at its path, and no job reads another's "
+            "log (it is no output); give the log its own path, or make what is read an output",
+        )
 
     def _own_input(self, job: Job, out: str, name: str, path: str, holds: bool) -> None:
         assert job.output_files is not None
@@ -320,6 +349,30 @@ def globs_taken(model: Outflowfile, overrides: Container[str], workdir: str) -> 
         elif isinstance(e.default, Reader):
             found.append(Globbed.read(e.name, e.default, workdir))
     return found
+
+
+def project_of(root: str, outflowfile: str, included: Iterable[str] = (),
+               read: Iterable[str] = (), cache: Iterable[str] = ()) -> Project:
+    """The project in the directory ``root`` (symlinks resolved) as the rule
+    knows it: each file (absolute, or relative to the current directory),
+    relative to it when inside it, both as written (its directories' links
+    resolved) and as what it leads to, when a link."""
+    own = _inside(root, [outflowfile])
+    names = tuple(dict.fromkeys((*ownership.OUTFLOWFILE_NAMES, *own)))
+    config = (ownership.OPTIONS_FILE, *_inside(root, read))
+    return Project(root, names, _inside(root, included), tuple(dict.fromkeys(config)),
+                   _inside(root, cache))
+
+
+def _inside(root: str, paths: Iterable[str]) -> tuple[str, ...]:
+    """Each of ``paths`` relative to ``root`` when inside it, else absolute."""
+    found: dict[str, None] = {}
+    for path in paths:
+        full = os.path.abspath(path)
+        for place in (ownership.resolve_parents(full, root),
+                      ownership.resolve_parents(full, root, whole=True)):
+            found[place] = None
+    return tuple(found)
 
 
 def job_name(job: Job, owned: Owned | None = None) -> str:
@@ -376,4 +429,15 @@ _HINTS = {
     "make the values give another name",
     Refusal.INCLUDED: "outflow replaces a job's outputs when it runs; "
     "make the values give another name",
+    Refusal.CONFIG: "outflow reads it before any job runs, to know the workflow; "
+    "make the values give another name",
+    Refusal.CACHE: "outflow keeps what it knows of every job there; "
+    "make the values give another name, or keep the cache elsewhere (--db)",
+    Refusal.SYSTEM: "outflow moves a job's old outputs aside and replaces them; "
+    "make the values give a file of your own",
+    **dict.fromkeys(
+        (Refusal.HOLDS_OUTFLOWFILE, Refusal.HOLDS_INCLUDED, Refusal.HOLDS_CONFIG,
+         Refusal.HOLDS_CACHE),
+        "outflow replaces a job's output directory whole when it runs, and the file with it; "
+        'make the values give a directory of its own, such as "results/"'),
 }

@@ -5,6 +5,7 @@ it writes into made, and partial outputs removed between its attempts."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -12,6 +13,27 @@ from outflowfile.language.ownership import OUTFLOW_DIR
 from outflowfile.plan.files import FileState
 from outflowfile.run.aside import Aside, PutBack, Stash, remove
 from outflowfile.run.madedirs import make_parents
+
+
+def special_kind(full: str) -> str:
+    """What is at ``full`` when it is none of what a job makes and outflow
+    may replace (a file, a directory, a symbolic link): "a character
+    device" (``/dev/null``), "a named pipe"...; "" otherwise."""
+    try:
+        mode = os.lstat(full).st_mode
+    except OSError:
+        return ""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode):
+        return ""
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 class Outputs:
@@ -32,6 +54,12 @@ class Outputs:
         present = [self._exists(p) for p in outputs]
         if not any(present):
             return None, None
+        odd = [(p, what) for p, there in zip(outputs, present, strict=True)
+               if there and (what := special_kind(self.full(p)))]
+        if odd:  # nothing is moved
+            return None, "; ".join(
+                f"its output {p} is {what}, which outflow never moves, replaces or removes "
+                "(it replaces only files, directories and symbolic links)" for p, what in odd)
         for path in outputs:
             self.files.forget(path)
         try:

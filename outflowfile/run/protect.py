@@ -1,7 +1,9 @@
 """Protected output files (``protected("...")``): made read-only when their
 job succeeds, and never replaced by a job unless the run is told it may
 (``--force-protected``). A symbolic link is left as it is: changing its mode
-would change its target's, which may be anyone's file."""
+would change its target's, which may be anyone's file. So is a file with
+other hard links (``ln {input.x} {output.y}``): its mode is its other
+names' too, and one of them may be the user's input."""
 
 from __future__ import annotations
 
@@ -53,7 +55,10 @@ def _each(full: str, change: Callable[[int], int]) -> str | None:
 
 
 def _chmod(path: str, change: Callable[[int], int]) -> None:
-    mode = stat.S_IMODE(os.lstat(path).st_mode)
+    st = os.lstat(path)
+    if st.st_nlink > 1 and not stat.S_ISDIR(st.st_mode):
+        return  # shared with another name: not the job's alone to change
+    mode = stat.S_IMODE(st.st_mode)
     new = change(mode)
     if new != mode:
         os.chmod(path, new)

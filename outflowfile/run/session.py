@@ -76,6 +76,8 @@ class RunRequest:
     cluster: ClusterRequest | None = None
     container_runtime: str | None = None  # --container-runtime (None: the first found)
     no_envs: bool = False  # --no-envs: every job in outflow's own environment
+    # The files options and config came from (outflow.toml, a profile, --configfile).
+    read_files: list[str] = field(default_factory=list)
     # The jobs' environments this run, made on first use (``envs_of``).
     envs: EnvironmentDigests | None = None
 
@@ -467,8 +469,10 @@ def prepare(
     # Before anything is decided, removed or run: the paths the values made.
     from outflowfile.plan.owned import Owned, globs_taken
 
+    read, cache = files_read_by(request, model)
     owned = Owned(str(request.workdir), str(request.outflowfile), model.included,
-                  globs_taken(model, request.config, str(request.workdir)))
+                  globs_taken(model, request.config, str(request.workdir)),
+                  read=read, cache=cache, logs=any(task.log for task in model.tasks))
     if owned.check(graph.nodes):
         raise owned.error()
     options = Options(
@@ -504,6 +508,18 @@ def envs_of(request: RunRequest) -> EnvironmentDigests:
             request.outflowfile, request.container_runtime, enabled=not request.no_envs
         )
     return request.envs
+
+
+def files_read_by(request: RunRequest, model: Outflowfile) -> tuple[list[str], list[str]]:
+    """The files a run reads to know its workflow besides the Outflowfile and
+    its includes (outflow.toml, a profile, --configfile, the files config
+    entries read), and the files of its cache: no job may own them."""
+    from outflowfile.language.config import files_read
+    from outflowfile.store.location import sqlite_files
+
+    read = [*request.read_files, *files_read(model, request.config)]
+    url = request.db or os.environ.get("OUTFLOW_DB")
+    return read, [str(path) for path in sqlite_files(request.workdir, url)]
 
 
 def store_of(request: RunRequest) -> Store:

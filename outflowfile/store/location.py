@@ -66,6 +66,22 @@ def filesystem_type(path: Path) -> str:
     return fstype
 
 
+def sqlite_files(project_dir: Path, url: str | None) -> list[Path]:
+    """The files of an SQLite cache (the database, its journals and outflow's
+    lock beside it), or [] for a database server: read from the URL as
+    ``database_url`` does, without SQLAlchemy."""
+    if url is None:
+        path = project_dir / OWN_FILE
+    elif "://" not in url:
+        path = project_dir / url
+    elif url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        path = project_dir / url[len("sqlite:///"):].split("?")[0]
+    else:
+        return []
+    return [path.with_name(path.name + suffix)
+            for suffix in ("", "-wal", "-shm", "-journal", ".lock")]
+
+
 def database_url(project_dir: Path, url: str | None) -> URL:
     """The SQLAlchemy URL; SQLite paths relative to the project directory."""
     import sqlalchemy as sa

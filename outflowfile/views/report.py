@@ -32,6 +32,7 @@ from outflowfile.views.efficiency import (
     percent,
     size,
 )
+from outflowfile.views.reportfile import MARK
 
 if TYPE_CHECKING:
     from outflowfile.run.session import Planned, RunRequest
@@ -154,6 +155,7 @@ def render(data: ReportData) -> str:
     ]
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"{MARK}\n"
         f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + "\n</body>\n</html>\n"
