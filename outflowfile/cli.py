@@ -260,6 +260,12 @@ def main(**opts: Any) -> None:
         # read-only or full filesystem: the user's to fix, not a bug.
         click.echo(_os_error(exc), err=True)
         status = EXIT_USER_ERROR
+    except RecursionError:
+        # A walk over what the Outflowfile nests (workflows in workflows, maps
+        # in maps) went deeper than Python's stack: the file's to change.
+        click.echo("error: the Outflowfile nests too deeply (workflows or maps within one "
+                   "another, hundreds of levels down)\n  use fewer levels", err=True)
+        status = EXIT_USER_ERROR
     except Terminated:
         click.echo("outflow: terminated (SIGTERM)", err=True)
         status = EXIT_TERMINATED

@@ -18,11 +18,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from outflowfile.errors import UserError
+from outflowfile.language import textfile
 from outflowfile.language.model import Location, Map, Reader
 
 READERS = ("csv", "tsv", "json", "yaml", "toml")
@@ -36,7 +37,7 @@ def read(reader: Reader, entry: str) -> Any:
     ``UserError`` when the file is missing or malformed."""
     path = Path(reader.loc.file).parent / reader.path
     try:
-        text = path.read_text(encoding="utf-8")
+        text = textfile.read(path)
     except FileNotFoundError:
         raise UserError(
             f"config '{entry}': no such file: {reader.path}",
@@ -44,8 +45,11 @@ def read(reader: Reader, entry: str) -> Any:
             hint=f"{reader.kind}() reads a path relative to the file it is written in "
             f"({path.parent})",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"config '{entry}': cannot read {reader.path}: {exc}",
+    except IsADirectoryError:
+        raise UserError(f"config '{entry}': {reader.path} is a directory, not a file",
+                        loc=reader.loc) from None
+    except OSError as exc:
+        raise UserError(f"config '{entry}': cannot read {reader.path}: {exc.strerror or exc}",
                         loc=reader.loc) from None
     if reader.kind in TABLE_READERS:
         return read_table(text, str(path), "\t" if reader.kind == "tsv" else None)
@@ -61,16 +65,15 @@ def read_table(text: str, path: str, delimiter: str | None) -> list[dict[str, st
     if delimiter is None:
         header = next((line for line in lines if line.strip()), "")
         delimiter = "\t" if "\t" in header and "," not in header else ","
-    rows = csv.reader(lines, delimiter=delimiter)
+    rows = csv.reader(lines, delimiter=delimiter, strict=True)
     columns: list[str] | None = None
     out: list[dict[str, str]] = []
-    for fields in rows:
-        line = rows.line_num
+    for line, fields in _records(rows, path):
         if not any(field.strip() for field in fields):
             continue
         if columns is None:
             columns = [field.strip() for field in fields]
-            _check_header(columns, path, line)
+            _check_header(columns, path, line, delimiter)
             continue
         if len(fields) != len(columns):
             raise UserError(
@@ -87,7 +90,39 @@ def read_table(text: str, path: str, delimiter: str | None) -> list[dict[str, st
     return out
 
 
-def _check_header(columns: list[str], path: str, line: int) -> None:
+def _records(rows: Any, path: str) -> Iterator[tuple[int, list[str]]]:
+    """Each record of a ``csv.reader`` with the line it starts on; a quote
+    left open or a stray one is an error at that line."""
+    while True:
+        start = rows.line_num + 1
+        try:
+            fields = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            reason = str(exc)
+            if "end of data" in reason:
+                reason = "a quoted value is not closed"
+            raise UserError(
+                f"{Path(path).name}: line {start}: {reason}",
+                loc=Location(path, start, 1),
+                hint='a value in quotes ends with a quote; a quote inside it is written twice ("")',
+            ) from None
+        yield start, fields
+
+
+def _check_header(columns: list[str], path: str, line: int, delimiter: str) -> None:
+    if len(columns) == 1 and delimiter not in columns[0]:
+        other = next((c for c in ",\t;" if c != delimiter and c in columns[0]), None)
+        if other is not None:
+            shown = {"\t": "tabs", ",": "commas", ";": "semicolons"}
+            raise UserError(
+                f"{Path(path).name}: the header is one column, '{columns[0]}': it is "
+                f"separated by {shown[other]}, not {shown[delimiter]}",
+                loc=Location(path, line, 1),
+                hint="csv() reads commas (or tabs, when the header has no comma), "
+                "tsv() tabs; separate the columns with those",
+            )
     seen: set[str] = set()
     for column in columns:
         if not column:
@@ -158,7 +193,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     suffix (YAML, which reads JSON too, for any other); its top level must
     be a mapping."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = textfile.read(path)
     except OSError as exc:
         raise UserError(f"--configfile {path}: cannot read it: {exc.strerror or exc}") from None
     suffix = path.suffix.lower()
