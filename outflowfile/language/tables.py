@@ -196,16 +196,72 @@ def load_config_file(path: Path) -> dict[str, Any]:
         text = textfile.read(path)
     except OSError as exc:
         raise UserError(f"--configfile {path}: cannot read it: {exc.strerror or exc}") from None
-    suffix = path.suffix.lower()
-    kind = {".json": "json", ".toml": "toml"}.get(suffix, "yaml")
-    value = read_nested(kind, text, str(path))
+    value = read_nested(config_file_kind(path), text, str(path))
+    if value is None:  # an empty file (or only comments): it sets nothing
+        return {}
     if not isinstance(value, dict):
         raise UserError(
             f"--configfile {path}: expected a mapping of config keys to values at the top, "
             f"found {type(value).__name__}",
+            loc=Location(str(path), 1, 1),
             hint="for example, in YAML:  samples: [A, B]",
         )
     return value
+
+
+def config_file_kind(path: Path) -> str:
+    return {".json": "json", ".toml": "toml"}.get(path.suffix.lower(), "yaml")
+
+
+def top_level_places(path: Path) -> dict[str, tuple[Location, Location]]:
+    """Where each top-level key of a ``--configfile`` is written, and its
+    value: for the errors about one entry. Empty when that cannot be told."""
+    try:
+        text = textfile.read(path)
+    except (OSError, UserError):
+        return {}
+    name = str(path)
+    if config_file_kind(path) == "toml":
+        return _toml_places(text, name)
+    import yaml  # JSON is YAML too, as far as where its keys are
+
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {
+        str(key.value): (_mark(name, key.start_mark), _mark(name, value.start_mark))
+        for key, value in node.value
+    }
+
+
+def _mark(name: str, mark: Any) -> Location:
+    return Location(name, mark.line + 1, mark.column + 1)
+
+
+_TOML_KEY = re.compile(r"""^(\s*)(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=\s*""")
+_TOML_TABLE = re.compile(r"""^\s*\[+\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))""")
+
+
+def _toml_places(text: str, name: str) -> dict[str, tuple[Location, Location]]:
+    places: dict[str, tuple[Location, Location]] = {}
+    in_table = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        table = _TOML_TABLE.match(line)
+        if table is not None:
+            in_table = True
+            key = next(g for g in table.groups() if g is not None)
+            at = Location(name, number, line.index(key) + 1)
+            places.setdefault(key, (at, at))
+            continue
+        pair = _TOML_KEY.match(line)
+        if pair is not None and not in_table:
+            key = next(g for g in pair.groups()[1:] if g is not None)
+            places.setdefault(key, (Location(name, number, len(pair.group(1)) + 1),
+                                    Location(name, number, pair.end() + 1)))
+    return places
 
 
 # ---- maps over tables ------------------------------------------------------------
