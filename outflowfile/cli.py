@@ -316,7 +316,7 @@ def _main(opts: dict[str, Any]) -> tuple[int, object]:
     if opts["lint"]:
         from outflowfile.commands.lint import lint
 
-        click.echo(lint(path, model, configured, workdir))
+        click.echo(lint(path, model, configured, workdir, opts["targets"]))
         return 0, None
 
     view, view_format = _view_command(opts)
