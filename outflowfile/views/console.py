@@ -155,7 +155,7 @@ class Console:
         elif not outcome.any_failed:
             out.append("Nothing to do: every job is up to date.")
         if outcome.any_failed:
-            what = _counted(len(outcome.failed), "job") + _counted(len(outcome.failed_maps), "map")
+            what = _counted(len(outcome.failed), "job") + _failed_growth(outcome)
             out.append(f"Cannot plan {' and '.join(what)} (see the errors above): still to do.")
         maps = [n for n in outcome.unsized if n.kind == "map"]
         choices = [n for n in outcome.unsized if n.kind == "condition"]
@@ -183,8 +183,7 @@ class Console:
         parts = [f"{len(outcome.ran)} ran", f"{outcome.up_to_date} up to date"]
         if outcome.failed:
             parts.append(f"{len(outcome.failed)} failed")
-        if outcome.failed_maps:
-            parts.append(f"{_counted(len(outcome.failed_maps), 'map')[0]} failed")
+        parts.extend(f"{what} failed" for what in _failed_growth(outcome))
         if outcome.blocked:
             parts.append(f"{outcome.blocked} not run (upstream failed)")
         if outcome.not_started:
@@ -200,6 +199,13 @@ class Console:
             self._error(f"outflow: {text}")
         else:
             self.say(f"outflow: {text}")
+
+
+def _failed_growth(outcome: Outcome) -> list[str]:
+    """``["1 map", "2 conditions"]``: the maps and conditions that failed
+    to grow their jobs, each under its own name."""
+    kinds = [node.kind for node in outcome.failed_maps]
+    return _counted(kinds.count("map"), "map") + _counted(kinds.count("condition"), "condition")
 
 
 def _counted(n: int, noun: str) -> list[str]:
