@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from outflowfile import valuecodec
 from outflowfile.graph.expand import ExpansionError, Graph, Job, MapNode, NodeState
 from outflowfile.graph.fileflags import is_temp_output
-from outflowfile.language.model import Task
+from outflowfile.language.model import Location, Task
 from outflowfile.plan import stamps
 from outflowfile.plan.code import CodeDigests
 from outflowfile.plan.envdigests import EnvironmentDigests
@@ -280,7 +280,8 @@ class Decider:
                 if producer is not None and producer.state == NodeState.WOULD_RUN:
                     continue  # a temporary file its producer would make again (dry run)
                 raise ExpansionError(
-                    f"{job.label}: input file {path} does not exist and no job makes it"
+                    f"{job.label}: input file {path} does not exist and no job makes it",
+                    _input_loc(job, path),
                 )
 
     def input_stamps(self, job: Job) -> dict[str, Any]:
@@ -358,3 +359,14 @@ class Decider:
         if missing:
             return f"output files {', '.join(missing)} are missing"
         return None
+
+
+def _input_loc(job: Job, path: str) -> Location | None:
+    """Where the Outflowfile names the input file ``path`` of ``job``: its
+    ``input:`` pattern, else the task (a file among its values)."""
+    for name, formatted in (job.input_files or {}).items():
+        if formatted == path:
+            spec = next((f for f in job.task.input_files if f.name == name), None)
+            if spec is not None and spec.loc is not None:
+                return spec.loc
+    return job.task.loc

@@ -130,7 +130,7 @@ class Console:
             lines.append(f"  log: {spec.log} (none: the job printed nothing)")
         if result.output.strip():
             lines.append("  output:")
-            lines.append(_indent(result.output, "    "))
+            lines.append(_indent(_tail(result.output, spec.log), "    "))
         lines.append(_indent(error.rstrip(), "  "))
         self._error("\n".join(lines))
 
@@ -199,6 +199,19 @@ class Console:
             self._error(f"outflow: {text}")
         else:
             self.say(f"outflow: {text}")
+
+
+#: The most lines of a failed job's output its error shows (the log has all).
+SHOWN_OUTPUT_LINES = 40
+
+
+def _tail(output: str, log: str) -> str:
+    """The end of a failed job's output, where its error usually is."""
+    lines = output.rstrip("\n").split("\n")
+    if len(lines) <= SHOWN_OUTPUT_LINES:
+        return output
+    cut = len(lines) - SHOWN_OUTPUT_LINES
+    return "\n".join([f"... ({cut} lines before these are in {log})", *lines[cut:]])
 
 
 def _failed_growth(outcome: Outcome) -> list[str]:
