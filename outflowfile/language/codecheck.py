@@ -99,7 +99,7 @@ def _check_function(findings: Findings, task: Task, body: CallBody, source: Path
         return
     if names is None or body.function in names:
         return
-    functions = sorted(n for n in names if not n.startswith("_"))
+    functions = sorted(n for n, is_def in names.items() if is_def and not n.startswith("_"))
     findings.add(
         f"call: module '{body.module}' ({source.name}) of task '{task.name}' has no function "
         f"'{body.function}'",

@@ -71,25 +71,27 @@ def runner_missing(runner: str) -> bool:
     return runner != "python" and shutil.which(runner) is None
 
 
-def top_level_names(source: Path) -> set[str] | None:
+def top_level_names(source: Path) -> dict[str, bool] | None:
     """The names a Python file binds at its top level, read without running
-    it; None when that cannot be told (it cannot be read, star-imports, or
+    it, each with whether a ``def`` binds it; None when that cannot be told (it cannot be read, star-imports, or
     defines a module ``__getattr__``). ``SyntaxError`` when it does not parse."""
     try:
         tree = ast.parse(source.read_bytes(), str(source))
     except (OSError, ValueError):
         return None
-    names: set[str] = set()
+    names: dict[str, bool] = {}
     for node in _top_statements(tree.body):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names[node.name] = True
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 if alias.name == "*":
                     return None
-                names.add(alias.asname or alias.name.split(".")[0])
+                names.setdefault(alias.asname or alias.name.split(".")[0], False)
+        elif isinstance(node, ast.ClassDef):
+            names.setdefault(node.name, False)
         else:
-            names.update(_bound(node))
+            names.update(dict.fromkeys(_bound(node) - set(names), False))
     return None if "__getattr__" in names else names
 
 
