@@ -1,0 +1,150 @@
+"""Careless input around the Outflowfile, through the installed ``outflow``:
+sample sheets, ``--configfile``, ``outflow.toml``, targets, input files.
+Each case is one command in a fresh project, its exit status and its whole
+error (``{p}`` stands for the project directory)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from outflowtest import make_project, outflow
+
+PLAIN = """
+config:
+    n: int = 2
+    name: str = "x"
+
+task a(n: int, name: str) -> x:
+    run:
+        return n
+
+workflow all:
+    a
+"""
+
+SHEET = """
+config:
+    samples: table = csv("s.csv")
+
+task each(sample: str, fq: str):
+    output: out = "out/{sample}.txt"
+    shell: "echo {fq} > {output.out}"
+
+workflow all:
+    map(samples -> (sample, fq)) { each }
+"""
+
+UTF8_HINT = "  save the file as UTF-8 (an editor's 'encoding' setting; iconv -f latin1 -t utf-8)\n"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    outflowfile: str
+    args: tuple[str, ...]
+    status: int
+    stderr: str
+    files: dict[str, str | bytes] = field(default_factory=dict)
+
+
+CASES = [
+    Case("outflowfile_is_a_directory", "", ("-n",), 2,
+         "error: {p}/Outflowfile is a directory, not an Outflowfile\n"
+         "  an Outflowfile is a text file; name another with -f/--file\n",
+         files={"Outflowfile/x": ""}),
+    Case("outflow_toml_is_a_directory", PLAIN, ("-n",), 2,
+         "error: {p}/outflow.toml is a directory, not an options file\n",
+         files={"outflow.toml/x": ""}),
+    Case("outflow_toml_with_a_bom", PLAIN, ("--lint",), 0, "",
+         files={"outflow.toml": "\ufeffjobs = 2\n"}),
+    Case("outflow_toml_not_utf8", PLAIN, ("-n",), 2,
+         "{p}/outflow.toml:1:15: outflow.toml is not UTF-8 text: byte 0xe9 here cannot be read\n"
+         "    jobs = 2 # caf\ufffd\n"
+         "                  ^\n" + UTF8_HINT,
+         files={"outflow.toml": "jobs = 2 # caf\xe9\n".encode("latin-1")}),
+    Case("configfile_unknown_key_at_its_line", PLAIN, ("-n", "--configfile", "c.yaml"), 2,
+         "c.yaml:2:1: --configfile c.yaml: unknown config key 'nme'\n"
+         "    nme: 2\n"
+         "    ^\n"
+         "  did you mean 'name'? known keys: n, name\n",
+         files={"c.yaml": "n: 1\nnme: 2\n"}),
+    Case("configfile_json_value_of_the_wrong_type", PLAIN, ("-n", "--configfile", "c.json"), 2,
+         "c.json:3:11: --configfile c.json: config 'name' is declared str but the file gives "
+         "list ([1, 2])\n"
+         '      "name": [1, 2]\n'
+         "              ^\n"
+         "  declared at {p}/Outflowfile:3:5\n",
+         files={"c.json": '{\n  "n": 1,\n  "name": [1, 2]\n}\n'}),
+    Case("configfile_toml_value_of_the_wrong_type", PLAIN, ("-n", "--configfile", "c.toml"), 2,
+         "c.toml:2:5: --configfile c.toml: config 'n' is declared int but the file gives "
+         "str ('x')\n"
+         '    n = "x"\n'
+         "        ^\n"
+         "  declared at {p}/Outflowfile:2:5\n",
+         files={"c.toml": '# the count\nn = "x"\n'}),
+    Case("configfile_empty_sets_nothing", PLAIN, ("--lint", "--configfile", "c.yaml"), 0, "",
+         files={"c.yaml": "# nothing yet\n"}),
+    Case("sheet_with_a_bom", SHEET, ("-n", "-q"), 0, "",
+         files={"s.csv": "\ufeffsample,fq\nA,a.fq\n"}),
+    Case("sheet_quote_left_open", SHEET, ("-n",), 2,
+         "{p}/s.csv:3:1: s.csv: line 3: a quoted value is not closed\n"
+         '    B,"b.fq\n'
+         "    ^\n"
+         '  a value in quotes ends with a quote; a quote inside it is written twice ("")\n',
+         files={"s.csv": 'sample,fq\nA,a.fq\nB,"b.fq\nC,c.fq\n'}),
+    Case("sheet_separated_by_semicolons", SHEET, ("-n",), 2,
+         "{p}/s.csv:1:1: s.csv: the header is one column, 'sample;fq': it is separated by "
+         "semicolons, not commas\n"
+         "    sample;fq\n"
+         "    ^\n"
+         "  csv() reads commas (or tabs, when the header has no comma), tsv() tabs; separate "
+         "the columns with those\n",
+         files={"s.csv": "sample;fq\nA;a.fq\n"}),
+    Case("sheet_not_utf8", SHEET, ("-n",), 2,
+         "{p}/s.csv:3:6: s.csv is not UTF-8 text: byte 0xe9 here cannot be read\n"
+         "    B,caf\ufffd.fq\n"
+         "         ^\n" + UTF8_HINT,
+         files={"s.csv": "sample,fq\nA,a.fq\nB,caf\xe9.fq\n".encode("latin-1")}),
+    Case("sheet_is_a_directory", SHEET, ("-n",), 2,
+         "{p}/Outflowfile:2:22: config 'samples': s.csv is a directory, not a file\n"
+         '        samples: table = csv("s.csv")\n'
+         "                         ^\n",
+         files={"s.csv/x": ""}),
+    Case("sheet_with_one_sample_on_two_rows", SHEET, ("-n",), 2,
+         "{p}/Outflowfile:5:13: output 'out' of job each[sample='A'] is out/A.txt, the same "
+         "path as output 'out' of job each[sample='A'] (out/A.txt)\n"
+         '        output: out = "out/{{sample}}.txt"\n'
+         "                ^\n"
+         "  the two jobs have one name: a map's source holds that item twice (a sample sheet "
+         "with two rows of one sample?); every file must be made by one job only; make the "
+         "path differ per job (values such as 'a' and './a' name one path)\n",
+         files={"s.csv": "sample,fq\nA,a.fq\nA,b.fq\n"}),
+    Case("lint_of_an_unknown_target", PLAIN, ("--lint", "al"), 2,
+         "error: unknown target 'al': not a workflow, task or file of the Outflowfile\n"
+         "  did you mean 'all'? \n"),
+    Case("missing_input_file_at_its_pattern",
+         'task a():\n    input: i = "data/nope.txt"\n    output: o = "o.txt"\n'
+         '    shell: "cp {input.i} {output.o}"\nworkflow all:\n    a\n', ("-n",), 1,
+         "error: {p}/Outflowfile:2:12: a: input file data/nope.txt does not exist and no job "
+         "makes it\n"
+         '        input: i = "data/nope.txt"\n'
+         "               ^\n"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_around_the_outflowfile(case: Case, tmp_path: Path) -> None:
+    p = tmp_path / "p"
+    p.mkdir()
+    for name, content in case.files.items():
+        path = p / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    if case.outflowfile:
+        make_project(p, case.outflowfile)
+    proc = outflow(p, *case.args, check=case.status)
+    assert proc.stderr == case.stderr.format(p=p)
+    assert "Traceback" not in proc.stdout
