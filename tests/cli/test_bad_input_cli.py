@@ -5,6 +5,7 @@ error (``{p}`` stands for the project directory)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,3 +149,59 @@ def test_bad_input_around_the_outflowfile(case: Case, tmp_path: Path) -> None:
     proc = outflow(p, *case.args, check=case.status)
     assert proc.stderr == case.stderr.format(p=p)
     assert "Traceback" not in proc.stdout
+
+
+FAILING = """
+task flood():
+    shell: "seq 1 100 >&2; exit 4"
+
+task zero() -> x: int:
+    run:
+        return 0
+
+task after(x: int):
+    run:
+        pass
+
+task imported() -> y:
+    call: helpers:fn
+
+workflow all:
+    (flood, zero | if (10 / x > 2) { after }, imported)
+"""
+
+
+def test_failures_at_run_time_say_what_and_where_and_no_more(tmp_path: Path) -> None:
+    p = make_project(tmp_path / "p", FAILING, {
+        "helpers.py": "raise RuntimeError('import boom')\ndef fn():\n    pass\n",
+    })
+    err = outflow(p, "-k", check=1).stderr
+    (flood_log,) = (p / ".outflow" / "logs" / "flood").iterdir()
+    flood_log = flood_log.relative_to(p)
+    # A failed job's output is cut to its last 40 lines: the log has the rest.
+    tail = "".join(f"    {n}\n" for n in range(61, 101))
+    assert (
+        "error: job flood failed (exit status 4)\n"
+        "  command: seq 1 100 >&2; exit 4\n"
+        f"  log: {flood_log}\n"
+        "  output:\n"
+        f"    ... (60 lines before these are in {flood_log})\n"
+        f"{tail}"
+        "  command exited with status 4: seq 1 100 >&2; exit 4\n"
+    ) in err
+    # A condition that cannot be computed: at its place, and counted as a condition.
+    assert (
+        f"error: {p}/Outflowfile:16:24: if (10 / x > 2): cannot compute int / int: "
+        "division by zero\n"
+        "        (flood, zero | if (10 / x > 2) { after }, imported)\n"
+        "                           ^\n"
+    ) in err
+    # The user's module failing at import: its own frames only, not importlib's.
+    assert (
+        "  Traceback (most recent call last):\n"
+        f'    File "{p}/helpers.py", line 1, in <module>\n'
+        "      raise RuntimeError('import boom')\n"
+        "  RuntimeError: import boom\n"
+    ) in err
+    assert re.search(r"\noutflow: 1 ran, 0 up to date, 2 failed, 1 condition failed in "
+                     r"[0-9.]+s\n\Z", err), err
