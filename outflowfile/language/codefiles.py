@@ -73,8 +73,9 @@ def runner_missing(runner: str) -> bool:
 
 def top_level_names(source: Path) -> dict[str, bool] | None:
     """The names a Python file binds at its top level, read without running
-    it, each with whether a ``def`` binds it; None when that cannot be told (it cannot be read, star-imports, or
-    defines a module ``__getattr__``). ``SyntaxError`` when it does not parse."""
+    it, each with whether a ``def`` binds it; None when that cannot be told
+    (it cannot be read, star-imports, or defines a module ``__getattr__``).
+    ``SyntaxError`` when it does not parse."""
     try:
         tree = ast.parse(source.read_bytes(), str(source))
     except (OSError, ValueError):

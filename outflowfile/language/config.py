@@ -23,10 +23,10 @@ from outflowfile.errors import Problem, UserError
 from outflowfile.language import typerules
 from outflowfile.language.model import (
     LIST,
-    Location,
     NO_DEFAULT,
     ConfigEntry,
     Glob,
+    Location,
     Outflowfile,
     Reader,
     TypeRef,

@@ -181,8 +181,8 @@ class Owned:
             hint = ("every file must be made by one job only; make the path differ per job "
                     "(values such as 'a' and './a' name one path)")
             if job_name(job, self) == job_name(them, self):
-                hint = ("the two jobs have one name: a map's source holds that item twice (a sample "
-                        "sheet with two rows of one sample?); " + hint)
+                hint = ("the two jobs have one name: a map's source holds that item twice "
+                        "(a sample sheet with two rows of one sample?); " + hint)
         elif overlap is Overlap.INSIDE:
             message = f"{mine}, inside {theirs}"
             hint = (f"outflow replaces {_shown(other_path)} whole when that job runs, and with it "

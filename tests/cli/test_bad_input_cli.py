@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from outflowtest import make_project, outflow
 
 PLAIN = """

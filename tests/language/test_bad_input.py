@@ -34,7 +34,8 @@ def _nested_workflows(n: int) -> str:
 
 def _nested_maps(n: int) -> str:
     body = "map(xs -> x) { " * n + "a" + " }" * n
-    return f"config:\n    xs = [1]\ntask a(x=1) -> x:\n    run:\n        return x\nworkflow all:\n    {body}\n"
+    task = "task a(x=1) -> x:\n    run:\n        return x\n"
+    return f"config:\n    xs = [1]\n{task}workflow all:\n    {body}\n"
 
 
 CASES = [
