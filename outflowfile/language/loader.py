@@ -17,6 +17,10 @@ def find_outflowfile(directory: Path) -> Path:
         candidate = directory / name
         if candidate.is_file():
             return candidate
+        if candidate.is_symlink() and not candidate.exists():
+            raise UserError(
+                f"{candidate} is a symbolic link to {candidate.readlink()}, which does not exist"
+            )
         if candidate.is_dir():
             raise UserError(
                 f"{candidate} is a directory, not an Outflowfile",

@@ -48,6 +48,7 @@ class Case:
     status: int
     stderr: str
     files: dict[str, str | bytes] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)  # symbolic link -> its target
 
 
 CASES = [
@@ -55,6 +56,9 @@ CASES = [
          "error: {p}/Outflowfile is a directory, not an Outflowfile\n"
          "  an Outflowfile is a text file; name another with -f/--file\n",
          files={"Outflowfile/x": ""}),
+    Case("outflowfile_is_a_link_to_nowhere", "", ("--lint",), 2,
+         "error: {p}/Outflowfile is a symbolic link to gone/Outflowfile, which does not exist\n",
+         links={"Outflowfile": "gone/Outflowfile"}),
     Case("outflow_toml_is_a_directory", PLAIN, ("-n",), 2,
          "error: {p}/outflow.toml is a directory, not an options file\n",
          files={"outflow.toml/x": ""}),
@@ -143,6 +147,8 @@ def test_bad_input_around_the_outflowfile(case: Case, tmp_path: Path) -> None:
         path = p / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    for name, target in case.links.items():
+        (p / name).symlink_to(target)
     if case.outflowfile:
         make_project(p, case.outflowfile)
     proc = outflow(p, *case.args, check=case.status)
