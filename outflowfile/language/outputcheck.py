@@ -140,6 +140,8 @@ _REFUSED_HINT = {
     "choose another name for the output",
     Refusal.INCLUDED: "outflow replaces a job's outputs when it runs; "
     "choose another name for the output",
+    Refusal.NUL: "a value that makes the path holds a NUL ('\\x00'): take it out of the "
+    "config value or sample sheet it comes from",
 }
 
 
@@ -186,6 +188,8 @@ _LOG_REFUSED_HINT = {
     'write yours elsewhere, such as "logs/run.log"',
     Refusal.IN_OUTFLOW_DIR: "without log:, outflow keeps a job's log in .outflow/logs/ itself; "
     'write yours elsewhere, such as "logs/run.log"',
+    Refusal.NUL: "a value that makes the path holds a NUL ('\\x00'): take it out of the "
+    "config value or sample sheet it comes from",
 }
 
 

@@ -140,6 +140,7 @@ class Refusal(Enum):
     IN_OUTFLOW_DIR = "a path inside outflow's own directory .outflow/"
     OUTFLOWFILE = "the Outflowfile"
     INCLUDED = "a file the Outflowfile includes"
+    NUL = "a path holding a NUL character, which no file can have"
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,8 @@ def refusal_at(place: str, project: Project) -> Refusal | None:
     case (macOS, Windows) ``.OUTFLOW`` is ``.outflow``."""
     if place == ".":
         return Refusal.PROJECT
+    if "\0" in place:
+        return Refusal.NUL
     first = place[0]
     if first == "/":
         if project.root is not None and is_inside(project.root, place):

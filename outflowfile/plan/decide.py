@@ -279,8 +279,9 @@ class Decider:
                 producer = self.graph.producer_of.get(path)
                 if producer is not None and producer.state == NodeState.WOULD_RUN:
                     continue  # a temporary file its producer would make again (dry run)
+                shown = path if path.isprintable() else repr(path)
                 raise ExpansionError(
-                    f"{job.label}: input file {path} does not exist and no job makes it",
+                    f"{job.label}: input file {shown} does not exist and no job makes it",
                     _input_loc(job, path),
                 )
 
@@ -369,4 +370,9 @@ def _input_loc(job: Job, path: str) -> Location | None:
             spec = next((f for f in job.task.input_files if f.name == name), None)
             if spec is not None and spec.loc is not None:
                 return spec.loc
+    for name, value in (job.params or {}).items():  # a value typed path
+        if str(value) == path:
+            param = next((i for i in job.task.params if i.name == name), None)
+            if param is not None and param.loc is not None:
+                return param.loc
     return job.task.loc

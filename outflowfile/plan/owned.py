@@ -258,8 +258,9 @@ def _what(name: str) -> str:
 
 
 def _shown(path: str) -> str:
-    """A path in a message: as it is, unless blank or padded."""
-    return path if path and path.strip() == path else repr(path)
+    """A path in a message: as it is, unless blank, padded or holding a
+    character a terminal does not show."""
+    return path if path and path.strip() == path and path.isprintable() else repr(path)
 
 
 _INSIDE = "outflow replaces a job's outputs when it runs; make the values give a path inside " \
@@ -277,4 +278,6 @@ _HINTS = {
     "make the values give another name",
     Refusal.INCLUDED: "outflow replaces a job's outputs when it runs; "
     "make the values give another name",
+    Refusal.NUL: "a value that makes the path holds a NUL ('\\x00'): take it out of the "
+    "config value or sample sheet it comes from",
 }

@@ -129,6 +129,22 @@ CASES = [
     Case("lint_of_an_unknown_target", PLAIN, ("--lint", "al"), 2,
          "error: unknown target 'al': not a workflow, task or file of the Outflowfile\n"
          "  did you mean 'all'? \n"),
+    Case("nul_in_a_value_that_makes_an_output_path",
+         'config:\n    n: str = "a\\x00b"\ntask a(n: str):\n    output: o = "{n}.txt"\n'
+         '    shell: "true"\nworkflow all:\n    a\n', ("-n",), 2,
+         "{p}/Outflowfile:4:13: output 'o' of job a[n='a\\x00b'] is 'a\\x00b.txt', a path "
+         "holding a NUL character, which no file can have\n"
+         '        output: o = "{{n}}.txt"\n'
+         "                ^\n"
+         "  a value that makes the path holds a NUL ('\\x00'): take it out of the config value "
+         "or sample sheet it comes from\n"),
+    Case("nul_in_a_path_value_read_as_input",
+         'config:\n    n: path = "a\\x00b"\ntask a(n: path) -> y:\n    run:\n        return 1\n'
+         "workflow all:\n    a\n", ("-n",), 1,
+         "error: {p}/Outflowfile:3:8: a: input file 'a\\x00b' does not exist and no job makes "
+         "it\n"
+         "    task a(n: path) -> y:\n"
+         "           ^\n"),
     Case("missing_input_file_at_its_pattern",
          'task a():\n    input: i = "data/nope.txt"\n    output: o = "o.txt"\n'
          '    shell: "cp {input.i} {output.o}"\nworkflow all:\n    a\n', ("-n",), 1,
