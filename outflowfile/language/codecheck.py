@@ -68,9 +68,11 @@ def _check_script(findings: Findings, task: Task, body: ScriptBody, outflowfile:
     loc = body.loc or task.loc
     if runner is None:
         return  # taskcheck says so
-    if not script_file(body.path, outflowfile).is_file():
+    found = script_file(body.path, outflowfile)
+    if not found.is_file():
         findings.add(
-            f"script '{body.path}' of task '{task.name}' does not exist",
+            f"script '{body.path}' of task '{task.name}' "
+            + ("is a directory, not a file" if found.is_dir() else "does not exist"),
             loc,
             "a script's path is relative to the Outflowfile's directory",
         )

@@ -166,6 +166,15 @@ CASES = [
         files={"helpers.py": "from os.path import *\n"},
     ),
     Case(
+        "script_that_is_a_directory",
+        'task a():\n    script: "s.py"\nworkflow all:\n    a\n',
+        "{p}/Outflowfile:2:13: script 's.py' of task 'a' is a directory, not a file\n"
+        '        script: "s.py"\n'
+        "                ^\n"
+        "  a script's path is relative to the Outflowfile's directory",
+        files={"s.py/x": ""},
+    ),
+    Case(
         "call_module_that_is_not_python",
         "task a() -> x:\n    call: helpers:fn\nworkflow all:\n    a\n",
         "{p}/helpers.py:2:8: call: module 'helpers' of task 'a' is not valid Python: "
@@ -184,6 +193,7 @@ def load_case(case: Case, project: Path) -> str:
     path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     for name, content in case.files.items():
         # Text with lone surrogates stands for bytes that are not UTF-8.
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_bytes(content.encode("utf-8", "surrogateescape"))
     try:
         loader.load(path)
