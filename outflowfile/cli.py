@@ -261,10 +261,12 @@ def main(**opts: Any) -> None:
         click.echo(_os_error(exc), err=True)
         status = EXIT_USER_ERROR
     except RecursionError:
-        # A walk over what the Outflowfile nests (workflows in workflows, maps
-        # in maps) went deeper than Python's stack: the file's to change.
-        click.echo("error: the Outflowfile nests too deeply (workflows or maps within one "
-                   "another, hundreds of levels down)\n  use fewer levels", err=True)
+        # A walk over what the user wrote (workflows in workflows, maps in
+        # maps, values in values) went deeper than Python's stack: theirs to
+        # change. The stages say where when they can; this is the backstop.
+        click.echo("error: what outflow was given nests too deeply to follow (workflows or "
+                   "maps within one another, or a value within values, hundreds of levels "
+                   "down)\n  use fewer levels", err=True)
         status = EXIT_USER_ERROR
     except Terminated:
         click.echo("outflow: terminated (SIGTERM)", err=True)

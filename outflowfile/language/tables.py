@@ -136,6 +136,15 @@ def _check_header(columns: list[str], path: str, line: int, delimiter: str) -> N
 
 def read_nested(kind: str, text: str, path: str) -> Any:
     """The value of a JSON, YAML or TOML file; a syntax error at its line."""
+    try:
+        return _read_nested(kind, text, path)
+    except RecursionError:  # the readers recurse as the value nests
+        raise UserError(f"{Path(path).name}: its values nest too deeply to read "
+                        "(lists or mappings within one another, hundreds of levels down)",
+                        loc=Location(path, 1, 1)) from None
+
+
+def _read_nested(kind: str, text: str, path: str) -> Any:
     name = Path(path).name
     if kind == "json":
         try:

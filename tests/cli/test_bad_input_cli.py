@@ -89,6 +89,12 @@ CASES = [
          "        ^\n"
          "  declared at {p}/Outflowfile:2:5\n",
          files={"c.toml": '# the count\nn = "x"\n'}),
+    Case("configfile_nested_5000_deep", PLAIN, ("-n", "--configfile", "c.json"), 2,
+         "c.json:1:1: c.json: its values nest too deeply to read (lists or mappings within "
+         "one another, hundreds of levels down)\n"
+         '    {{"n": ' + "[" * 94 + "...\n"
+         "    ^\n",
+         files={"c.json": '{"n": ' + "[" * 5000 + "]" * 5000 + "}\n"}),
     Case("configfile_empty_sets_nothing", PLAIN, ("--lint", "--configfile", "c.yaml"), 0, "",
          files={"c.yaml": "# nothing yet\n"}),
     Case("sheet_with_a_bom", SHEET, ("-n", "-q"), 0, "",
