@@ -294,6 +294,14 @@ def _command(opts: dict[str, Any]) -> tuple[int, object]:
         # read-only or full filesystem: the user's to fix, not a bug.
         click.echo(_os_error(exc), err=True)
         return EXIT_USER_ERROR, None
+    except RecursionError:
+        # A walk over what the user wrote (workflows in workflows, maps in
+        # maps, values in values) went deeper than Python's stack: theirs to
+        # change. The stages say where when they can; this is the backstop.
+        click.echo("error: what outflow was given nests too deeply to follow (workflows or "
+                   "maps within one another, or a value within values, hundreds of levels "
+                   "down)\n  use fewer levels", err=True)
+        return EXIT_USER_ERROR, None
 
 
 def _stopped(stop: KeyboardInterrupt) -> int:
@@ -346,7 +354,7 @@ def _main(opts: dict[str, Any], option_files: list[str]) -> tuple[int, object]:
     if opts["lint"]:
         from outflowfile.commands.lint import lint
 
-        click.echo(lint(path, model, configured, workdir))
+        click.echo(lint(path, model, configured, workdir, opts["targets"]))
         return 0, None
 
     view, view_format = _view_command(opts)

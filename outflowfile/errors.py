@@ -8,6 +8,7 @@ shows ``file:line:col: message``, the source line and a caret under the spot.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,12 +37,53 @@ class Problem:
             text = _line_of(source, self.loc)
         lines = [head]
         if text is not None:
-            shown = text.rstrip("\n").expandtabs(1)
+            shown, pad = shown_line(text.rstrip("\n"), self.loc.column)
             lines.append(f"    {shown}")
-            lines.append("    " + " " * max(self.loc.column - 1, 0) + "^")
+            lines.append("    " + " " * pad + "^")
         if self.hint:
             lines.append(f"  {self.hint}")
         return "\n".join(lines)
+
+
+#: The most of a long source line an error shows, in terminal cells.
+SHOWN_WIDTH = 100
+
+
+def shown_line(text: str, column: int) -> tuple[str, int]:
+    """``text`` as an error shows it, and the cells before its caret under
+    ``column`` (1-based, in characters): a tab is one space, a control
+    character a '?', a wide (East Asian) character two cells and a
+    combining one none; a line longer than ``SHOWN_WIDTH`` is cut to the
+    part around the column, with '...' where it was cut."""
+    chars = [_visible(c) for c in text]
+    widths = [_width(c) for c in chars]
+    at = min(max(column - 1, 0), len(chars))
+    if sum(widths) <= SHOWN_WIDTH:
+        return "".join(chars), sum(widths[:at])
+    start = at
+    room = SHOWN_WIDTH // 2
+    while start > 0 and room - widths[start - 1] >= 0:
+        start -= 1
+        room -= widths[start]
+    end, room = start, SHOWN_WIDTH
+    while end < len(chars) and room - widths[end] >= 0:
+        room -= widths[end]
+        end += 1
+    head = "..." if start > 0 else ""
+    tail = "..." if end < len(chars) else ""
+    return head + "".join(chars[start:end]) + tail, len(head) + sum(widths[start:at])
+
+
+def _visible(char: str) -> str:
+    if char == "\t":
+        return " "
+    return "?" if unicodedata.category(char) == "Cc" else char
+
+
+def _width(char: str) -> int:
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
 def _line_of(source: str | None, loc: Location) -> str | None:
@@ -50,7 +92,9 @@ def _line_of(source: str | None, loc: Location) -> str | None:
             source = Path(loc.file).read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
-    lines = source.splitlines()
+    # Lines end at "\n" only, as the lexer counts them (splitlines() would
+    # also end one at a form feed or a vertical tab).
+    lines = source.removeprefix("\ufeff").replace("\r\n", "\n").split("\n")
     if 1 <= loc.line <= len(lines):
         return lines[loc.line - 1]
     return None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from outflowfile.errors import UserError
+from outflowfile.language import textfile
 from outflowfile.language.model import Location
 
 CONFIG_TABLE = "config"
@@ -52,9 +53,11 @@ def read_options_file(path: Path) -> OptionsFile:
     # The standard library's from Python 3.11, the same parser as tomli before.
     toml = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {path}: {exc}") from None
+        text = textfile.read(path)
+    except IsADirectoryError:
+        raise UserError(f"{path} is a directory, not an options file") from None
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         data = toml.loads(text)
     except toml.TOMLDecodeError as exc:

@@ -117,12 +117,12 @@ def _sources(ctx: click.Context, opts: dict[str, Any]) -> list[tuple[str, Option
     """The files that give defaults, the weakest first."""
     sources = []
     project = project_directory(opts.get("directory"), opts.get("file_")) / PROJECT_FILE
-    if project.is_file():
+    if project.exists():  # a directory of that name is an error, not a file left out
         sources.append((PROJECT_FILE, read_options_file(project)))
     name = opts.get("profile")
     if name:
         path = profile_path(name)
-        if not path.is_file():
+        if not path.exists():
             from_env = ctx.get_parameter_source("profile") == ParameterSource.ENVIRONMENT
             given = f" (from {PROFILE_VARIABLE})" if from_env else ""
             raise UserError(

@@ -27,6 +27,7 @@ from typing import Any
 from outflowfile.run.jobspec import JobSpec
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_IMPORTLIB_DIR = os.path.dirname(importlib.__file__)
 _EXTRA_NAMES = ("input", "output", "cpus")
 
 
@@ -277,7 +278,8 @@ def _skip_own_frames(tb: TracebackType | None) -> TracebackType | None:
 
 
 def _is_own_frame(filename: str) -> bool:
-    return filename.startswith("<frozen importlib") or os.path.dirname(filename) == _PACKAGE_DIR
+    return (filename.startswith("<frozen importlib")
+            or os.path.dirname(filename) in (_PACKAGE_DIR, _IMPORTLIB_DIR))
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:

@@ -14,9 +14,10 @@ from outflowfile.language.codefiles import (
     runner_missing,
     script_file,
     script_runner,
+    top_level_names,
 )
-from outflowfile.language.findings import Findings
-from outflowfile.language.model import CallBody, ScriptBody, Task
+from outflowfile.language.findings import Findings, did_you_mean
+from outflowfile.language.model import CallBody, Location, ScriptBody, Task
 
 
 def check_code(findings: Findings, tasks: list[Task], project: Path, outflowfile: Path) -> None:
@@ -45,7 +46,11 @@ def _check_module(findings: Findings, task: Task, body: CallBody, project: Path)
     module = body.module
     if not all(part.isidentifier() for part in module.split(".")):
         return  # taskcheck says so
-    if module_file(module, project) is not None or installed(module):
+    source = module_file(module, project)
+    if source is not None:
+        _check_function(findings, task, body, source)
+        return
+    if installed(module):
         return
     relative = module.replace(".", "/")
     findings.add(
@@ -63,9 +68,11 @@ def _check_script(findings: Findings, task: Task, body: ScriptBody, outflowfile:
     loc = body.loc or task.loc
     if runner is None:
         return  # taskcheck says so
-    if not script_file(body.path, outflowfile).is_file():
+    found = script_file(body.path, outflowfile)
+    if not found.is_file():
         findings.add(
-            f"script '{body.path}' of task '{task.name}' does not exist",
+            f"script '{body.path}' of task '{task.name}' "
+            + ("is a directory, not a file" if found.is_dir() else "does not exist"),
             loc,
             "a script's path is relative to the Outflowfile's directory",
         )
@@ -76,3 +83,29 @@ def _check_script(findings: Findings, task: Task, body: ScriptBody, outflowfile:
             loc,
             "install it, or write the step as a .py or .sh script",
         )
+
+
+def _check_function(findings: Findings, task: Task, body: CallBody, source: Path) -> None:
+    """The function named must be defined at the top of the project's module
+    (a def, or a name bound there); a module that binds names in ways not
+    seen without running it (``import *``, ``__getattr__``) is let be."""
+    try:
+        names = top_level_names(source)
+    except SyntaxError as exc:
+        if task.resources.environment:  # another Python may read what this one cannot
+            return
+        findings.add(
+            f"call: module '{body.module}' of task '{task.name}' is not valid Python: {exc.msg}",
+            Location(str(source), exc.lineno or 1, exc.offset or 1),
+        )
+        return
+    if names is None or body.function in names:
+        return
+    functions = sorted(n for n, is_def in names.items() if is_def and not n.startswith("_"))
+    findings.add(
+        f"call: module '{body.module}' ({source.name}) of task '{task.name}' has no function "
+        f"'{body.function}'",
+        body.loc or task.loc,
+        did_you_mean(body.function, functions) or (
+            f"it defines: {', '.join(functions[:12])}" if functions else "it defines no function"),
+    )

@@ -13,6 +13,7 @@ suffix names.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import shutil
 import sys
@@ -68,3 +69,53 @@ def script_file(written: str, outflowfile: Path) -> Path:
 def runner_missing(runner: str) -> bool:
     """Whether the program is not on PATH (outflow's own Python always is)."""
     return runner != "python" and shutil.which(runner) is None
+
+
+def top_level_names(source: Path) -> dict[str, bool] | None:
+    """The names a Python file binds at its top level, read without running
+    it, each with whether a ``def`` binds it; None when that cannot be told
+    (it cannot be read, star-imports, or defines a module ``__getattr__``).
+    ``SyntaxError`` when it does not parse."""
+    try:
+        tree = ast.parse(source.read_bytes(), str(source))
+    except (OSError, ValueError):
+        return None
+    names: dict[str, bool] = {}
+    for node in _top_statements(tree.body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names[node.name] = True
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    return None
+                names.setdefault(alias.asname or alias.name.split(".")[0], False)
+        elif isinstance(node, ast.ClassDef):
+            names.setdefault(node.name, False)
+        else:
+            names.update(dict.fromkeys(_bound(node) - set(names), False))
+    return None if "__getattr__" in names else names
+
+
+def _top_statements(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The statements at the top of a module, into ``if``/``try``/``with``
+    blocks (a function defined under ``if sys.platform ...`` is there too)."""
+    out: list[ast.stmt] = []
+    for node in body:
+        out.append(node)
+        if isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.AsyncWith)):
+            out.extend(_top_statements(node.body + getattr(node, "orelse", [])))
+        elif isinstance(node, ast.Try):
+            blocks = node.body + node.orelse + node.finalbody
+            blocks += [s for handler in node.handlers for s in handler.body]
+            out.extend(_top_statements(blocks))
+    return out
+
+
+def _bound(node: ast.stmt) -> set[str]:
+    if isinstance(node, ast.Assign):
+        targets: list[ast.expr] = list(node.targets)
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    else:
+        return set()
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}

@@ -27,12 +27,18 @@ from outflowfile.language.model import (
     NO_DEFAULT,
     ConfigEntry,
     Glob,
+    Location,
     Outflowfile,
     Reader,
     TypeRef,
 )
 from outflowfile.language.patterns import PatternError, glob_regex, glob_rows, glob_values
-from outflowfile.language.tables import TABLE_READERS, load_config_file, read
+from outflowfile.language.tables import (
+    TABLE_READERS,
+    load_config_file,
+    read,
+    top_level_places,
+)
 
 LIST_OF_STR = TypeRef("list", (TypeRef("str"),))
 TABLE = TypeRef("table")
@@ -56,27 +62,40 @@ def apply_config_files(model: Outflowfile, paths: list[Path]) -> None:
     entries = {entry.name: entry for entry in model.config}
     problems: list[Problem] = []
     for path in paths:
+        places: dict[str, tuple[Location, Location]] | None = None
         for key, value in load_config_file(path).items():
             entry = entries.get(str(key))
+            if entry is None or not _fits(entry, value):
+                places = top_level_places(path) if places is None else places
+            key_at, value_at = places.get(str(key), (None, None)) if places else (None, None)
             if entry is None:
                 problem = _unknown_key(str(key), "", entries)
                 problems.append(replace(problem, message=f"--configfile {path}: unknown config "
-                                        f"key '{key}'"))
+                                        f"key '{key}'", loc=key_at))
                 continue
             base = entry.default.base if isinstance(entry.default, Overlay) else entry.default
             if isinstance(base, Reader) and isinstance(value, str):  # another file to read
                 entry.default = replace(base, path=value)
                 continue
-            declared = config_type(entry)
-            merged_now = _is_dict(entry.default) and isinstance(value, dict)
-            if declared is not None and not merged_now and not typerules.matches(value, declared):
+            if not _fits(entry, value):
                 problems.append(Problem(
-                    f"--configfile {path}: config '{key}' is declared {declared} but the file "
-                    f"gives {typerules.describe(value)}", hint=f"declared at {entry.loc}"))
+                    f"--configfile {path}: config '{key}' is declared {config_type(entry)} but "
+                    f"the file gives {typerules.describe(value)}", loc=value_at,
+                    hint=f"declared at {entry.loc}"))
                 continue
             entry.default = Overlay(entry.default, value, str(path))
     if problems:
         raise UserError(problems[0].message, problems=problems)
+
+
+def _fits(entry: ConfigEntry, value: Any) -> bool:
+    """Whether a config file's ``value`` may stand for ``entry``'s default."""
+    base = entry.default.base if isinstance(entry.default, Overlay) else entry.default
+    if isinstance(base, Reader) and isinstance(value, str):
+        return True
+    declared = config_type(entry)
+    merged_now = _is_dict(entry.default) and isinstance(value, dict)
+    return declared is None or merged_now or typerules.matches(value, declared)
 
 
 def _is_dict(default: Any) -> bool:

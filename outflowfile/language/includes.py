@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from outflowfile.errors import OutflowfileError
+from outflowfile.language import textfile
 from outflowfile.language.model import (
     Branch,
     Choice,
@@ -38,6 +39,10 @@ from outflowfile.language.model import (
 )
 
 Parse = Callable[[str, str], Outflowfile]  # (text, path) -> the file's own model
+
+
+#: How many include: files deep a chain may go (each level is a recursion).
+MAX_DEPTH = 100
 
 
 @dataclass
@@ -58,6 +63,12 @@ class _Reader:
             real = os.path.realpath(path)
             if real in chain:
                 raise self.cycle(include, chain, real)
+            if len(chain) >= MAX_DEPTH:
+                raise OutflowfileError(
+                    f"include: files nest more than {MAX_DEPTH} deep here",
+                    loc=include.loc,
+                    hint="include the files from fewer levels (a file may include several)",
+                )
             full = prefix + (f"{include.prefix}_" if include.prefix else "")
             if (real, full) in self.seen:
                 continue
@@ -82,16 +93,15 @@ class _Reader:
 
     def read(self, path: str, include: Include) -> str:
         try:
-            with open(path, encoding="utf-8") as file:
-                text = file.read()
+            text = textfile.read(path)
         except FileNotFoundError:
             raise OutflowfileError(
                 f"included file {path} does not exist",
                 loc=include.loc,
                 hint="an include path is relative to the file that includes it",
             ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
             raise OutflowfileError(
                 f"cannot read included file {path}: {reason}", loc=include.loc
             ) from None

@@ -154,6 +154,8 @@ _REFUSED_HINT = {
          Refusal.HOLDS_CACHE),
         "outflow replaces a job's output directory whole when it runs, and the file with it; "
         'write the outputs to a directory of their own, such as "results/"'),
+    Refusal.NUL: "a value that makes the path holds a NUL ('\\x00'): take it out of the "
+    "config value or sample sheet it comes from",
 }
 
 
@@ -200,6 +202,8 @@ _LOG_REFUSED_HINT = {
     'write yours elsewhere, such as "logs/run.log"',
     Refusal.IN_OUTFLOW_DIR: "without log:, outflow keeps a job's log in .outflow/logs/ itself; "
     'write yours elsewhere, such as "logs/run.log"',
+    Refusal.NUL: "a value that makes the path holds a NUL ('\\x00'): take it out of the "
+    "config value or sample sheet it comes from",
 }
 
 

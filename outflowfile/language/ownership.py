@@ -166,6 +166,7 @@ class Refusal(Enum):
     HOLDS_INCLUDED = "a directory that holds a file the Outflowfile includes"
     HOLDS_CONFIG = "a directory that holds a file outflow reads config or options from"
     HOLDS_CACHE = "a directory that holds outflow's cache database"
+    NUL = "a path holding a NUL character, which no file can have"
 
     @property
     def held(self) -> Refusal | None:
@@ -255,6 +256,8 @@ def refusal_at(place: str, project: Project) -> Refusal | None:
     case (macOS, Windows) ``.OUTFLOW`` is ``.outflow``."""
     if place == ".":
         return Refusal.PROJECT
+    if "\0" in place:
+        return Refusal.NUL
     first = place[0]
     if first == "/":
         if project.root is not None and is_inside(project.root, place):

@@ -188,9 +188,10 @@ class _IndentChars:
         if bad < 0:
             return
         used, other = ("spaces", "tabs") if self.char == " " else ("tabs", "spaces")
+        earlier = "an earlier part of it" if line == self.first_line else f"line {self.first_line}"
         raise OutflowfileError(
             f"inconsistent indentation: this line is indented with {other}, "
-            f"but line {self.first_line} is indented with {used}",
+            f"but {earlier} is indented with {used}",
             loc=Location(self.path, line, bad + 1),
             hint=f"indent every line with {used} (or every line with {other})",
         )

@@ -70,6 +70,10 @@ def _hint_for_char(char: str) -> str | None:
         return "'-' only belongs to '->' and to negative numbers; write a name with '-' in quotes"
     if char in "“”‘’":
         return "use plain quotes: \" or '"
+    if char.isspace():  # a no-break space, a form feed...: pasted from a document, often
+        return "a space outflow does not read as one: write an ordinary space (or a tab)"
+    if char.isidentifier():
+        return "names are written in ASCII letters, digits and _ (a text in quotes may hold any)"
     return None
 
 

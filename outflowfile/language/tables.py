@@ -18,11 +18,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from outflowfile.errors import UserError
+from outflowfile.language import textfile
 from outflowfile.language.model import Location, Map, Reader
 
 READERS = ("csv", "tsv", "json", "yaml", "toml")
@@ -36,7 +37,7 @@ def read(reader: Reader, entry: str) -> Any:
     ``UserError`` when the file is missing or malformed."""
     path = Path(reader.loc.file).parent / reader.path
     try:
-        text = path.read_text(encoding="utf-8")
+        text = textfile.read(path)
     except FileNotFoundError:
         raise UserError(
             f"config '{entry}': no such file: {reader.path}",
@@ -44,8 +45,11 @@ def read(reader: Reader, entry: str) -> Any:
             hint=f"{reader.kind}() reads a path relative to the file it is written in "
             f"({path.parent})",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"config '{entry}': cannot read {reader.path}: {exc}",
+    except IsADirectoryError:
+        raise UserError(f"config '{entry}': {reader.path} is a directory, not a file",
+                        loc=reader.loc) from None
+    except OSError as exc:
+        raise UserError(f"config '{entry}': cannot read {reader.path}: {exc.strerror or exc}",
                         loc=reader.loc) from None
     if reader.kind in TABLE_READERS:
         return read_table(text, str(path), "\t" if reader.kind == "tsv" else None)
@@ -61,16 +65,15 @@ def read_table(text: str, path: str, delimiter: str | None) -> list[dict[str, st
     if delimiter is None:
         header = next((line for line in lines if line.strip()), "")
         delimiter = "\t" if "\t" in header and "," not in header else ","
-    rows = csv.reader(lines, delimiter=delimiter)
+    rows = csv.reader(lines, delimiter=delimiter, strict=True)
     columns: list[str] | None = None
     out: list[dict[str, str]] = []
-    for fields in rows:
-        line = rows.line_num
+    for line, fields in _records(rows, path):
         if not any(field.strip() for field in fields):
             continue
         if columns is None:
             columns = [field.strip() for field in fields]
-            _check_header(columns, path, line)
+            _check_header(columns, path, line, delimiter)
             continue
         if len(fields) != len(columns):
             raise UserError(
@@ -87,7 +90,39 @@ def read_table(text: str, path: str, delimiter: str | None) -> list[dict[str, st
     return out
 
 
-def _check_header(columns: list[str], path: str, line: int) -> None:
+def _records(rows: Any, path: str) -> Iterator[tuple[int, list[str]]]:
+    """Each record of a ``csv.reader`` with the line it starts on; a quote
+    left open or a stray one is an error at that line."""
+    while True:
+        start = rows.line_num + 1
+        try:
+            fields = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            reason = str(exc)
+            if "end of data" in reason:
+                reason = "a quoted value is not closed"
+            raise UserError(
+                f"{Path(path).name}: line {start}: {reason}",
+                loc=Location(path, start, 1),
+                hint='a value in quotes ends with a quote; a quote inside it is written twice ("")',
+            ) from None
+        yield start, fields
+
+
+def _check_header(columns: list[str], path: str, line: int, delimiter: str) -> None:
+    if len(columns) == 1 and delimiter not in columns[0]:
+        other = next((c for c in ",\t;" if c != delimiter and c in columns[0]), None)
+        if other is not None:
+            shown = {"\t": "tabs", ",": "commas", ";": "semicolons"}
+            raise UserError(
+                f"{Path(path).name}: the header is one column, '{columns[0]}': it is "
+                f"separated by {shown[other]}, not {shown[delimiter]}",
+                loc=Location(path, line, 1),
+                hint="csv() reads commas (or tabs, when the header has no comma), "
+                "tsv() tabs; separate the columns with those",
+            )
     seen: set[str] = set()
     for column in columns:
         if not column:
@@ -101,6 +136,15 @@ def _check_header(columns: list[str], path: str, line: int) -> None:
 
 def read_nested(kind: str, text: str, path: str) -> Any:
     """The value of a JSON, YAML or TOML file; a syntax error at its line."""
+    try:
+        return _read_nested(kind, text, path)
+    except RecursionError:  # the readers recurse as the value nests
+        raise UserError(f"{Path(path).name}: its values nest too deeply to read "
+                        "(lists or mappings within one another, hundreds of levels down)",
+                        loc=Location(path, 1, 1)) from None
+
+
+def _read_nested(kind: str, text: str, path: str) -> Any:
     name = Path(path).name
     if kind == "json":
         try:
@@ -158,19 +202,75 @@ def load_config_file(path: Path) -> dict[str, Any]:
     suffix (YAML, which reads JSON too, for any other); its top level must
     be a mapping."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = textfile.read(path)
     except OSError as exc:
         raise UserError(f"--configfile {path}: cannot read it: {exc.strerror or exc}") from None
-    suffix = path.suffix.lower()
-    kind = {".json": "json", ".toml": "toml"}.get(suffix, "yaml")
-    value = read_nested(kind, text, str(path))
+    value = read_nested(config_file_kind(path), text, str(path))
+    if value is None:  # an empty file (or only comments): it sets nothing
+        return {}
     if not isinstance(value, dict):
         raise UserError(
             f"--configfile {path}: expected a mapping of config keys to values at the top, "
             f"found {type(value).__name__}",
+            loc=Location(str(path), 1, 1),
             hint="for example, in YAML:  samples: [A, B]",
         )
     return value
+
+
+def config_file_kind(path: Path) -> str:
+    return {".json": "json", ".toml": "toml"}.get(path.suffix.lower(), "yaml")
+
+
+def top_level_places(path: Path) -> dict[str, tuple[Location, Location]]:
+    """Where each top-level key of a ``--configfile`` is written, and its
+    value: for the errors about one entry. Empty when that cannot be told."""
+    try:
+        text = textfile.read(path)
+    except (OSError, UserError):
+        return {}
+    name = str(path)
+    if config_file_kind(path) == "toml":
+        return _toml_places(text, name)
+    import yaml  # JSON is YAML too, as far as where its keys are
+
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {
+        str(key.value): (_mark(name, key.start_mark), _mark(name, value.start_mark))
+        for key, value in node.value
+    }
+
+
+def _mark(name: str, mark: Any) -> Location:
+    return Location(name, mark.line + 1, mark.column + 1)
+
+
+_TOML_KEY = re.compile(r"""^(\s*)(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=\s*""")
+_TOML_TABLE = re.compile(r"""^\s*\[+\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))""")
+
+
+def _toml_places(text: str, name: str) -> dict[str, tuple[Location, Location]]:
+    places: dict[str, tuple[Location, Location]] = {}
+    in_table = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        table = _TOML_TABLE.match(line)
+        if table is not None:
+            in_table = True
+            key = next(g for g in table.groups() if g is not None)
+            at = Location(name, number, line.index(key) + 1)
+            places.setdefault(key, (at, at))
+            continue
+        pair = _TOML_KEY.match(line)
+        if pair is not None and not in_table:
+            key = next(g for g in pair.groups()[1:] if g is not None)
+            places.setdefault(key, (Location(name, number, len(pair.group(1)) + 1),
+                                    Location(name, number, pair.end() + 1)))
+    return places
 
 
 # ---- maps over tables ------------------------------------------------------------

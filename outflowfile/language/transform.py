@@ -673,8 +673,12 @@ class _Builder:
         text = str(token)
         try:
             return int(text, 0)
-        except ValueError:
-            pass
+        except ValueError as exc:
+            if "limit" in str(exc):  # Python's cap on the digits of an int it reads
+                raise _Invalid(
+                    f"number too long: {len(text)} digits", self.loc(token),
+                    "a whole number is read from at most 4300 digits",
+                ) from None
         if not any(c in text for c in ".eE") or text.lstrip("+-")[:2].lower() in ("0x", "0o", "0b"):
             raise _Invalid(
                 f"invalid number '{text}'",

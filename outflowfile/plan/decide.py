@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from outflowfile import valuecodec
 from outflowfile.graph.expand import ExpansionError, Graph, Job, MapNode, NodeState
 from outflowfile.graph.fileflags import is_temp_output
-from outflowfile.language.model import Task
+from outflowfile.language.model import Location, Task
 from outflowfile.plan import stamps
 from outflowfile.plan.code import CodeDigests
 from outflowfile.plan.envdigests import EnvironmentDigests
@@ -279,8 +279,10 @@ class Decider:
                 producer = self.graph.producer_of.get(path)
                 if producer is not None and producer.state == NodeState.WOULD_RUN:
                     continue  # a temporary file its producer would make again (dry run)
+                shown = path if path.isprintable() else repr(path)
                 raise ExpansionError(
-                    f"{job.label}: input file {path} does not exist and no job makes it"
+                    f"{job.label}: input file {shown} does not exist and no job makes it",
+                    _input_loc(job, path),
                 )
 
     def input_stamps(self, job: Job) -> dict[str, Any]:
@@ -358,3 +360,19 @@ class Decider:
         if missing:
             return f"output files {', '.join(missing)} are missing"
         return None
+
+
+def _input_loc(job: Job, path: str) -> Location | None:
+    """Where the Outflowfile names the input file ``path`` of ``job``: its
+    ``input:`` pattern, else the task (a file among its values)."""
+    for name, formatted in (job.input_files or {}).items():
+        if formatted == path:
+            spec = next((f for f in job.task.input_files if f.name == name), None)
+            if spec is not None and spec.loc is not None:
+                return spec.loc
+    for name, value in (job.params or {}).items():  # a value typed path
+        if str(value) == path:
+            param = next((i for i in job.task.params if i.name == name), None)
+            if param is not None and param.loc is not None:
+                return param.loc
+    return job.task.loc

@@ -287,6 +287,9 @@ class Owned:
             message = f"{mine}, the same path as {theirs}"
             hint = ("every file must be made by one job only; make the path differ per job "
                     "(values such as 'a' and './a' name one path)")
+            if job_name(job, self) == job_name(them, self):
+                hint = ("the two jobs have one name: a map's source holds that item twice "
+                        "(a sample sheet with two rows of one sample?); " + hint)
         elif overlap is Overlap.INSIDE:
             message = f"{mine}, inside {theirs}"
             hint = (f"outflow replaces {_shown(other_path)} whole when that job runs, and with it "
@@ -410,8 +413,9 @@ def _what(name: str) -> str:
 
 
 def _shown(path: str) -> str:
-    """A path in a message: as it is, unless blank or padded."""
-    return path if path and path.strip() == path else repr(path)
+    """A path in a message: as it is, unless blank, padded or holding a
+    character a terminal does not show."""
+    return path if path and path.strip() == path and path.isprintable() else repr(path)
 
 
 _INSIDE = "outflow replaces a job's outputs when it runs; make the values give a path inside " \
@@ -440,4 +444,6 @@ _HINTS = {
          Refusal.HOLDS_CACHE),
         "outflow replaces a job's output directory whole when it runs, and the file with it; "
         'make the values give a directory of its own, such as "results/"'),
+    Refusal.NUL: "a value that makes the path holds a NUL ('\\x00'): take it out of the "
+    "config value or sample sheet it comes from",
 }

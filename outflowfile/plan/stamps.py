@@ -74,7 +74,7 @@ def stat_file(full_path: str) -> Stat | None:
     """The stat of one file (its path absolute or from the current directory)."""
     try:
         st = os.lstat(full_path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path (from a value): no such file
         return None
     if st.st_mode & _KIND == _REGULAR:
         return (st.st_mtime_ns, st.st_size)

@@ -130,7 +130,7 @@ class Console:
             lines.append(f"  log: {spec.log} (none: the job printed nothing)")
         if result.output.strip():
             lines.append("  output:")
-            lines.append(_indent(result.output, "    "))
+            lines.append(_indent(_tail(result.output, spec.log), "    "))
         lines.append(_indent(error.rstrip(), "  "))
         self._error("\n".join(lines))
 
@@ -155,7 +155,7 @@ class Console:
         elif not outcome.any_failed:
             out.append("Nothing to do: every job is up to date.")
         if outcome.any_failed:
-            what = _counted(len(outcome.failed), "job") + _counted(len(outcome.failed_maps), "map")
+            what = _counted(len(outcome.failed), "job") + _failed_growth(outcome)
             out.append(f"Cannot plan {' and '.join(what)} (see the errors above): still to do.")
         maps = [n for n in outcome.unsized if n.kind == "map"]
         choices = [n for n in outcome.unsized if n.kind == "condition"]
@@ -188,8 +188,7 @@ class Console:
         parts = [f"{len(outcome.ran)} ran", f"{outcome.up_to_date} up to date"]
         if outcome.failed:
             parts.append(f"{len(outcome.failed)} failed")
-        if outcome.failed_maps:
-            parts.append(f"{_counted(len(outcome.failed_maps), 'map')[0]} failed")
+        parts.extend(f"{what} failed" for what in _failed_growth(outcome))
         if outcome.blocked:
             parts.append(f"{outcome.blocked} not run (upstream failed)")
         if outcome.not_started:
@@ -205,6 +204,26 @@ class Console:
             self._error(f"outflow: {text}")
         else:
             self.say(f"outflow: {text}")
+
+
+#: The most lines of a failed job's output its error shows (the log has all).
+SHOWN_OUTPUT_LINES = 40
+
+
+def _tail(output: str, log: str) -> str:
+    """The end of a failed job's output, where its error usually is."""
+    lines = output.rstrip("\n").split("\n")
+    if len(lines) <= SHOWN_OUTPUT_LINES:
+        return output
+    cut = len(lines) - SHOWN_OUTPUT_LINES
+    return "\n".join([f"... ({cut} lines before these are in {log})", *lines[cut:]])
+
+
+def _failed_growth(outcome: Outcome) -> list[str]:
+    """``["1 map", "2 conditions"]``: the maps and conditions that failed
+    to grow their jobs, each under its own name."""
+    kinds = [node.kind for node in outcome.failed_maps]
+    return _counted(kinds.count("map"), "map") + _counted(kinds.count("condition"), "condition")
 
 
 def _counted(n: int, noun: str) -> list[str]:

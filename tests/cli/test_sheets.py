@@ -170,12 +170,16 @@ def test_configfile_errors(tmp_path: Path) -> None:
         "bad.yaml": "sampels: [A]\n", "typed.yaml": "samples: 3\n",
     })
     done = outflow(p, "--configfile", "bad.yaml", check=2)
-    assert done.stderr == ("error: --configfile bad.yaml: unknown config key 'sampels'\n"
+    assert done.stderr == ("bad.yaml:1:1: --configfile bad.yaml: unknown config key 'sampels'\n"
+                           "    sampels: [A]\n"
+                           "    ^\n"
                            "  did you mean 'samples'? known keys: settings, samples\n")
     done = outflow(p, "--configfile", "typed.yaml", check=2)
     assert done.stderr.startswith(
-        "error: --configfile typed.yaml: config 'samples' is declared list but the file "
-        "gives int (3)\n")
+        "typed.yaml:1:10: --configfile typed.yaml: config 'samples' is declared list but the "
+        "file gives int (3)\n"
+        "    samples: 3\n"
+        "             ^\n")
     done = outflow(p, "--configfile", "missing.yaml", check=2)
     assert done.stderr.startswith("error: --configfile missing.yaml: cannot read it: ")
 
